@@ -1,1 +1,195 @@
-pub fn x(){}
+//! Darkroom's persistence: one SQL store that runs on SQLite (embedded default) or PostgreSQL
+//! (scale-out), chosen by the URL.
+//!
+//! Queries are written once, in the SQL both databases share, and run through sqlx's `Any`
+//! driver; the two dialects differ only in their migrations (`migrations/sqlite`,
+//! `migrations/postgres`, same tables and constraints) and in the few statements that
+//! [`Backend`] switches (how a write transaction begins, how the queue skips locked rows).
+//! Times are Unix milliseconds; ids are UUIDv7 strings (time-ordered, for keyset paging).
+//!
+//! Areas, one module each: [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
+//! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`].
+
+pub mod audit;
+pub mod events;
+pub mod jobs;
+pub mod ledger;
+pub mod uploads;
+pub mod users;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use sqlx::Any;
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Store errors. `NotFound` and `Conflict` are expected outcomes callers map to 404/409;
+/// `InsufficientCredits` to 402; `Db` is an operational failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("insufficient credits: balance {balance}, needed {needed}")]
+    InsufficientCredits { balance: i64, needed: i64 },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// True for a unique-constraint violation (a concurrent duplicate insert).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A connection pool and the dialect it speaks. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    url: String,
+    /// Member ids whose event log just grew (sent after commit). In-process only: a process
+    /// that did not make the change finds it by reading the log (see `events`).
+    changes: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path/to/file.db` (created if missing; WAL mode) or
+    /// `postgres://user@host:port/db`.
+    ///
+    /// Errors: [`StoreError::Db`] if the URL is malformed or the database unreachable.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Db(sqlx::Error::Configuration(format!("unsupported database URL {url}").into())));
+        };
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        } else {
+            url.to_string()
+        };
+        let opts: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0 })
+    }
+
+    /// The URL this store was opened with (for the session store, which wants a typed pool).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Applies pending migrations for this backend. Idempotent.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead of failing
+    /// on a lock upgrade; on PostgreSQL it is a plain `BEGIN`.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+impl Store {
+    /// Subscribes to "this member's event log grew" notices from this process.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    pub(crate) fn changed(&self, user_id: &str) {
+        let _ = self.changes.send(user_id.to_string());
+    }
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A new time-ordered id (UUIDv7, hyphenated lowercase).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Test support: a fresh, migrated, empty database.
+pub mod testing {
+    use super::*;
+
+    /// Which databases the story tests run against.
+    pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+    /// The PostgreSQL server for tests: `DARKROOM_TEST_PG_URL`, default
+    /// `postgres://postgres@127.0.0.1:5432/test`. A new database is created on it per call.
+    pub fn pg_admin_url() -> String {
+        std::env::var("DARKROOM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    }
+
+    /// Creates a new empty database on `backend` (a temp SQLite file, or a new PostgreSQL
+    /// database named `darkroom_test_<uuid>`), migrates it, and returns its URL.
+    pub async fn fresh_database_url(backend: Backend) -> String {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("darkroom-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                format!("sqlite://{}", dir.join(format!("{}.db", uuid::Uuid::new_v4().simple())).display())
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url();
+                let name = format!("darkroom_test_{}", uuid::Uuid::new_v4().simple());
+                let admin_store = Store::connect(&admin).await.expect("PostgreSQL for tests (DARKROOM_TEST_PG_URL)");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin_store.pool).await.unwrap();
+                admin_store.pool.close().await;
+                let (base, _) = admin.rsplit_once('/').unwrap();
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    /// A fresh migrated store on `backend`.
+    pub async fn fresh_store(backend: Backend) -> Store {
+        let store = Store::connect(&fresh_database_url(backend).await).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+}

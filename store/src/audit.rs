@@ -1,0 +1,19 @@
+//! The audit log: who did what to whom, why, and when. Append-only.
+
+use crate::{new_id, now_ms, Result, Store};
+
+impl Store {
+    /// Appends an audit row. `actor_id` is `None` for the system or the CLI.
+    pub async fn audit(&self, actor_id: Option<&str>, action: &str, target: &str, reason: &str) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (id, actor_id, action, target, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(new_id())
+            .bind(actor_id)
+            .bind(action)
+            .bind(target)
+            .bind(reason)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,55 @@
+//! The per-member event log behind the live stream (SSE, SPEC §8).
+//!
+//! Every change a member should see live (job progress and state, balance) is appended here
+//! in the same transaction as the change itself, so an event exists if and only if the change
+//! committed. Ids increase monotonically per database; the stream uses them as SSE event ids
+//! and replays from `Last-Event-ID`.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+
+use crate::{now_ms, Result, Store};
+
+/// One live event.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    /// `job` (payload: the job's public state) or `balance` (payload: `{"balance": n}`).
+    pub kind: String,
+    /// JSON text.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// Appends an event inside `tx`; returns its id.
+pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, kind: &str, payload: &serde_json::Value) -> Result<i64> {
+    Ok(sqlx::query_scalar("INSERT INTO events (user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(user_id)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+impl Store {
+    /// The member's events with id > `after`, oldest first, at most `limit`.
+    pub async fn events_after(&self, user_id: &str, after: i64, limit: i64) -> Result<Vec<Event>> {
+        Ok(sqlx::query_as::<_, Event>(
+            "SELECT id, kind, payload, created_at FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The member's newest event id, 0 if none.
+    pub async fn last_event_id(&self, user_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM events WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,358 @@
+//! The generation queue: jobs, their charge, their lease, their outcome.
+//!
+//! States: `queued` → `running` → `succeeded` | `rejected` | `failed` | `canceled`.
+//! - Creation charges the cost and inserts the job in one transaction; an idempotency key
+//!   (unique per member) makes a retried submission return the first job, charged once.
+//! - Workers claim with a lease (`lease_owner`, `lease_until`). A worker that dies (kill -9)
+//!   stops renewing; once the lease lapses any worker may claim the job again. Every state
+//!   write is conditional on still holding the lease, so a stale worker's late write changes
+//!   nothing: each job finishes exactly once.
+//! - A technical failure refunds (when the operator's setting says so) and a cancel before
+//!   start refunds; a moderation rejection never does (SPEC §3). Refunds carry the idempotency
+//!   key `refund:<job id>`, so a job is refunded at most once.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+
+use crate::{events, ledger, new_id, now_ms, Backend, Result, Store, StoreError};
+
+/// A generation job as stored.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub user_id: String,
+    pub upload_id: String,
+    /// `image_to_image` for now.
+    pub mode: String,
+    /// Engine parameters as JSON text.
+    pub params: String,
+    /// Credits charged at creation.
+    pub cost: i64,
+    pub status: String,
+    /// 0..=100.
+    pub progress: i64,
+    /// For `failed`/`rejected`: what the member is told (a category, never internals).
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub result_key: Option<String>,
+    pub thumb_key: Option<String>,
+    pub result_hash: Option<String>,
+    pub result_width: Option<i64>,
+    pub result_height: Option<i64>,
+    /// `private` (default), `link` or `public`.
+    pub visibility: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
+     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at";
+
+/// A job to create.
+pub struct NewJob<'a> {
+    pub user_id: &'a str,
+    pub upload_id: &'a str,
+    pub mode: &'a str,
+    pub params: &'a str,
+    pub cost: i64,
+    pub visibility: &'a str,
+    /// Client-chosen key; the same key returns the same job.
+    pub idempotency_key: &'a str,
+}
+
+/// What a finished job produced.
+pub struct JobOutput<'a> {
+    pub result_key: &'a str,
+    pub thumb_key: &'a str,
+    pub result_hash: &'a str,
+    pub width: i64,
+    pub height: i64,
+}
+
+/// Terminal states.
+pub const TERMINAL: [&str; 4] = ["succeeded", "rejected", "failed", "canceled"];
+
+impl Job {
+    /// The state a member's page shows, as sent on the live stream.
+    pub fn public_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "status": self.status, "progress": self.progress, "error": self.error,
+            "cost": self.cost, "created_at": self.created_at, "finished_at": self.finished_at,
+        })
+    }
+}
+
+async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Job> {
+    sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
+    events::append_in(tx, &job.user_id, "job", &job.public_json()).await?;
+    Ok(())
+}
+
+async fn emit_balance(tx: &mut Transaction<'static, Any>, user_id: &str, balance: i64) -> Result<()> {
+    events::append_in(tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Charges `cost` and queues the job, atomically. Returns the job and whether it was
+    /// created now (`false`: the idempotency key was seen before and nothing was charged).
+    ///
+    /// Errors: [`StoreError::InsufficientCredits`] (nothing written), [`StoreError::NotFound`]
+    /// if the upload is not this member's.
+    pub async fn create_job(&self, new: NewJob<'_>) -> Result<(Job, bool)> {
+        if let Some(job) = self.job_by_key(new.user_id, new.idempotency_key).await? {
+            return Ok((job, false));
+        }
+        let id = new_id();
+        let mut tx = self.begin_write().await?;
+        let owned: Option<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL")
+            .bind(new.upload_id)
+            .bind(new.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owned.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(new.user_id)
+        .bind(new.upload_id)
+        .bind(new.mode)
+        .bind(new.params)
+        .bind(new.cost)
+        .bind(new.visibility)
+        .bind(new.idempotency_key)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from);
+        if let Err(e) = inserted {
+            if e.is_unique_violation() {
+                // A concurrent request with the same key won the race: answer with its job.
+                tx.rollback().await?;
+                let job = self.job_by_key(new.user_id, new.idempotency_key).await?.ok_or(StoreError::NotFound)?;
+                return Ok((job, false));
+            }
+            return Err(e);
+        }
+        let balance = ledger::charge_in(&mut tx, new.user_id, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
+        let job = job_in(&mut tx, &id).await?;
+        emit_job(&mut tx, &job).await?;
+        emit_balance(&mut tx, new.user_id, balance).await?;
+        tx.commit().await?;
+        self.changed(new.user_id);
+        Ok((job, true))
+    }
+
+    async fn job_by_key(&self, user_id: &str, key: &str) -> Result<Option<Job>> {
+        Ok(sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE user_id = $1 AND idempotency_key = $2"))
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The member's job (not deleted). Errors: [`StoreError::NotFound`], also for others' jobs.
+    pub async fn job(&self, id: &str, user_id: &str) -> Result<Job> {
+        sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"))
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// A job by id, whoever owns it (workers and admin tools only).
+    pub async fn job_any_owner(&self, id: &str) -> Result<Job> {
+        sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The member's jobs, newest first. `before`: a job id to page after (keyset);
+    /// `status`: keep only this status.
+    pub async fn jobs_for_user(&self, user_id: &str, status: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+        Ok(sqlx::query_as::<_, Job>(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE user_id = $1 AND deleted_at IS NULL \
+             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(user_id)
+        .bind(status.unwrap_or(""))
+        .bind(before.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// How many queued jobs were created before this one (0 = next to run).
+    pub async fn queue_position(&self, job: &Job) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND id < $1")
+            .bind(&job.id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Claims the oldest runnable job for `worker` for `lease_ms`: a queued one, or a running
+    /// one whose lease lapsed (its worker died). Returns `None` when the queue is empty.
+    pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_ms();
+        let pick = match self.backend {
+            Backend::Sqlite => "SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $3) ORDER BY id LIMIT 1",
+            Backend::Postgres => {
+                "SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND lease_until < $3) \
+                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        let claimed: Option<String> = sqlx::query_scalar(&format!(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
+             started_at = COALESCE(started_at, $3) WHERE id = ({pick}) RETURNING id"
+        ))
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = claimed else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let job = job_in(&mut tx, &id).await?;
+        emit_job(&mut tx, &job).await?;
+        tx.commit().await?;
+        self.changed(&job.user_id);
+        Ok(Some(job))
+    }
+
+    /// Records progress (0..=100) and renews the lease. Returns `false` if `worker` no longer
+    /// holds the job (its lease lapsed and another worker took it): the caller must stop.
+    pub async fn job_progress(&self, id: &str, worker: &str, progress: i64, lease_ms: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET progress = $1, lease_until = $2 WHERE id = $3 AND status = 'running' AND lease_owner = $4",
+        )
+        .bind(progress.clamp(0, 100))
+        .bind(now_ms() + lease_ms)
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let job = job_in(&mut tx, id).await?;
+        emit_job(&mut tx, &job).await?;
+        tx.commit().await?;
+        self.changed(&job.user_id);
+        Ok(true)
+    }
+
+    /// Marks the job succeeded with its output. Returns `false` (and changes nothing) if
+    /// `worker` no longer holds it.
+    pub async fn complete_job(&self, id: &str, worker: &str, out: &JobOutput<'_>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', progress = 100, result_key = $1, thumb_key = $2, result_hash = $3, \
+             result_width = $4, result_height = $5, finished_at = $6, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $7 AND status = 'running' AND lease_owner = $8",
+        )
+        .bind(out.result_key)
+        .bind(out.thumb_key)
+        .bind(out.result_hash)
+        .bind(out.width)
+        .bind(out.height)
+        .bind(now_ms())
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        self.finish(tx, id, done.rows_affected(), false).await
+    }
+
+    /// Ends the job `failed` (technical) or `rejected` (moderation) with the message the
+    /// member sees. A failure is refunded when `refund` is true; a rejection never is.
+    /// Returns `false` if `worker` no longer holds it.
+    pub async fn fail_job(&self, id: &str, worker: &str, status: &str, message: &str, refund: bool) -> Result<bool> {
+        assert!(status == "failed" || status == "rejected", "fail_job takes failed or rejected");
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4 AND status = 'running' AND lease_owner = $5",
+        )
+        .bind(status)
+        .bind(message)
+        .bind(now_ms())
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        self.finish(tx, id, done.rows_affected(), refund && status == "failed").await
+    }
+
+    /// Cancels the member's job if it has not started; refunds it. Returns the job.
+    ///
+    /// Errors: [`StoreError::NotFound`]; [`StoreError::Conflict`] if it already started.
+    pub async fn cancel_job(&self, id: &str, user_id: &str) -> Result<Job> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE jobs SET status = 'canceled', finished_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'queued'")
+            .bind(now_ms())
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            let job = self.job(id, user_id).await?;
+            return Err(StoreError::Conflict(format!("the job is {} and can no longer be canceled", job.status)));
+        }
+        self.finish(tx, id, 1, true).await?;
+        self.job(id, user_id).await
+    }
+
+    async fn finish(&self, mut tx: Transaction<'static, Any>, id: &str, rows: u64, refund: bool) -> Result<bool> {
+        if rows == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let job = job_in(&mut tx, id).await?;
+        if refund && job.cost > 0 {
+            let balance =
+                ledger::credit_in(&mut tx, &job.user_id, ledger::Kind::Refund, job.cost, "refund", Some(id), &format!("refund:{id}")).await?;
+            emit_balance(&mut tx, &job.user_id, balance).await?;
+        }
+        emit_job(&mut tx, &job).await?;
+        tx.commit().await?;
+        self.changed(&job.user_id);
+        Ok(true)
+    }
+
+    /// Deletes the member's job from their gallery (its media keys are returned so the
+    /// caller removes the files). From this moment its pages and media answer 404.
+    pub async fn delete_job(&self, id: &str, user_id: &str) -> Result<Job> {
+        let job = self.job(id, user_id).await?;
+        if !TERMINAL.contains(&job.status.as_str()) {
+            return Err(StoreError::Conflict("a job can be deleted once it has finished".into()));
+        }
+        sqlx::query("UPDATE jobs SET deleted_at = $1 WHERE id = $2 AND user_id = $3")
+            .bind(now_ms())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(job)
+    }
+}

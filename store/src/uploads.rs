@@ -1,0 +1,59 @@
+//! Uploaded source photos: where the cleaned copy is stored and what it is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{now_ms, Result, Store, StoreError};
+
+/// A stored upload (the metadata-free re-encoded copy, not the bytes the member sent).
+#[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize)]
+pub struct Upload {
+    pub id: String,
+    pub user_id: String,
+    /// Key in media storage.
+    pub object_key: String,
+    /// SHA-256 of the bytes the member sent, lowercase hex.
+    pub content_hash: String,
+    pub mime: String,
+    /// Size of the stored copy in bytes.
+    pub bytes: i64,
+    /// Pixels, after EXIF orientation.
+    pub width: i64,
+    pub height: i64,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, user_id, object_key, content_hash, mime, bytes, width, height, created_at";
+
+impl Store {
+    /// Records an upload whose file is already in storage; the member confirmed rights and
+    /// consent for it now.
+    pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO uploads (id, user_id, object_key, content_hash, mime, bytes, width, height, rights_confirmed_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(&u.id)
+        .bind(&u.user_id)
+        .bind(&u.object_key)
+        .bind(&u.content_hash)
+        .bind(&u.mime)
+        .bind(u.bytes)
+        .bind(u.width)
+        .bind(u.height)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The member's upload, if it exists and is not deleted. Errors: [`StoreError::NotFound`]
+    /// (also for someone else's upload: no oracle).
+    pub async fn upload(&self, id: &str, user_id: &str) -> Result<Upload> {
+        sqlx::query_as::<_, Upload>(&format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL"))
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}

@@ -1,0 +1,102 @@
+//! Accounts. Emails are stored trimmed and lowercased; passwords only as argon2id PHC
+//! strings made by the caller.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ledger, new_id, now_ms, Result, Store, StoreError};
+
+/// A member, moderator or admin. `balance` is the cached sum of the member's ledger entries.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub display_name: String,
+    /// `member`, `moderator` or `admin`.
+    pub role: String,
+    /// Credits.
+    pub balance: i64,
+    pub created_at: i64,
+}
+
+/// What sign-up records.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    /// The terms version accepted at sign-up.
+    pub terms_version: &'a str,
+    /// Credits granted at sign-up (a `grant` ledger entry), 0 for none.
+    pub signup_grant: i64,
+}
+
+const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at";
+
+/// Canonical form of an email address for storage and lookup.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    /// Creates an account (age confirmation and terms acceptance recorded now) and its
+    /// sign-up grant in one transaction.
+    ///
+    /// Errors: [`StoreError::Conflict`] if the email is taken.
+    pub async fn create_user(&self, new: NewUser<'_>) -> Result<User> {
+        let id = new_id();
+        let now = now_ms();
+        let email = normalize_email(new.email);
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, display_name, role, balance, age_confirmed_at, terms_version, terms_accepted_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6)",
+        )
+        .bind(&id)
+        .bind(&email)
+        .bind(new.password_hash)
+        .bind(new.display_name.trim())
+        .bind(new.role)
+        .bind(now)
+        .bind(new.terms_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from);
+        match inserted {
+            Err(e) if e.is_unique_violation() => return Err(StoreError::Conflict("email already registered".into())),
+            other => other?,
+        };
+        if new.signup_grant > 0 {
+            ledger::credit_in(&mut tx, &id, ledger::Kind::Grant, new.signup_grant, "sign-up grant", None, "signup").await?;
+        }
+        tx.commit().await?;
+        self.user(&id).await
+    }
+
+    /// The account with this id. Errors: [`StoreError::NotFound`].
+    pub async fn user(&self, id: &str) -> Result<User> {
+        sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The account with this email (any case), if any.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(normalize_email(email))
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Changes an account's role. Errors: [`StoreError::NotFound`].
+    pub async fn set_role(&self, id: &str, role: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
