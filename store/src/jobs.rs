@@ -155,7 +155,8 @@ impl Store {
         Ok((job, true))
     }
 
-    async fn job_by_key(&self, user_id: &str, key: &str) -> Result<Option<Job>> {
+    /// The member's job created with this idempotency key, if any.
+    pub async fn job_by_key(&self, user_id: &str, key: &str) -> Result<Option<Job>> {
         Ok(sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE user_id = $1 AND idempotency_key = $2"))
             .bind(user_id)
             .bind(key)

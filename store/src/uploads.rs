@@ -57,3 +57,16 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 }
+
+impl Store {
+    /// Marks the member's upload deleted (its file is removed by the caller).
+    pub async fn delete_upload(&self, id: &str, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE uploads SET deleted_at = $1 WHERE id = $2 AND user_id = $3")
+            .bind(now_ms())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! Server functions and the shapes they return. Their bodies run on the server only; the
+//! browser calls them over HTTP (POST `/api/...`). Every one that touches member data takes
+//! the member from the session, never from its arguments.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in member, as the header and pages show them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Me {
+    pub display_name: String,
+    /// Credits.
+    pub balance: i64,
+    pub role: String,
+    /// The member's newest live-event id when the page was rendered; the live stream
+    /// continues from here so nothing between render and connect is missed.
+    pub last_event_id: i64,
+}
+
+/// A generation as pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct JobView {
+    pub id: String,
+    /// `queued`, `running`, `succeeded`, `rejected`, `failed`, `canceled`.
+    pub status: String,
+    /// 0..=100.
+    pub progress: i64,
+    pub error: Option<String>,
+    /// Credits charged.
+    pub cost: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    /// Result size in pixels.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub visibility: String,
+    /// e.g. "Style 8" or "Style 4 + Style 13 (50%)".
+    pub style_label: String,
+    /// Strength 0..=100 and colour-keeping, for the details list.
+    pub strength: i64,
+    pub preserve_color: bool,
+    /// Jobs queued ahead of this one (only while queued).
+    pub queue_position: Option<i64>,
+}
+
+/// One built-in style for the picker.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StyleInfo {
+    pub index: usize,
+    pub name: String,
+    /// URL of the engine-made preview.
+    pub preview: String,
+}
+
+/// What the create page needs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CreateInfo {
+    /// Credits one generation costs.
+    pub cost: i64,
+    pub styles: Vec<StyleInfo>,
+    /// A fresh idempotency key for this form: submitting it twice makes one job.
+    pub idempotency_key: String,
+    /// Upload limit in megabytes.
+    pub max_upload_mb: u64,
+    /// Whether failed jobs are refunded (operator setting).
+    pub refund_on_failure: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Server-only helpers for the server functions.
+    use darkroom_service::auth::{AuthSession, SessionUser};
+    use darkroom_service::{AppState, ServiceError};
+    use leptos::prelude::*;
+
+    /// The application state the router provided.
+    pub fn state() -> Result<AppState, ServerFnError> {
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
+    }
+
+    /// The request's auth session.
+    pub async fn auth() -> Result<AuthSession, ServerFnError> {
+        leptos_axum::extract::<AuthSession>().await.map_err(|e| ServerFnError::new(e.to_string()))
+    }
+
+    /// The signed-in member, or an error the page shows as "Please sign in."
+    pub async fn member() -> Result<(AppState, SessionUser), ServerFnError> {
+        let state = state()?;
+        match auth().await?.user {
+            Some(u) => Ok((state, u)),
+            None => Err(fail(ServiceError::Unauthorized("Please sign in.".into()))),
+        }
+    }
+
+    /// Sets the response status from the error and turns it into a server-function error.
+    pub fn fail(e: ServiceError) -> ServerFnError {
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        ServerFnError::new(e.to_string())
+    }
+
+    pub fn job_view(j: darkroom_store::jobs::Job, queue_position: Option<i64>) -> super::JobView {
+        let p: serde_json::Value = serde_json::from_str(&j.params).unwrap_or_default();
+        let styles: Vec<(usize, f64)> = p["styles"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| Some((s[0].as_u64()? as usize, s[1].as_f64()?))).collect())
+            .unwrap_or_default();
+        let style_label = match styles.as_slice() {
+            [(a, _)] => darkroom_service::styles::style_name(*a),
+            [(a, _), (b, wb)] => format!(
+                "{} + {} ({}%)",
+                darkroom_service::styles::style_name(*a),
+                darkroom_service::styles::style_name(*b),
+                (wb * 100.0).round()
+            ),
+            _ => "Custom".into(),
+        };
+        super::JobView {
+            id: j.id,
+            status: j.status,
+            progress: j.progress,
+            error: j.error,
+            cost: j.cost,
+            created_at: j.created_at,
+            finished_at: j.finished_at,
+            width: j.result_width,
+            height: j.result_height,
+            visibility: j.visibility,
+            style_label,
+            strength: (p["strength"].as_f64().unwrap_or(1.0) * 100.0).round() as i64,
+            preserve_color: p["preserve_color"].as_bool().unwrap_or(false),
+            queue_position,
+        }
+    }
+}
+
+/// The signed-in member, or `None` for a visitor.
+#[server(endpoint = "get_me")]
+pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
+    let state = ssr::state()?;
+    let Some(user) = ssr::auth().await?.user else { return Ok(None) };
+    let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
+    Ok(Some(Me { display_name: u.display_name, balance: u.balance, role: u.role, last_event_id }))
+}
+
+/// Creates an account, signs it in and goes to the create page.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    display_name: String,
+    age_confirmed: Option<String>,
+    terms_accepted: Option<String>,
+) -> Result<(), ServerFnError> {
+    use darkroom_service::accounts::{sign_up, SignUp};
+    let state = ssr::state()?;
+    let form = SignUp {
+        email: &email,
+        password: &password,
+        display_name: &display_name,
+        age_confirmed: age_confirmed.is_some(),
+        terms_accepted: terms_accepted.is_some(),
+    };
+    let user = sign_up(&state, form).await.map_err(ssr::fail)?;
+    let mut auth = ssr::auth().await?;
+    auth.login(&user.into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/create");
+    Ok(())
+}
+
+/// Signs in (the session id is rotated) and goes to the create page.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+    use darkroom_service::auth::Credentials;
+    let mut auth = ssr::auth().await?;
+    let user = auth
+        .authenticate(Credentials { email, password })
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .ok_or_else(|| ssr::fail(darkroom_service::ServiceError::Unauthorized("Wrong email or password.".into())))?;
+    auth.login(&user).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/create");
+    Ok(())
+}
+
+/// Ends this session.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let mut auth = ssr::auth().await?;
+    auth.logout().await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The create page's catalogue, price and a fresh idempotency key.
+#[server(endpoint = "load_create_page")]
+pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
+    let (state, _) = ssr::member().await?;
+    use darkroom_service::styles;
+    Ok(CreateInfo {
+        cost: state.config.generation_cost,
+        styles: (0..darkroom_service::generation::NUM_STYLES)
+            .map(|i| StyleInfo { index: i, name: styles::style_name(i), preview: format!("/previews/{}", styles::preview_file(i)) })
+            .collect(),
+        idempotency_key: darkroom_store::new_id(),
+        max_upload_mb: (state.config.upload.max_bytes / 1_000_000) as u64,
+        refund_on_failure: state.config.refund_on_failure,
+    })
+}
+
+/// The member's generations, newest first (50 at most; `status` filters).
+#[server(endpoint = "list_jobs")]
+pub async fn list_jobs(status: Option<String>) -> Result<Vec<JobView>, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let jobs = state.store.jobs_for_user(&user.id, status.as_deref(), None, 50).await.map_err(|e| ssr::fail(e.into()))?;
+    let mut out = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        let pos = if j.status == "queued" { Some(state.store.queue_position(&j).await.map_err(|e| ssr::fail(e.into()))?) } else { None };
+        out.push(ssr::job_view(j, pos));
+    }
+    Ok(out)
+}
+
+/// One of the member's generations.
+#[server(endpoint = "get_job")]
+pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let j = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    Ok(ssr::job_view(j, None))
+}
+
+/// Deletes one of the member's finished generations and its files; back to the gallery.
+#[server(endpoint = "delete_job")]
+pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    darkroom_service::generation::delete(&state, &user.id, &id).await.map_err(ssr::fail)?;
+    leptos_axum::redirect("/gallery");
+    Ok(())
+}
+
+/// Cancels one of the member's queued generations (refunded).
+#[server(endpoint = "cancel_job")]
+pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    state.store.cancel_job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    Ok(())
+}

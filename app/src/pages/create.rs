@@ -1,0 +1,232 @@
+//! The create page: upload a photo, pick styles, see the cost, submit, watch it develop.
+//!
+//! The form posts `multipart/form-data` to `/generations` (a plain axum route with a body
+//! limit, not a server function: uploads need streaming limits). It works without
+//! JavaScript; with it, files can be dropped on the drop zone. The page then shows the job
+//! live from the event stream.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{list_jobs, load_create_page, CreateInfo, JobView};
+use crate::live::Live;
+use crate::pages::MembersOnly;
+
+#[component]
+pub fn CreatePage() -> impl IntoView {
+    view! {
+        <Title text="Create · Darkroom"/>
+        <MembersOnly>
+            <CreateForm/>
+        </MembersOnly>
+    }
+}
+
+#[component]
+fn CreateForm() -> impl IntoView {
+    let info = Resource::new(|| (), |_| load_create_page());
+    let jobs = Resource::new(|| (), |_| list_jobs(None));
+    let query = use_query_map();
+    let error = move || query.with(|q| q.get("error"));
+    view! {
+        <section class="page create">
+            <h1>"Create"</h1>
+            {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
+            <Suspense fallback=|| view! { <p class="muted">"Loading styles…"</p> }>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Ok(info) => view! { <Form info/> }.into_any(),
+                        Err(e) => view! { <p class="notice error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <h2>"Recent"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = jobs.await.unwrap_or_default();
+                    if list.is_empty() {
+                        view! { <p class="muted">"Nothing yet. Your generations appear here."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="jobs" data-testid="jobs">
+                                {list.into_iter().take(8).map(|j| view! { <JobCard job=j/> }).collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn Form(info: CreateInfo) -> impl IntoView {
+    let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure } = info;
+    let file_name = RwSignal::new(None::<String>);
+    let blend_options = styles.clone();
+    let file_input = NodeRef::<leptos::html::Input>::new();
+
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let (Some(dt), Some(input)) = (ev.data_transfer(), file_input.get()) {
+            if let Some(files) = dt.files() {
+                if let Some(f) = files.get(0) {
+                    file_name.set(Some(f.name()));
+                }
+                input.set_files(Some(&files));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = file_input;
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                file_name.set(input.files().and_then(|f| f.get(0)).map(|f| f.name()));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+
+    view! {
+        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
+            <input type="hidden" name="idempotency_key" value=idempotency_key/>
+            <fieldset>
+                <legend>"1. Your photo"</legend>
+                <label
+                    class="dropzone"
+                    on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+                    on:drop=on_drop
+                >
+                    <input
+                        node_ref=file_input
+                        type="file"
+                        name="photo"
+                        accept="image/jpeg,image/png,image/webp"
+                        required
+                        on:change=on_change
+                        data-testid="photo"
+                    />
+                    <span>
+                        {move || file_name.get().unwrap_or_else(|| "Drop a photo here, or tap to choose or take one".into())}
+                    </span>
+                    <small>{format!("JPEG, PNG or WebP, up to {max_upload_mb} MB. Location and camera data are removed.")}</small>
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="rights" required data-testid="rights"/>
+                    "I have the rights and consent for this image"
+                </label>
+            </fieldset>
+            <fieldset>
+                <legend>"2. Style"</legend>
+                <div class="style-grid" role="radiogroup" aria-label="Style">
+                    {styles
+                        .into_iter()
+                        .map(|s| {
+                            view! {
+                                <label class="style-tile">
+                                    <input type="radio" name="style" value=s.index.to_string() checked=s.index == 0 required/>
+                                    <img src=s.preview alt=s.name.clone() width="160" height="160" loading="lazy"/>
+                                    <span>{s.name}</span>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+                <div class="row">
+                    <label>
+                        "Blend with "
+                        <select name="blend_with" data-testid="blend-with">
+                            <option value="">"No blend"</option>
+                            {blend_options
+                                .into_iter()
+                                .map(|s| view! { <option value=s.index.to_string()>{s.name}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <label>"Blend " <input type="range" name="blend" min="0" max="100" value="50"/></label>
+                </div>
+            </fieldset>
+            <fieldset>
+                <legend>"3. Finish"</legend>
+                <div class="row">
+                    <label>"Strength " <input type="range" name="strength" min="0" max="100" value="100" data-testid="strength"/></label>
+                    <label class="check"><input type="checkbox" name="preserve_color" data-testid="preserve-color"/> "Keep original colours"</label>
+                </div>
+            </fieldset>
+            <p class="cost" data-testid="cost">
+                <strong>{format!("Cost: {cost} credits.")}</strong>
+                " Charged when you submit. If moderation rejects the image, the credits are not refunded. "
+                {if refund_on_failure { "If it fails for a technical reason, they are refunded." } else { "" }}
+            </p>
+            <button type="submit" class="primary" data-testid="submit">{format!("Generate ({cost} credits)")}</button>
+        </form>
+    }
+}
+
+/// Human label of a job state.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "queued" => "Queued",
+        "running" => "Developing",
+        "succeeded" => "Done",
+        "rejected" => "Rejected by moderation",
+        "failed" => "Failed",
+        "canceled" => "Canceled",
+        _ => "Unknown",
+    }
+}
+
+/// A job with its live status and progress bar.
+#[component]
+pub fn JobCard(job: JobView) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let id = job.id.clone();
+    let initial = (job.status.clone(), job.progress, job.error.clone());
+    let state = Memo::new(move |_| {
+        live.jobs.with(|m| m.get(&id).map(|u| (u.status.clone(), u.progress, u.error.clone()))).unwrap_or_else(|| initial.clone())
+    });
+    let href = format!("/gallery/{}", job.id);
+    let thumb = format!("/media/{}/thumb", job.id);
+    let queue = job.queue_position;
+    let style_label = job.style_label.clone();
+    let cost = job.cost;
+    view! {
+        <li class="job" data-job-id=job.id.clone() data-status=move || state.get().0>
+            {move || {
+                let (status, progress, error) = state.get();
+                let done = status == "succeeded";
+                view! {
+                    <div class="job-thumb">
+                        {if done {
+                            view! { <a href=href.clone()><img src=thumb.clone() alt="Result thumbnail" width="128"/></a> }.into_any()
+                        } else {
+                            view! { <div class="placeholder" aria-hidden="true"></div> }.into_any()
+                        }}
+                    </div>
+                    <div class="job-body">
+                        <p>
+                            <strong data-testid="job-status">{status_label(&status)}</strong>
+                            " · " {style_label.clone()} " · " {cost} " credits"
+                        </p>
+                        {(status == "queued").then(|| view! {
+                            <p class="muted">{match queue { Some(0) | None => "Next in line".to_string(), Some(n) => format!("{n} ahead of you") }}</p>
+                        })}
+                        {(status == "running" || status == "queued").then(|| view! {
+                            <progress max="100" value=progress.to_string() aria-label="Progress">{format!("{progress}%")}</progress>
+                        })}
+                        {error.map(|e| view! { <p class="notice error">{e}</p> })}
+                        {done.then(|| view! { <a href=href.clone()>"Open"</a> })}
+                    </div>
+                }
+            }}
+        </li>
+    }
+}
+

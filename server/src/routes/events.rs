@@ -1,0 +1,69 @@
+//! `GET /events`: the member's live stream (Server-Sent Events, SPEC §8).
+//!
+//! Each event's SSE `id` is its id in the event log and its SSE `event` its kind (`job`,
+//! `balance`); `data` is JSON. The stream starts after `Last-Event-ID` (sent by the browser
+//! on reconnect) or else `?after=` (the id the page was rendered at), so a reconnecting tab
+//! receives exactly what it missed. New events are found by reading the log when this
+//! process reports a change, and at least every second (changes made by another process,
+//! e.g. a `darkroom worker`). Comments every 15 s keep proxies from closing the stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use darkroom_service::auth::AuthSession;
+use darkroom_service::AppState;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+#[derive(Deserialize)]
+pub struct Params {
+    after: Option<i64>,
+}
+
+/// Events read from the log per query.
+const BATCH: i64 = 200;
+
+pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, Query(q): Query<Params>) -> Response {
+    let Some(user) = auth.user else { return StatusCode::UNAUTHORIZED.into_response() };
+    let from_header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    let mut last = match from_header.or(q.after) {
+        Some(id) => id,
+        None => app.store.last_event_id(&user.id).await.unwrap_or(0),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    let mut changes = app.store.subscribe_changes();
+    tokio::spawn(async move {
+        loop {
+            match app.store.events_after(&user.id, last, BATCH).await {
+                Ok(events) => {
+                    let full = events.len() as i64 == BATCH;
+                    for e in events {
+                        last = e.id;
+                        let ev = Event::default().id(e.id.to_string()).event(e.kind).data(e.payload);
+                        if tx.send(Ok(ev)).await.is_err() {
+                            return; // the client went away
+                        }
+                    }
+                    if full {
+                        continue;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading events failed"),
+            }
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                r = changes.recv() => {
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r { return }
+                    // Only this member's changes matter, but any wake-up just re-reads the log.
+                }
+            }
+        }
+    });
+    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}

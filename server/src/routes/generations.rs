@@ -1,0 +1,111 @@
+//! `POST /generations`: the create form (multipart) — photo, rights checkbox, style
+//! parameters and idempotency key. Answers 303 back to the create page for browsers, or
+//! JSON (the job, or `{"error":{...}}`) when the request accepts `application/json`.
+
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use bytes::Bytes;
+use darkroom_service::auth::AuthSession;
+use darkroom_service::generation::{self, StyleRequest};
+use darkroom_service::{AppState, ServiceError};
+
+use super::ApiError;
+
+/// The form's fields, as sent.
+#[derive(Default)]
+struct Form {
+    photo: Option<Bytes>,
+    rights: bool,
+    style: Option<String>,
+    blend_with: Option<String>,
+    blend: Option<String>,
+    strength: Option<String>,
+    preserve_color: bool,
+    idempotency_key: Option<String>,
+}
+
+/// Longest text field accepted, in bytes.
+const MAX_FIELD: usize = 256;
+
+async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
+    let mut f = Form::default();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServiceError::Invalid("The upload is larger than the server accepts.".into())
+        } else {
+            ServiceError::Invalid(format!("The form could not be read: {}", e.body_text()))
+        }
+    };
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "photo" {
+            f.photo = Some(field.bytes().await.map_err(bad)?);
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        if text.len() > MAX_FIELD {
+            return Err(ServiceError::Invalid(format!("The field {name} is too long.")));
+        }
+        match name.as_str() {
+            "rights" => f.rights = !text.is_empty(),
+            "preserve_color" => f.preserve_color = !text.is_empty(),
+            "style" => f.style = Some(text),
+            "blend_with" => f.blend_with = Some(text).filter(|t| !t.is_empty()),
+            "blend" => f.blend = Some(text),
+            "strength" => f.strength = Some(text),
+            "idempotency_key" => f.idempotency_key = Some(text),
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+fn number<T: std::str::FromStr>(v: Option<&str>, default: T, what: &str) -> Result<T, ServiceError> {
+    match v {
+        None | Some("") => Ok(default),
+        Some(s) => s.trim().parse().map_err(|_| ServiceError::Invalid(format!("{what} must be a number."))),
+    }
+}
+
+fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
+    Ok(StyleRequest {
+        style: number(f.style.as_deref(), 0usize, "The style")?,
+        blend_with: f.blend_with.as_deref().map(|b| number(Some(b), 0usize, "The blend style")).transpose()?,
+        // Percentages on the form (0..=100).
+        blend: number(f.blend.as_deref(), 50f32, "The blend")? / 100.0,
+        strength: number(f.strength.as_deref(), 100f32, "The strength")? / 100.0,
+        preserve_color: f.preserve_color,
+    })
+}
+
+pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, mp: Multipart) -> Response {
+    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let result = async {
+        let user = auth.user.ok_or_else(|| ServiceError::Unauthorized("Please sign in.".into()))?;
+        let form = read_form(mp).await?;
+        let req = request(&form)?;
+        let photo = form.photo.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::Invalid("Choose a photo to upload.".into()))?;
+        let key = form.idempotency_key.unwrap_or_default();
+        generation::submit(&app, &user.id, photo, form.rights, &req, &key).await
+    }
+    .await;
+    match (result, wants_json) {
+        (Ok(job), true) => (StatusCode::CREATED, Json(job)).into_response(),
+        (Ok(job), false) => Redirect::to(&format!("/create?job={}", job.id)).into_response(),
+        (Err(e), true) => ApiError(e).into_response(),
+        (Err(ServiceError::Unauthorized(_)), false) => Redirect::to("/signin").into_response(),
+        (Err(e), false) => Redirect::to(&format!("/create?error={}", urlencode(&e.to_string()))).into_response(),
+    }
+}
+
+/// Percent-encodes for a query value (RFC 3986 unreserved characters kept).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,119 @@
+//! Passwords and sign-in: argon2id hashes (PHC strings) and the axum-login backend.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum_login::{AuthUser, AuthnBackend};
+use darkroom_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::ServiceError;
+
+/// Shortest and longest password accepted, in characters.
+pub const PASSWORD_LEN: std::ops::RangeInclusive<usize> = 10..=128;
+
+/// Hashes with argon2id (the crate's defaults: m=19 MiB, t=2, p=1) and a random salt.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 with valid params").to_string()
+}
+
+/// True if `password` matches the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// Checks length. Errors: [`ServiceError::Invalid`] with the rule.
+pub fn check_password(password: &str) -> Result<(), ServiceError> {
+    if !PASSWORD_LEN.contains(&password.chars().count()) {
+        return Err(ServiceError::Invalid(format!(
+            "Use a password of {} to {} characters.",
+            PASSWORD_LEN.start(),
+            PASSWORD_LEN.end()
+        )));
+    }
+    Ok(())
+}
+
+/// The signed-in account as the session knows it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: String,
+    pub role: String,
+    pub display_name: String,
+    /// The password hash: changing the password ends every other session.
+    password_hash: String,
+}
+
+impl std::fmt::Debug for SessionUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionUser").field("id", &self.id).field("role", &self.role).finish()
+    }
+}
+
+impl AuthUser for SessionUser {
+    type Id = String;
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+    fn session_auth_hash(&self) -> &[u8] {
+        self.password_hash.as_bytes()
+    }
+}
+
+impl From<darkroom_store::users::User> for SessionUser {
+    fn from(u: darkroom_store::users::User) -> Self {
+        Self { id: u.id, role: u.role, display_name: u.display_name, password_hash: u.password_hash }
+    }
+}
+
+/// Email and password as typed.
+#[derive(Clone, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// axum-login backend over the store.
+#[derive(Clone)]
+pub struct Backend {
+    store: Store,
+}
+
+impl Backend {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+/// The session type handlers extract.
+pub type AuthSession = axum_login::AuthSession<Backend>;
+
+/// A hash of a random password, verified against when the email is unknown so both answers
+/// take the same time (no account-existence oracle).
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("darkroom-timing-equaliser"))
+}
+
+impl AuthnBackend for Backend {
+    type User = SessionUser;
+    type Credentials = Credentials;
+    type Error = StoreError;
+
+    async fn authenticate(&self, creds: Credentials) -> Result<Option<SessionUser>, StoreError> {
+        let user = self.store.user_by_email(&creds.email).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&creds.password, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(user.filter(|_| ok).map(SessionUser::from))
+    }
+
+    async fn get_user(&self, id: &String) -> Result<Option<SessionUser>, StoreError> {
+        match self.store.user(id).await {
+            Ok(u) => Ok(Some(u.into())),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Operator settings, read from environment variables (all optional).
+
+use std::path::PathBuf;
+
+use darkroom_engine::imageio::UploadLimits;
+
+/// Settings with their defaults. Units are in the names: credits, seconds, pixels, bytes.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://data/darkroom.db` (default) or `postgres://...`.
+    pub database_url: String,
+    /// `DARKROOM_DATA_DIR` (default `data`): database file, media and models live below it.
+    pub data_dir: PathBuf,
+    /// `DARKROOM_MODELS_DIR` (default `<data>/models`): what `fetch-models` fills.
+    pub models_dir: PathBuf,
+    /// `DARKROOM_MEDIA_DIR` (default `<data>/media`): the local media store.
+    pub media_dir: PathBuf,
+    /// `DARKROOM_ADDR` (default `127.0.0.1:3000`).
+    pub addr: String,
+    /// `DARKROOM_SITE_ROOT` (default `target/site`): the built WASM bundle and CSS.
+    pub site_root: PathBuf,
+    /// `DARKROOM_SIGNUP_GRANT` credits given at sign-up (default 50).
+    pub signup_grant: i64,
+    /// `DARKROOM_GENERATION_COST` credits per image→image generation (default 5).
+    pub generation_cost: i64,
+    /// `DARKROOM_REFUND_ON_FAILURE` (default true): refund technical failures.
+    pub refund_on_failure: bool,
+    /// `DARKROOM_JOB_LEASE_SECS` (default 30): a running job whose worker stops renewing
+    /// for this long is run again by another worker.
+    pub lease_secs: u64,
+    /// `DARKROOM_WORKERS` in-process workers for `serve` (default 1; 0 = web only).
+    pub workers: usize,
+    /// `DARKROOM_MAX_SIDE` longest side in pixels results are made at (default 1024).
+    pub max_side: u32,
+    /// `DARKROOM_MIN_AGE` minimum age to sign up (default 18).
+    pub min_age: u32,
+    /// Version of the terms members accept (`DARKROOM_TERMS_VERSION`, default `2026-11-22`).
+    pub terms_version: String,
+    /// `DARKROOM_SECURE_COOKIES` (default false; set true behind HTTPS).
+    pub secure_cookies: bool,
+    /// Upload limits: `DARKROOM_MAX_UPLOAD_BYTES` (default 20,000,000) and
+    /// `DARKROOM_MAX_UPLOAD_PIXELS` (default 40,000,000).
+    pub upload: UploadLimits,
+}
+
+fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v} is not valid")),
+        Err(_) => default,
+    }
+}
+
+impl Config {
+    /// Reads the environment. Panics with the variable's name on an unparsable value.
+    pub fn from_env() -> Self {
+        let data_dir = PathBuf::from(var("DARKROOM_DATA_DIR", "data".to_string()));
+        let default_db = format!("sqlite://{}", data_dir.join("darkroom.db").display());
+        Self {
+            database_url: var("DATABASE_URL", default_db),
+            models_dir: PathBuf::from(var("DARKROOM_MODELS_DIR", data_dir.join("models").display().to_string())),
+            media_dir: PathBuf::from(var("DARKROOM_MEDIA_DIR", data_dir.join("media").display().to_string())),
+            addr: var("DARKROOM_ADDR", "127.0.0.1:3000".to_string()),
+            site_root: PathBuf::from(var("DARKROOM_SITE_ROOT", "target/site".to_string())),
+            signup_grant: var("DARKROOM_SIGNUP_GRANT", 50),
+            generation_cost: var("DARKROOM_GENERATION_COST", 5),
+            refund_on_failure: var("DARKROOM_REFUND_ON_FAILURE", true),
+            lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
+            workers: var("DARKROOM_WORKERS", 1),
+            max_side: var("DARKROOM_MAX_SIDE", 1024),
+            min_age: var("DARKROOM_MIN_AGE", 18),
+            terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
+            secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
+            upload: UploadLimits {
+                max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),
+                max_pixels: var("DARKROOM_MAX_UPLOAD_PIXELS", 40_000_000),
+            },
+            data_dir,
+        }
+    }
+}
