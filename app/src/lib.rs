@@ -56,6 +56,13 @@ pub fn App() -> impl IntoView {
     );
     provide_context(Session { me, sign_in, sign_up, sign_out });
     let live = live::Live::provide();
+    // Marks the page as interactive (end-to-end tests wait for it).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/darkroom.css"/>

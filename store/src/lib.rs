@@ -84,6 +84,14 @@ impl Store {
         } else {
             return Err(StoreError::Db(sqlx::Error::Configuration(format!("unsupported database URL {url}").into())));
         };
+        if backend == Backend::Sqlite {
+            // Create the folder the database file lives in.
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or("");
+            if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+            }
+        }
         let url = if backend == Backend::Sqlite && !url.contains("mode=") {
             format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
         } else {

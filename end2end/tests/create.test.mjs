@@ -1,0 +1,125 @@
+// The main job, end to end, in Debian's Chromium at desktop and phone size: sign up, upload a
+// real photo (drag-and-drop on desktop, file picker on the phone), pick styles, see the cost,
+// submit, watch it develop live (no reload), open it in the gallery, download, delete.
+// Needs a running server (scripts/e2e.sh starts one) and the sample photos.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.DARKROOM_E2E_URL ?? 'http://127.0.0.1:3100';
+const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.resolve('../data/models/samples');
+const SHOTS = path.resolve(process.env.DARKROOM_SHOTS ?? 'screenshots');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+const sizes = [
+  ['desktop', { viewport: { width: 1280, height: 800 } }],
+  ['phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+];
+
+async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+for (const [name, options] of sizes) {
+  test(`photo in, styled result out, live and charged (${name})`, { timeout: 240_000 }, async () => {
+    const ctx = await browser.newContext({ ...options, acceptDownloads: true });
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const shot = (step) => page.screenshot({ path: path.join(SHOTS, `${name}-${step}.png`), fullPage: true });
+
+    // Sign up.
+    await page.goto(`${BASE}/signup`);
+    await hydrated(page);
+    const email = `e2e-${name}-${Date.now()}@example.com`;
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', 'a long enough password');
+    await page.fill('input[name=display_name]', `E2E ${name}`);
+    await page.check('input[name=age_confirmed]');
+    await page.check('input[name=terms_accepted]');
+    await shot('1-signup');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/create');
+    await page.waitForSelector('[data-testid=create-form]');
+    assert.equal((await page.textContent('[data-testid=balance]')).trim(), '50 credits');
+    assert.match(await page.textContent('[data-testid=cost]'), /Cost: 5 credits\..*not refunded/s);
+
+    // The style picker shows previews the engine rendered.
+    const previews = await page.$$eval('.style-tile img', (imgs) => imgs.length);
+    assert.equal(previews, 26);
+
+    // Upload a real photo.
+    const photo = path.join(SAMPLES, 'astronaut.png');
+    if (name === 'desktop') {
+      const b64 = fs.readFileSync(photo).toString('base64');
+      const dt = await page.evaluateHandle((b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'astronaut.png', { type: 'image/png' }));
+        return dt;
+      }, b64);
+      await page.dispatchEvent('.dropzone', 'drop', { dataTransfer: dt });
+      await page.selectOption('[data-testid=blend-with]', { label: 'Style 13' });
+    } else {
+      await page.setInputFiles('[data-testid=photo]', photo);
+      await page.check('[data-testid=preserve-color]');
+    }
+    await page.waitForFunction(() => document.querySelector('.dropzone span')?.textContent === 'astronaut.png');
+    await page.click('label.style-tile:has-text("Style 8")');
+    await page.$eval('[data-testid=strength]', (el) => { el.value = '85'; });
+    await page.check('[data-testid=rights]');
+    await shot('2-form');
+
+    // Submit, then watch it live: no reload after the create page loads.
+    await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
+    await hydrated(page);
+    await page.evaluate(() => { window.__sameDocument = true; window.__seen = []; });
+    await page.evaluate(() => {
+      const li = document.querySelector('li.job');
+      const seen = () => window.__seen.push(li.getAttribute('data-status'));
+      seen();
+      new MutationObserver(seen).observe(li, { attributes: true, attributeFilter: ['data-status'] });
+    });
+    await page.waitForSelector('li.job[data-status=succeeded]', { timeout: 180_000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'updated without a reload');
+    const seen = await page.evaluate(() => window.__seen);
+    assert.equal(seen.at(-1), 'succeeded');
+    assert.equal((await page.textContent('[data-testid=balance]')).trim(), '45 credits');
+    await page.waitForSelector('li.job img');
+    await shot('3-done');
+
+    // My gallery (private), the item at full size, download, delete.
+    await page.goto(`${BASE}/gallery`);
+    await hydrated(page);
+    assert.equal(await page.$$eval('[data-testid=gallery] li', (l) => l.length), 1);
+    assert.match(await page.textContent('main'), /Private: only you can see these/);
+    await shot('4-gallery');
+    await page.click('[data-testid=gallery] li a');
+    await page.waitForSelector('img[data-testid=result]');
+    await page.waitForFunction(() => document.querySelector('img[data-testid=result]').naturalWidth === 512);
+    assert.match(await page.textContent('main'), /AI-generated/);
+    await shot('5-item');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download]')]);
+    assert.match(download.suggestedFilename(), /^darkroom-.*\.png$/);
+    const file = await download.path();
+    assert.ok(fs.statSync(file).size > 10_000, 'downloaded a real PNG');
+    await Promise.all([page.waitForURL('**/gallery'), page.click('[data-testid=delete]')]);
+    await page.waitForSelector('text=Nothing here yet');
+    await shot('6-deleted');
+
+    assert.deepEqual(errors, [], 'no page errors');
+    await ctx.close();
+  });
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# End-to-end tests: serves the built app on a fresh SQLite database and runs the Chromium
+# tests in end2end/ against it. Expects the binary and site built (scripts/test.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${DARKROOM_E2E_PORT:-3100}"
+DATA="$(mktemp -d /tmp/darkroom-e2e.XXXXXX)"
+MODELS="${DARKROOM_MODELS_DIR:-$PWD/data/models}"
+mkdir -p "$DATA" && cp -r "${DARKROOM_DATA_DIR:-data}/previews" "$DATA/" 2>/dev/null || true
+DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADDR="127.0.0.1:$PORT" \
+  ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -fs "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1 && break
+  sleep 0.5
+done
+(cd end2end && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund)
+cd end2end && DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples" npm test || { tail -50 "$DATA/server.log"; exit 1; }

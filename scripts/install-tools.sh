@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing Darkroom needs and the machine lacks. Idempotent and
+# quick when everything is there. Sources: rustup, crates.io, Debian packages, npm.
+#   --test  also the browser-test tools (Debian's chromium, playwright-core from npm)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WASM_BINDGEN_VERSION=0.2.130   # must equal the workspace's pinned wasm-bindgen
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  # No --locked: the tool's own lock file names a yanked crate.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+need_apt=()
+command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
+command -v curl > /dev/null || need_apt+=(curl)
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium > /dev/null || need_apt+=(chromium)
+  command -v node > /dev/null || need_apt+=(nodejs npm)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${need_apt[@]}"
+fi
+if [ "${1:-}" = "--test" ] && [ ! -d end2end/node_modules/playwright-core ]; then
+  (cd end2end && npm ci --no-audit --no-fund)
+fi

@@ -1,0 +1,134 @@
+//! Crash test: `kill -9` the server while a job runs, start it again, and the job finishes
+//! exactly once — one result, one charge, no refund — on SQLite and PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use darkroom_store::{Backend, Store};
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("DARKROOM_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/models"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(db: &str, data: &Path) -> (Child, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_darkroom"))
+        .arg("serve")
+        .env("DATABASE_URL", db)
+        .env("DARKROOM_DATA_DIR", data)
+        .env("DARKROOM_MODELS_DIR", models_dir())
+        .env("DARKROOM_ADDR", format!("127.0.0.1:{port}"))
+        .env("DARKROOM_MAX_SIDE", "2048")
+        .env("DARKROOM_JOB_LEASE_SECS", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(start.elapsed() < Duration::from_secs(60), "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
+
+/// A 2048×2048 PNG (the astronaut tiled 4×4): slow enough to kill mid-inference.
+fn big_photo() -> Vec<u8> {
+    let tile = image::open(models_dir().join("samples/astronaut.png")).unwrap().into_rgb8();
+    let mut big = image::RgbImage::new(2048, 2048);
+    for y in 0..4 {
+        for x in 0..4 {
+            image::imageops::replace(&mut big, &tile, x * 512, y * 512);
+        }
+    }
+    darkroom_engine::imageio::encode_png(&big)
+}
+
+async fn status(store: &Store, id: &str) -> (String, i64) {
+    let j = store.job_any_owner(id).await.unwrap();
+    (j.status, j.attempts)
+}
+
+async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
+    let db = darkroom_store::testing::fresh_database_url(b).await;
+    let data = std::env::temp_dir().join(format!("darkroom-crash-{}", darkroom_store::new_id()));
+    let (mut child, base) = start(&db, &data).await;
+    let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r = c
+        .post(format!("{base}/api/sign_up"))
+        .form(&[("email", "crash@example.com"), ("password", "correct horse battery"), ("display_name", "C"), ("age_confirmed", "on"), ("terms_accepted", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let form = reqwest::multipart::Form::new()
+        .part("photo", reqwest::multipart::Part::bytes(big_photo()).file_name("big.png"))
+        .text("rights", "on")
+        .text("style", "4")
+        .text("idempotency_key", "crash-1");
+    let job: serde_json::Value =
+        c.post(format!("{base}/generations")).header("accept", "application/json").multipart(form).send().await.unwrap().json().await.unwrap();
+    let id = job["id"].as_str().expect("job created").to_string();
+    let user = job["user_id"].as_str().unwrap().to_string();
+
+    let store = Store::connect(&db).await.unwrap();
+    let t = Instant::now();
+    while status(&store, &id).await.0 != "running" {
+        assert!(t.elapsed() < Duration::from_secs(60), "job never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(status(&store, &id).await, ("running".to_string(), 1), "killed mid-job");
+
+    let (mut child, _) = start(&db, &data).await;
+    let t = Instant::now();
+    loop {
+        let (s, attempts) = status(&store, &id).await;
+        if s == "succeeded" {
+            assert_eq!(attempts, 2, "run again once after the lease lapsed");
+            break;
+        }
+        assert!(["queued", "running"].contains(&s.as_str()), "unexpected {s}");
+        assert!(t.elapsed() < Duration::from_secs(120), "job did not finish after restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let ledger = store.ledger(&user, 100).await.unwrap();
+    let for_job: Vec<_> = ledger.iter().filter(|e| e.job_id.as_deref() == Some(id.as_str())).collect();
+    assert_eq!(for_job.len(), 1, "one charge, no refund: {for_job:?}");
+    assert_eq!((for_job[0].kind.as_str(), for_job[0].amount), ("charge", -5));
+    assert_eq!(store.user(&user).await.unwrap().balance, 45);
+    let job = store.job_any_owner(&id).await.unwrap();
+    let dir = data.join("media/results").join(&user).join(&id);
+    let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, vec!["2-w512.jpg".to_string(), "2.png".to_string()], "exactly one result");
+    assert!(job.result_key.unwrap().ends_with("/2.png"));
+    let events = store.events_after(&user, 0, 1000).await.unwrap();
+    let succeeded = events.iter().filter(|e| e.kind == "job" && e.payload.contains("\"succeeded\"")).count();
+    assert_eq!(succeeded, 1, "finished exactly once");
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kill9_mid_job_then_restart_finishes_exactly_once() {
+        super::kill9_mid_job_then_restart_finishes_exactly_once(darkroom_store::Backend::Sqlite).await
+    }
+}
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kill9_mid_job_then_restart_finishes_exactly_once() {
+        super::kill9_mid_job_then_restart_finishes_exactly_once(darkroom_store::Backend::Postgres).await
+    }
+}
