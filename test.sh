@@ -8,5 +8,11 @@ scripts/install-tools.sh --test
 scripts/build-site.sh
 cargo build -p server
 ./target/debug/darkroom fetch-models
+# Test databases from earlier runs (each test makes its own) are dropped first.
+if command -v psql > /dev/null; then
+  PG="${DARKROOM_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+  psql "$PG" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'darkroom_test_%'" 2>/dev/null |
+    while read -r db; do psql "$PG" -qc "DROP DATABASE IF EXISTS $db" || true; done
+fi
 cargo test --workspace --exclude frontend
 scripts/e2e.sh
