@@ -15,6 +15,8 @@ pub struct Me {
     /// The member's newest live-event id when the page was rendered; the live stream
     /// continues from here so nothing between render and connect is missed.
     pub last_event_id: i64,
+    /// Seconds without input after which the page pauses its live stream.
+    pub idle_limit_secs: u64,
 }
 
 /// A generation as pages show it.
@@ -143,7 +145,13 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     let Some(user) = ssr::auth().await?.user else { return Ok(None) };
     let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
     let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
-    Ok(Some(Me { display_name: u.display_name, balance: u.balance, role: u.role, last_event_id }))
+    Ok(Some(Me {
+        display_name: u.display_name,
+        balance: u.balance,
+        role: u.role,
+        last_event_id,
+        idle_limit_secs: state.config.idle_limit_secs,
+    }))
 }
 
 /// Creates an account, signs it in and goes to the create page.

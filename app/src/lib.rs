@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
         <Title text="Darkroom"/>
         <Router>
             <Header/>
+            <live::ConnectionBanner/>
             <main>
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
                     <Routes fallback=|| view! { <pages::NotFound/> }>

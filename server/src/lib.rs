@@ -80,6 +80,7 @@ impl Application {
         let rx = self.shutdown.subscribe();
         let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
         let mut stop = rx.clone();
+        tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         let tx = self.shutdown.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -95,6 +96,22 @@ impl Application {
             let _ = w.await;
         }
         Ok(())
+    }
+}
+
+/// Hourly: drops live events older than the retention setting.
+async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let before = darkroom_store::now_ms() - state.config.event_retention_secs as i64 * 1000;
+        match state.store.prune_events(before).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "old live events pruned"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
     }
 }
 

@@ -36,6 +36,12 @@ pub struct Config {
     pub min_age: u32,
     /// Version of the terms members accept (`DARKROOM_TERMS_VERSION`, default `2026-11-22`).
     pub terms_version: String,
+    /// `DARKROOM_IDLE_LIMIT_SECS` (default 1800): after this long without input a page
+    /// closes its live stream and shows "Session paused".
+    pub idle_limit_secs: u64,
+    /// `DARKROOM_EVENT_RETENTION_SECS` (default 86400): live events older than this are
+    /// pruned; a stream resuming from before that gets a snapshot instead.
+    pub event_retention_secs: u64,
     /// `DARKROOM_SECURE_COOKIES` (default false; set true behind HTTPS).
     pub secure_cookies: bool,
     /// Upload limits: `DARKROOM_MAX_UPLOAD_BYTES` (default 20,000,000) and
@@ -69,6 +75,8 @@ impl Config {
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             min_age: var("DARKROOM_MIN_AGE", 18),
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
+            idle_limit_secs: var("DARKROOM_IDLE_LIMIT_SECS", 1800),
+            event_retention_secs: var("DARKROOM_EVENT_RETENTION_SECS", 86_400),
             secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
             upload: UploadLimits {
                 max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),

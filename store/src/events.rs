@@ -53,3 +53,36 @@ impl Store {
             .await?)
     }
 }
+
+impl Store {
+    /// Deletes events older than `before_ms` (Unix ms), remembering per member the newest id
+    /// removed. Returns how many rows went.
+    pub async fn prune_events(&self, before_ms: i64) -> Result<u64> {
+        let greatest = match self.backend {
+            crate::Backend::Sqlite => "MAX(event_horizons.pruned_through, excluded.pruned_through)",
+            crate::Backend::Postgres => "GREATEST(event_horizons.pruned_through, excluded.pruned_through)",
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(&format!(
+            "INSERT INTO event_horizons (user_id, pruned_through) \
+             SELECT user_id, MAX(id) FROM events WHERE created_at < $1 GROUP BY user_id \
+             ON CONFLICT (user_id) DO UPDATE SET pruned_through = {greatest}"
+        ))
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        let gone = sqlx::query("DELETE FROM events WHERE created_at < $1").bind(before_ms).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(gone.rows_affected())
+    }
+
+    /// The newest event id retention removed for this member (0 if none): a stream resuming
+    /// from an id below this has a gap and needs a snapshot.
+    pub async fn event_horizon(&self, user_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT pruned_through FROM event_horizons WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0))
+    }
+}

@@ -21,6 +21,7 @@ on_both!(
     failure_refunds_rejection_does_not_cancel_refunds,
     jobs_and_uploads_are_scoped_to_their_owner,
     events_replay_after_an_id,
+    pruned_events_leave_a_horizon,
 );
 
 async fn member(store: &Store, email: &str, grant: i64) -> String {
@@ -188,4 +189,24 @@ async fn events_replay_after_an_id(b: Backend) {
     assert_eq!(store.last_event_id(&user).await.unwrap(), all[3].id);
     let p: serde_json::Value = serde_json::from_str(&all[3].payload).unwrap();
     assert_eq!((p["status"].as_str(), p["progress"].as_i64()), (Some("running"), Some(40)));
+}
+
+async fn pruned_events_leave_a_horizon(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "p@example.com", 10).await;
+    let other = member(&store, "q@example.com", 10).await;
+    let up = upload(&store, &user).await;
+    store.create_job(job(&user, &up, "a", 1)).await.unwrap();
+    let before = store.events_after(&user, 0, 100).await.unwrap();
+    assert_eq!(store.event_horizon(&user).await.unwrap(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let cut = darkroom_store::now_ms();
+    store.claim_job("w", 60_000).await.unwrap();
+    assert_eq!(store.prune_events(cut).await.unwrap(), before.len() as u64);
+    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
+    assert_eq!(store.event_horizon(&other).await.unwrap(), 0);
+    let left = store.events_after(&user, 0, 100).await.unwrap();
+    assert_eq!(left.len(), 1, "the newer event stays");
+    assert_eq!(store.prune_events(cut).await.unwrap(), 0, "idempotent");
+    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
 }

@@ -74,6 +74,6 @@ mod tests {
     #[test]
     fn formats_times() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_795_000_000_000), "2026-11-18 08:26 UTC");
+        assert_eq!(super::format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
     }
 }

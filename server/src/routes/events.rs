@@ -6,6 +6,8 @@
 //! receives exactly what it missed. New events are found by reading the log when this
 //! process reports a change, and at least every second (changes made by another process,
 //! e.g. a `darkroom worker`). Comments every 15 s keep proxies from closing the stream.
+//! If the resume point is older than what retention kept, a `snapshot` event (current
+//! balance and jobs) comes first.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -36,6 +38,18 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
         None => app.store.last_event_id(&user.id).await.unwrap_or(0),
     };
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    // Resuming from before what retention kept: the missed events are gone, so the member
+    // gets the current state first (event `snapshot`), then the stream goes on from there.
+    let horizon = app.store.event_horizon(&user.id).await.unwrap_or(0);
+    if last < horizon {
+        match snapshot(&app, &user.id).await {
+            Ok((id, data)) => {
+                last = id;
+                let _ = tx.send(Ok(Event::default().id(id.to_string()).event("snapshot").data(data))).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "snapshot failed"),
+        }
+    }
     let mut changes = app.store.subscribe_changes();
     tokio::spawn(async move {
         loop {
@@ -66,4 +80,13 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
         }
     });
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+/// The member's current state: `{"balance": n, "jobs": [job, ...]}` (20 newest jobs), with
+/// the event id it is current as of.
+async fn snapshot(app: &AppState, user_id: &str) -> Result<(i64, String), darkroom_store::StoreError> {
+    let id = app.store.last_event_id(user_id).await?;
+    let balance = app.store.user(user_id).await?.balance;
+    let jobs: Vec<_> = app.store.jobs_for_user(user_id, None, None, 20).await?.iter().map(|j| j.public_json()).collect();
+    Ok((id, serde_json::json!({ "balance": balance, "jobs": jobs }).to_string()))
 }
