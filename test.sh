@@ -14,5 +14,5 @@ if command -v psql > /dev/null; then
   psql "$PG" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'darkroom_test_%'" 2>/dev/null |
     while read -r db; do psql "$PG" -qc "DROP DATABASE IF EXISTS $db" || true; done
 fi
-cargo test --workspace --exclude frontend
+cargo test --workspace --exclude frontend --no-fail-fast
 scripts/e2e.sh
