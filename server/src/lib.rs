@@ -99,11 +99,11 @@ impl Application {
     }
 }
 
-/// Hourly: drops live events older than the retention setting.
+/// Hourly: applies live-event retention (age and count per member).
 async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let before = darkroom_store::now_ms() - state.config.event_retention_secs as i64 * 1000;
-        match state.store.prune_events(before).await {
+        match state.store.prune_events(before, state.config.event_retention_count).await {
             Ok(n) if n > 0 => tracing::info!(pruned = n, "old live events pruned"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning events failed"),

@@ -42,6 +42,8 @@ pub struct Config {
     /// `DARKROOM_EVENT_RETENTION_SECS` (default 86400): live events older than this are
     /// pruned; a stream resuming from before that gets a snapshot instead.
     pub event_retention_secs: u64,
+    /// `DARKROOM_EVENT_RETENTION_COUNT` (default 1000): live events kept per member.
+    pub event_retention_count: i64,
     /// `DARKROOM_SECURE_COOKIES` (default false; set true behind HTTPS).
     pub secure_cookies: bool,
     /// Upload limits: `DARKROOM_MAX_UPLOAD_BYTES` (default 20,000,000) and
@@ -77,6 +79,7 @@ impl Config {
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
             idle_limit_secs: var("DARKROOM_IDLE_LIMIT_SECS", 1800),
             event_retention_secs: var("DARKROOM_EVENT_RETENTION_SECS", 86_400),
+            event_retention_count: var("DARKROOM_EVENT_RETENTION_COUNT", 1000),
             secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
             upload: UploadLimits {
                 max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),

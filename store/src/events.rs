@@ -55,23 +55,32 @@ impl Store {
 }
 
 impl Store {
-    /// Deletes events older than `before_ms` (Unix ms), remembering per member the newest id
-    /// removed. Returns how many rows went.
-    pub async fn prune_events(&self, before_ms: i64) -> Result<u64> {
+    /// Applies retention: deletes events older than `before_ms` (Unix ms) and, per member,
+    /// all but the newest `keep_per_user`, remembering per member the newest id removed.
+    /// Returns how many rows went.
+    pub async fn prune_events(&self, before_ms: i64, keep_per_user: i64) -> Result<u64> {
         let greatest = match self.backend {
             crate::Backend::Sqlite => "MAX(event_horizons.pruned_through, excluded.pruned_through)",
             crate::Backend::Postgres => "GREATEST(event_horizons.pruned_through, excluded.pruned_through)",
         };
+        let doomed = "SELECT id, user_id FROM (SELECT id, user_id, created_at, \
+             ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM events) ranked \
+             WHERE ranked.created_at < $1 OR ranked.rn > $2";
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO event_horizons (user_id, pruned_through) \
-             SELECT user_id, MAX(id) FROM events WHERE created_at < $1 GROUP BY user_id \
+             SELECT user_id, MAX(id) FROM ({doomed}) d WHERE true GROUP BY user_id \
              ON CONFLICT (user_id) DO UPDATE SET pruned_through = {greatest}"
         ))
         .bind(before_ms)
+        .bind(keep_per_user)
         .execute(&mut *tx)
         .await?;
-        let gone = sqlx::query("DELETE FROM events WHERE created_at < $1").bind(before_ms).execute(&mut *tx).await?;
+        let gone = sqlx::query(&format!("DELETE FROM events WHERE id IN (SELECT id FROM ({doomed}) d)"))
+            .bind(before_ms)
+            .bind(keep_per_user)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(gone.rows_affected())
     }

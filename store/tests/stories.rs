@@ -202,11 +202,20 @@ async fn pruned_events_leave_a_horizon(b: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let cut = darkroom_store::now_ms();
     store.claim_job("w", 60_000).await.unwrap();
-    assert_eq!(store.prune_events(cut).await.unwrap(), before.len() as u64);
+    assert_eq!(store.prune_events(cut, 1000).await.unwrap(), before.len() as u64);
     assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
     assert_eq!(store.event_horizon(&other).await.unwrap(), 0);
     let left = store.events_after(&user, 0, 100).await.unwrap();
     assert_eq!(left.len(), 1, "the newer event stays");
-    assert_eq!(store.prune_events(cut).await.unwrap(), 0, "idempotent");
+    assert_eq!(store.prune_events(cut, 1000).await.unwrap(), 0, "idempotent");
     assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
+    // The count bound: keep only the newest event per member.
+    let other_up = upload(&store, &other).await;
+    store.create_job(job(&other, &other_up, "b", 1)).await.unwrap();
+    let theirs = store.events_after(&other, 0, 100).await.unwrap();
+    assert_eq!(theirs.len(), 2, "job queued + balance");
+    assert_eq!(store.prune_events(0, 1).await.unwrap(), 1);
+    assert_eq!(store.events_after(&other, 0, 100).await.unwrap(), theirs[1..].to_vec());
+    assert_eq!(store.event_horizon(&other).await.unwrap(), theirs[0].id);
+    assert_eq!(store.events_after(&user, 0, 100).await.unwrap().len(), 1, "the other member keeps theirs");
 }

@@ -34,12 +34,8 @@ fn CreateForm() -> impl IntoView {
             <h1>"Create"</h1>
             {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading styles…"</p> }>
-                {move || Suspend::new(async move {
-                    match info.await {
-                        Ok(info) => view! { <Form info/> }.into_any(),
-                        Err(e) => view! { <p class="notice error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
+                // A failing loader lands in the global error boundary, not a blank page.
+                {move || Suspend::new(async move { info.await.map(|info| view! { <Form info/> }) })}
             </Suspense>
             <h2>"Recent"</h2>
             <Suspense fallback=|| ()>
