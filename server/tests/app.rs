@@ -289,6 +289,15 @@ async fn live_stream_replays_from_last_event_id(b: Backend) {
     let again = c.get(format!("{}/events", app.base)).header("last-event-id", k.to_string()).send().await.unwrap();
     let replay = read_events(again, events.len() - 2).await;
     assert_eq!(replay.iter().map(|e| e.0).collect::<Vec<_>>(), events[2..].iter().map(|e| e.0).collect::<Vec<_>>());
+    // Once retention removed what a client missed, it gets a snapshot of the current state.
+    app.state.store.prune_events(darkroom_store::now_ms() + 1, 1000).await.unwrap();
+    let late = c.get(format!("{}/events", app.base)).header("last-event-id", k.to_string()).send().await.unwrap();
+    let snap = read_events(late, 1).await;
+    assert_eq!(snap[0].1, "snapshot");
+    assert_eq!(snap[0].0, events.last().unwrap().0, "current as of the newest event");
+    assert_eq!(snap[0].2["balance"], 45);
+    assert_eq!(snap[0].2["jobs"][0]["id"], id.as_str());
+    assert_eq!(snap[0].2["jobs"][0]["status"], "succeeded");
 }
 
 async fn cross_site_posts_are_refused(b: Backend) {
