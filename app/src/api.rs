@@ -17,6 +17,8 @@ pub struct Me {
     pub last_event_id: i64,
     /// Seconds without input after which the page pauses its live stream.
     pub idle_limit_secs: u64,
+    /// Seconds of failed reconnecting before the page says the connection is lost.
+    pub reconnect_give_up_secs: u64,
 }
 
 /// A generation as pages show it.
@@ -151,6 +153,7 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
         role: u.role,
         last_event_id,
         idle_limit_secs: state.config.idle_limit_secs,
+        reconnect_give_up_secs: state.config.reconnect_give_up_secs,
     }))
 }
 

@@ -28,8 +28,6 @@ pub struct JobUpdate {
 
 /// Failures after which the banner switches to the countdown.
 pub const QUIET_FAILURES: u32 = 3;
-/// How long, in seconds, reconnecting goes on before the banner says the connection is lost.
-pub const GIVE_UP_SECS: f64 = 120.0;
 /// Backoff cap and base, in seconds.
 pub const BACKOFF_CAP_SECS: f64 = 30.0;
 pub const BACKOFF_BASE_SECS: f64 = 1.0;
@@ -45,7 +43,7 @@ pub enum Conn {
     Reconnecting,
     /// Several attempts failed: countdown to the next one, with "Retry now".
     Waiting { seconds: u32 },
-    /// Gave up after [`GIVE_UP_SECS`]; "Retry" starts again.
+    /// Gave up after the operator's limit (default 2 min); "Retry" starts again.
     Lost,
     /// Inactive too long: the stream is closed until Resume.
     Paused,
@@ -129,7 +127,7 @@ impl Live {
                 self.started.set(true);
                 self.last_id.set(me.last_event_id);
                 self.start_id.set(me.last_event_id);
-                client::start(*self, me.idle_limit_secs);
+                client::start(*self, me.idle_limit_secs, me.reconnect_give_up_secs);
             }
         }
         #[cfg(not(feature = "hydrate"))]
@@ -210,7 +208,7 @@ mod client {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
-    use super::{backoff_secs, Conn, Live, GIVE_UP_SECS, QUIET_FAILURES};
+    use super::{backoff_secs, Conn, Live, QUIET_FAILURES};
 
     struct Ctrl {
         live: Live,
@@ -223,6 +221,7 @@ mod client {
         next_at: Option<f64>,
         retry_timer: Option<TimeoutHandle>,
         idle_limit_ms: f64,
+        give_up_ms: f64,
         last_input: f64,
         /// Bumped on every (re)connect; stale callbacks compare and do nothing.
         generation: u32,
@@ -246,7 +245,7 @@ mod client {
         cb.forget(); // lives as long as the tab
     }
 
-    pub fn start(live: Live, idle_limit_secs: u64) {
+    pub fn start(live: Live, idle_limit_secs: u64, give_up_secs: u64) {
         CTRL.with(|c| {
             *c.borrow_mut() = Some(Ctrl {
                 live,
@@ -256,6 +255,7 @@ mod client {
                 next_at: None,
                 retry_timer: None,
                 idle_limit_ms: idle_limit_secs as f64 * 1000.0,
+                give_up_ms: give_up_secs as f64 * 1000.0,
                 last_input: now(),
                 generation: 0,
             })
@@ -363,7 +363,7 @@ mod client {
     }
 
     /// The stream dropped or could not open: close it (we own retrying) and schedule the next
-    /// attempt, or give up after [`GIVE_UP_SECS`].
+    /// attempt, or give up once the outage is older than the operator's limit.
     fn failed() {
         with(|c| {
             if let Some(es) = c.es.take() {
@@ -373,7 +373,7 @@ mod client {
             let t = now();
             let since = *c.outage_since.get_or_insert(t);
             c.failures += 1;
-            if t - since > GIVE_UP_SECS * 1000.0 {
+            if t - since > c.give_up_ms {
                 c.live.conn.set(Conn::Lost);
                 return;
             }

@@ -127,6 +127,25 @@ for (const [name, options] of sizes) {
     await server.kill();
   });
 
+  test(`gives up after the limit, Retry brings it back (${name})`, { timeout: 90_000 }, async () => {
+    const server = new Server({ DARKROOM_RECONNECT_GIVE_UP_SECS: '8' });
+    await server.start();
+    const ctx = await browser.newContext(options);
+    const page = await ctx.newPage();
+    await signUp(page, server.base, `lost-${name}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.dataset.state === 'open');
+    await server.kill();
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'lost', null, { timeout: 60_000 });
+    assert.match(await bannerText(page),
+      /Connection lost\. We could not restore the server connection\. Check your internet connection and try again\./);
+    await page.screenshot({ path: path.join(SHOTS, `live-${name}-7-lost.png`) });
+    await server.start();
+    await page.click('[data-testid=conn] button:has-text("Retry")');
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open', null, { timeout: 30_000 });
+    await ctx.close();
+    await server.kill();
+  });
+
   test(`offline and back online (${name})`, { timeout: 60_000 }, async () => {
     const server = new Server();
     await server.start();

@@ -39,6 +39,9 @@ pub struct Config {
     /// `DARKROOM_IDLE_LIMIT_SECS` (default 1800): after this long without input a page
     /// closes its live stream and shows "Session paused".
     pub idle_limit_secs: u64,
+    /// `DARKROOM_RECONNECT_GIVE_UP_SECS` (default 120): how long a page keeps reconnecting
+    /// before it shows "Connection lost".
+    pub reconnect_give_up_secs: u64,
     /// `DARKROOM_EVENT_RETENTION_SECS` (default 86400): live events older than this are
     /// pruned; a stream resuming from before that gets a snapshot instead.
     pub event_retention_secs: u64,
@@ -78,6 +81,7 @@ impl Config {
             min_age: var("DARKROOM_MIN_AGE", 18),
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
             idle_limit_secs: var("DARKROOM_IDLE_LIMIT_SECS", 1800),
+            reconnect_give_up_secs: var("DARKROOM_RECONNECT_GIVE_UP_SECS", 120),
             event_retention_secs: var("DARKROOM_EVENT_RETENTION_SECS", 86_400),
             event_retention_count: var("DARKROOM_EVENT_RETENTION_COUNT", 1000),
             secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
