@@ -190,3 +190,22 @@ for (const [name, options] of sizes) {
     await server.kill();
   });
 }
+
+test('a queued job can be canceled; the refund shows live', { timeout: 60_000 }, async () => {
+  const server = new Server({ DARKROOM_WORKERS: '0' });
+  await server.start();
+  const ctx = await browser.newContext(sizes[0][1]);
+  const page = await ctx.newPage();
+  await signUp(page, server.base, 'cancel');
+  await page.setInputFiles('[data-testid=photo]', path.join(SAMPLES, 'chelsea.png'));
+  await page.check('[data-testid=rights]');
+  await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  assert.equal((await page.textContent('[data-testid=balance]')).trim(), '45 credits');
+  await page.waitForSelector('li.job[data-status=queued]');
+  await page.click('[data-testid=cancel]');
+  await page.waitForSelector('li.job[data-status=canceled]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=balance]').textContent.trim() === '50 credits');
+  await ctx.close();
+  await server.kill();
+});

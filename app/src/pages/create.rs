@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_jobs, load_create_page, CreateInfo, JobView};
+use crate::api::{list_jobs, load_create_page, CancelJob, CreateInfo, JobView};
 use crate::live::Live;
 use crate::pages::MembersOnly;
 
@@ -193,11 +193,14 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     let queue = job.queue_position;
     let style_label = job.style_label.clone();
     let cost = job.cost;
+    let cancel = ServerAction::<CancelJob>::new();
+    let job_id = job.id.clone();
     view! {
         <li class="job" data-job-id=job.id.clone() data-status=move || state.get().0>
             {move || {
                 let (status, progress, error) = state.get();
                 let done = status == "succeeded";
+                let jid = job_id.clone();
                 view! {
                     <div class="job-thumb">
                         {if done {
@@ -218,6 +221,12 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                             <progress max="100" value=progress.to_string() aria-label="Progress">{format!("{progress}%")}</progress>
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
+                        {(status == "queued").then(|| view! {
+                            <ActionForm action=cancel attr:class="inline">
+                                <input type="hidden" name="id" value=jid/>
+                                <button type="submit" class="link" data-testid="cancel">"Cancel and refund"</button>
+                            </ActionForm>
+                        })}
                         {done.then(|| view! { <a href=href.clone()>"Open"</a> })}
                     </div>
                 }
