@@ -6,31 +6,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, sizes, hydrated, signUp, SHOTS } from '../support.mjs';
 
 const BASE = process.env.DARKROOM_E2E_URL ?? 'http://127.0.0.1:3100';
 const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.resolve('../data/models/samples');
-const SHOTS = path.resolve(process.env.DARKROOM_SHOTS ?? 'screenshots');
-fs.mkdirSync(SHOTS, { recursive: true });
 
 let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-const sizes = [
-  ['desktop', { viewport: { width: 1280, height: 800 } }],
-  ['phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
-];
-
-async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
-}
 
 for (const [name, options] of sizes) {
   test(`photo in, styled result out, live and charged (${name})`, { timeout: 240_000 }, async () => {
@@ -40,18 +23,7 @@ for (const [name, options] of sizes) {
     page.on('pageerror', (e) => errors.push(String(e)));
     const shot = (step) => page.screenshot({ path: path.join(SHOTS, `${name}-${step}.png`), fullPage: true });
 
-    // Sign up.
-    await page.goto(`${BASE}/signup`);
-    await hydrated(page);
-    const email = `e2e-${name}-${Date.now()}@example.com`;
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', 'a long enough password');
-    await page.fill('input[name=display_name]', `E2E ${name}`);
-    await page.check('input[name=age_confirmed]');
-    await page.check('input[name=terms_accepted]');
-    await shot('1-signup');
-    await page.click('button[type=submit]');
-    await page.waitForURL('**/create');
+    await signUp(page, BASE, name, () => shot('1-signup'));
     await page.waitForSelector('[data-testid=create-form]');
     assert.equal((await page.textContent('[data-testid=balance]')).trim(), '50 credits');
     assert.match(await page.textContent('[data-testid=cost]'), /Cost: 5 credits\..*not refunded/s);

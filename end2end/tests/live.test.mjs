@@ -8,13 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { launch, sizes, signUp, SHOTS } from '../support.mjs';
 
 const BIN = path.resolve(process.env.DARKROOM_BIN ?? '../target/debug/darkroom');
 const MODELS = path.resolve(process.env.DARKROOM_MODELS_DIR ?? '../data/models');
 const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.join(MODELS, 'samples');
-const SHOTS = path.resolve(process.env.DARKROOM_SHOTS ?? 'screenshots');
-fs.mkdirSync(SHOTS, { recursive: true });
 let port = 3150;
 
 class Server {
@@ -44,31 +42,8 @@ class Server {
 }
 
 let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-const sizes = [
-  ['desktop', { viewport: { width: 1280, height: 800 } }],
-  ['phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
-];
-
-async function signUp(page, base, name) {
-  await page.goto(`${base}/signup`);
-  await page.waitForSelector('body[data-hydrated="true"]');
-  await page.fill('input[name=email]', `live-${name}-${Date.now()}@example.com`);
-  await page.fill('input[name=password]', 'a long enough password');
-  await page.fill('input[name=display_name]', 'Live');
-  await page.check('input[name=age_confirmed]');
-  await page.check('input[name=terms_accepted]');
-  await page.click('button[type=submit]');
-  await page.waitForURL('**/create');
-}
 
 const state = (page) => page.getAttribute('[data-testid=conn]', 'data-state');
 const bannerText = (page) => page.textContent('[data-testid=conn]');
