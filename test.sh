@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-tools.sh --test
 scripts/build-site.sh
-cargo build -p server
+# Build the tests and the binary in one go (one feature resolution, so nothing compiles twice).
+cargo test --workspace --exclude frontend --no-run
 ./target/debug/darkroom fetch-models
 # Test databases from earlier runs (each test makes its own) are dropped first.
 if command -v psql > /dev/null; then
