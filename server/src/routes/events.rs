@@ -42,7 +42,7 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
     // gets the current state first (event `snapshot`), then the stream goes on from there.
     let horizon = app.store.event_horizon(&user.id).await.unwrap_or(0);
     if last < horizon {
-        match snapshot(&app, &user.id).await {
+        match snapshot(&app, &user.id, horizon).await {
             Ok((id, data)) => {
                 last = id;
                 let _ = tx.send(Ok(Event::default().id(id.to_string()).event("snapshot").data(data))).await;
@@ -83,9 +83,10 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
 }
 
 /// The member's current state: `{"balance": n, "jobs": [job, ...]}` (20 newest jobs), with
-/// the event id it is current as of.
-async fn snapshot(app: &AppState, user_id: &str) -> Result<(i64, String), darkroom_store::StoreError> {
-    let id = app.store.last_event_id(user_id).await?;
+/// the event id it is current as of (never below the pruned horizon, even when retention
+/// removed every event, so the client's resume point only moves forward).
+async fn snapshot(app: &AppState, user_id: &str, horizon: i64) -> Result<(i64, String), darkroom_store::StoreError> {
+    let id = app.store.last_event_id(user_id).await?.max(horizon);
     let balance = app.store.user(user_id).await?.balance;
     let jobs: Vec<_> = app.store.jobs_for_user(user_id, None, None, 20).await?.iter().map(|j| j.public_json()).collect();
     Ok((id, serde_json::json!({ "balance": balance, "jobs": jobs }).to_string()))
