@@ -50,7 +50,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let state = AppState::build(config).await?;
         let config = state.config.clone();
-        if let Some(engine) = state.engine.clone() {
+        if let Some(engine) = state.engine.clone().filter(|_| config.render_previews) {
             let (models, out) = (config.models_dir.clone(), config.data_dir.join("previews"));
             tokio::task::spawn_blocking(move || {
                 if let Err(e) = darkroom_service::styles::ensure_previews(&engine, &models, &out) {

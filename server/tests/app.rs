@@ -36,6 +36,8 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     config.addr = "127.0.0.1:0".into();
     config.workers = 1;
     config.lease_secs = 30;
+    // Ten apps share two cores here; previews are not what these tests check.
+    config.render_previews = false;
     tweak(&mut config);
     let app = server::Application::build(config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -45,7 +47,7 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(60)).build().unwrap()
+    reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(180)).build().unwrap()
 }
 
 impl TestApp {

@@ -47,6 +47,8 @@ pub struct Config {
     pub event_retention_secs: u64,
     /// `DARKROOM_EVENT_RETENTION_COUNT` (default 1000): live events kept per member.
     pub event_retention_count: i64,
+    /// `DARKROOM_RENDER_PREVIEWS` (default true): render missing style previews at start.
+    pub render_previews: bool,
     /// `DARKROOM_SECURE_COOKIES` (default false; set true behind HTTPS).
     pub secure_cookies: bool,
     /// Upload limits: `DARKROOM_MAX_UPLOAD_BYTES` (default 20,000,000) and
@@ -84,6 +86,7 @@ impl Config {
             reconnect_give_up_secs: var("DARKROOM_RECONNECT_GIVE_UP_SECS", 120),
             event_retention_secs: var("DARKROOM_EVENT_RETENTION_SECS", 86_400),
             event_retention_count: var("DARKROOM_EVENT_RETENTION_COUNT", 1000),
+            render_previews: var("DARKROOM_RENDER_PREVIEWS", true),
             secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
             upload: UploadLimits {
                 max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),
