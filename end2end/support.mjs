@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+/** The server under test and the sample photos (scripts/e2e.sh sets both). */
+export const BASE = process.env.DARKROOM_E2E_URL ?? 'http://127.0.0.1:3100';
+export const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.resolve('../data/models/samples');
+
 export const SHOTS = path.resolve(process.env.DARKROOM_SHOTS ?? 'screenshots');
 fs.mkdirSync(SHOTS, { recursive: true });
 

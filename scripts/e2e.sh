@@ -7,6 +7,10 @@ PORT="${DARKROOM_E2E_PORT:-3100}"
 DATA="$(mktemp -d /tmp/darkroom-e2e.XXXXXX)"
 MODELS="${DARKROOM_MODELS_DIR:-$PWD/data/models}"
 mkdir -p "$DATA" && cp -r "${DARKROOM_DATA_DIR:-data}/previews" "$DATA/" 2>/dev/null || true
+# A moderator account for the moderation tests (the CLI's create-admin, as an operator would).
+export DARKROOM_E2E_MOD_EMAIL="moderator@example.com" DARKROOM_E2E_MOD_PASSWORD="moderator password 1"
+DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADMIN_PASSWORD="$DARKROOM_E2E_MOD_PASSWORD" \
+  ./target/debug/darkroom create-admin --email "$DARKROOM_E2E_MOD_EMAIL" --name Moderator > /dev/null
 DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADDR="127.0.0.1:$PORT" \
   ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
@@ -16,4 +20,5 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 (cd end2end && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund)
-cd end2end && DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples" npm test || { tail -50 "$DATA/server.log"; exit 1; }
+# A hung browser must not hang CI: the whole suite gets 20 minutes.
+cd end2end && DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples" timeout 1200 npm test || { tail -50 "$DATA/server.log"; exit 1; }

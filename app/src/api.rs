@@ -46,6 +46,14 @@ pub struct JobView {
     pub preserve_color: bool,
     /// Jobs queued ahead of this one (only while queued).
     pub queue_position: Option<i64>,
+    /// The optional prompt the member gave.
+    pub prompt: String,
+    /// Hidden everywhere by a moderator (its files no longer answer).
+    pub hidden: bool,
+    /// For rejected or hidden items: `sexual`, `minors`, `violence` or `other`.
+    pub moderation_category: Option<String>,
+    /// When the result is purged under the operator's retention (Unix ms), if it is.
+    pub expires_at: Option<i64>,
 }
 
 /// One built-in style for the picker.
@@ -71,6 +79,9 @@ pub struct CreateInfo {
     pub refund_on_failure: bool,
 }
 
+pub mod moderation;
+pub mod sharing;
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Server-only helpers for the server functions.
@@ -94,6 +105,24 @@ pub mod ssr {
         match auth().await?.user {
             Some(u) => Ok((state, u)),
             None => Err(fail(ServiceError::Unauthorized("Please sign in.".into()))),
+        }
+    }
+
+    /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds; `None` if malformed.
+    pub fn day_start_ms(date: &str) -> Option<i64> {
+        let d = time::Date::parse(date, &time::format_description::well_known::Iso8601::DATE).ok()?;
+        Some(d.midnight().assume_utc().unix_timestamp() * 1000)
+    }
+
+    /// A `style` filter parameter: empty is any style, else an index below
+    /// [`darkroom_service::generation::NUM_STYLES`]. Errors: anything else (400).
+    pub fn style_filter(style: Option<&str>) -> Result<Option<i64>, ServerFnError> {
+        match style.unwrap_or("") {
+            "" => Ok(None),
+            s => match s.parse::<usize>() {
+                Ok(i) if i < darkroom_service::generation::NUM_STYLES => Ok(Some(i as i64)),
+                _ => Err(fail(ServiceError::Invalid("Unknown style.".into()))),
+            },
         }
     }
 
@@ -136,6 +165,10 @@ pub mod ssr {
             strength: (p["strength"].as_f64().unwrap_or(1.0) * 100.0).round() as i64,
             preserve_color: p["preserve_color"].as_bool().unwrap_or(false),
             queue_position,
+            prompt: j.prompt,
+            hidden: j.hidden_at.is_some(),
+            moderation_category: j.moderation_category,
+            expires_at: None,
         }
     }
 }
@@ -192,6 +225,12 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?
         .ok_or_else(|| ssr::fail(darkroom_service::ServiceError::Unauthorized("Wrong email or password.".into())))?;
+    if user.suspended {
+        // Only said to someone who knows the password.
+        return Err(ssr::fail(darkroom_service::ServiceError::Forbidden(
+            "This account is suspended after repeated moderation strikes. Contact support to appeal.".into(),
+        )));
+    }
     auth.login(&user).await.map_err(|e| ServerFnError::new(e.to_string()))?;
     leptos_axum::redirect("/create");
     Ok(())
@@ -235,12 +274,67 @@ pub async fn list_jobs(status: Option<String>) -> Result<Vec<JobView>, ServerFnE
     Ok(out)
 }
 
+/// One page of the member's gallery.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GalleryChunk {
+    pub items: Vec<JobView>,
+    /// The `before` value of the next (older) page, if there is one.
+    pub next: Option<String>,
+}
+
+/// Items per gallery page.
+pub const GALLERY_PAGE: i64 = 24;
+
+/// The member's gallery, newest first, [`GALLERY_PAGE`] at a time: `status` is `succeeded`
+/// (default), `rejected`, `failed`, `canceled` or `all`; `style` a style's index (empty: any);
+/// `from` and `to` dates `YYYY-MM-DD` (UTC, both days included; empty: open); `before` is the
+/// previous page's `next` (keyset on the time-ordered id).
+///
+/// Errors: an unknown status, a style out of range or a malformed date (400).
+#[server(endpoint = "gallery_page")]
+pub async fn gallery_page(
+    status: Option<String>,
+    style: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+) -> Result<GalleryChunk, ServerFnError> {
+    use darkroom_service::ServiceError::Invalid;
+    let (state, user) = ssr::member().await?;
+    let status = match status.as_deref() {
+        None | Some("") | Some("succeeded") => Some("succeeded"),
+        Some("all") => None,
+        Some(s @ ("rejected" | "failed" | "canceled")) => Some(s),
+        Some(_) => return Err(ssr::fail(Invalid("Unknown status filter.".into()))),
+    };
+    let day = |d: Option<String>, end: bool| match d.as_deref() {
+        None | Some("") => Ok(None),
+        Some(d) => ssr::day_start_ms(d).map(|ms| Some(if end { ms + 86_400_000 } else { ms })).ok_or_else(|| ssr::fail(Invalid("Dates are YYYY-MM-DD.".into()))),
+    };
+    let filter = darkroom_store::jobs::GalleryFilter {
+        status,
+        style: ssr::style_filter(style.as_deref())?,
+        from_ms: day(from, false)?,
+        until_ms: day(to, true)?,
+    };
+    let rows = state
+        .store
+        .gallery_jobs(&user.id, &filter, before.as_deref().filter(|b| !b.is_empty()), GALLERY_PAGE + 1)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    let more = rows.len() as i64 > GALLERY_PAGE;
+    let items: Vec<JobView> = rows.into_iter().take(GALLERY_PAGE as usize).map(|j| ssr::job_view(j, None)).collect();
+    let next = more.then(|| items.last().map(|j| j.id.clone())).flatten();
+    Ok(GalleryChunk { items, next })
+}
+
 /// One of the member's generations.
 #[server(endpoint = "get_job")]
 pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
     let (state, user) = ssr::member().await?;
     let j = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
-    Ok(ssr::job_view(j, None))
+    let expires_at = j.finished_at.filter(|_| j.result_key.is_some()).and_then(|t| darkroom_service::retention::result_expires_at(&state, t));
+    Ok(JobView { expires_at, ..ssr::job_view(j, None) })
 }
 
 /// Deletes one of the member's finished generations and its files; back to the gallery.

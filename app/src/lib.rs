@@ -12,7 +12,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
 
@@ -63,6 +63,9 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    // The live stream opens once the member is known: an effect (browser only, after
+    // hydration) that reruns when the session resource changes.
+    Effect::new(move |_| live.start_when_signed_in(me));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/darkroom.css"/>
@@ -79,6 +82,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/create") view=pages::create::CreatePage/>
                         <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
                         <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
+                        <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                        <Route path=path!("/explore") view=pages::share::ExploreFeed/>
+                        <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
+                        <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>
+                        <Route path=path!("/moderation") view=pages::moderation::ModerationPage/>
                         <Route path=path!("/terms") view=pages::legal::Terms/>
                         <Route path=path!("/privacy") view=pages::legal::Privacy/>
                     </Routes>
@@ -91,7 +99,6 @@ pub fn App() -> impl IntoView {
                 " · Images made here are labelled AI-generated."
             </footer>
         </Router>
-        {move || live.start_when_signed_in(me)}
     }
 }
 
@@ -119,9 +126,13 @@ fn Header() -> impl IntoView {
                         match session.me.await {
                             Ok(Some(me)) => {
                                 let initial = me.balance;
+                                let moderator = me.role == "moderator" || me.role == "admin";
                                 view! {
+                                    <A href="/explore">"Explore"</A>
                                     <A href="/create">"Create"</A>
                                     <A href="/gallery">"My gallery"</A>
+                                    {moderator.then(|| view! { <A href="/moderation">"Moderation"</A> })}
+                                    <A href="/settings">"Settings"</A>
                                     <span class="balance" data-testid="balance" title="Your credits">
                                         {move || live.balance.get().unwrap_or(initial)} " credits"
                                     </span>
@@ -132,6 +143,7 @@ fn Header() -> impl IntoView {
                                     .into_any()
                             }
                             _ => view! {
+                                <A href="/explore">"Explore"</A>
                                 <A href="/signin">"Sign in"</A>
                                 <A href="/signup" attr:class="button">"Sign up"</A>
                             }

@@ -384,7 +384,8 @@ mod client {
             } else {
                 c.live.conn.set(Conn::Waiting { seconds: delay.ceil().max(1.0) as u32 });
             }
-            c.retry_timer = set_timeout_with_handle(connect, Duration::from_millis(delay as u64)).ok();
+            // `delay` is in seconds (as `next_at` and the banner's countdown read it).
+            c.retry_timer = set_timeout_with_handle(connect, Duration::from_secs_f64(delay)).ok();
         });
     }
 

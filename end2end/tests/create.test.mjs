@@ -6,10 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS } from '../support.mjs';
+import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
 
-const BASE = process.env.DARKROOM_E2E_URL ?? 'http://127.0.0.1:3100';
-const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.resolve('../data/models/samples');
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -64,7 +62,13 @@ for (const [name, options] of sizes) {
       seen();
       new MutationObserver(seen).observe(li, { attributes: true, attributeFilter: ['data-status'] });
     });
-    await page.waitForSelector('li.job[data-status=succeeded]', { timeout: 180_000 });
+    await page.waitForSelector('li.job[data-status=succeeded]', { timeout: 180_000 }).catch(async (e) => {
+      // Diagnostics for a rare flake: what the live connection looked like when it timed out.
+      const conn = await page.$eval('[data-testid=conn]', (el) => ({ ...el.dataset, text: el.textContent })).catch(() => null);
+      console.log('live connection at timeout:', JSON.stringify(conn));
+      await shot('x-timeout');
+      throw e;
+    });
     assert.equal(await page.evaluate(() => window.__sameDocument), true, 'updated without a reload');
     const seen = await page.evaluate(() => window.__seen);
     assert.equal(seen.at(-1), 'succeeded');

@@ -70,6 +70,8 @@ for (const [name, options] of sizes) {
     await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
     await page.waitForSelector('body[data-hydrated="true"]');
     const pageId = await page.evaluate(() => { window.__doc = Math.random(); return window.__doc; });
+    // The stream must be open before the server dies (this test is about losing a live one).
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open');
 
     await server.kill();
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').textContent

@@ -145,6 +145,64 @@ pub fn encode_png(img: &RgbImage) -> Vec<u8> {
     out
 }
 
+/// IPTC's digital source type for media made by a trained model (IPTC NewsCodes
+/// "digitalsourcetype", <http://cv.iptc.org/newscodes/digitalsourcetype/>).
+pub const AI_SOURCE_TYPE: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+
+/// The XMP packet (Adobe XMP Specification Part 1) that labels an output as AI-generated:
+/// `Iptc4xmpExt:DigitalSourceType` = [`AI_SOURCE_TYPE`] (IPTC Photo Metadata Standard) and
+/// `xmp:CreatorTool` = Darkroom.
+pub fn ai_xmp() -> String {
+    format!(
+        "<?xpacket begin=\"{bom}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\
+<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+<rdf:Description rdf:about=\"\" xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\" \
+xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" Iptc4xmpExt:DigitalSourceType=\"{AI_SOURCE_TYPE}\" xmp:CreatorTool=\"Darkroom\"/>\
+</rdf:RDF></x:xmpmeta><?xpacket end=\"r\"?>",
+        bom = '\u{feff}'
+    )
+}
+
+/// [`encode_png`] with the AI label: the XMP packet in an uncompressed `iTXt` chunk with
+/// keyword `XML:com.adobe.xmp` (the XMP Specification Part 3 embedding), right after `IHDR`.
+pub fn encode_png_labelled(img: &RgbImage) -> Vec<u8> {
+    let png = encode_png(img);
+    let mut data = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+    data.extend_from_slice(ai_xmp().as_bytes());
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(b"iTXt");
+    crc.update(&data);
+    chunk.extend_from_slice(b"iTXt");
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(&crc.finalize().to_be_bytes());
+    // Signature (8) + IHDR chunk (4 length + 4 type + 13 data + 4 CRC) = 33 bytes.
+    let mut out = Vec::with_capacity(png.len() + chunk.len());
+    out.extend_from_slice(&png[..33]);
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&png[33..]);
+    out
+}
+
+/// [`thumbnail_jpeg`] with the AI label: the XMP packet in an `APP1` segment
+/// (`http://ns.adobe.com/xap/1.0/`), right after `SOI`.
+pub fn thumbnail_jpeg_labelled(img: &RgbImage, width: u32) -> Vec<u8> {
+    label_jpeg(thumbnail_jpeg(img, width))
+}
+
+/// `jpeg` with the AI label's XMP `APP1` segment inserted right after `SOI`.
+fn label_jpeg(jpeg: Vec<u8>) -> Vec<u8> {
+    let mut payload = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
+    payload.extend_from_slice(ai_xmp().as_bytes());
+    let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
 /// Encodes as baseline JPEG at `quality` (1..=100), no metadata.
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
@@ -156,17 +214,135 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
 
 /// A thumbnail no wider than `width` pixels (aspect kept; never upscaled), as JPEG q85.
 pub fn thumbnail_jpeg(img: &RgbImage, width: u32) -> Vec<u8> {
+    encode_jpeg(fit_width(img, width).as_ref().unwrap_or(img), 85)
+}
+
+/// Widths, in pixels, of the renditions made of every output: gallery tiles (256), cards and
+/// the item page on phones (512), the item page and link previews (1200, the OpenGraph
+/// size). An output narrower than a width is not upscaled: that rendition has its own width.
+pub const RENDITION_WIDTHS: [u32; 3] = [256, 512, 1200];
+
+/// File format of a rendition: WebP (smaller) with a JPEG fallback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RenditionFormat {
+    Jpeg,
+    Webp,
+}
+
+impl RenditionFormat {
+    /// File extension and MIME type.
+    pub fn ext(self) -> &'static str {
+        match self {
+            RenditionFormat::Jpeg => "jpg",
+            RenditionFormat::Webp => "webp",
+        }
+    }
+    pub fn mime(self) -> &'static str {
+        match self {
+            RenditionFormat::Jpeg => "image/jpeg",
+            RenditionFormat::Webp => "image/webp",
+        }
+    }
+}
+
+/// One encoded rendition: `width` is the nominal width of [`RENDITION_WIDTHS`] it stands for.
+pub struct Rendition {
+    pub width: u32,
+    pub format: RenditionFormat,
+    pub bytes: Vec<u8>,
+}
+
+/// Every rendition of `img`: each width of [`RENDITION_WIDTHS`] as WebP (q80) and JPEG (q85),
+/// both carrying the AI label (XMP).
+pub fn renditions(img: &RgbImage) -> Vec<Rendition> {
+    let mut out = Vec::with_capacity(RENDITION_WIDTHS.len() * 2);
+    for width in RENDITION_WIDTHS {
+        let small = fit_width(img, width);
+        let small = small.as_ref().unwrap_or(img);
+        out.push(Rendition { width, format: RenditionFormat::Jpeg, bytes: label_jpeg(encode_jpeg(small, 85)) });
+        out.push(Rendition { width, format: RenditionFormat::Webp, bytes: encode_webp_labelled(small, 80.0) });
+    }
+    out
+}
+
+/// `img` scaled down to `width` (aspect kept), or `None` if it is not wider than that.
+fn fit_width(img: &RgbImage, width: u32) -> Option<RgbImage> {
     if img.width() <= width {
-        return encode_jpeg(img, 85);
+        return None;
     }
     let h = ((img.height() as u64 * width as u64 + img.width() as u64 / 2) / img.width() as u64).max(1) as u32;
-    let small = crate::style::resize(img, width, h).expect("valid sizes");
-    encode_jpeg(&small, 85)
+    Some(crate::style::resize(img, width, h).expect("valid sizes"))
+}
+
+/// Lossy WebP at `quality` (0..=100, libwebp's scale) with the AI label: the simple-format
+/// file libwebp writes, rewritten to the extended format (a `VP8X` chunk with the XMP flag,
+/// the bitstream chunk, then an `XMP ` chunk), per Google's "WebP Container Specification".
+pub fn encode_webp_labelled(img: &RgbImage, quality: f32) -> Vec<u8> {
+    let simple = webp::Encoder::from_rgb(img.as_raw(), img.width(), img.height()).encode(quality.clamp(0.0, 100.0));
+    // RIFF header (12 bytes) then the one bitstream chunk.
+    let bitstream = &simple[12..];
+    let xmp = ai_xmp();
+    let mut vp8x = [0u8; 10];
+    vp8x[0] = 0x04; // XMP metadata present
+    let (w1, h1) = (img.width() - 1, img.height() - 1);
+    vp8x[4..7].copy_from_slice(&w1.to_le_bytes()[..3]);
+    vp8x[7..10].copy_from_slice(&h1.to_le_bytes()[..3]);
+    let mut body = Vec::with_capacity(bitstream.len() + xmp.len() + 40);
+    body.extend_from_slice(b"WEBP");
+    body.extend_from_slice(b"VP8X");
+    body.extend_from_slice(&10u32.to_le_bytes());
+    body.extend_from_slice(&vp8x);
+    body.extend_from_slice(bitstream);
+    body.extend_from_slice(b"XMP ");
+    body.extend_from_slice(&(xmp.len() as u32).to_le_bytes());
+    body.extend_from_slice(xmp.as_bytes());
+    if xmp.len() % 2 == 1 {
+        body.push(0);
+    }
+    let mut out = Vec::with_capacity(body.len() + 8);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_carry_the_ai_label_and_still_decode() {
+        let img = RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 6, y as u8 * 8, 90]));
+        let png = encode_png_labelled(&img);
+        assert!(png.windows(4).any(|w| w == b"iTXt"));
+        let text = String::from_utf8_lossy(&png);
+        assert!(text.contains(AI_SOURCE_TYPE) && text.contains("XML:com.adobe.xmp"));
+        // The png decoder checks every chunk's CRC: a bad chunk would fail here.
+        let back = image::load_from_memory(&png).unwrap().into_rgb8();
+        assert_eq!(back.as_raw(), img.as_raw(), "pixels unchanged");
+        let jpeg = thumbnail_jpeg_labelled(&img, 20);
+        assert_eq!(&jpeg[..4], &[0xFF, 0xD8, 0xFF, 0xE1]);
+        assert!(String::from_utf8_lossy(&jpeg).contains(AI_SOURCE_TYPE));
+        assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 20);
+    }
+
+    #[test]
+    fn renditions_cover_every_width_in_both_formats_labelled() {
+        let img = RgbImage::from_fn(700, 350, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        let all = renditions(&img);
+        assert_eq!(all.len(), 6);
+        for r in &all {
+            let back = image::load_from_memory(&r.bytes).unwrap_or_else(|e| panic!("{}w {:?}: {e}", r.width, r.format));
+            // Never upscaled: the 1200 rendition of a 700-wide image is 700 wide.
+            assert_eq!((back.width(), back.height()), (r.width.min(700), r.width.min(700) / 2), "{}w {:?}", r.width, r.format);
+            assert!(String::from_utf8_lossy(&r.bytes).contains(AI_SOURCE_TYPE), "{}w {:?} labelled", r.width, r.format);
+            let magic: &[u8] = if r.format == RenditionFormat::Webp { b"RIFF" } else { &[0xFF, 0xD8] };
+            assert!(r.bytes.starts_with(magic));
+        }
+        let webp = &all.iter().find(|r| r.format == RenditionFormat::Webp && r.width == 512).unwrap().bytes;
+        assert_eq!(&webp[12..16], b"VP8X");
+        assert_eq!(u32::from_le_bytes(webp[4..8].try_into().unwrap()) as usize, webp.len() - 8, "RIFF size");
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         encode_png(&RgbImage::from_pixel(w, h, image::Rgb([10, 200, 30])))

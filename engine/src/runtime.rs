@@ -108,19 +108,22 @@ impl SessionPool {
     }
 }
 
-/// The loaded engine: the style network ready to run. Cheap to share behind an `Arc`.
+/// The loaded engine: the style network and the moderation detector ready to run. Cheap to share behind an `Arc`.
 pub struct Engine {
     pub(crate) style: SessionPool,
+    pub(crate) detector: SessionPool,
     /// Settings it was loaded with.
     pub config: EngineConfig,
 }
 
 impl Engine {
-    /// Loads the runtime library and the style model from `config.models_dir`.
+    /// Loads the runtime library, the style model and the detector (`320n.onnx`) from
+    /// `config.models_dir`. Errors: [`EngineError::Missing`] for an absent file.
     pub fn load(config: EngineConfig) -> Result<Self, EngineError> {
         let files = ModelFiles::in_dir(&config.models_dir);
         let env = environment(&files.onnxruntime)?;
         let style = SessionPool::load(env, &files.multistyle26, config.sessions_per_model, config.intra_threads)?;
-        Ok(Self { style, config })
+        let detector = SessionPool::load(env, &files.nudenet, config.sessions_per_model, config.intra_threads)?;
+        Ok(Self { style, detector, config })
     }
 }

@@ -81,6 +81,7 @@ impl Application {
         let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
         let mut stop = rx.clone();
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
+        tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
         let tx = self.shutdown.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -107,6 +108,21 @@ async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) if n > 0 => tracing::info!(pruned = n, "old live events pruned"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Hourly: purges uploads and results past their retention (`darkroom_service::retention`).
+async fn purge_expired(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match darkroom_service::retention::purge(&state, darkroom_store::now_ms()).await {
+            Ok(r) if r.files > 0 => tracing::info!(uploads = r.uploads, results = r.results, files = r.files, "retention purge"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
@@ -154,7 +170,9 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let router = Router::new()
         .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/events", get(routes::events::stream))
+        .route("/gallery/delete", post(routes::gallery::delete_selected))
         .route("/media/{id}/{variant}", get(routes::media::get))
+        .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))

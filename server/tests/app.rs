@@ -136,7 +136,19 @@ macro_rules! on_both {
     };
 }
 
-on_both!(main_job_end_to_end, bad_input_costs_nothing, private_by_default_and_scoped, live_stream_replays_from_last_event_id, cross_site_posts_are_refused);
+on_both!(
+    main_job_end_to_end,
+    bad_input_costs_nothing,
+    private_by_default_and_scoped,
+    live_stream_replays_from_last_event_id,
+    cross_site_posts_are_refused,
+    gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output,
+    review_queue_rulings_reach_the_member,
+    strikes_restrict_then_suspend_and_reports_hide,
+    sharing_access_matrix_signed_urls_and_previews,
+    retention_purge_leaves_no_file_behind,
+    gallery_pages_filters_and_multi_delete,
+);
 
 async fn main_job_end_to_end(b: Backend) {
     let app = spawn_app(b, |_| {}).await;
@@ -163,10 +175,28 @@ async fn main_job_end_to_end(b: Backend) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
-    let png = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    let bytes = r.bytes().await.unwrap();
+    let png = image::load_from_memory(&bytes).unwrap();
     assert_eq!((png.width(), png.height()), (512, 512));
+    let ai = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+    assert!(String::from_utf8_lossy(&bytes).contains(ai), "the result is labelled AI-generated (XMP)");
+    // Content credentials: a C2PA manifest that the SDK's reader validates.
+    let manifest = darkroom_engine::provenance::read(&bytes, "image/png").expect("a C2PA manifest");
+    assert!(manifest.valid, "{}", manifest.json);
+    assert!(manifest.json.contains("c2pa.edited") && manifest.json.contains("trainedAlgorithmicMedia"), "{}", manifest.json);
     let thumb = c.get(format!("{}/media/{id}/thumb", app.base)).send().await.unwrap();
     assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    assert!(String::from_utf8_lossy(&thumb.bytes().await.unwrap()).contains(ai), "the thumbnail too");
+    // Every rendition, in both formats, labelled, cacheable for good by the owner.
+    for (variant, mime, w) in [("w256.webp", "image/webp", 256), ("w256.jpg", "image/jpeg", 256), ("w512.webp", "image/webp", 512), ("w1200.jpg", "image/jpeg", 512)] {
+        let r = c.get(format!("{}/media/{id}/{variant}", app.base)).send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, mime), "{variant}");
+        assert_eq!(r.headers()["cache-control"], "private, max-age=31536000, immutable");
+        let body = r.bytes().await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains(ai), "{variant} labelled");
+        assert_eq!(image::load_from_memory(&body).unwrap().width(), w, "{variant} never upscaled");
+    }
+    assert_eq!(c.get(format!("{}/media/{id}/w300.jpg", app.base)).send().await.unwrap().status(), 404);
 
     // Item and gallery pages render for the owner, with the AI label.
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
@@ -217,7 +247,9 @@ async fn bad_input_costs_nothing(b: Backend) {
     assert_eq!(app.balance(&c).await, 0);
     let (s, body) = app.submit(&c, sample("chelsea.png"), &[("rights", "on"), ("style", "1"), ("idempotency_key", "f")]).await;
     assert_eq!((s, body["error"]["code"].as_str()), (402, Some("insufficient_credits")));
-    assert_eq!(app.media_files().len(), 1, "the refused job's upload was removed again");
+    // Job "e" may have finished meanwhile (its results are there too): count uploads only.
+    let uploads = app.media_files().into_iter().filter(|p| p.components().any(|c| c.as_os_str() == "uploads")).count();
+    assert_eq!(uploads, 1, "the refused job's upload was removed again");
 }
 
 async fn private_by_default_and_scoped(b: Backend) {
@@ -328,4 +360,446 @@ async fn cross_site_posts_are_refused(b: Backend) {
     assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
     let bad = r.post(format!("{}/api/sign_in", app.base)).form(&[("email", "csrf@example.com"), ("password", "wrong password!")]).send().await.unwrap();
     assert_eq!(bad.status(), 401);
+}
+
+/// The default policy with `extra` TOML appended (e.g. more `[[images.rules]]`), and overrides
+/// of the strike thresholds; written into the app's data folder.
+fn policy_file(extra: &str, restrict_at: u32, suspend_at: u32) -> PathBuf {
+    let text = server::darkroom_service::moderation::policy::DEFAULT_POLICY
+        .replace("version = \"darkroom-default-2026-11\"", "version = \"test-policy\"")
+        .replace("restrict_at = 3", &format!("restrict_at = {restrict_at}"))
+        .replace("suspend_at = 5", &format!("suspend_at = {suspend_at}"));
+    let path = std::env::temp_dir().join(format!("darkroom-policy-{}.toml", darkroom_store::new_id()));
+    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    path
+}
+
+/// A test policy rule that treats the benign label FACE_FEMALE (the astronaut photo's face)
+/// as prohibited at one gate: the whole reject path without any explicit image.
+fn face_rule(gate: &str, decision: &str) -> String {
+    format!("[[images.rules]]\nlabels = [\"FACE_FEMALE\"]\ncategory = \"sexual\"\n{decision}_at = 0.5\ngates = [\"{gate}\"]\n")
+}
+
+async fn user_id(app: &TestApp, email: &str) -> String {
+    app.state.store.user_by_email(email).await.unwrap().unwrap().id
+}
+
+async fn make_moderator(app: &TestApp, email: &str) -> reqwest::Client {
+    let c = client();
+    app.sign_up(&c, email).await;
+    app.state.store.set_role(&user_id(app, email).await, "moderator").await.unwrap();
+    c
+}
+
+async fn gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output(b: Backend) {
+    // Default policy: the three sample photos pass every gate, and each gate is recorded.
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    app.sign_up(&c, "pass@example.com").await;
+    for (i, photo) in ["astronaut.png", "coffee.png", "chelsea.png"].into_iter().enumerate() {
+        let key = format!("p{i}");
+        let (s, job) = app.submit(&c, sample(photo), &[("rights", "on"), ("style", "2"), ("prompt", "harbour at dusk"), ("idempotency_key", &key)]).await;
+        assert_eq!((s, job["status"].as_str()), (201, Some("queued")), "{photo}: {job}");
+        let done = app.wait_done(&c, job["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "succeeded", "{photo}: {done}");
+        let d = app.state.store.decisions_for_job(job["id"].as_str().unwrap()).await.unwrap();
+        let gates: Vec<(&str, &str)> = d.iter().map(|d| (d.gate.as_str(), d.decision.as_str())).collect();
+        assert_eq!(gates, [("prompt", "allow"), ("upload", "allow"), ("output", "allow")], "{photo}");
+        assert!(d.iter().all(|d| d.policy_version == "darkroom-default-2026-11"));
+        assert_eq!(d[1].detector, "nudenet-320n");
+    }
+
+    // A policy that blocks the astronaut's face at upload: rejected at once, charged, not
+    // refunded, the category shown, nothing kept in storage.
+    let upload_policy = policy_file(&face_rule("upload", "block"), 3, 5);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(upload_policy)).await;
+    let c = client();
+    app.sign_up(&c, "up@example.com").await;
+    let (s, job) = app.submit(&c, sample("astronaut.png"), &[("rights", "on"), ("style", "2"), ("idempotency_key", "u")]).await;
+    assert_eq!((s, job["status"].as_str(), job["moderation_category"].as_str()), (201, Some("rejected"), Some("sexual")), "{job}");
+    let id = job["id"].as_str().unwrap();
+    let (_, view) = app.call(&c, "get_job", &[("id", id)]).await;
+    let message = view["error"].as_str().unwrap();
+    assert!(message.contains("sexual content") && message.contains("not refunded") && !message.contains("FACE_FEMALE"), "{message}");
+    assert_eq!(app.balance(&c).await, 45, "charged, not refunded");
+    assert!(app.media_files().is_empty(), "a blocked upload is not kept: {:?}", app.media_files());
+    let d = app.state.store.decisions_for_job(id).await.unwrap();
+    assert_eq!((d[1].gate.as_str(), d[1].decision.as_str()), ("upload", "block"));
+    assert!(d[1].labels.contains("FACE_FEMALE") && d[1].labels.contains("\"box\""), "labels with scores and boxes: {}", d[1].labels);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.call(&c, "get_job", &[("id", id)]).await.1["status"], "rejected", "a rejected job never runs");
+
+    // The same face as an output (strength 0 keeps the photo): the output gate blocks it
+    // before anything is stored; the upload passed its gate.
+    let output_policy = policy_file(&face_rule("output", "block"), 3, 5);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(output_policy)).await;
+    let c = client();
+    app.sign_up(&c, "out@example.com").await;
+    let (s, job) = app.submit(&c, sample("astronaut.png"), &[("rights", "on"), ("style", "2"), ("strength", "0"), ("idempotency_key", "o")]).await;
+    assert_eq!((s, job["status"].as_str()), (201, Some("queued")), "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = app.wait_done(&c, id).await;
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("not refunded"));
+    assert_eq!(app.balance(&c).await, 45);
+    let files = app.media_files();
+    assert!(files.iter().all(|p| !p.to_string_lossy().contains("results/")), "no result stored: {files:?}");
+    assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
+    let gates: Vec<(String, String)> =
+        app.state.store.decisions_for_job(id).await.unwrap().into_iter().map(|d| (d.gate, d.decision)).collect();
+    assert_eq!(gates, [("prompt".into(), "allow".into()), ("upload".into(), "allow".into()), ("output".into(), "block".into())]);
+    let ledger = app.state.store.ledger(&user_id(&app, "out@example.com").await, 10).await.unwrap();
+    assert_eq!(ledger.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["charge", "grant"], "no refund entry");
+}
+
+async fn review_queue_rulings_reach_the_member(b: Backend) {
+    let policy = policy_file(&face_rule("upload", "review"), 3, 5);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(policy)).await;
+    let (member, other) = (client(), client());
+    app.sign_up(&member, "held@example.com").await;
+    app.sign_up(&other, "other@example.com").await;
+    let moderator = make_moderator(&app, "mod@example.com").await;
+    let (s, _) = app.call(&member, "moderation_queue", &[]).await;
+    assert_eq!(s, 403, "members cannot see the queue");
+
+    // The astronaut's face sends the upload to review; a prompt review term does the same.
+    let (_, a) = app.submit(&member, sample("astronaut.png"), &[("rights", "on"), ("style", "4"), ("idempotency_key", "a")]).await;
+    let (_, b2) = app.submit(&member, sample("coffee.png"), &[("rights", "on"), ("style", "4"), ("prompt", "a corpse in the fog"), ("idempotency_key", "b")]).await;
+    let (ida, idb) = (a["id"].as_str().unwrap(), b2["id"].as_str().unwrap());
+    assert_eq!((a["status"].as_str(), b2["status"].as_str()), (Some("review"), Some("review")));
+    assert_eq!(app.balance(&member).await, 40, "charged when created");
+
+    let (s, queue) = app.call(&moderator, "moderation_queue", &[]).await;
+    assert_eq!(s, 200, "{queue}");
+    let items = queue.as_array().unwrap();
+    assert_eq!(items.iter().map(|i| i["job_id"].as_str().unwrap()).collect::<Vec<_>>(), [ida, idb], "oldest first");
+    assert_eq!(items[0]["boxes"][0]["label"], "FACE_FEMALE");
+    assert_eq!(items[0]["boxes"][0]["flagged"], true);
+    assert_eq!((items[0]["image_width"].as_i64(), items[0]["image_url"].as_str()), (Some(512), Some(format!("/media/{ida}/upload").as_str())));
+    assert_eq!(items[1]["prompt"], "a corpse in the fog");
+    assert_eq!(items[1]["owner_email"], "held@example.com");
+    let (_, filtered) = app.call(&moderator, "moderation_queue", &[("category", "violence")]).await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1, "filter by category: {filtered}");
+    assert_eq!(moderator.get(format!("{}/media/{ida}/upload", app.base)).send().await.unwrap().status(), 200, "moderators see the image");
+    assert_eq!(other.get(format!("{}/media/{ida}/upload", app.base)).send().await.unwrap().status(), 404);
+    let (s, _) = app.call(&member, "rule_on_job", &[("id", ida), ("verdict", "approve"), ("category", "other"), ("reason", "")]).await;
+    assert_eq!(s, 403, "members cannot rule");
+
+    // Reject the first: the member is told live (an event), no refund, a strike, upload gone.
+    let me = user_id(&app, "held@example.com").await;
+    let before = app.state.store.last_event_id(&me).await.unwrap();
+    let (s, body) = app.call(&moderator, "rule_on_job", &[("id", ida), ("verdict", "reject"), ("category", "sexual"), ("reason", "explicit")]).await;
+    assert_eq!(s, 200, "{body}");
+    let events = app.state.store.events_after(&me, before, 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "job" && e.payload.contains(ida) && e.payload.contains("\"rejected\"")), "{events:?}");
+    let (_, view) = app.call(&member, "get_job", &[("id", ida)]).await;
+    assert_eq!(view["status"], "rejected");
+    assert!(view["error"].as_str().unwrap().contains("sexual content"));
+    let (s, _) = app.call(&moderator, "rule_on_job", &[("id", ida), ("verdict", "approve"), ("category", "other"), ("reason", "")]).await;
+    assert_eq!(s, 409, "ruled once");
+    assert_eq!(moderator.get(format!("{}/media/{ida}/upload", app.base)).send().await.unwrap().status(), 404, "rejected upload removed");
+    let audit = app.state.store.audit_entries(&format!("job:{ida}"), 5).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].reason.as_str()), ("job.reject", "explicit"));
+
+    // Approve the second: it runs; the member's standing shows the one strike.
+    let (s, _) = app.call(&moderator, "rule_on_job", &[("id", idb), ("verdict", "approve"), ("category", "other"), ("reason", "")]).await;
+    assert_eq!(s, 200);
+    assert_eq!(app.wait_done(&member, idb).await["status"], "succeeded");
+    assert_eq!(app.balance(&member).await, 40, "no refund for the rejection");
+    let (_, standing) = app.call(&member, "my_standing", &[]).await;
+    assert_eq!((standing["active"].as_i64(), standing["suspended"].as_bool()), (Some(1), Some(false)), "{standing}");
+    assert_eq!(app.call(&moderator, "moderation_queue", &[]).await.1, json!([]));
+}
+
+async fn strikes_restrict_then_suspend_and_reports_hide(b: Backend) {
+    let policy = policy_file("", 2, 3);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(policy)).await;
+    let (member, visitor) = (client(), client());
+    app.sign_up(&member, "strikes@example.com").await;
+    let moderator = make_moderator(&app, "mod2@example.com").await;
+    let me = user_id(&app, "strikes@example.com").await;
+
+    // A public item to report later.
+    let (_, job) = app.submit(&member, sample("chelsea.png"), &[("rights", "on"), ("style", "1"), ("idempotency_key", "pub")]).await;
+    let item = job["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(&member, &item).await["status"], "succeeded");
+    let (s, _) = app.call(&visitor, "report_item", &[("id", &item), ("reason", "spam"), ("note", "")]).await;
+    assert_eq!(s, 404, "a private item cannot be reported (no oracle)");
+    app.state.store.set_visibility(&item, &me, "public").await.unwrap();
+
+    // Two blocked prompts: two strikes, the account is restricted.
+    for (k, p) in [("x1", "nude woman on a bed"), ("x2", "n.u.d.e model")] {
+        let (s, j) = app.submit(&member, sample("coffee.png"), &[("rights", "on"), ("style", "1"), ("prompt", p), ("idempotency_key", k)]).await;
+        assert_eq!((s, j["status"].as_str()), (201, Some("rejected")), "{p}: {j}");
+    }
+    let (s, body) = app.submit(&member, sample("coffee.png"), &[("rights", "on"), ("style", "1"), ("idempotency_key", "x3")]).await;
+    assert_eq!((s, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("until"), "{body}");
+    assert_eq!(app.balance(&member).await, 50 - 15, "the refused submission cost nothing");
+    let (_, standing) = app.call(&member, "my_standing", &[]).await;
+    assert!(standing["restricted_until"].as_i64().is_some() && standing["active"] == 2, "{standing}");
+    let settings = member.get(format!("{}/settings", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(settings.contains("Restricted"), "settings page shows the standing");
+
+    // A visitor reports the public item; the moderator upholds and hides it: third strike,
+    // suspended, the member's session ends and sign-in is refused; the item is hidden.
+    let bad = [("id", item.as_str()), ("reason", "nonsense"), ("note", "")];
+    assert_eq!(app.call(&visitor, "report_item", &bad).await.0, 400);
+    let (s, body) = app.call(&visitor, "report_item", &[("id", &item), ("reason", "sexual"), ("note", "not ok")]).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(app.call(&visitor, "report_item", &[("id", &item), ("reason", "sexual"), ("note", "")]).await.0, 409, "once per reporter");
+    let (_, queue) = app.call(&moderator, "moderation_queue", &[("kind", "report")]).await;
+    let report = queue[0]["report"]["id"].as_str().expect("the report is in the queue").to_string();
+    assert_eq!(queue[0]["report"]["note"], "not ok");
+    assert_eq!(moderator.get(format!("{}/media/{item}/result", app.base)).send().await.unwrap().status(), 200);
+    let (s, body) = app.call(&moderator, "rule_on_report", &[("id", &report), ("verdict", "hide"), ("category", "sexual"), ("reason", "nudity")]).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(app.state.store.job_any_owner(&item).await.unwrap().hidden_at.is_some());
+    assert_eq!(app.call(&member, "get_me", &[]).await.1, Value::Null, "the suspended member's session ended");
+    let r = client()
+        .post(format!("{}/api/sign_in", app.base))
+        .form(&[("email", "strikes@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "sign-in refused while suspended");
+    assert!(r.text().await.unwrap().contains("suspended"));
+
+    // The moderator lifts it: the member signs in again; the hidden item stays hidden.
+    let (s, _) = app.call(&moderator, "lift_standing", &[("user_id", &me), ("reason", "appeal accepted")]).await;
+    assert_eq!(s, 200);
+    let again = client();
+    let r = again
+        .post(format!("{}/api/sign_in", app.base))
+        .form(&[("email", "strikes@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(app.balance(&again).await, 35);
+    assert_eq!(again.get(format!("{}/media/{item}/result", app.base)).send().await.unwrap().status(), 404, "hidden everywhere");
+    let (_, page) = app.call(&again, "get_job", &[("id", &item)]).await;
+    assert_eq!((page["hidden"].as_bool(), page["moderation_category"].as_str()), (Some(true), Some("sexual")), "the owner sees why");
+    assert_eq!(app.call(&again, "set_hidden", &[("id", &item), ("hidden", "false"), ("category", "other"), ("reason", "")]).await.0, 403);
+    let (s, _) = app.call(&moderator, "set_hidden", &[("id", &item), ("hidden", "false"), ("category", "other"), ("reason", "restored")]).await;
+    assert_eq!(s, 200);
+    assert_eq!(again.get(format!("{}/media/{item}/result", app.base)).send().await.unwrap().status(), 200, "shown again");
+    let audit: Vec<String> = app.state.store.audit_entries("", 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(audit, ["job.unhide", "standing.lift", "report.uphold_hide"]);
+}
+
+/// The `content` of the `<meta>` tag in `html` whose attributes include `attr` (e.g.
+/// `property="og:image"`), with `&amp;` decoded; `None` if there is no such tag.
+fn meta(html: &str, attr: &str) -> Option<String> {
+    let at = html.find(attr)?;
+    let start = html[..at].rfind("<meta")?;
+    let end = start + html[start..].find('>')?;
+    let tag = &html[start..end];
+    let c = tag.find("content=\"")? + 9;
+    Some(tag[c..c + tag[c..].find('"')?].replace("&amp;", "&"))
+}
+
+/// The `<head>` of a page: what a messenger's link preview reads (no JavaScript).
+async fn head_of(c: &reqwest::Client, url: &str) -> (u16, String) {
+    let r = c.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let html = r.text().await.unwrap();
+    let head = html.split("</head>").next().unwrap_or("").to_string();
+    (status, head)
+}
+
+async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let (owner, other, visitor) = (client(), client(), client());
+    app.sign_up(&owner, "own@example.com").await;
+    app.sign_up(&other, "oth@example.com").await;
+    let moderator = make_moderator(&app, "mod3@example.com").await;
+    let (_, job) = app.submit(&owner, sample("coffee.png"), &[("rights", "on"), ("style", "6"), ("prompt", "Espresso at dawn"), ("idempotency_key", "s")]).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_done(&owner, &id).await;
+    assert_eq!(done["status"], "succeeded");
+    let width = done["width"].as_i64().unwrap().to_string();
+    let base = app.base.clone();
+    let get = |c: &reqwest::Client, path: String| {
+        let c = c.clone();
+        let url = format!("{base}{path}");
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let who = [("owner", &owner), ("other", &other), ("visitor", &visitor), ("moderator", &moderator)];
+    // Session media, public page: [owner, other, visitor, moderator] per state.
+    let check = |label: &'static str, media: [u16; 4], page: [u16; 4]| {
+        let (id, get, who) = (id.clone(), &get, &who);
+        async move {
+            for (i, (name, c)) in who.iter().enumerate() {
+                assert_eq!(get(c, format!("/media/{id}/result")).await, media[i], "{label}: media for {name}");
+                assert_eq!(get(c, format!("/p/{id}")).await, page[i], "{label}: public page for {name}");
+            }
+        }
+    };
+    check("private", [200, 404, 404, 200], [404, 404, 404, 404]).await;
+    assert_eq!(app.call(&other, "item_sharing", &[("id", &id)]).await.0, 404, "others cannot see the settings");
+    assert_eq!(app.call(&other, "create_share_link", &[("id", &id), ("days", "7")]).await.0, 404);
+
+    // A share link: the item becomes `link`; the link page works signed out, with noindex and
+    // link-preview tags in the first HTML, and its image through a signed URL.
+    let (s, url) = app.call(&owner, "create_share_link", &[("id", &id), ("days", "7")]).await;
+    assert_eq!(s, 200, "{url}");
+    let url = url.as_str().unwrap().to_string();
+    let token = url.rsplit('/').next().unwrap().to_string();
+    assert_eq!(token.len(), 32);
+    assert_eq!(app.call(&owner, "item_sharing", &[("id", &id)]).await.1["visibility"], "link");
+    let (s, head) = head_of(&visitor, &url).await;
+    assert_eq!(s, 200);
+    assert_eq!(meta(&head, "name=\"robots\"").as_deref(), Some("noindex, nofollow"), "{head}");
+    assert_eq!(meta(&head, "property=\"og:title\"").as_deref(), Some("Espresso at dawn"));
+    assert_eq!(meta(&head, "name=\"twitter:card\"").as_deref(), Some("summary_large_image"));
+    assert_eq!(meta(&head, "property=\"og:image:width\"").as_deref(), Some(width.as_str()));
+    let og_image = meta(&head, "property=\"og:image\"").expect("og:image");
+    assert!(og_image.starts_with(&format!("{}/m/{id}/w1200.jpg?exp=", app.base)), "{og_image}");
+    let r = visitor.get(&og_image).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    assert!(r.headers()["cache-control"].to_str().unwrap().ends_with(", immutable"));
+    let preview = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(preview.width().to_string(), width, "og:image:width is the file's width");
+    // Tampered or expired signed URLs: 403 and no body.
+    let tampered = og_image.replace("/w1200.jpg?", "/thumb?");
+    let bumped = og_image.replace("exp=", "exp=9");
+    let expired = format!("{}{}", app.base, app.state.signer.sign(&id, "result", 1_000));
+    for bad in [tampered, bumped, expired, og_image.replace("sig=", "sig=00")] {
+        let r = visitor.get(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{bad}");
+        assert!(r.bytes().await.unwrap().is_empty(), "no body");
+    }
+    check("link", [200, 404, 404, 200], [404, 404, 404, 404]).await;
+    let (_, feed) = app.call(&visitor, "explore", &[]).await;
+    assert_eq!(feed["items"], json!([]), "a link item is not listed");
+
+    // Public: the public page (indexable), Explore, likes.
+    let (s, _) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    assert_eq!(s, 200);
+    check("public", [200, 404, 404, 200], [200, 200, 200, 200]).await;
+    let (_, head) = head_of(&visitor, &format!("{}/p/{id}", app.base)).await;
+    assert!(meta(&head, "name=\"robots\"").is_none() && meta(&head, "property=\"og:image\"").is_some(), "{head}");
+    let (_, feed) = app.call(&visitor, "explore", &[]).await;
+    assert_eq!(feed["items"][0]["id"], id.as_str());
+    let explore_html = visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(explore_html.contains(&format!("/p/{id}")), "Explore renders without JavaScript");
+    assert_eq!(app.call(&visitor, "like_item", &[("id", &id), ("on", "true")]).await.0, 401, "visitors cannot like");
+    assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1));
+    assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1), "one like per member");
+
+    // Revoked and expired links answer 404, like a token that never existed.
+    let (s, _) = app.call(&owner, "revoke_share_link", &[("id", app.call(&owner, "item_sharing", &[("id", &id)]).await.1["links"][0]["id"].as_str().unwrap())]).await;
+    assert_eq!(s, 200);
+    let (token2, hash2) = server::darkroom_service::sharing::new_token();
+    app.state.store.create_share_link(&id, &user_id(&app, "own@example.com").await, &hash2, Some(darkroom_store::now_ms() - 1)).await.unwrap();
+    for t in [token.clone(), token2, "0".repeat(32), "nothex".into()] {
+        assert_eq!(get(&visitor, format!("/s/{t}")).await, 404, "{t}");
+    }
+
+    // Hidden by a moderator: gone for everyone but moderators, at once.
+    let (s, _) = app.call(&moderator, "set_hidden", &[("id", &id), ("hidden", "true"), ("category", "other"), ("reason", "test")]).await;
+    assert_eq!(s, 200);
+    check("hidden", [404, 404, 404, 200], [404, 404, 404, 404]).await;
+    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "signed URL stops");
+    app.call(&moderator, "set_hidden", &[("id", &id), ("hidden", "false"), ("category", "other"), ("reason", "ok")]).await;
+    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 200);
+
+    // Private again, then deleted: the signed URL stops each time.
+    app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "private")]).await;
+    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "private again");
+    app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    assert_eq!(app.call(&owner, "delete_job", &[("id", &id)]).await.0 < 400, true);
+    check("deleted", [404, 404, 404, 404], [404, 404, 404, 404]).await;
+    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "deleted");
+}
+
+async fn retention_purge_leaves_no_file_behind(b: Backend) {
+    use server::darkroom_service::retention::purge;
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    app.sign_up(&c, "keep@example.com").await;
+    let (_, job) = app.submit(&c, sample("chelsea.png"), &[("rights", "on"), ("style", "3"), ("idempotency_key", "r")]).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_done(&c, &id).await;
+    assert_eq!(done["status"], "succeeded");
+    let (_, view) = app.call(&c, "get_job", &[("id", &id)]).await;
+    let day = 86_400_000i64;
+    let finished = view["finished_at"].as_i64().unwrap();
+    assert_eq!(view["expires_at"].as_i64(), Some(finished + 30 * day), "the member sees when it goes");
+    let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Kept until"));
+    let (_, url) = app.call(&c, "create_share_link", &[("id", &id), ("days", "never")]).await;
+    let url = url.as_str().unwrap().to_string();
+    assert_eq!(app.media_files().len(), 8, "upload, result, 3 widths x 2 formats");
+
+    let now = darkroom_store::now_ms();
+    assert_eq!(purge(&app.state, now).await.unwrap().files, 0, "nothing is due yet");
+    let r = purge(&app.state, now + 8 * day).await.unwrap();
+    assert_eq!((r.uploads, r.results, r.files), (1, 0, 1), "the upload after 7 days");
+    let left: Vec<String> = app.media_files().iter().map(|p| p.to_string_lossy().to_string()).collect();
+    assert!(left.len() == 7 && left.iter().all(|p| p.contains("results/")), "{left:?}");
+    assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 200, "results stay longer");
+
+    let r = purge(&app.state, now + 31 * day).await.unwrap();
+    assert_eq!((r.uploads, r.results, r.files), (0, 1, 7), "every rendition of the result after 30 days");
+    assert!(app.media_files().is_empty(), "no file left: {:?}", app.media_files());
+    let listed: Vec<String> = app.state.media.list("").await.unwrap();
+    assert!(listed.is_empty(), "storage lists nothing: {listed:?}");
+    assert_eq!(app.call(&c, "get_job", &[("id", &id)]).await.0, 404);
+    assert_eq!(app.call(&c, "list_jobs", &[]).await.1, json!([]));
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 404, "its share link ends too");
+    assert_eq!(purge(&app.state, now + 60 * day).await.unwrap(), Default::default(), "idempotent");
+}
+
+async fn gallery_pages_filters_and_multi_delete(b: Backend) {
+    let app = spawn_app(b, |c| c.signup_grant = 200).await;
+    let (c, other) = (client(), client());
+    app.sign_up(&c, "many@example.com").await;
+    app.sign_up(&other, "else@example.com").await;
+    let me = user_id(&app, "many@example.com").await;
+    // 26 finished items without running the engine (the store's own path), one rejected.
+    let up = darkroom_store::uploads::Upload {
+        id: darkroom_store::new_id(), user_id: me.clone(), object_key: "uploads/x.png".into(), content_hash: "h".into(),
+        mime: "image/png".into(), bytes: 1, width: 1, height: 1, created_at: darkroom_store::now_ms(),
+    };
+    app.state.store.insert_upload(&up).await.unwrap();
+    let store = &app.state.store;
+    let mut ids = Vec::new();
+    for i in 0..26 {
+        let key = format!("g{i}");
+        let new = darkroom_store::jobs::NewJob {
+            user_id: &me, upload_id: &up.id, mode: "image_to_image", params: "{}", style: 0, cost: 1, visibility: "private",
+            idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW,
+        };
+        let (j, _) = store.create_job(new).await.unwrap();
+        ids.push(j.id);
+    }
+    // Let the in-process worker finish them (it fails each: the upload file does not exist).
+    let start = Instant::now();
+    while store.jobs_for_user(&me, Some("failed"), None, 100).await.unwrap().len() < 26 {
+        assert!(start.elapsed() < Duration::from_secs(60), "worker did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, page) = app.call(&c, "gallery_page", &[("status", "failed")]).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 24, "{page}");
+    let next = page["next"].as_str().expect("a second page").to_string();
+    let (_, page2) = app.call(&c, "gallery_page", &[("status", "failed"), ("before", &next)]).await;
+    assert_eq!((page2["items"].as_array().unwrap().len(), &page2["next"]), (2, &Value::Null));
+    assert_eq!(app.call(&c, "gallery_page", &[]).await.1["items"], json!([]), "default: done items only");
+    assert_eq!(app.call(&c, "gallery_page", &[("status", "nonsense")]).await.0, 400);
+
+    // Multi-select delete: only the member's own, finished items; others are skipped.
+    let r = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    r.post(format!("{}/api/sign_in", app.base)).form(&[("email", "many@example.com"), ("password", "correct horse battery")]).send().await.unwrap();
+    let mut form: Vec<(&str, &str)> = ids[..3].iter().map(|i| ("id", i.as_str())).collect();
+    form.push(("id", "not-an-id"));
+    let resp = r.post(format!("{}/gallery/delete", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/gallery?deleted=3");
+    let stolen = other.post(format!("{}/gallery/delete", app.base)).form(&[("id", ids[5].as_str())]).send().await.unwrap();
+    assert_eq!(stolen.url().query(), Some("deleted=0"), "someone else's item is not deleted");
+    assert_eq!(store.jobs_for_user(&me, Some("failed"), None, 100).await.unwrap().len(), 23);
+    let too_many: Vec<(&str, &str)> = (0..101).map(|_| ("id", "x")).collect();
+    assert_eq!(r.post(format!("{}/gallery/delete", app.base)).form(&too_many).send().await.unwrap().status(), 400);
 }

@@ -88,3 +88,21 @@ pub async fn create_admin(state: &AppState, email: &str, password: &str, display
     store.audit(None, "create_admin", &user.id, "created from the command line").await?;
     Ok(store.user(&user.id).await?)
 }
+
+/// Roles an account can have (SPEC §2).
+pub const ROLES: [&str; 3] = ["member", "moderator", "admin"];
+
+/// Gives the account with `email` a role (operator command line; audited).
+///
+/// Errors: [`ServiceError::Invalid`] for an unknown role, [`ServiceError::NotFound`] for an
+/// unknown email.
+pub async fn set_role(state: &AppState, email: &str, role: &str) -> Result<User, ServiceError> {
+    if !ROLES.contains(&role) {
+        return Err(ServiceError::Invalid(format!("The role is one of {}.", ROLES.join(", "))));
+    }
+    let store = &state.store;
+    let user = store.user_by_email(email).await?.ok_or(ServiceError::NotFound)?;
+    store.set_role(&user.id, role).await?;
+    store.audit(None, "set_role", &user.id, &format!("role {role} from the command line")).await?;
+    Ok(store.user(&user.id).await?)
+}

@@ -40,6 +40,9 @@ pub struct SessionUser {
     pub id: String,
     pub role: String,
     pub display_name: String,
+    /// Suspended after strikes (SPEC §6): sign-in is refused and sessions end.
+    #[serde(default)]
+    pub suspended: bool,
     /// The password hash: changing the password ends every other session.
     password_hash: String,
 }
@@ -62,7 +65,7 @@ impl AuthUser for SessionUser {
 
 impl From<darkroom_store::users::User> for SessionUser {
     fn from(u: darkroom_store::users::User) -> Self {
-        Self { id: u.id, role: u.role, display_name: u.display_name, password_hash: u.password_hash }
+        Self { suspended: u.suspended_at.is_some(), id: u.id, role: u.role, display_name: u.display_name, password_hash: u.password_hash }
     }
 }
 
@@ -111,6 +114,8 @@ impl AuthnBackend for Backend {
 
     async fn get_user(&self, id: &String) -> Result<Option<SessionUser>, StoreError> {
         match self.store.user(id).await {
+            // A suspended account's sessions end at their next request.
+            Ok(u) if u.suspended_at.is_some() => Ok(None),
             Ok(u) => Ok(Some(u.into())),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),

@@ -54,6 +54,30 @@ pub struct Config {
     /// Upload limits: `DARKROOM_MAX_UPLOAD_BYTES` (default 20,000,000) and
     /// `DARKROOM_MAX_UPLOAD_PIXELS` (default 40,000,000).
     pub upload: UploadLimits,
+    /// `DARKROOM_MODERATION_POLICY`: path of the operator's moderation policy (TOML); unset
+    /// uses the shipped default (`service/src/moderation/default_policy.toml`).
+    pub moderation_policy: Option<PathBuf>,
+    /// `DARKROOM_MEDIA_URL_SECRET`: the key that signs media URLs (HMAC-SHA256). Unset: a
+    /// random key kept in `<data>/media-url.key` (set it, the same on every node, to scale out).
+    pub media_url_secret: Option<String>,
+    /// `DARKROOM_SIGNED_URL_SECS` (default 3600): how long a signed media URL works.
+    pub signed_url_secs: u64,
+    /// `DARKROOM_C2PA_CERT` and `DARKROOM_C2PA_KEY`: PEM certificate chain (end entity first)
+    /// and private key that sign the C2PA manifests of outputs; `DARKROOM_C2PA_ALG` (default
+    /// `es256`) their algorithm. Unset: a key and chain made at each start (verifiable, not
+    /// trusted by C2PA validators).
+    pub c2pa_cert: Option<PathBuf>,
+    pub c2pa_key: Option<PathBuf>,
+    pub c2pa_alg: String,
+    /// `DARKROOM_PUBLIC_URL` (default `http://<DARKROOM_ADDR>`): the site's address as
+    /// visitors see it, for absolute links in share previews (OpenGraph).
+    pub public_url: String,
+    /// `DARKROOM_UPLOAD_RETENTION_DAYS` (default 7): uploaded photos are purged this long
+    /// after upload, once their jobs finished. 0 keeps them.
+    pub upload_retention_days: u32,
+    /// `DARKROOM_RESULT_RETENTION_DAYS` (default 30): results (every rendition) are purged
+    /// this long after they finished. 0 keeps them.
+    pub result_retention_days: u32,
 }
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -92,6 +116,15 @@ impl Config {
                 max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),
                 max_pixels: var("DARKROOM_MAX_UPLOAD_PIXELS", 40_000_000),
             },
+            media_url_secret: std::env::var("DARKROOM_MEDIA_URL_SECRET").ok().filter(|v| !v.is_empty()),
+            signed_url_secs: var("DARKROOM_SIGNED_URL_SECS", 3600),
+            c2pa_cert: std::env::var_os("DARKROOM_C2PA_CERT").filter(|v| !v.is_empty()).map(PathBuf::from),
+            c2pa_key: std::env::var_os("DARKROOM_C2PA_KEY").filter(|v| !v.is_empty()).map(PathBuf::from),
+            c2pa_alg: var("DARKROOM_C2PA_ALG", "es256".to_string()),
+            public_url: var("DARKROOM_PUBLIC_URL", String::new()),
+            upload_retention_days: var("DARKROOM_UPLOAD_RETENTION_DAYS", 7),
+            result_retention_days: var("DARKROOM_RESULT_RETENTION_DAYS", 30),
+            moderation_policy: std::env::var_os("DARKROOM_MODERATION_POLICY").filter(|v| !v.is_empty()).map(PathBuf::from),
             data_dir,
         }
     }

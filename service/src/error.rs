@@ -13,6 +13,12 @@ pub enum ServiceError {
     /// Not signed in or bad credentials (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Signed in but not allowed: wrong role, restricted or suspended account (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests (429); try again after this many seconds.
+    #[error("Too many requests. Please try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
     /// Missing, or not the caller's (404; no oracle).
     #[error("Not found.")]
     NotFound,
@@ -39,6 +45,8 @@ impl ServiceError {
         match self {
             Self::Invalid(_) => 400,
             Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::InsufficientCredits { .. } => 402,
@@ -54,6 +62,8 @@ impl ServiceError {
         match self {
             Self::Invalid(_) => "invalid_request",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::InsufficientCredits { .. } => "insufficient_credits",

@@ -8,12 +8,13 @@
 use bytes::Bytes;
 use darkroom_engine::imageio::{self, UploadFormat};
 pub use darkroom_engine::{StyleParams, NUM_STYLES};
-use darkroom_store::jobs::{Job, NewJob};
+use darkroom_store::jobs::{Gates, Job, NewJob};
 use darkroom_store::uploads::Upload;
 use darkroom_store::{new_id, now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::moderation::{self, Category, Decision, ImageGate, ReviewMode};
 use crate::{AppState, ServiceError};
 
 /// What the create form asks for (image→image with built-in styles).
@@ -29,7 +30,14 @@ pub struct StyleRequest {
     pub strength: f32,
     /// Keep the photo's colours.
     pub preserve_color: bool,
+    /// Optional prompt (up to [`MAX_PROMPT_CHARS`] characters): the item's title, and the
+    /// text prompt-driven templates use. Checked by the prompt gate.
+    #[serde(default)]
+    pub prompt: String,
 }
+
+/// Longest prompt accepted, in characters.
+pub const MAX_PROMPT_CHARS: usize = 1000;
 
 impl StyleRequest {
     /// Engine parameters. Errors: [`ServiceError::Invalid`] for out-of-range values.
@@ -52,10 +60,15 @@ pub const MAX_KEY_LEN: usize = 128;
 
 /// Stores a photo and queues its generation; charges `config.generation_cost` credits.
 ///
+/// The prompt and upload gates run before the job is created (SPEC §6): a block creates the
+/// job already `rejected` (charged, never refunded, the category shown to the member); a
+/// review holds it in `review` (policy `hold`) for a moderator.
+///
 /// A repeated `idempotency_key` returns the first job without storing or charging again.
 ///
-/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters or key),
-/// [`ServiceError::Upload`] (not an image, too large, ...), [`ServiceError::InsufficientCredits`].
+/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters, prompt or key),
+/// [`ServiceError::Upload`] (not an image, too large, ...), [`ServiceError::InsufficientCredits`],
+/// [`ServiceError::Forbidden`] (account restricted or suspended).
 pub async fn submit(
     state: &AppState,
     user_id: &str,
@@ -74,8 +87,15 @@ pub async fn submit(
     if !rights_confirmed {
         return Err(ServiceError::Invalid("Please confirm that you have the rights and consent for this image.".into()));
     }
+    let prompt_text = request.prompt.trim().to_string();
+    if prompt_text.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
+    }
+    moderation::ensure_may_create(state, user_id).await?;
     let limits = state.config.upload;
-    let (upload_bytes, mime, width, height, hash) = tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
+    let engine = state.engine.clone();
+    let policy = state.policy.clone();
+    let (upload_bytes, mime, width, height, hash, upload_verdict) = tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
         let hash = hex::encode(Sha256::digest(&photo));
         let decoded = imageio::decode_upload(&photo, limits)?;
         // Re-encoding the pixels is what drops EXIF/GPS/XMP: nothing else is copied over.
@@ -83,10 +103,31 @@ pub async fn submit(
             UploadFormat::Jpeg => (imageio::encode_jpeg(&decoded.image, 92), "image/jpeg"),
             _ => (imageio::encode_png(&decoded.image), "image/png"),
         };
-        Ok((bytes, mime, decoded.image.width(), decoded.image.height(), hash))
+        let verdict = moderation::check_image(engine.as_deref(), &decoded.image, ImageGate::Upload, &policy);
+        Ok((bytes, mime, decoded.image.width(), decoded.image.height(), hash, verdict))
     })
     .await
     .map_err(ServiceError::internal)??;
+    let prompt_verdict = moderation::prompt::check(&prompt_text, &state.policy.prompts);
+    let policy = &state.policy;
+    let decisions = [prompt_verdict.record("prompt", &policy.version), upload_verdict.record("upload", &policy.version)];
+    let worst = [&prompt_verdict, &upload_verdict].into_iter().max_by_key(|v| v.decision).expect("two verdicts");
+    let strike_rules = policy.strikes.rules();
+    let category = worst.category.unwrap_or(Category::Other);
+    let message = moderation::rejection_message(category);
+    let gates = match worst.decision {
+        Decision::Block => Gates {
+            status: "rejected",
+            category: Some(category.as_str()),
+            message: Some(&message),
+            decisions: &decisions,
+            strike: policy.strikes.auto_block.then_some(&strike_rules),
+        },
+        Decision::Review if policy.images.review_mode == ReviewMode::Hold || prompt_verdict.decision == Decision::Review => {
+            Gates { status: "review", category: None, message: None, decisions: &decisions, strike: None }
+        }
+        _ => Gates { status: "queued", category: None, message: None, decisions: &decisions, strike: None },
+    };
 
     let upload_id = new_id();
     let ext = if mime == "image/jpeg" { "jpg" } else { "png" };
@@ -113,9 +154,12 @@ pub async fn submit(
                 upload_id: &upload_id,
                 mode: "image_to_image",
                 params: &params_json,
+                style: params.styles.first().map_or(-1, |(s, _)| *s as i64),
                 cost: state.config.generation_cost,
                 visibility: "private",
                 idempotency_key,
+                prompt: &prompt_text,
+                gates,
             })
             .await?;
         Ok::<_, ServiceError>(job)
@@ -123,10 +167,11 @@ pub async fn submit(
     .await;
     match created {
         Ok(job) => {
-            if job.upload_id != upload_id {
-                // A concurrent retry with the same key won; this copy is not needed.
+            // A concurrent retry with the same key won (this copy is not needed), or a gate
+            // blocked it: blocked content is not kept (the decision record keeps the labels).
+            if job.upload_id != upload_id || job.status == "rejected" {
                 let _ = state.store.delete_upload(&upload_id, user_id).await;
-                let _ = state.media.delete(&object_key).await;
+                state.media.delete(&object_key).await?;
             }
             Ok(job)
         }
@@ -144,8 +189,6 @@ pub async fn submit(
 /// while it is still queued or running.
 pub async fn delete(state: &AppState, user_id: &str, job_id: &str) -> Result<(), ServiceError> {
     let job = state.store.delete_job(job_id, user_id).await?;
-    for key in [job.result_key.as_deref(), job.thumb_key.as_deref()].into_iter().flatten() {
-        state.media.delete(key).await?;
-    }
+    state.media.delete_result(job.result_key.as_deref(), job.thumb_key.as_deref()).await?;
     Ok(())
 }

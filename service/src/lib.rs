@@ -8,6 +8,10 @@
 //! - [`generation`]: submit a photo with style parameters (checks, upload, charge, queue).
 //! - [`worker`]: the loop that claims jobs, runs the engine and stores results.
 //! - [`styles`]: the style catalogue and its engine-made previews.
+//! - [`retention`]: purges uploads and results past the operator's keep-for times.
+//! - [`sharing`]: share links, likes, showcase consent, signed media URLs.
+//! - [`moderation`]: the prompt, upload and output gates, the policy, the review queue,
+//!   reports, strikes and standing.
 
 pub mod accounts;
 pub mod auth;
@@ -15,12 +19,16 @@ pub mod config;
 pub mod error;
 pub mod generation;
 pub mod media;
+pub mod moderation;
+pub mod retention;
+pub mod sharing;
 pub mod styles;
 pub mod worker;
 
 use std::sync::Arc;
 
 pub use config::Config;
+pub use darkroom_engine::imageio::RENDITION_WIDTHS;
 pub use darkroom_engine::Engine;
 pub use darkroom_store::Store;
 pub use error::ServiceError;
@@ -34,12 +42,19 @@ pub struct AppState {
     /// `None` when the models are not fetched: pages work, jobs fail with a clear message.
     pub engine: Option<Arc<Engine>>,
     pub config: Arc<Config>,
+    /// The moderation policy in force (operator file or the shipped default).
+    pub policy: Arc<moderation::Policy>,
+    /// Signs media URLs for shared and public items.
+    pub signer: Arc<sharing::UrlSigner>,
+    /// Signs the C2PA manifest of every output (`None` only if no key could be made).
+    pub provenance: Option<Arc<darkroom_engine::provenance::Provenance>>,
 }
 
 impl AppState {
     /// Connects the database (migrating it), opens media storage and loads the engine.
     ///
-    /// Errors: database or storage unreachable. A missing engine is logged, not an error.
+    /// Errors: database or storage unreachable, an invalid moderation policy file. A missing
+    /// engine is logged, not an error (images then wait for a moderator).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
@@ -54,6 +69,35 @@ impl AppState {
                 None
             }
         };
-        Ok(Self { store, media, engine, config: Arc::new(config) })
+        let policy = match &config.moderation_policy {
+            Some(path) => moderation::Policy::load(path).map_err(|e| anyhow::anyhow!("moderation policy: {e}"))?,
+            None => moderation::Policy::default(),
+        };
+        tracing::info!(version = %policy.version, "moderation policy loaded");
+        let signer = sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?;
+        let provenance = load_provenance(&config)?;
+        Ok(Self { store, media, engine, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance })
+    }
+}
+
+/// The C2PA signer: the operator's key when configured (an unreadable or mismatched key is a
+/// start-up error), otherwise one made now (a failure there is logged: outputs then carry
+/// the XMP label only).
+fn load_provenance(config: &Config) -> anyhow::Result<Option<Arc<darkroom_engine::provenance::Provenance>>> {
+    use darkroom_engine::provenance::Provenance;
+    match (&config.c2pa_cert, &config.c2pa_key) {
+        (Some(cert), Some(key)) => {
+            let p = Provenance::from_pem(&std::fs::read(cert)?, &std::fs::read(key)?, &config.c2pa_alg)
+                .map_err(|e| anyhow::anyhow!("DARKROOM_C2PA_CERT/KEY: {e}"))?;
+            Ok(Some(Arc::new(p)))
+        }
+        (None, None) => match Provenance::ephemeral() {
+            Ok(p) => Ok(Some(Arc::new(p))),
+            Err(e) => {
+                tracing::error!(error = %e, "no C2PA signer; outputs carry the XMP label only");
+                Ok(None)
+            }
+        },
+        _ => anyhow::bail!("set both DARKROOM_C2PA_CERT and DARKROOM_C2PA_KEY, or neither"),
     }
 }

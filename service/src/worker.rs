@@ -1,4 +1,5 @@
-//! The job worker: claims a job, runs the engine, stores the result, finishes the job.
+//! The job worker: claims a job, runs the engine, passes the result through the output
+//! moderation gate, stores it (unless blocked), finishes the job.
 //!
 //! Runs in `serve` (in-process, `DARKROOM_WORKERS` of them) or alone in `darkroom worker`.
 //! While a job runs, its lease is renewed with every progress report and at least every
@@ -7,14 +8,17 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use darkroom_engine::provenance::Action;
 use darkroom_engine::{imageio, EngineError, StyleParams};
-use darkroom_store::jobs::{Job, JobOutput};
+use darkroom_store::jobs::{Job, JobOutput, OutputGate};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::{AppState, ServiceError};
+use crate::moderation::{self, Category, Decision, ImageGate, ReviewMode};
+use crate::{media, AppState, ServiceError};
 
-/// Width in pixels of the gallery thumbnail.
+/// Width in pixels of the gallery thumbnail (the 512 JPEG rendition; its key names the
+/// result's renditions, see [`media::rendition_key`]).
 pub const THUMB_WIDTH: u32 = 512;
 
 /// Runs jobs until `shutdown` turns true. Idle polling every 500 ms (woken sooner by new jobs
@@ -80,15 +84,30 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
     // Progress travels from the blocking engine thread through a watch channel; this task
     // writes it (which renews the lease) and renews at least every lease/3 while silent.
     let (tx, mut rx) = watch::channel(5i64);
+    let policy = state.policy.clone();
+    let (provenance, job_id) = (state.provenance.clone(), job.id.clone());
     let engine_task = tokio::task::spawn_blocking(move || {
         let img = image::load_from_memory(&photo).map_err(|e| EngineError::BadInput(e.to_string()))?.into_rgb8();
         let progress = |p: f32| {
-            let _ = tx.send(5 + (p * 85.0) as i64);
+            let _ = tx.send(5 + (p * 80.0) as i64);
         };
         let out = engine.stylize(img, &params, &progress)?;
-        let png = imageio::encode_png(&out);
-        let thumb = imageio::thumbnail_jpeg(&out, THUMB_WIDTH);
-        Ok::<_, EngineError>((png, thumb, out.width(), out.height()))
+        // The output gate runs before the result is encoded or stored anywhere.
+        let verdict = moderation::check_image(Some(&engine), &out, ImageGate::Output, &policy);
+        let _ = tx.send(90);
+        if verdict.decision == Decision::Block {
+            return Ok::<_, EngineError>((verdict, None));
+        }
+        let mut png = imageio::encode_png_labelled(&out);
+        if let Some(p) = &provenance {
+            // Content credentials on the original; a signing failure leaves the XMP label only.
+            match p.sign(&png, "image/png", &format!("Darkroom generation {job_id}"), Action::Edited) {
+                Ok(signed) => png = signed,
+                Err(e) => tracing::error!(job = %job_id, error = %e, "C2PA signing failed; stored without a manifest"),
+            }
+        }
+        let renditions = imageio::renditions(&out);
+        Ok((verdict, Some((png, renditions, out.width(), out.height()))))
     });
     tokio::pin!(engine_task);
     let renew = Duration::from_millis((lease_ms / 3).max(100) as u64);
@@ -104,7 +123,7 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
             return Ok(());
         }
     };
-    let (png, thumb, w, h) = match result {
+    let (verdict, files) = match result {
         Ok(r) => r,
         Err(EngineError::BadInput(m)) => {
             fail(m).await?;
@@ -116,22 +135,38 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
             return Ok(());
         }
     };
+    let policy = &state.policy;
+    let record = verdict.record("output", &policy.version);
+    let Some((png, renditions, w, h)) = files else {
+        // Blocked: nothing was stored; the charge stays (SPEC §3, §6).
+        let category = verdict.category.unwrap_or(Category::Other);
+        let rules = policy.strikes.rules();
+        let strike = policy.strikes.auto_block.then_some(&rules);
+        store.reject_job(&job.id, worker, category.as_str(), &moderation::rejection_message(category), &record, strike).await?;
+        return Ok(());
+    };
+    // An upload that went to review under `hide_result` ran, but its result waits hidden.
+    let upload_flagged = policy.images.review_mode == ReviewMode::HideResult
+        && store.decisions_for_job(&job.id).await?.iter().any(|d| d.gate == "upload" && d.decision == "review");
+    let gate = if verdict.decision == Decision::Review || upload_flagged { OutputGate::Review(&record) } else { OutputGate::Allow(&record) };
     let attempt = job.attempts;
     let result_key = format!("results/{}/{}/{attempt}.png", job.user_id, job.id);
     let thumb_key = format!("results/{}/{}/{attempt}-w{THUMB_WIDTH}.jpg", job.user_id, job.id);
     let hash = hex::encode(Sha256::digest(&png));
     state.media.put(&result_key, Bytes::from(png)).await?;
-    state.media.put(&thumb_key, Bytes::from(thumb)).await?;
+    for r in renditions {
+        state.media.put(&media::rendition_key(&thumb_key, r.width, r.format), Bytes::from(r.bytes)).await?;
+    }
     let out = JobOutput { result_key: &result_key, thumb_key: &thumb_key, result_hash: &hash, width: w as i64, height: h as i64 };
-    if !store.complete_job(&job.id, worker, &out).await? {
+    if !store.complete_job(&job.id, worker, &out, gate).await? {
         // Another worker owns the job now: this attempt's files are not referenced.
-        state.media.delete(&result_key).await?;
-        state.media.delete(&thumb_key).await?;
+        state.media.delete_result(Some(&result_key), Some(&thumb_key)).await?;
         return Ok(());
     }
     // A worker killed between storing and completing leaves its attempt's files behind.
+    let ours = media::result_keys(Some(&result_key), Some(&thumb_key));
     for key in state.media.list(&format!("results/{}/{}/", job.user_id, job.id)).await? {
-        if key != result_key && key != thumb_key {
+        if !ours.contains(&key) {
             state.media.delete(&key).await?;
         }
     }

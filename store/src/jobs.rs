@@ -1,6 +1,10 @@
 //! The generation queue: jobs, their charge, their lease, their outcome.
 //!
-//! States: `queued` → `running` → `succeeded` | `rejected` | `failed` | `canceled`.
+//! States: `queued` → `running` → `succeeded` | `rejected` | `failed` | `canceled`, and
+//! `review` (moderation, SPEC §6): a job held before it runs, or a finished job whose result
+//! stays hidden, until a moderator approves (→ `queued` / `succeeded`) or rejects it.
+//! A job can also be created `rejected` when the prompt or upload gate blocks it: it is
+//! charged and never refunded, and the gate's decision is recorded with it.
 //! - Creation charges the cost and inserts the job in one transaction; an idempotency key
 //!   (unique per member) makes a retried submission return the first job, charged once.
 //! - Workers claim with a lease (`lease_owner`, `lease_until`). A worker that dies (kill -9)
@@ -14,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
+use crate::moderation::{decision_in, strike_in, NewDecision, StrikeRules};
 use crate::{events, ledger, new_id, now_ms, Backend, Result, Store, StoreError};
 
 /// A generation job as stored.
@@ -44,10 +49,33 @@ pub struct Job {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The member's prompt (may be empty), as checked by the prompt gate.
+    pub prompt: String,
+    /// For `rejected` or hidden items: `sexual`, `minors`, `violence` or `other`.
+    pub moderation_category: Option<String>,
+    /// Set when a moderator hid the item everywhere.
+    pub hidden_at: Option<i64>,
+    /// Set while the owner allows the operator to showcase the item (SPEC §4).
+    pub showcase_at: Option<i64>,
+    /// The (first) style's engine index, 0..=24; -1 if none. A copy out of `params`, for filters.
+    pub style: i64,
 }
 
-const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
-     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at";
+pub(crate) const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
+     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style";
+
+/// What a member's gallery shows (all `None`: everything not deleted).
+#[derive(Clone, Debug, Default)]
+pub struct GalleryFilter<'a> {
+    /// Keep only this status.
+    pub status: Option<&'a str>,
+    /// Keep only this (first) style, the engine's index.
+    pub style: Option<i64>,
+    /// Created at or after this time (Unix milliseconds).
+    pub from_ms: Option<i64>,
+    /// Created before this time (Unix milliseconds).
+    pub until_ms: Option<i64>,
+}
 
 /// A job to create.
 pub struct NewJob<'a> {
@@ -55,10 +83,33 @@ pub struct NewJob<'a> {
     pub upload_id: &'a str,
     pub mode: &'a str,
     pub params: &'a str,
+    /// The (first) style's engine index (see [`Job::style`]).
+    pub style: i64,
     pub cost: i64,
     pub visibility: &'a str,
     /// Client-chosen key; the same key returns the same job.
     pub idempotency_key: &'a str,
+    pub prompt: &'a str,
+    /// What the prompt and upload gates decided.
+    pub gates: Gates<'a>,
+}
+
+/// The outcome of the gates a job passes before it is queued.
+pub struct Gates<'a> {
+    /// `queued` (allowed), `review` (held for a moderator) or `rejected` (blocked).
+    pub status: &'a str,
+    /// For `rejected`: the category the member sees, and the message.
+    pub category: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// Every gate's decision, recorded with the job.
+    pub decisions: &'a [NewDecision],
+    /// Applied when `rejected` and the policy strikes automatic blocks.
+    pub strike: Option<&'a StrikeRules>,
+}
+
+impl Gates<'_> {
+    /// No moderation: queued, nothing recorded (store tests and tools).
+    pub const ALLOW: Gates<'static> = Gates { status: "queued", category: None, message: None, decisions: &[], strike: None };
 }
 
 /// What a finished job produced.
@@ -70,6 +121,14 @@ pub struct JobOutput<'a> {
     pub height: i64,
 }
 
+/// How a finished run ends after the output gate.
+pub enum OutputGate<'a> {
+    /// Shown to the member: `succeeded`.
+    Allow(&'a NewDecision),
+    /// Stored but hidden until a moderator rules: `review`.
+    Review(&'a NewDecision),
+}
+
 /// Terminal states.
 pub const TERMINAL: [&str; 4] = ["succeeded", "rejected", "failed", "canceled"];
 
@@ -79,11 +138,12 @@ impl Job {
         serde_json::json!({
             "id": self.id, "status": self.status, "progress": self.progress, "error": self.error,
             "cost": self.cost, "created_at": self.created_at, "finished_at": self.finished_at,
+            "category": self.moderation_category, "hidden": self.hidden_at.is_some(),
         })
     }
 }
 
-async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Job> {
+pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Job> {
     sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -91,7 +151,7 @@ async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Job> {
         .ok_or(StoreError::NotFound)
 }
 
-async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
+pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
     events::append_in(tx, &job.user_id, "job", &job.public_json()).await?;
     Ok(())
 }
@@ -121,9 +181,14 @@ impl Store {
         if owned.is_none() {
             return Err(StoreError::NotFound);
         }
+        let gates = &new.gates;
+        if !["queued", "review", "rejected"].contains(&gates.status) {
+            return Err(StoreError::Conflict(format!("a job cannot start as {}", gates.status)));
+        }
+        let now = now_ms();
         let inserted = sqlx::query(
-            "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9)",
+            "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
+             prompt, error, moderation_category, finished_at, style) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -131,9 +196,15 @@ impl Store {
         .bind(new.mode)
         .bind(new.params)
         .bind(new.cost)
+        .bind(gates.status)
         .bind(new.visibility)
         .bind(new.idempotency_key)
-        .bind(now_ms())
+        .bind(now)
+        .bind(new.prompt)
+        .bind(gates.message)
+        .bind(gates.category)
+        .bind((gates.status == "rejected").then_some(now))
+        .bind(new.style)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);
@@ -147,6 +218,13 @@ impl Store {
             return Err(e);
         }
         let balance = ledger::charge_in(&mut tx, new.user_id, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
+        for d in gates.decisions {
+            decision_in(&mut tx, new.user_id, Some(&id), d).await?;
+        }
+        if let (Some(rules), "rejected") = (gates.strike, gates.status) {
+            let category = gates.category.unwrap_or("other");
+            strike_in(&mut tx, new.user_id, Some(&id), None, category, "blocked automatically", rules).await?;
+        }
         let job = job_in(&mut tx, &id).await?;
         emit_job(&mut tx, &job).await?;
         emit_balance(&mut tx, new.user_id, balance).await?;
@@ -186,14 +264,24 @@ impl Store {
     /// The member's jobs, newest first. `before`: a job id to page after (keyset);
     /// `status`: keep only this status.
     pub async fn jobs_for_user(&self, user_id: &str, status: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+        self.gallery_jobs(user_id, &GalleryFilter { status, ..Default::default() }, before, limit).await
+    }
+
+    /// The member's jobs that pass `filter`, newest first, at most `limit`; `before`: a job
+    /// id to page after (keyset on the time-ordered id).
+    pub async fn gallery_jobs(&self, user_id: &str, filter: &GalleryFilter<'_>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
         Ok(sqlx::query_as::<_, Job>(&format!(
             "SELECT {COLUMNS} FROM jobs WHERE user_id = $1 AND deleted_at IS NULL \
-             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
+             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) AND ($5 < 0 OR style = $5) \
+             AND created_at >= $6 AND created_at < $7 ORDER BY id DESC LIMIT $4"
         ))
         .bind(user_id)
-        .bind(status.unwrap_or(""))
+        .bind(filter.status.unwrap_or(""))
         .bind(before.unwrap_or(""))
         .bind(limit)
+        .bind(filter.style.unwrap_or(-1))
+        .bind(filter.from_ms.unwrap_or(0))
+        .bind(filter.until_ms.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -262,12 +350,17 @@ impl Store {
         Ok(true)
     }
 
-    /// Marks the job succeeded with its output. Returns `false` (and changes nothing) if
-    /// `worker` no longer holds it.
-    pub async fn complete_job(&self, id: &str, worker: &str, out: &JobOutput<'_>) -> Result<bool> {
+    /// Marks the job succeeded with its output, or holds it in `review` with the output
+    /// hidden, as the output gate decided (the decision is recorded). Returns `false` (and
+    /// changes nothing) if `worker` no longer holds it.
+    pub async fn complete_job(&self, id: &str, worker: &str, out: &JobOutput<'_>, gate: OutputGate<'_>) -> Result<bool> {
+        let (status, decision) = match gate {
+            OutputGate::Allow(d) => ("succeeded", d),
+            OutputGate::Review(d) => ("review", d),
+        };
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'succeeded', progress = 100, result_key = $1, thumb_key = $2, result_hash = $3, \
+            "UPDATE jobs SET status = $9, progress = 100, result_key = $1, thumb_key = $2, result_hash = $3, \
              result_width = $4, result_height = $5, finished_at = $6, lease_owner = NULL, lease_until = NULL \
              WHERE id = $7 AND status = 'running' AND lease_owner = $8",
         )
@@ -279,8 +372,48 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(worker)
+        .bind(status)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() > 0 {
+            let user_id = job_in(&mut tx, id).await?.user_id;
+            decision_in(&mut tx, &user_id, Some(id), decision).await?;
+        }
+        self.finish(tx, id, done.rows_affected(), false).await
+    }
+
+    /// Ends a running job `rejected` by the output gate: the member sees `category` and
+    /// `message`, the charge is not refunded, the decision is recorded and, with `strike`,
+    /// a strike added. The caller never stored the output. Returns `false` if `worker` no
+    /// longer holds the job.
+    pub async fn reject_job(
+        &self,
+        id: &str,
+        worker: &str,
+        category: &str,
+        message: &str,
+        decision: &NewDecision,
+        strike: Option<&StrikeRules>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'rejected', error = $1, moderation_category = $2, finished_at = $3, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $4 AND status = 'running' AND lease_owner = $5",
+        )
+        .bind(message)
+        .bind(category)
+        .bind(now_ms())
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            let user_id = job_in(&mut tx, id).await?.user_id;
+            decision_in(&mut tx, &user_id, Some(id), decision).await?;
+            if let Some(rules) = strike {
+                strike_in(&mut tx, &user_id, Some(id), None, category, "blocked automatically", rules).await?;
+            }
+        }
         self.finish(tx, id, done.rows_affected(), false).await
     }
 
@@ -309,7 +442,11 @@ impl Store {
     /// Errors: [`StoreError::NotFound`]; [`StoreError::Conflict`] if it already started.
     pub async fn cancel_job(&self, id: &str, user_id: &str) -> Result<Job> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE jobs SET status = 'canceled', finished_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'queued'")
+        // Held for review before running counts as not started.
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'canceled', finished_at = $1 WHERE id = $2 AND user_id = $3 \
+             AND (status = 'queued' OR (status = 'review' AND result_key IS NULL))",
+        )
             .bind(now_ms())
             .bind(id)
             .bind(user_id)
@@ -339,6 +476,32 @@ impl Store {
         tx.commit().await?;
         self.changed(&job.user_id);
         Ok(true)
+    }
+
+    /// Sets the visibility of the member's finished item: `private`, `link` or `public`
+    /// (SPEC §4). Errors: [`StoreError::NotFound`] (not theirs, deleted);
+    /// [`StoreError::Conflict`] for an unknown visibility or an item that has not succeeded.
+    pub async fn set_visibility(&self, id: &str, user_id: &str, visibility: &str) -> Result<Job> {
+        if !["private", "link", "public"].contains(&visibility) {
+            return Err(StoreError::Conflict(format!("unknown visibility {visibility:?}")));
+        }
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE jobs SET visibility = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL AND status = 'succeeded'")
+            .bind(visibility)
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            self.job(id, user_id).await?;
+            return Err(StoreError::Conflict("only finished items can be shared".into()));
+        }
+        let after = job_in(&mut tx, id).await?;
+        emit_job(&mut tx, &after).await?;
+        tx.commit().await?;
+        self.changed(user_id);
+        Ok(after)
     }
 
     /// Deletes the member's job from their gallery (its media keys are returned so the

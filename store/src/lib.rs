@@ -8,12 +8,17 @@
 //! Times are Unix milliseconds; ids are UUIDv7 strings (time-ordered, for keyset paging).
 //!
 //! Areas, one module each: [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
-//! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`].
+//! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`],
+//! [`moderation`] (decisions, reports, strikes, standing), [`sharing`] (share links, Explore,
+//! likes, showcase), [`retention`] (what is past its keep-for time).
 
 pub mod audit;
 pub mod events;
 pub mod jobs;
 pub mod ledger;
+pub mod moderation;
+pub mod retention;
+pub mod sharing;
 pub mod uploads;
 pub mod users;
 

@@ -18,6 +18,10 @@ pub struct User {
     /// Credits.
     pub balance: i64,
     pub created_at: i64,
+    /// No new jobs before this time (ms) after strikes (SPEC §6).
+    pub restricted_until: Option<i64>,
+    /// Set while the account is suspended: sign-in is refused.
+    pub suspended_at: Option<i64>,
 }
 
 /// What sign-up records.
@@ -32,7 +36,7 @@ pub struct NewUser<'a> {
     pub signup_grant: i64,
 }
 
-const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at";
+const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at";
 
 /// Canonical form of an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {

@@ -1,6 +1,8 @@
 //! Store stories, each run on a fresh SQLite file AND a fresh PostgreSQL database.
 
-use darkroom_store::jobs::{JobOutput, NewJob};
+use darkroom_store::jobs::{GalleryFilter, Gates, JobOutput, NewJob, OutputGate};
+use darkroom_store::moderation::{NewDecision, Ruling, StrikeRules};
+use darkroom_store::sharing::{Cursor, Sort};
 use darkroom_store::testing::fresh_store;
 use darkroom_store::uploads::Upload;
 use darkroom_store::users::NewUser;
@@ -22,7 +24,173 @@ on_both!(
     jobs_and_uploads_are_scoped_to_their_owner,
     events_replay_after_an_id,
     pruned_events_leave_a_horizon,
+    gate_rejection_charges_without_refund_and_strikes,
+    review_queue_approve_and_reject,
+    output_review_hides_until_approved_and_output_block_keeps_charge,
+    strikes_restrict_then_suspend_and_lift,
+    reports_need_a_visible_item_and_uphold_hides,
+    share_links_explore_likes_and_showcase,
 );
+
+fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
+    Ruling { actor_id: actor, reason, category: "sexual", message: "Rejected by moderation: sexual content.", policy_version: "test-1", strike: &RULES }
+}
+
+async fn admin(store: &Store) -> String {
+    let id = member(store, &format!("mod-{}@example.com", new_id()), 0).await;
+    store.set_role(&id, "moderator").await.unwrap();
+    id
+}
+
+async fn gate_rejection_charges_without_refund_and_strikes(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "g@example.com", 10).await;
+    let up = upload(&store, &user).await;
+    let decisions = [decision("prompt", "block", Some("sexual")), decision("upload", "allow", None)];
+    let gates = Gates { status: "rejected", category: Some("sexual"), message: Some("Rejected: sexual content."), decisions: &decisions, strike: Some(&RULES) };
+    let mut new = job(&user, &up, "blocked", 4);
+    new.gates = gates;
+    new.prompt = "a prompt";
+    let (j, created) = store.create_job(new).await.unwrap();
+    assert!(created);
+    assert_eq!((j.status.as_str(), j.moderation_category.as_deref(), j.prompt.as_str()), ("rejected", Some("sexual"), "a prompt"));
+    assert!(j.finished_at.is_some());
+    assert_eq!(store.user(&user).await.unwrap().balance, 6, "charged, not refunded");
+    let kinds: Vec<String> = store.ledger(&user, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["charge", "grant"]);
+    let recorded = store.decisions_for_job(&j.id).await.unwrap();
+    assert_eq!(recorded.iter().map(|d| (d.gate.as_str(), d.decision.as_str())).collect::<Vec<_>>(), [("prompt", "block"), ("upload", "allow")]);
+    assert_eq!(recorded[0].policy_version, "test-1");
+    assert!(recorded[0].labels.contains("FACE_FEMALE"));
+    assert_eq!(store.standing(&user).await.unwrap().strikes.len(), 1);
+    assert!(store.claim_job("w", 60_000).await.unwrap().is_none(), "a rejected job never runs");
+    assert_ledger_consistent(&store, &user).await;
+}
+
+async fn review_queue_approve_and_reject(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "r@example.com", 10).await;
+    let moderator = admin(&store).await;
+    let up = upload(&store, &user).await;
+    let held = [decision("upload", "review", Some("sexual"))];
+    let mut a = job(&user, &up, "a", 2);
+    a.gates = Gates { status: "review", category: None, message: None, decisions: &held, strike: None };
+    let (a, _) = store.create_job(a).await.unwrap();
+    let mut r = job(&user, &up, "r", 3);
+    r.gates = Gates { status: "review", category: None, message: None, decisions: &held, strike: None };
+    let (r, _) = store.create_job(r).await.unwrap();
+    assert!(store.claim_job("w", 60_000).await.unwrap().is_none(), "held jobs do not run");
+    let queue: Vec<String> = store.jobs_in_review(10).await.unwrap().into_iter().map(|j| j.id).collect();
+    assert_eq!(queue, [a.id.clone(), r.id.clone()]);
+    let before = store.last_event_id(&user).await.unwrap();
+
+    let approved = store.moderate_job(&a.id, true, &ruling(&moderator, "fine")).await.unwrap();
+    assert_eq!(approved.status, "queued");
+    assert!(matches!(store.moderate_job(&a.id, false, &ruling(&moderator, "late")).await, Err(StoreError::Conflict(_))), "ruled once");
+    let rejected = store.moderate_job(&r.id, false, &ruling(&moderator, "nudity")).await.unwrap();
+    assert_eq!((rejected.status.as_str(), rejected.moderation_category.as_deref()), ("rejected", Some("sexual")));
+    assert_eq!(store.claim_job("w", 60_000).await.unwrap().unwrap().id, a.id, "the approved job runs");
+    assert_eq!(store.user(&user).await.unwrap().balance, 5, "the rejection is not refunded");
+    let events = store.events_after(&user, before, 50).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "job" && e.payload.contains(&r.id) && e.payload.contains("rejected")), "member told live");
+    let audit = store.audit_entries(&format!("job:{}", r.id), 10).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].reason.as_str(), audit[0].actor_id.as_deref()), ("job.reject", "nudity", Some(moderator.as_str())));
+    let d = store.decisions_for_job(&r.id).await.unwrap();
+    assert_eq!((d[1].gate.as_str(), d[1].decision.as_str(), d[1].reason.as_deref()), ("moderator", "block", Some("nudity")));
+    assert_eq!(store.standing(&user).await.unwrap().strikes.len(), 1, "an upheld rejection is a strike");
+    assert_ledger_consistent(&store, &user).await;
+}
+
+async fn output_review_hides_until_approved_and_output_block_keeps_charge(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "o@example.com", 10).await;
+    let moderator = admin(&store).await;
+    let up = upload(&store, &user).await;
+    let (a, _) = store.create_job(job(&user, &up, "a", 2)).await.unwrap();
+    let (c, _) = store.create_job(job(&user, &up, "c", 2)).await.unwrap();
+    store.claim_job("w", 60_000).await.unwrap().unwrap();
+    let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    let review = decision("output", "review", Some("sexual"));
+    assert!(store.complete_job(&a.id, "w", &out, OutputGate::Review(&review)).await.unwrap());
+    assert_eq!(store.job(&a.id, &user).await.unwrap().status, "review");
+    assert!(matches!(store.cancel_job(&a.id, &user).await, Err(StoreError::Conflict(_))), "a finished run cannot be canceled");
+    let approved = store.moderate_job(&a.id, true, &ruling(&moderator, "ok")).await.unwrap();
+    assert_eq!((approved.status.as_str(), approved.result_key.as_deref()), ("succeeded", Some("r")));
+
+    store.claim_job("w", 60_000).await.unwrap().unwrap();
+    let block = decision("output", "block", Some("sexual"));
+    assert!(store.reject_job(&c.id, "w", "sexual", "Rejected: sexual content.", &block, Some(&RULES)).await.unwrap());
+    assert!(!store.reject_job(&c.id, "w", "sexual", "again", &block, Some(&RULES)).await.unwrap(), "once");
+    let c = store.job(&c.id, &user).await.unwrap();
+    assert_eq!((c.status.as_str(), c.result_key.as_deref()), ("rejected", None));
+    assert_eq!(store.user(&user).await.unwrap().balance, 6, "both charged, none refunded");
+    assert_ledger_consistent(&store, &user).await;
+}
+
+async fn strikes_restrict_then_suspend_and_lift(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "s@example.com", 20).await;
+    let moderator = admin(&store).await;
+    let up = upload(&store, &user).await;
+    let block = [decision("prompt", "block", Some("sexual"))];
+    let reject = |key: &'static str| {
+        let mut n = job(&user, &up, key, 1);
+        n.gates = Gates { status: "rejected", category: Some("sexual"), message: Some("Rejected."), decisions: &block, strike: Some(&RULES) };
+        n
+    };
+    store.create_job(reject("1")).await.unwrap();
+    let s = store.standing(&user).await.unwrap();
+    assert!(!s.blocks_jobs(darkroom_store::now_ms()), "one strike: good standing");
+    store.create_job(reject("2")).await.unwrap();
+    let s = store.standing(&user).await.unwrap();
+    let until = s.restricted_until.expect("two strikes restrict");
+    assert!(until > darkroom_store::now_ms() + 6 * 86_400_000 && s.suspended_at.is_none());
+    assert!(s.blocks_jobs(darkroom_store::now_ms()));
+    store.create_job(reject("3")).await.unwrap();
+    let s = store.standing(&user).await.unwrap();
+    assert!(s.suspended_at.is_some(), "three strikes suspend");
+    assert_eq!(s.strikes.len(), 3);
+    store.lift_standing(&user, &moderator, "appeal accepted").await.unwrap();
+    let s = store.standing(&user).await.unwrap();
+    assert!(s.suspended_at.is_none() && s.restricted_until.is_none() && s.strikes.iter().all(|k| k.lifted_at.is_some()));
+    let audit = store.audit_entries(&format!("user:{user}"), 5).await.unwrap();
+    assert_eq!(audit[0].action, "standing.lift");
+    store.create_job(reject("4")).await.unwrap();
+    assert!(!store.standing(&user).await.unwrap().blocks_jobs(darkroom_store::now_ms()), "lifted strikes no longer count");
+}
+
+async fn reports_need_a_visible_item_and_uphold_hides(b: Backend) {
+    let store = fresh_store(b).await;
+    let owner = member(&store, "p@example.com", 10).await;
+    let moderator = admin(&store).await;
+    let up = upload(&store, &owner).await;
+    let mut pubjob = job(&owner, &up, "pub", 1);
+    pubjob.visibility = "public";
+    let (p, _) = store.create_job(pubjob).await.unwrap();
+    let (private, _) = store.create_job(job(&owner, &up, "priv", 1)).await.unwrap();
+    let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    let allow = decision("output", "allow", None);
+    for _ in 0..2 {
+        let j = store.claim_job("w", 60_000).await.unwrap().unwrap();
+        store.complete_job(&j.id, "w", &out, OutputGate::Allow(&allow)).await.unwrap();
+    }
+    assert!(matches!(store.create_report(&private.id, None, "ip:1", "sexual", "").await, Err(StoreError::NotFound)), "private: no oracle");
+    let rep = store.create_report(&p.id, None, "ip:1", "sexual", "looks explicit").await.unwrap();
+    assert!(matches!(store.create_report(&p.id, None, "ip:1", "sexual", "").await, Err(StoreError::Conflict(_))), "one open report per reporter");
+    assert_eq!(store.reports_since("ip:1", 0).await.unwrap(), 1);
+    assert_eq!(store.open_reports(10).await.unwrap().len(), 1);
+    let done = store.resolve_report(&rep.id, true, true, &ruling(&moderator, "explicit")).await.unwrap();
+    assert_eq!(done.status, "upheld");
+    assert!(matches!(store.resolve_report(&rep.id, false, false, &ruling(&moderator, "x")).await, Err(StoreError::Conflict(_))));
+    let hidden = store.job(&p.id, &owner).await.unwrap();
+    assert!(hidden.hidden_at.is_some());
+    assert_eq!(hidden.moderation_category.as_deref(), Some("sexual"));
+    assert!(matches!(store.create_report(&p.id, None, "ip:2", "spam", "").await, Err(StoreError::NotFound)), "hidden items cannot be reported");
+    assert_eq!(store.standing(&owner).await.unwrap().strikes.len(), 1);
+    let shown = store.set_hidden(&p.id, false, &ruling(&moderator, "restored on appeal")).await.unwrap();
+    assert!(shown.hidden_at.is_none());
+    assert_eq!(store.audit_entries("", 10).await.unwrap().len(), 2);
+}
 
 async fn member(store: &Store, email: &str, grant: i64) -> String {
     store
@@ -43,8 +211,21 @@ async fn upload(store: &Store, user: &str) -> String {
 }
 
 fn job<'a>(user: &'a str, upload: &'a str, key: &'a str, cost: i64) -> NewJob<'a> {
-    NewJob { user_id: user, upload_id: upload, mode: "image_to_image", params: "{}", cost, visibility: "private", idempotency_key: key }
+    NewJob {
+        user_id: user, upload_id: upload, mode: "image_to_image", params: "{}", style: 0, cost, visibility: "private",
+        idempotency_key: key, prompt: "", gates: Gates::ALLOW,
+    }
 }
+
+fn decision(gate: &str, decision: &str, category: Option<&str>) -> NewDecision {
+    NewDecision {
+        gate: gate.into(), decision: decision.into(), category: category.map(Into::into), detector: "test".into(),
+        labels: serde_json::json!([{"label": "FACE_FEMALE", "score": 0.7}]), policy_version: "test-1".into(),
+        actor_id: None, reason: None,
+    }
+}
+
+const RULES: StrikeRules = StrikeRules { window_ms: 90 * 86_400_000, restrict_at: 2, restrict_ms: 7 * 86_400_000, suspend_at: 3 };
 
 async fn assert_ledger_consistent(store: &Store, user: &str) {
     let u = store.user(user).await.unwrap();
@@ -123,10 +304,12 @@ async fn lease_lapse_lets_another_worker_finish_exactly_once(b: Backend) {
     let second = store.claim_job("w2", 60_000).await.unwrap().unwrap();
     assert_eq!((second.id.as_str(), second.attempts), (j.id.as_str(), 2));
     let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    let allow = decision("output", "allow", None);
     assert!(!store.job_progress(&j.id, "w1", 50, 1000).await.unwrap(), "stale worker is told to stop");
-    assert!(!store.complete_job(&j.id, "w1", &out).await.unwrap(), "stale worker cannot complete");
-    assert!(store.complete_job(&j.id, "w2", &out).await.unwrap());
-    assert!(!store.complete_job(&j.id, "w2", &out).await.unwrap(), "completes once");
+    assert!(!store.complete_job(&j.id, "w1", &out, OutputGate::Allow(&allow)).await.unwrap(), "stale worker cannot complete");
+    assert!(store.complete_job(&j.id, "w2", &out, OutputGate::Allow(&allow)).await.unwrap());
+    assert!(!store.complete_job(&j.id, "w2", &out, OutputGate::Allow(&allow)).await.unwrap(), "completes once");
+    assert_eq!(store.decisions_for_job(&j.id).await.unwrap().len(), 1, "the output decision is recorded once");
     let done = store.job(&j.id, &user).await.unwrap();
     assert_eq!((done.status.as_str(), done.result_key.as_deref()), ("succeeded", Some("r")));
     assert_eq!(store.user(&user).await.unwrap().balance, 9, "charged once");
@@ -218,4 +401,81 @@ async fn pruned_events_leave_a_horizon(b: Backend) {
     assert_eq!(store.events_after(&other, 0, 100).await.unwrap(), theirs[1..].to_vec());
     assert_eq!(store.event_horizon(&other).await.unwrap(), theirs[0].id);
     assert_eq!(store.events_after(&user, 0, 100).await.unwrap().len(), 1, "the other member keeps theirs");
+}
+
+async fn share_links_explore_likes_and_showcase(b: Backend) {
+    let store = fresh_store(b).await;
+    let owner = member(&store, "share@example.com", 10).await;
+    let fan = member(&store, "fan@example.com", 0).await;
+    let moderator = admin(&store).await;
+    let up = upload(&store, &owner).await;
+    let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    let allow = decision("output", "allow", None);
+    let mut ids = Vec::new();
+    for (key, style) in [("a", 0), ("b", 3), ("c", 0)] {
+        store.create_job(NewJob { style, ..job(&owner, &up, key, 1) }).await.unwrap();
+        let j = store.claim_job("w", 60_000).await.unwrap().unwrap();
+        store.complete_job(&j.id, "w", &out, OutputGate::Allow(&allow)).await.unwrap();
+        ids.push(j.id);
+    }
+    let (a, bb, c) = (ids[0].as_str(), ids[1].as_str(), ids[2].as_str());
+    assert!(matches!(store.create_share_link(a, &fan, "x", None).await, Err(StoreError::NotFound)), "not the fan's");
+
+    // Share links: a private item becomes `link`; expired, revoked and private answer NotFound.
+    let live = store.create_share_link(a, &owner, "h-live", Some(darkroom_store::now_ms() + 60_000)).await.unwrap();
+    store.create_share_link(a, &owner, "h-old", Some(darkroom_store::now_ms() - 1)).await.unwrap();
+    assert_eq!(store.job(a, &owner).await.unwrap().visibility, "link");
+    assert_eq!(store.open_share_link("h-live").await.unwrap().id, a);
+    assert_eq!(store.open_share_link("h-live").await.unwrap().id, a);
+    assert!(matches!(store.open_share_link("h-old").await, Err(StoreError::NotFound)), "expired");
+    assert!(matches!(store.open_share_link("nope").await, Err(StoreError::NotFound)));
+    let links = store.share_links(a, &owner).await.unwrap();
+    assert_eq!(links.iter().find(|l| l.id == live.id).unwrap().views, 2, "views counted");
+    assert!(store.share_links(a, &fan).await.unwrap().is_empty(), "scoped to the owner");
+    assert!(store.shareable(a).await.unwrap() && !store.shareable(bb).await.unwrap());
+    store.set_visibility(a, &owner, "private").await.unwrap();
+    assert!(matches!(store.open_share_link("h-live").await, Err(StoreError::NotFound)), "private again: link stops");
+    store.set_visibility(a, &owner, "link").await.unwrap();
+    assert!(matches!(store.revoke_share_link(&live.id, &fan).await, Err(StoreError::NotFound)));
+    store.revoke_share_link(&live.id, &owner).await.unwrap();
+    assert!(matches!(store.open_share_link("h-live").await, Err(StoreError::NotFound)), "revoked");
+
+    // Explore: public and viewable only, keyset pages, likes order `Top`.
+    store.set_visibility(bb, &owner, "public").await.unwrap();
+    store.set_visibility(c, &owner, "public").await.unwrap();
+    assert!(store.public_job(a).await.is_err(), "a link item has no public page");
+    let page1 = store.explore(Sort::Newest, None, None, 1).await.unwrap();
+    assert_eq!(page1.iter().map(|f| f.job.id.as_str()).collect::<Vec<_>>(), [c]);
+    let cursor = Cursor { id: page1[0].job.id.clone(), likes: page1[0].likes };
+    let page2 = store.explore(Sort::Newest, None, Some(&cursor), 5).await.unwrap();
+    assert_eq!(page2.iter().map(|f| f.job.id.as_str()).collect::<Vec<_>>(), [bb]);
+    let (st, me) = (&store, owner.as_str());
+    let styled = |style| async move { st.explore(Sort::Newest, Some(style), None, 5).await.unwrap().into_iter().map(|f| f.job.id).collect::<Vec<_>>() };
+    assert_eq!((styled(3).await, styled(0).await, styled(7).await), (vec![bb.to_string()], vec![c.to_string()], vec![]), "filtered by style");
+    let mine = |f: GalleryFilter<'static>| async move { st.gallery_jobs(me, &f, None, 5).await.unwrap().len() };
+    assert_eq!(mine(GalleryFilter { style: Some(3), ..Default::default() }).await, 1);
+    assert_eq!(mine(GalleryFilter { style: Some(0), status: Some("succeeded"), ..Default::default() }).await, 2);
+    let made = store.job(a, &owner).await.unwrap().created_at;
+    assert_eq!(mine(GalleryFilter { from_ms: Some(made + 86_400_000), ..Default::default() }).await, 0, "a later day");
+    assert_eq!(mine(GalleryFilter { from_ms: Some(made - 1), until_ms: Some(made + 86_400_000), ..Default::default() }).await, 3);
+    assert!(matches!(store.like(a, &fan, true).await, Err(StoreError::NotFound)), "only public items are liked");
+    assert_eq!(store.like(bb, &fan, true).await.unwrap(), 1);
+    assert_eq!(store.like(bb, &fan, true).await.unwrap(), 1, "one like per member");
+    assert_eq!(store.likes(bb, Some(&fan)).await.unwrap(), (1, true));
+    let liked = store.liked_among(&fan, &[bb.to_string(), c.to_string()]).await.unwrap();
+    assert!(liked.contains(bb) && !liked.contains(c), "one query for a page of likes");
+    let top = store.explore(Sort::Top, None, None, 1).await.unwrap();
+    assert_eq!((top[0].job.id.as_str(), top[0].likes), (bb, 1));
+    let next = store.explore(Sort::Top, None, Some(&Cursor { id: top[0].job.id.clone(), likes: 1 }), 5).await.unwrap();
+    assert_eq!(next.iter().map(|f| f.job.id.as_str()).collect::<Vec<_>>(), [c]);
+    let ruling = ruling(&moderator, "hidden");
+    store.set_hidden(bb, true, &ruling).await.unwrap();
+    assert_eq!(store.explore(Sort::Newest, None, None, 10).await.unwrap().len(), 1, "hidden items leave Explore at once");
+    assert_eq!(store.like(bb, &fan, false).await.err().map(|e| e.to_string()), Some(StoreError::NotFound.to_string()));
+
+    // Showcase consent is separate from visibility and off by default.
+    assert!(store.job(c, &owner).await.unwrap().showcase_at.is_none());
+    assert!(store.set_showcase(c, &owner, true).await.unwrap().showcase_at.is_some());
+    assert!(matches!(store.set_showcase(c, &fan, true).await, Err(StoreError::NotFound)));
+    assert!(store.set_showcase(c, &owner, false).await.unwrap().showcase_at.is_none());
 }

@@ -151,6 +151,12 @@ fn Form(info: CreateInfo) -> impl IntoView {
             </fieldset>
             <fieldset>
                 <legend>"3. Finish"</legend>
+                <label class="block">
+                    "Prompt (optional) "
+                    <textarea name="prompt" rows="2" maxlength="1000" data-testid="prompt"
+                        placeholder="A title or description, e.g. \"Harbour at dusk, oil painting\""></textarea>
+                    <small>"It becomes the title, and prompt-driven templates use it. Prompts are checked by moderation."</small>
+                </label>
                 <div class="row">
                     <label>"Strength " <input type="range" name="strength" min="0" max="100" value="100" data-testid="strength"/></label>
                     <label class="check"><input type="checkbox" name="preserve_color" data-testid="preserve-color"/> "Keep original colours"</label>
@@ -170,6 +176,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
 pub fn status_label(status: &str) -> &'static str {
     match status {
         "queued" => "Queued",
+        "review" => "Waiting for review",
         "running" => "Developing",
         "succeeded" => "Done",
         "rejected" => "Rejected by moderation",
@@ -185,11 +192,18 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     let live = expect_context::<Live>();
     let id = job.id.clone();
     let initial = (job.status.clone(), job.progress, job.error.clone());
+    // Hydration must see the state the server rendered: a live update that arrives while the
+    // page hydrates would change the card's shape under the hydrating code. So the card
+    // follows the live stream only once it is mounted (effects run after hydration).
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     let state = Memo::new(move |_| {
-        live.jobs.with(|m| m.get(&id).map(|u| (u.status.clone(), u.progress, u.error.clone()))).unwrap_or_else(|| initial.clone())
+        let live_state = || live.jobs.with(|m| m.get(&id).map(|u| (u.status.clone(), u.progress, u.error.clone())));
+        mounted.get().then(live_state).flatten().unwrap_or_else(|| initial.clone())
     });
     let href = format!("/gallery/{}", job.id);
-    let thumb = format!("/media/{}/thumb", job.id);
+    // 128 px on screen: the 256 rendition covers 2x displays.
+    let thumb = format!("/media/{}/w256.jpg", job.id);
     let queue = job.queue_position;
     let style_label = job.style_label.clone();
     let cost = job.cost;
@@ -217,11 +231,14 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                         {(status == "queued").then(|| view! {
                             <p class="muted">{match queue { Some(0) | None => "Next in line".to_string(), Some(n) => format!("{n} ahead of you") }}</p>
                         })}
+                        {(status == "review").then(|| view! {
+                            <p class="muted">"A moderator is checking this generation. The outcome appears here."</p>
+                        })}
                         {(status == "running" || status == "queued").then(|| view! {
                             <progress max="100" value=progress.to_string() aria-label="Progress">{format!("{progress}%")}</progress>
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
-                        {(status == "queued").then(|| view! {
+                        {(status == "queued" || status == "review").then(|| view! {
                             <ActionForm action=cancel attr:class="inline">
                                 <input type="hidden" name="id" value=jid/>
                                 <button type="submit" class="link" data-testid="cancel">"Cancel and refund"</button>

@@ -3,10 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{get_job, list_jobs, DeleteJob};
-use crate::pages::{format_time, MembersOnly, NotFound};
+use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
+use crate::api::{gallery_page, get_job, DeleteJob};
+use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
@@ -18,70 +19,154 @@ pub fn GalleryPage() -> impl IntoView {
     }
 }
 
+const FILTERS: [(&str, &str); 5] =
+    [("succeeded", "Done"), ("rejected", "Rejected"), ("failed", "Failed"), ("canceled", "Canceled"), ("all", "Everything")];
+
 #[component]
 fn Gallery() -> impl IntoView {
-    let jobs = Resource::new(|| (), |_| list_jobs(Some("succeeded".into())));
+    let query = use_query_map();
+    let status = move || query.with(|q| q.get("status")).unwrap_or_else(|| "succeeded".into());
+    let param = move |k: &'static str| move || query.with(|q| q.get(k)).unwrap_or_default();
+    let (style, from, to) = (param("style"), param("from"), param("to"));
+    let before = move || query.with(|q| q.get("before"));
+    let deleted = move || query.with(|q| q.get("deleted"));
+    let jobs = Resource::new(
+        move || (status(), style(), from(), to(), before()),
+        |(s, st, f, t, b)| gallery_page(Some(s), Some(st), Some(f), Some(t), b),
+    );
     view! {
         <section class="page">
             <h1>"My gallery"</h1>
-            <p class="muted">"Private: only you can see these."</p>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <p class="muted">"Private: only you can see these, unless you share one."</p>
+            {move || deleted().map(|n| view! { <p class="notice" role="status" data-testid="deleted">{format!("Deleted {n} item(s).")}</p> })}
+            <form method="get" action="/gallery" class="filters row">
+                <label>"Show "
+                    <select name="status" data-testid="gallery-filter">
+                        {FILTERS.map(|(v, l)| view! { <option value=v selected=move || status() == v>{l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Style " {move || view! { <StyleSelect selected=style() testid="gallery-style"/> }}</label>
+                <label>"From " <input type="date" name="from" value=from data-testid="gallery-from"/></label>
+                <label>"To " <input type="date" name="to" value=to data-testid="gallery-to"/></label>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let list = jobs.await.unwrap_or_default();
-                    if list.is_empty() {
-                        return view! { <p>"Nothing here yet. " <A href="/create">"Create something"</A></p> }.into_any();
+                    // The filters reach the "Older" link only once the server accepted them.
+                    let page = match jobs.await {
+                        Ok(p) => p,
+                        Err(e) => return view! { <p class="notice error" data-testid="gallery-error">{crate::pages::server_message(&e)}</p> }.into_any(),
+                    };
+                    if page.items.is_empty() && (status() != "succeeded" || !(style().is_empty() && from().is_empty() && to().is_empty())) {
+                        return view! { <p data-testid="gallery-empty">"Nothing matches these filters."</p> }.into_any();
                     }
+                    if page.items.is_empty() {
+                        return view! { <p data-testid="gallery-empty">"Nothing here yet. " <A href="/create">"Create something"</A></p> }.into_any();
+                    }
+                    let next = page.next.map(|n| format!("/gallery?status={}&style={}&from={}&to={}&before={n}", status(), style(), from(), to()));
                     view! {
-                        <ul class="grid" data-testid="gallery">
-                            {list
-                                .into_iter()
-                                .map(|j| {
-                                    let (href, thumb) = (format!("/gallery/{}", j.id), format!("/media/{}/thumb", j.id));
-                                    view! {
-                                        <li class="tile" data-job-id=j.id>
-                                            <A href=href>
-                                                <img src=thumb alt=j.style_label loading="lazy"/>
-                                            </A>
-                                            <span class="label ai">"AI-generated"</span>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
+                        // A plain form: selecting and deleting works without JavaScript too.
+                        <form method="post" action="/gallery/delete" data-testid="gallery-form">
+                            <ul class="grid" data-testid="gallery">
+                                {page.items
+                                    .into_iter()
+                                    .map(|j| {
+                                        let href = format!("/gallery/{}", j.id);
+                                        let tile_media = j.id.clone();
+                                        let alt = if j.prompt.is_empty() { j.style_label.clone() } else { j.prompt.clone() };
+                                        let shows_image = j.status == "succeeded" && !j.hidden;
+                                        let (tile_id, pick_id) = (j.id.clone(), j.id.clone());
+                                        let placeholder = if j.hidden { "Hidden by moderation" } else { crate::pages::create::status_label(&j.status) };
+                                        view! {
+                                            <li class="tile" data-job-id=tile_id>
+                                                <A href=href>
+                                                    {if shows_image {
+                                                        view! {
+                                                            <ResultPicture width=j.width.unwrap_or(512) height=j.height.unwrap_or(512) alt lazy=true
+                                                                sizes="(max-width: 600px) 50vw, 256px"
+                                                                url=Callback::new(move |v: String| format!("/media/{tile_media}/{v}"))/>
+                                                        }.into_any()
+                                                    } else {
+                                                        view! { <div class="placeholder hidden-item">{placeholder}</div> }.into_any()
+                                                    }}
+                                                </A>
+                                                <span class="label ai">"AI-generated"</span>
+                                                <label class="pick" title="Select">
+                                                    <input type="checkbox" name="id" value=pick_id aria-label="Select"/>
+                                                </label>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                            <p class="row">
+                                <button type="submit" class="danger" data-testid="delete-selected">"Delete selected"</button>
+                                {next.map(|href| view! { <a class="button" href=href rel="next" data-testid="older">"Older"</a> })}
+                            </p>
+                        </form>
                     }
                         .into_any()
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
+/// One item of the member's gallery. Unlike the other members' pages this is not wrapped in
+/// [`MembersOnly`]: its resources are made here, at the top of the component, and one
+/// `Transition` awaits the session and the item together. A resource made inside a nested
+/// `Suspend` intermittently hydrated against another run's data (the sharing panel was
+/// rendered by the server and missing in the browser), which killed the page.
 #[component]
 pub fn ItemPage() -> impl IntoView {
-    view! {
-        <Title text="Item · Darkroom"/>
-        <MembersOnly>
-            <Item/>
-        </MembersOnly>
-    }
-}
-
-#[component]
-fn Item() -> impl IntoView {
+    let session = expect_context::<crate::Session>();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let job = Resource::new(id, get_job);
     let delete = ServerAction::<DeleteJob>::new();
+    let actions = SharingActions {
+        visibility: ServerAction::new(),
+        create: ServerAction::new(),
+        revoke: ServerAction::new(),
+        showcase: ServerAction::new(),
+    };
+    // The item and its sharing settings load together and again after each sharing action.
+    let job = Resource::new(
+        move || (id(), actions.visibility.version().get(), actions.create.version().get(), actions.revoke.version().get(), actions.showcase.version().get()),
+        |(id, ..)| async move { (get_job(id.clone()).await, item_sharing(id).await.ok()) },
+    );
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text="Item · Darkroom"/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let Ok(j) = job.await else { return view! { <NotFound/> }.into_any() };
-                let full = format!("/media/{}/result", j.id);
+                let (me, item) = (session.me.await, job.await);
+                if !matches!(me, Ok(Some(_))) {
+                    return view! { <SignInPrompt/> }.into_any();
+                }
+                let (Ok(j), sharing) = item else { return view! { <NotFound/> }.into_any() };
                 let download = format!("/media/{}/result?download=1", j.id);
                 view! {
                     <section class="page item">
+                        {j.hidden.then(|| view! {
+                            <p class="notice error" role="status" data-testid="hidden-notice">
+                                {format!(
+                                    "A moderator hid this item everywhere ({}). It no longer shows to anyone, and its files no longer open.",
+                                    crate::api::moderation::category_label(j.moderation_category.as_deref().unwrap_or("other"))
+                                )}
+                            </p>
+                        })}
+                        {(j.status == "review").then(|| view! {
+                            <p class="notice" role="status">"A moderator is checking this item; it shows here once approved."</p>
+                        })}
+                        {(!j.prompt.is_empty()).then(|| view! { <h1 class="item-title">{j.prompt.clone()}</h1> })}
                         <figure>
-                            {(j.status == "succeeded").then(|| view! { <img src=full.clone() alt=j.style_label.clone() data-testid="result"/> })}
+                            {(j.status == "succeeded" && !j.hidden).then(|| {
+                                let media = j.id.clone();
+                                view! {
+                                    <ResultPicture width=j.width.unwrap_or(1200) height=j.height.unwrap_or(1200) alt=j.style_label.clone()
+                                        sizes="(max-width: 900px) 100vw, 900px" testid="result"
+                                        url=Callback::new(move |v: String| format!("/media/{media}/{v}"))/>
+                                }
+                            })}
                             <figcaption>
                                 <span class="label ai">"AI-generated"</span>
                                 " "
@@ -96,12 +181,16 @@ fn Item() -> impl IntoView {
                             <dt>"Size"</dt><dd>{match (j.width, j.height) { (Some(w), Some(h)) => format!("{w} × {h} px"), _ => "—".into() }}</dd>
                             <dt>"Cost"</dt><dd>{format!("{} credits", j.cost)}</dd>
                             <dt>"Made"</dt><dd>{format_time(j.created_at)}</dd>
+                            // Always both elements: an optional pair of siblings did not hydrate.
+                            <dt>"Kept until"</dt>
+                            <dd data-testid="expires">{j.expires_at.map(format_time).unwrap_or_else(|| "No expiry".into())}</dd>
                         </dl>
                         <p class="actions">
-                            {(j.status == "succeeded").then(|| view! { <a class="button" href=download.clone() download data-testid="download">"Download"</a> })}
+                            {(j.status == "succeeded" && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">"Download"</a> })}
                             " "
                             <A href="/create">"Make another"</A>
                         </p>
+                        {sharing.filter(|_| j.status == "succeeded" && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
                         <ActionForm action=delete attr:class="danger-zone">
                             <input type="hidden" name="id" value=j.id.clone()/>
                             <button type="submit" class="danger" data-testid="delete">"Delete"</button>
@@ -111,6 +200,102 @@ fn Item() -> impl IntoView {
                 }
                     .into_any()
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The item page's sharing actions (the page's resource refetches after each).
+#[derive(Clone, Copy)]
+struct SharingActions {
+    visibility: ServerAction<SetVisibility>,
+    create: ServerAction<CreateShareLink>,
+    revoke: ServerAction<RevokeShareLink>,
+    showcase: ServerAction<SetShowcase>,
+}
+
+/// The owner's sharing controls: visibility, share links (made, listed with views, revoked),
+/// and the separate showcase consent.
+#[component]
+fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> impl IntoView {
+    let SharingActions { visibility, create, revoke, showcase } = actions;
+    let errors = move || {
+        [visibility.value().get().and_then(Result::err), revoke.value().get().and_then(Result::err), showcase.value().get().and_then(Result::err)]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| view! { <p class="notice error" role="alert">{crate::pages::server_message(&e)}</p> })
+    };
+    let s = sharing;
+    let vis = s.visibility.clone();
+    let option = move |v: &'static str, label: &'static str| view! { <option value=v selected=vis == v>{label}</option> };
+    let (id1, id2, id3, public_href) = (id.clone(), id.clone(), id.clone(), format!("/p/{id}"));
+    view! {
+        <section class="sharing" data-testid="sharing">
+            <h2>"Sharing"</h2>
+            {errors}
+            <ActionForm action=visibility attr:class="row">
+                <input type="hidden" name="id" value=id1/>
+                <label>"Who can see it "
+                    <select name="visibility" data-testid="visibility">
+                        {option("private", "Only me (private)")}
+                        {option("link", "Anyone with a link")}
+                        {option("public", "Everyone (listed in Explore)")}
+                    </select>
+                </label>
+                <button type="submit" data-testid="visibility-save">"Save"</button>
+            </ActionForm>
+            {(s.visibility == "public").then(|| view! {
+                <p><a href=public_href data-testid="public-link">"Public page"</a></p>
+            })}
+            <ActionForm action=create attr:class="row">
+                <input type="hidden" name="id" value=id2/>
+                <label>"New share link, expires "
+                    <select name="days" data-testid="link-days">
+                        <option value="1">"after 1 day"</option>
+                        <option value="7" selected>"after 7 days"</option>
+                        <option value="30">"after 30 days"</option>
+                        <option value="never">"never"</option>
+                    </select>
+                </label>
+                <button type="submit" data-testid="link-create">"Create link"</button>
+            </ActionForm>
+            {move || create.value().get().map(|r| match r {
+                Ok(url) => view! {
+                    <p class="notice">"Copy it now; it is shown once: "
+                        <input type="text" readonly value=url.clone() data-testid="new-link" aria-label="New share link"/>
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <p class="notice error">{crate::pages::server_message(&e)}</p> }.into_any(),
+            })}
+            {(!s.links.is_empty()).then(|| view! {
+                <ul class="links" data-testid="links">
+                    {s.links.into_iter().map(|l| {
+                        let state = if l.revoked { "revoked".to_string() } else if l.expired { "expired".to_string() } else {
+                            l.expires_at.map(|t| format!("expires {}", format_time(t))).unwrap_or_else(|| "never expires".into())
+                        };
+                        let link_id = l.id.clone();
+                        view! {
+                            <li data-link-id=link_id>
+                                {format!("Made {} · {} · {} view(s)", format_time(l.created_at), state, l.views)}
+                                {(!l.revoked && !l.expired).then(|| view! {
+                                    <ActionForm action=revoke attr:class="inline">
+                                        <input type="hidden" name="id" value=l.id.clone()/>
+                                        <button type="submit" class="link" data-testid="link-revoke">"Revoke"</button>
+                                    </ActionForm>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+            <ActionForm action=showcase attr:class="row">
+                <input type="hidden" name="id" value=id3/>
+                <input type="hidden" name="on" value=(!s.showcase).to_string()/>
+                <span>{if s.showcase { "The operator may showcase this item." } else { "The operator may not showcase this item." }}</span>
+                <button type="submit" class="link" data-testid="showcase">
+                    {if s.showcase { "Withdraw consent" } else { "Allow the operator to showcase this item" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }

@@ -5,6 +5,9 @@ pub mod create;
 pub mod gallery;
 pub mod home;
 pub mod legal;
+pub mod moderation;
+pub mod settings;
+pub mod share;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -35,19 +38,104 @@ pub fn MembersOnly(children: ChildrenFn) -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(Some(_)) => children.with_value(|c| c()).into_any(),
-                    _ => view! {
-                        <section class="page narrow">
-                            <h1>"Please sign in"</h1>
-                            <p>"This page is for members."</p>
-                            <A href="/signin" attr:class="button">"Sign in"</A>
-                            " "
-                            <A href="/signup">"Create an account"</A>
-                        </section>
-                    }
-                        .into_any(),
+                    _ => view! { <SignInPrompt/> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// What a visitor sees on a members' page.
+#[component]
+pub fn SignInPrompt() -> impl IntoView {
+    view! {
+        <section class="page narrow">
+            <h1>"Please sign in"</h1>
+            <p>"This page is for members."</p>
+            <A href="/signin" attr:class="button">"Sign in"</A>
+            " "
+            <A href="/signup">"Create an account"</A>
+        </section>
+    }
+}
+
+/// The message of a server function's error, as the member should read it (without the
+/// transport's prefix).
+pub fn server_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Styles in the catalogue (`multistyle26.onnx`); their indexes are `0..STYLE_COUNT`
+/// (the same as `darkroom_service::generation::NUM_STYLES`; a test keeps the two equal).
+pub const STYLE_COUNT: usize = 26;
+
+/// A style's display name, as the server names it (`darkroom_service::styles::style_name`).
+pub fn style_name(i: usize) -> String {
+    format!("Style {}", i + 1)
+}
+
+/// A `<select name="style">` of every style, "Any style" first (value ""), `selected` chosen.
+#[component]
+pub fn StyleSelect(#[prop(into)] selected: String, testid: &'static str) -> impl IntoView {
+    view! {
+        <select name="style" data-testid=testid>
+            <option value="" selected=selected.is_empty()>"Any style"</option>
+            {(0..STYLE_COUNT).map(|i| view! { <option value=i.to_string() selected=selected == i.to_string()>{style_name(i)}</option> }).collect_view()}
+        </select>
+    }
+}
+
+/// Nominal widths of a result's renditions, pixels (the engine's
+/// `darkroom_engine::imageio::RENDITION_WIDTHS`; a test keeps the two equal).
+pub const RENDITION_WIDTHS: [u32; 3] = [256, 512, 1200];
+
+/// The renditions worth listing for a result `width` px wide, as (variant width, actual
+/// width): every nominal width below the result's, then one rendition at the result's own
+/// width (renditions are never upscaled, so the larger ones are that same size).
+pub fn renditions_for(width: i64) -> Vec<(u32, u32)> {
+    let width = u32::try_from(width).unwrap_or(0);
+    let mut out = Vec::with_capacity(RENDITION_WIDTHS.len());
+    for w in RENDITION_WIDTHS {
+        if w < width {
+            out.push((w, w));
+        } else {
+            out.push((w, width.max(1)));
+            break;
+        }
+    }
+    out
+}
+
+/// A `srcset` over a result's renditions in `ext` (`webp` or `jpg`): `url(variant) Nw, …`,
+/// where `url` turns a variant name (`w512.webp`) into its URL.
+pub fn srcset(width: i64, ext: &str, url: impl Fn(&str) -> String) -> String {
+    renditions_for(width).into_iter().map(|(v, actual)| format!("{} {actual}w", url(&format!("w{v}.{ext}")))).collect::<Vec<_>>().join(", ")
+}
+
+/// A result's picture: WebP renditions with JPEG fallbacks, the browser picking the width
+/// that `sizes` (a CSS `sizes` value) asks for. `url` maps a variant name to its URL.
+#[component]
+pub fn ResultPicture(
+    width: i64,
+    height: i64,
+    url: Callback<String, String>,
+    alt: String,
+    sizes: &'static str,
+    #[prop(optional)] lazy: bool,
+    #[prop(optional)] testid: &'static str,
+) -> impl IntoView {
+    let webp = srcset(width, "webp", |v| url.run(v.to_string()));
+    let jpeg = srcset(width, "jpg", |v| url.run(v.to_string()));
+    let src = url.run(format!("w{}.jpg", renditions_for(width).last().map(|r| r.0).unwrap_or(512)));
+    view! {
+        <picture>
+            <source type="image/webp" srcset=webp sizes=sizes/>
+            <img src=src srcset=jpeg sizes=sizes alt=alt width=width.to_string() height=height.to_string()
+                loading=if lazy { "lazy" } else { "eager" } data-testid=testid/>
+        </picture>
     }
 }
 
@@ -75,5 +163,28 @@ mod tests {
     fn formats_times() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
+    }
+
+    #[test]
+    fn srcset_lists_each_width_once_never_past_the_result() {
+        let url = |v: &str| format!("/media/j/{v}");
+        assert_eq!(super::srcset(2000, "webp", url), "/media/j/w256.webp 256w, /media/j/w512.webp 512w, /media/j/w1200.webp 1200w");
+        assert_eq!(super::srcset(451, "jpg", url), "/media/j/w256.jpg 256w, /media/j/w512.jpg 451w");
+        assert_eq!(super::srcset(200, "jpg", url), "/media/j/w256.jpg 200w");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn rendition_widths_match_the_engine() {
+        assert_eq!(super::RENDITION_WIDTHS, darkroom_service::RENDITION_WIDTHS);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn style_catalogue_matches_the_service() {
+        assert_eq!(super::STYLE_COUNT, darkroom_service::generation::NUM_STYLES);
+        for i in 0..super::STYLE_COUNT {
+            assert_eq!(super::style_name(i), darkroom_service::styles::style_name(i));
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! `POST /generations`: the create form (multipart) — photo, rights checkbox, style
-//! parameters and idempotency key. Answers 303 back to the create page for browsers, or
+//! parameters, optional prompt and idempotency key. Answers 303 back to the create page for browsers, or
 //! JSON (the job, or `{"error":{...}}`) when the request accepts `application/json`.
 
 use axum::extract::{Multipart, State};
@@ -24,6 +24,7 @@ struct Form {
     strength: Option<String>,
     preserve_color: bool,
     idempotency_key: Option<String>,
+    prompt: String,
 }
 
 /// Longest text field accepted, in bytes.
@@ -45,6 +46,14 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
             continue;
         }
         let text = field.text().await.map_err(bad)?;
+        if name == "prompt" {
+            // Counted in characters by the service (generation::MAX_PROMPT_CHARS); bytes here.
+            if text.len() > generation::MAX_PROMPT_CHARS * 4 {
+                return Err(ServiceError::Invalid(format!("The prompt can be at most {} characters.", generation::MAX_PROMPT_CHARS)));
+            }
+            f.prompt = text;
+            continue;
+        }
         if text.len() > MAX_FIELD {
             return Err(ServiceError::Invalid(format!("The field {name} is too long.")));
         }
@@ -77,6 +86,7 @@ fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
         blend: number(f.blend.as_deref(), 50f32, "The blend")? / 100.0,
         strength: number(f.strength.as_deref(), 100f32, "The strength")? / 100.0,
         preserve_color: f.preserve_color,
+        prompt: f.prompt.clone(),
     })
 }
 

@@ -1,12 +1,20 @@
-//! `GET /media/{job_id}/{variant}`: a generation's files, for their owner only (this issue's
-//! scope; signed, expiring URLs for shared items come with sharing). `variant` is `result`
-//! (PNG) or `thumb` (JPEG, 512 px wide); `?download=1` asks the browser to save it.
-//! A deleted job's files answer 404 at once: the database is asked on every request.
+//! `GET /media/{job_id}/{variant}`: a generation's files. `variant` is `result` (PNG, with
+//! its C2PA manifest), `thumb` (JPEG, 512 px wide), a rendition `w{256|512|1200}.{jpg|webp}`
+//! or `upload` (the cleaned photo it was made from); `?download=1`
+//! asks the browser to save it. Signed, expiring URLs for shared items come with sharing.
+//!
+//! Who sees what (the database is asked on every request, so a change applies at once):
+//! - the owner: `result`, `thumb` and `upload` of their own item, unless it is deleted,
+//!   hidden by a moderator, or its result waits in review (moderation, SPEC §6);
+//! - moderators and admins: any item's files that still exist (the review queue shows them);
+//! - everyone else: 404, the same answer as a missing item (no oracle).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use darkroom_service::auth::AuthSession;
+use darkroom_service::moderation::is_moderator;
+use darkroom_service::media::result_file;
 use darkroom_service::AppState;
 use serde::Deserialize;
 
@@ -18,22 +26,40 @@ pub struct Params {
 pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, variant)): Path<(String, String)>, Query(q): Query<Params>) -> Response {
     let not_found = || StatusCode::NOT_FOUND.into_response();
     let Some(user) = auth.user else { return not_found() };
-    let Ok(job) = app.store.job(&id, &user.id).await else { return not_found() };
+    let moderator = is_moderator(&user.role);
+    let job = if moderator { app.store.job_any_owner(&id).await } else { app.store.job(&id, &user.id).await };
+    let Ok(job) = job else { return not_found() };
+    if !moderator && (job.hidden_at.is_some() || (job.status == "review" && variant != "upload")) {
+        return not_found();
+    }
     let (key, mime) = match variant.as_str() {
-        "result" => (job.result_key, "image/png"),
-        "thumb" => (job.thumb_key, "image/jpeg"),
-        _ => return not_found(),
+        "upload" => match app.store.upload(&job.upload_id, &job.user_id).await {
+            Ok(u) => (u.object_key, if u.mime == "image/jpeg" { "image/jpeg" } else { "image/png" }),
+            Err(_) => return not_found(),
+        },
+        v => match result_file(v, job.result_key.as_deref(), job.thumb_key.as_deref()) {
+            Some(found) => found,
+            None => return not_found(),
+        },
     };
-    let Some(key) = key else { return not_found() };
     let Ok(bytes) = app.media.get(&key).await else { return not_found() };
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    // Private, immutable per attempt (the key changes if the job is re-run).
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    // Private; never cached for moderators' views of others' items (a ruling may remove them).
+    // A result's files never change once made (a job finishes once): the owner's browser may
+    // keep them a year.
+    let cache = if moderator {
+        "private, no-store"
+    } else if variant == "upload" {
+        "private, max-age=3600"
+    } else {
+        "private, max-age=31536000, immutable"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     if q.download.is_some() {
-        let ext = if mime == "image/png" { "png" } else { "jpg" };
+        let ext = mime.strip_prefix("image/").unwrap_or("bin").replace("jpeg", "jpg");
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"darkroom-{id}.{ext}\"")) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }

@@ -1,9 +1,11 @@
 //! HTTP routes that are not pages: one file per resource.
 
 pub mod events;
+pub mod gallery;
 pub mod generations;
 pub mod health;
 pub mod media;
+pub mod signed_media;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

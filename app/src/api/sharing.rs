@@ -1,0 +1,248 @@
+//! Sharing server functions (SPEC §4): the owner's visibility, share links and showcase
+//! consent; the share-link page, the public page and Explore for everyone; likes. Rules live
+//! in `darkroom_service::sharing` and the store; media for others go through signed URLs.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A share link as its owner sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LinkView {
+    pub id: String,
+    /// Unix ms, `None` = never.
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+    pub expired: bool,
+    pub views: i64,
+    pub created_at: i64,
+}
+
+/// The owner's sharing settings for one item.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SharingView {
+    /// `private`, `link` or `public`.
+    pub visibility: String,
+    pub links: Vec<LinkView>,
+    /// The owner allows the operator to showcase the item.
+    pub showcase: bool,
+}
+
+/// An item as others see it (share-link page, public page, Explore).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicItem {
+    pub id: String,
+    /// The prompt, or the style when there is none.
+    pub title: String,
+    pub style_label: String,
+    /// Result size, pixels.
+    pub width: i64,
+    pub height: i64,
+    /// Signed, expiring URLs (relative) of the result (PNG with content credentials) and
+    /// the 512-px thumbnail, and `srcset` values over the WebP and JPEG renditions.
+    pub image_url: String,
+    pub thumb_url: String,
+    pub srcset_webp: String,
+    pub srcset_jpeg: String,
+    /// Absolute URLs for link previews (OpenGraph / Twitter cards): the 1200-wide JPEG
+    /// rendition and its size in pixels.
+    pub og_image: String,
+    pub og_width: i64,
+    pub og_height: i64,
+    pub page_url: String,
+    /// All-time likes, and whether the viewer is among them.
+    pub likes: i64,
+    pub liked: bool,
+    pub created_at: i64,
+    /// Listed in Explore (public) or only reachable by link.
+    pub public: bool,
+}
+
+/// One page of Explore.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExplorePage {
+    pub items: Vec<PublicItem>,
+    /// The `after` value of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use darkroom_service::sharing::now_secs;
+    use darkroom_service::{AppState, ServiceError};
+    use darkroom_store::jobs::Job;
+    use leptos::prelude::*;
+
+    use super::PublicItem;
+
+    pub fn err(e: impl Into<ServiceError>) -> ServerFnError {
+        crate::api::ssr::fail(e.into())
+    }
+
+    /// The site's address for absolute links: `DARKROOM_PUBLIC_URL`, else this request's host.
+    pub async fn base_url(state: &AppState) -> String {
+        if !state.config.public_url.is_empty() {
+            return state.config.public_url.trim_end_matches('/').to_string();
+        }
+        let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default();
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        format!("http://{host}")
+    }
+
+    pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool) -> PublicItem {
+        let now = now_secs();
+        let image_url = state.signer.sign(&job.id, "result", now);
+        let view = crate::api::ssr::job_view(job.clone(), None);
+        let title = if job.prompt.is_empty() { view.style_label.clone() } else { job.prompt.clone() };
+        let (w, h) = (job.result_width.unwrap_or(0), job.result_height.unwrap_or(0));
+        let sign = |v: &str| state.signer.sign(&job.id, v, now);
+        let (og_variant, og_width) = crate::pages::renditions_for(w).last().copied().unwrap_or((1200, 1200));
+        PublicItem {
+            thumb_url: sign("thumb"),
+            srcset_webp: crate::pages::srcset(w, "webp", sign),
+            srcset_jpeg: crate::pages::srcset(w, "jpg", sign),
+            og_image: format!("{base}{}", sign(&format!("w{og_variant}.jpg"))),
+            og_width: og_width as i64,
+            og_height: if w > 0 { (h * og_width as i64 + w / 2) / w } else { 0 },
+            page_url: format!("{base}/p/{}", job.id),
+            image_url,
+            id: job.id,
+            title,
+            style_label: view.style_label,
+            width: job.result_width.unwrap_or(0),
+            height: job.result_height.unwrap_or(0),
+            likes,
+            liked,
+            created_at: job.created_at,
+            public: job.visibility == "public",
+        }
+    }
+}
+
+/// The owner's sharing settings for an item.
+#[server(endpoint = "item_sharing")]
+pub async fn item_sharing(id: String) -> Result<SharingView, ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    let job = state.store.job(&id, &user.id).await.map_err(ssr::err)?;
+    let now = darkroom_store::now_ms();
+    let links = state.store.share_links(&id, &user.id).await.map_err(ssr::err)?;
+    Ok(SharingView {
+        visibility: job.visibility,
+        showcase: job.showcase_at.is_some(),
+        links: links
+            .into_iter()
+            .map(|l| LinkView {
+                expired: l.expires_at.is_some_and(|t| t <= now),
+                id: l.id,
+                expires_at: l.expires_at,
+                revoked: l.revoked_at.is_some(),
+                views: l.views,
+                created_at: l.created_at,
+            })
+            .collect(),
+    })
+}
+
+/// Sets an item's visibility: `private`, `link` or `public` (owner only).
+#[server(endpoint = "set_visibility")]
+pub async fn set_visibility(id: String, visibility: String) -> Result<(), ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    if !["private", "link", "public"].contains(&visibility.as_str()) {
+        return Err(ssr::err(darkroom_service::ServiceError::Invalid("Visibility is private, link or public.".into())));
+    }
+    state.store.set_visibility(&id, &user.id, &visibility).await.map_err(ssr::err)?;
+    Ok(())
+}
+
+/// Makes a share link (owner only); `days` is `1`, `7`, `30` or `never`. Returns the link's
+/// full address: the token is shown this once.
+#[server(endpoint = "create_share_link")]
+pub async fn create_share_link(id: String, days: String) -> Result<String, ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    let days = if days == "never" { None } else { Some(days.parse::<i64>().unwrap_or(-1)) };
+    let (_, token) = darkroom_service::sharing::create_link(&state, &user.id, &id, days).await.map_err(ssr::err)?;
+    Ok(format!("{}/s/{token}", ssr::base_url(&state).await))
+}
+
+/// Revokes one of the owner's share links.
+#[server(endpoint = "revoke_share_link")]
+pub async fn revoke_share_link(id: String) -> Result<(), ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    state.store.revoke_share_link(&id, &user.id).await.map_err(ssr::err)?;
+    Ok(())
+}
+
+/// Sets the owner's showcase consent (`on` = `"true"`).
+#[server(endpoint = "set_showcase")]
+pub async fn set_showcase(id: String, on: String) -> Result<(), ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    state.store.set_showcase(&id, &user.id, on == "true").await.map_err(ssr::err)?;
+    Ok(())
+}
+
+/// The item behind a share link (anyone). 404 for every reason it is not there.
+#[server(endpoint = "shared_item")]
+pub async fn shared_item(token: String) -> Result<PublicItem, ServerFnError> {
+    let state = crate::api::ssr::state()?;
+    let viewer = crate::api::ssr::auth().await?.user.map(|u| u.id);
+    let job = darkroom_service::sharing::open_link(&state, &token).await.map_err(ssr::err)?;
+    let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
+    let base = ssr::base_url(&state).await;
+    Ok(ssr::public_item(&state, &base, job, likes, liked))
+}
+
+/// A public item (anyone). 404 unless it is public and viewable.
+#[server(endpoint = "get_public_item")]
+pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
+    let state = crate::api::ssr::state()?;
+    let viewer = crate::api::ssr::auth().await?.user.map(|u| u.id);
+    let job = state.store.public_job(&id).await.map_err(ssr::err)?;
+    let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
+    let base = ssr::base_url(&state).await;
+    Ok(ssr::public_item(&state, &base, job, likes, liked))
+}
+
+/// Items per Explore page.
+pub const EXPLORE_PAGE: i64 = 24;
+
+/// One page of Explore (anyone): `sort` is `newest` or `top` (likes in the last 7 days);
+/// `style` a style's index (empty: any; out of range: 400); `after` is the previous page's
+/// `next`.
+#[server(endpoint = "explore")]
+pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<String>) -> Result<ExplorePage, ServerFnError> {
+    use darkroom_store::sharing::{Cursor, Sort};
+    let state = crate::api::ssr::state()?;
+    let viewer = crate::api::ssr::auth().await?.user.map(|u| u.id);
+    let sort = if sort.as_deref() == Some("top") { Sort::Top } else { Sort::Newest };
+    let cursor = after.as_deref().and_then(|a| {
+        let (likes, id) = a.split_once('.')?;
+        Some(Cursor { likes: likes.parse().ok()?, id: id.to_string() })
+    });
+    let style = crate::api::ssr::style_filter(style.as_deref())?;
+    let rows = state.store.explore(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1).await.map_err(ssr::err)?;
+    let more = rows.len() as i64 > EXPLORE_PAGE;
+    let base = ssr::base_url(&state).await;
+    let rows: Vec<_> = rows.into_iter().take(EXPLORE_PAGE as usize).collect();
+    let liked = match &viewer {
+        Some(v) => {
+            let ids: Vec<String> = rows.iter().map(|r| r.job.id.clone()).collect();
+            state.store.liked_among(v, &ids).await.map_err(ssr::err)?
+        }
+        None => Default::default(),
+    };
+    let items: Vec<PublicItem> = rows
+        .into_iter()
+        .map(|row| {
+            let mine = liked.contains(&row.job.id);
+            ssr::public_item(&state, &base, row.job, row.likes, mine)
+        })
+        .collect();
+    let next = more.then(|| items.last().map(|i| format!("{}.{}", i.likes, i.id))).flatten();
+    Ok(ExplorePage { items, next })
+}
+
+/// Likes (`on` = `"true"`) or unlikes a public item (members). Returns the new count.
+#[server(endpoint = "like_item")]
+pub async fn like_item(id: String, on: String) -> Result<i64, ServerFnError> {
+    let (state, user) = crate::api::ssr::member().await?;
+    state.store.like(&id, &user.id, on == "true").await.map_err(ssr::err)
+}

@@ -1,0 +1,240 @@
+//! The moderators' review queue (SPEC §6): each held job or report with its image and the
+//! detector's boxes drawn on it, the labels and scores, the prompt, the owner's standing and
+//! history; approve or reject with a reason (keys `a` and `r` act on the first item);
+//! filters by kind and category.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::moderation::{
+    category_label, moderation_queue, DecisionView, LiftStanding, QueueEntry, RuleOnJob, RuleOnReport,
+};
+use crate::pages::{format_time, MembersOnly};
+
+#[component]
+pub fn ModerationPage() -> impl IntoView {
+    view! {
+        <Title text="Moderation · Darkroom"/>
+        <MembersOnly>
+            <Queue/>
+        </MembersOnly>
+    }
+}
+
+const CATEGORIES: [&str; 4] = ["sexual", "minors", "violence", "other"];
+
+#[component]
+fn Queue() -> impl IntoView {
+    let query = use_query_map();
+    let kind = move || query.with(|q| q.get("kind"));
+    let category = move || query.with(|q| q.get("category"));
+    let rule_job = ServerAction::<RuleOnJob>::new();
+    let rule_report = ServerAction::<RuleOnReport>::new();
+    let lift = ServerAction::<LiftStanding>::new();
+    let items = Resource::new(
+        move || (kind(), category(), rule_job.version().get(), rule_report.version().get(), lift.version().get()),
+        |(k, c, ..)| moderation_queue(k, c),
+    );
+    // One key per ruling on the first item: `a` approves, `r` rejects (not while typing).
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::keydown, |ev| {
+            use wasm_bindgen::JsCast;
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            let button = match ev.key().as_str() {
+                "a" => "[data-testid=approve]",
+                "r" => "[data-testid=reject]",
+                _ => return,
+            };
+            if typing {
+                return;
+            }
+            if let Some(b) = document().query_selector(button).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                b.click();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    let failure = move || {
+        [rule_job.value().get().and_then(Result::err), rule_report.value().get().and_then(Result::err), lift.value().get().and_then(Result::err)]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| view! { <p class="notice error" role="alert">{crate::pages::server_message(&e)}</p> })
+    };
+    view! {
+        <section class="page moderation">
+            <h1>"Review queue"</h1>
+            <Form method="GET" action="" attr:class="filters">
+                <label>"Kind "
+                    <select name="kind" data-testid="filter-kind">
+                        <option value="" selected=move || kind().is_none()>"All"</option>
+                        <option value="review" selected=move || kind().as_deref() == Some("review")>"Held by a gate"</option>
+                        <option value="report" selected=move || kind().as_deref() == Some("report")>"Reports"</option>
+                    </select>
+                </label>
+                <label>"Category "
+                    <select name="category" data-testid="filter-category">
+                        <option value="">"All"</option>
+                        {CATEGORIES.map(|c| view! { <option value=c selected=move || category().as_deref() == Some(c)>{category_label(c)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Filter"</button>
+                <small class="muted">" Keys: a approves, r rejects the first item."</small>
+            </Form>
+            {failure}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match items.await {
+                        Err(e) => view! { <p class="notice error" role="alert">{crate::pages::server_message(&e)}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p data-testid="queue-empty">"Nothing waits for review."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ol class="queue" data-testid="queue">
+                                {list.into_iter().map(|e| view! { <Entry entry=e rule_job rule_report lift/> }).collect_view()}
+                            </ol>
+                        }
+                            .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn pct(v: i64, of: i64) -> String {
+    format!("{:.3}%", v as f64 * 100.0 / of.max(1) as f64)
+}
+
+#[component]
+fn Entry(
+    entry: QueueEntry,
+    rule_job: ServerAction<RuleOnJob>,
+    rule_report: ServerAction<RuleOnReport>,
+    lift: ServerAction<LiftStanding>,
+) -> impl IntoView {
+    let QueueEntry { kind, job_id, prompt, created_at, image_url, image_width, image_height, boxes, decisions, report, owner_id, owner_name, owner_email, owner_active_strikes, owner_restricted_until, owner_suspended, owner_history, .. } = entry;
+    let flagged_category = decisions
+        .iter()
+        .rev()
+        .find_map(|d| d.category.clone())
+        .or_else(|| report.as_ref().map(|r| r.reason.clone()))
+        .filter(|c| CATEGORIES.contains(&c.as_str()))
+        .unwrap_or_else(|| "other".into());
+    let category_select = move |selected: String| {
+        view! {
+            <select name="category" aria-label="Category shown to the member">
+                {CATEGORIES.map(|c| view! { <option value=c selected=c == selected>{category_label(c)}</option> }).collect_view()}
+            </select>
+        }
+    };
+    let standing = if owner_suspended {
+        "suspended".to_string()
+    } else if let Some(t) = owner_restricted_until {
+        format!("restricted until {}", format_time(t))
+    } else {
+        "good standing".to_string()
+    };
+    let (approve_id, reject_id) = (job_id.clone(), job_id.clone());
+    let has_standing = owner_suspended || owner_restricted_until.is_some() || owner_active_strikes > 0;
+    view! {
+        <li class="queue-item" data-job-id=job_id data-kind=kind.clone() data-testid="queue-item">
+            <figure class="mod-image">
+                <img src=image_url alt="Item under review" width=image_width height=image_height/>
+                {boxes.into_iter().map(|b| {
+                    let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], image_width), pct(b.rect[1], image_height), pct(b.rect[2], image_width), pct(b.rect[3], image_height));
+                    view! {
+                        <span class="det-box" class:flagged=b.flagged style=style data-testid="det-box">
+                            <span class="det-label">{format!("{} {:.2}", b.label, b.score)}</span>
+                        </span>
+                    }
+                }).collect_view()}
+            </figure>
+            <div class="mod-body">
+                <p>
+                    <strong>{if kind == "report" { "Report" } else { "Held for review" }}</strong>
+                    " · " {format_time(created_at)}
+                </p>
+                {report.clone().map(|r| view! {
+                    <p class="notice">"Reported for " <strong>{category_label(&r.reason)}</strong>
+                        {(!r.note.is_empty()).then(|| format!(": “{}”", r.note))}
+                    </p>
+                })}
+                <p><span class="muted">"Prompt: "</span>{if prompt.is_empty() { "(none)".to_string() } else { prompt }}</p>
+                <Decisions list=decisions/>
+                <p>
+                    <span class="muted">"Member: "</span>{owner_name}" <"{owner_email}"> · "
+                    <span data-testid="owner-standing">{standing}</span>
+                    {format!(" · {owner_active_strikes} active strike(s)")}
+                </p>
+                {(!owner_history.is_empty()).then(|| view! {
+                    <details><summary>{format!("History ({} flagged)", owner_history.len())}</summary><Decisions list=owner_history/></details>
+                })}
+                {if let Some(r) = report {
+                    view! {
+                        <ActionForm action=rule_report attr:class="ruling">
+                            <input type="hidden" name="id" value=r.id/>
+                            {category_select(flagged_category.clone())}
+                            <input type="text" name="reason" placeholder="Reason (audit log)" maxlength="500"/>
+                            <button type="submit" name="verdict" value="dismiss" data-testid="approve">"Dismiss"</button>
+                            <button type="submit" name="verdict" value="uphold">"Uphold"</button>
+                            <button type="submit" name="verdict" value="hide" class="danger" data-testid="reject">"Uphold and hide"</button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="ruling">
+                            <ActionForm action=rule_job attr:class="inline">
+                                <input type="hidden" name="id" value=approve_id/>
+                                <input type="hidden" name="verdict" value="approve"/>
+                                <input type="hidden" name="category" value="other"/>
+                                <input type="hidden" name="reason" value=""/>
+                                <button type="submit" class="primary" data-testid="approve">"Approve (a)"</button>
+                            </ActionForm>
+                            <ActionForm action=rule_job attr:class="inline">
+                                <input type="hidden" name="id" value=reject_id/>
+                                <input type="hidden" name="verdict" value="reject"/>
+                                {category_select(flagged_category.clone())}
+                                <input type="text" name="reason" placeholder="Reason (audit log)" maxlength="500" data-testid="reason"/>
+                                <button type="submit" class="danger" data-testid="reject">"Reject (r)"</button>
+                            </ActionForm>
+                        </div>
+                    }.into_any()
+                }}
+                {has_standing.then(|| view! {
+                    <ActionForm action=lift attr:class="inline">
+                        <input type="hidden" name="user_id" value=owner_id/>
+                        <input type="text" name="reason" placeholder="Reason to lift" maxlength="500" required/>
+                        <button type="submit" class="link">"Lift restrictions and strikes"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn Decisions(list: Vec<DecisionView>) -> impl IntoView {
+    view! {
+        <ul class="decisions">
+            {list.into_iter().map(|d| {
+                let class = format!("decision {}", d.decision);
+                view! {
+                <li class=class>
+                    <strong>{d.gate}</strong>" "{d.decision}
+                    {d.category.map(|c| format!(" ({})", category_label(&c)))}
+                    " · "<span class="muted">{d.detector}</span>
+                    {(!d.summary.is_empty()).then(|| format!(" · {}", d.summary))}
+                    {d.reason.map(|r| format!(" · “{r}”"))}
+                </li>
+            }}).collect_view()}
+        </ul>
+    }
+}

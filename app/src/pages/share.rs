@@ -1,0 +1,223 @@
+//! What others see (SPEC §4): the share-link page `/s/:token` (noindex), the public page
+//! `/p/:id`, and Explore. Both item pages render their OpenGraph and Twitter card tags into
+//! the `<head>` of the first HTML response (their routes render in `SsrMode::Async`), so
+//! messenger previews work without JavaScript. Media come through signed, expiring URLs.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::moderation::ReportItem;
+use crate::api::sharing::{explore, get_public_item, shared_item, LikeItem, PublicItem};
+use crate::pages::{format_time, server_message, NotFound, StyleSelect};
+
+/// `/s/:token`: an item shared by link.
+#[component]
+pub fn SharePage() -> impl IntoView {
+    let params = use_params_map();
+    let item = Resource::new(move || params.with(|p| p.get("token").unwrap_or_default()), shared_item);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(i) => view! { <ItemView item=i noindex=true/> }.into_any(),
+                    Err(_) => view! { <Meta name="robots" content="noindex"/><NotFound/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/p/:id`: a public item.
+#[component]
+pub fn PublicPage() -> impl IntoView {
+    let params = use_params_map();
+    let item = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_public_item);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(i) => view! { <ItemView item=i noindex=false/> }.into_any(),
+                    Err(_) => view! { <NotFound/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+const REPORT_REASONS: [(&str, &str); 7] = [
+    ("sexual", "Sexual content"),
+    ("minors", "Involves minors"),
+    ("violence", "Violence or gore"),
+    ("hate", "Hate or harassment"),
+    ("illegal", "Illegal content"),
+    ("spam", "Spam"),
+    ("other", "Something else"),
+];
+
+#[component]
+fn ItemView(item: PublicItem, noindex: bool) -> impl IntoView {
+    let session = expect_context::<crate::Session>();
+    let like = ServerAction::<LikeItem>::new();
+    let report = ServerAction::<ReportItem>::new();
+    let description = format!("{} · AI-generated with Darkroom", item.style_label);
+    let likes = RwSignal::new(item.likes);
+    let liked = RwSignal::new(item.liked);
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = like.value().get() {
+            likes.set(n);
+            liked.update(|l| *l = !*l);
+        }
+    });
+    let (w, h) = (item.width.to_string(), item.height.to_string());
+    let id = item.id.clone();
+    let download = format!("{}&download=1", item.image_url);
+    view! {
+        <Title text=format!("{} · Darkroom", item.title)/>
+        {noindex.then(|| view! { <Meta name="robots" content="noindex, nofollow"/> })}
+        <Meta name="description" content=description.clone()/>
+        <Meta property="og:type" content="website"/>
+        <Meta property="og:site_name" content="Darkroom"/>
+        <Meta property="og:title" content=item.title.clone()/>
+        <Meta property="og:description" content=description.clone()/>
+        <Meta property="og:image" content=item.og_image.clone()/>
+        <Meta property="og:image:type" content="image/jpeg"/>
+        <Meta property="og:image:width" content=item.og_width.to_string()/>
+        <Meta property="og:image:height" content=item.og_height.to_string()/>
+        <Meta property="og:image:alt" content=item.title.clone()/>
+        <Meta property="og:url" content=item.page_url.clone()/>
+        <Meta name="twitter:card" content="summary_large_image"/>
+        <Meta name="twitter:title" content=item.title.clone()/>
+        <Meta name="twitter:description" content=description/>
+        <Meta name="twitter:image" content=item.og_image.clone()/>
+        <section class="page item public-item" data-testid="public-item">
+            <h1 class="item-title">{item.title.clone()}</h1>
+            <figure>
+                <picture>
+                    <source type="image/webp" srcset=item.srcset_webp.clone() sizes="(max-width: 900px) 100vw, 900px"/>
+                    <img src=item.image_url.clone() srcset=item.srcset_jpeg.clone() sizes="(max-width: 900px) 100vw, 900px"
+                        alt=item.title.clone() width=w height=h data-testid="shared-image"/>
+                </picture>
+                <figcaption><span class="label ai">"AI-generated"</span></figcaption>
+            </figure>
+            <p class="muted">{item.style_label.clone()} " · " {format_time(item.created_at)}</p>
+            // A <div>, not a <p>: the like form inside may not sit in a paragraph (HTML).
+            <div class="actions row">
+                <a class="button" href=download download>"Download"</a>
+                {item.public.then(|| {
+                    let id = id.clone();
+                    view! {
+                        <Transition fallback=|| ()>
+                            {move || {
+                                let id = id.clone();
+                                Suspend::new(async move {
+                                    match session.me.await {
+                                        Ok(Some(_)) => view! {
+                                            <ActionForm action=like attr:class="inline">
+                                                <input type="hidden" name="id" value=id/>
+                                                <input type="hidden" name="on" value=move || (!liked.get()).to_string()/>
+                                                <button type="submit" data-testid="like">
+                                                    {move || if liked.get() { "♥ Liked" } else { "♡ Like" }} " · " {move || likes.get()}
+                                                </button>
+                                            </ActionForm>
+                                        }.into_any(),
+                                        _ => view! { <span class="muted">{move || format!("♥ {}", likes.get())}</span> }.into_any(),
+                                    }
+                                })
+                            }}
+                        </Transition>
+                    }
+                })}
+            </div>
+            <details class="report">
+                <summary data-testid="report-open">"Report this image"</summary>
+                {move || match report.value().get() {
+                    Some(Ok(())) => view! { <p class="notice" data-testid="reported">"Thank you. A moderator will look at it."</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
+                    None => ().into_any(),
+                }}
+                <ActionForm action=report attr:class="stack">
+                    <input type="hidden" name="id" value=item.id.clone()/>
+                    <label>"Reason "
+                        <select name="reason" data-testid="report-reason">
+                            {REPORT_REASONS.map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Details (optional) "<textarea name="note" rows="2" maxlength="1000"></textarea></label>
+                    <button type="submit" data-testid="report-submit">"Send report"</button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+}
+
+/// `/explore`: public items, newest or top, of any or one style; "More" links page on
+/// without JavaScript.
+#[component]
+pub fn ExploreFeed() -> impl IntoView {
+    let query = use_query_map();
+    let sort = move || query.with(|q| q.get("sort")).filter(|s| s == "top");
+    let style = move || query.with(|q| q.get("style")).unwrap_or_default();
+    let after = move || query.with(|q| q.get("after"));
+    let page = Resource::new(move || (sort(), style(), after()), |(s, st, a)| explore(s, Some(st), a));
+    // Every link keeps the other choices: `/explore?sort=top&style=3`.
+    let href = move |top: bool, after: Option<String>| {
+        let mut q: Vec<String> = Vec::new();
+        if top {
+            q.push("sort=top".into());
+        }
+        if !style().is_empty() {
+            q.push(format!("style={}", style()));
+        }
+        if let Some(a) = after {
+            q.push(format!("after={a}"));
+        }
+        if q.is_empty() { "/explore".to_string() } else { format!("/explore?{}", q.join("&")) }
+    };
+    view! {
+        <Title text="Explore · Darkroom"/>
+        <section class="page">
+            <h1>"Explore"</h1>
+            <nav class="tabs">
+                <a href=move || href(false, None) class:active=move || sort().is_none() data-testid="sort-newest">"Newest"</a>
+                <a href=move || href(true, None) class:active=move || sort().is_some() data-testid="sort-top">"Top this week"</a>
+            </nav>
+            <form method="get" action="/explore" class="filters row">
+                {move || sort().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
+                <label>"Style " {move || view! { <StyleSelect selected=style() testid="explore-style"/> }}</label>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let p = match page.await {
+                        Ok(p) => p,
+                        Err(e) => return view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
+                    };
+                    if p.items.is_empty() {
+                        return view! { <p data-testid="explore-empty">"Nothing public yet."</p> }.into_any();
+                    }
+                    // Reached only once the server accepted the style.
+                    let next = p.next.map(|n| href(sort().is_some(), Some(n)));
+                    view! {
+                        <ul class="grid" data-testid="explore">
+                            {p.items.into_iter().map(|i| view! {
+                                <li class="tile" data-job-id=i.id.clone()>
+                                    <A href=format!("/p/{}", i.id)>
+                                        <picture>
+                                            <source type="image/webp" srcset=i.srcset_webp sizes="(max-width: 600px) 50vw, 256px"/>
+                                            <img src=i.thumb_url srcset=i.srcset_jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
+                                        </picture>
+                                    </A>
+                                    <span class="label ai">"AI-generated"</span>
+                                    <span class="label likes">{format!("♥ {}", i.likes)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {next.map(|href| view! { <p class="more"><a class="button" href=href rel="next" data-testid="more">"More"</a></p> })}
+                    }.into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,51 @@
+//! `GET /m/{job_id}/{variant}?exp=&sig=`: a shared or public item's files through a signed,
+//! expiring URL (`darkroom_service::sharing::UrlSigner`), for visitors and other members.
+//!
+//! Answers 403 with no body for a bad or expired signature, 404 with no body when the item is
+//! no longer shareable (deleted, hidden, made private): checked on every request. Responses
+//! may be cached by browsers until the URL expires (`max-age` ≤ the time left).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use darkroom_service::media::result_file;
+use darkroom_service::sharing::now_secs;
+use darkroom_service::AppState;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct Signature {
+    exp: Option<u64>,
+    sig: Option<String>,
+    download: Option<String>,
+}
+
+pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String, String)>, Query(q): Query<Signature>) -> Response {
+    let now = now_secs();
+    let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else { return StatusCode::FORBIDDEN.into_response() };
+    if variant == "upload" || !app.signer.verify(&id, &variant, exp, sig, now) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Ok(job) = app.store.shared_job(&id).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some((key, mime)) = result_file(&variant, job.result_key.as_deref(), job.thumb_key.as_deref()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Ok(bytes) = app.media.get(&key).await else { return StatusCode::NOT_FOUND.into_response() };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    let max_age = exp.saturating_sub(now).min(3600);
+    // The bytes never change; only the URL's lifetime bounds how long anyone may keep them.
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}, immutable")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    if q.download.is_some() {
+        let ext = mime.strip_prefix("image/").unwrap_or("bin").replace("jpeg", "jpg");
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"darkroom-{id}.{ext}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,155 @@
+//! Sharing (SPEC §4): visibility, share links, likes, showcase consent, and signed media
+//! URLs for everyone who is not the owner.
+//!
+//! - Share-link tokens: 128 bits from the operating system's CSPRNG, shown once as 32 hex
+//!   characters; only their SHA-256 is stored, so a database leak reveals no working link.
+//! - Signed media URLs: `/m/{job_id}/{variant}?exp={unix seconds}&sig={hex}`, where `sig` is
+//!   HMAC-SHA256 (RFC 2104) over `{job_id}/{variant}/{exp}` with the operator's key. `exp` is
+//!   rounded up to a 10-minute step so a page's URLs stay the same for a while (caches work);
+//!   a URL works until `exp`, and only while the item is still shareable (checked on every
+//!   request, so deleting, hiding or making it private stops it at once).
+
+use darkroom_store::jobs::Job;
+use darkroom_store::sharing::ShareLink;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::{AppState, ServiceError};
+
+/// Expiry choices for a share link, in days (`None` = never).
+pub const LINK_EXPIRY_DAYS: [Option<i64>; 4] = [Some(1), Some(7), Some(30), None];
+
+/// A fresh share-link token (32 hex characters = 128 random bits) and its stored hash.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The stored form of a token: SHA-256, lowercase hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Makes a share link on the member's finished item, valid for `days` (`None` = never; one
+/// of [`LINK_EXPIRY_DAYS`]). Returns the link and its token (shown once).
+///
+/// Errors: [`ServiceError::Invalid`] for another expiry; [`ServiceError::NotFound`];
+/// [`ServiceError::Conflict`] if the item is not finished or is hidden.
+pub async fn create_link(state: &AppState, user_id: &str, job_id: &str, days: Option<i64>) -> Result<(ShareLink, String), ServiceError> {
+    if !LINK_EXPIRY_DAYS.contains(&days) {
+        return Err(ServiceError::Invalid("A link expires after 1, 7 or 30 days, or never.".into()));
+    }
+    let (token, hash) = new_token();
+    let expires_at = days.map(|d| darkroom_store::now_ms() + d * 86_400_000);
+    let link = state.store.create_share_link(job_id, user_id, &hash, expires_at).await?;
+    Ok((link, token))
+}
+
+/// The item behind a share-link token, counting the view. Errors: [`ServiceError::NotFound`]
+/// for a malformed, unknown, revoked or expired token, or an item no longer shared.
+pub async fn open_link(state: &AppState, token: &str) -> Result<Job, ServiceError> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(state.store.open_share_link(&token_hash(&token.to_ascii_lowercase())).await?)
+}
+
+/// Signs and checks media URLs (see the module notes).
+pub struct UrlSigner {
+    key: Vec<u8>,
+    /// Lifetime of a signed URL, seconds.
+    pub ttl_secs: u64,
+}
+
+/// Rounding step of `exp`, seconds.
+const EXP_STEP: u64 = 600;
+
+impl UrlSigner {
+    pub fn new(key: Vec<u8>, ttl_secs: u64) -> Self {
+        Self { key, ttl_secs }
+    }
+
+    /// The key from `secret`, or from `<data>/media-url.key` (made with 32 random bytes on
+    /// first use). Errors: the key file cannot be read or written.
+    pub fn load(secret: Option<&str>, data_dir: &std::path::Path, ttl_secs: u64) -> std::io::Result<Self> {
+        if let Some(s) = secret {
+            return Ok(Self::new(s.as_bytes().to_vec(), ttl_secs));
+        }
+        let path = data_dir.join("media-url.key");
+        match std::fs::read(&path) {
+            Ok(k) if k.len() >= 32 => Ok(Self::new(k, ttl_secs)),
+            _ => {
+                let mut k = vec![0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut k);
+                std::fs::create_dir_all(data_dir)?;
+                std::fs::write(&path, &k)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(Self::new(k, ttl_secs))
+            }
+        }
+    }
+
+    fn mac(&self, job_id: &str, variant: &str, exp: u64) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(format!("{job_id}/{variant}/{exp}").as_bytes());
+        mac
+    }
+
+    /// A signed path for `job_id`'s `variant`, valid at least `ttl_secs` from `now_secs`.
+    pub fn sign(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
+        let exp = (now_secs + self.ttl_secs).div_ceil(EXP_STEP) * EXP_STEP;
+        let sig = hex::encode(self.mac(job_id, variant, exp).finalize().into_bytes());
+        format!("/m/{job_id}/{variant}?exp={exp}&sig={sig}")
+    }
+
+    /// True if `sig` is this key's signature of the URL and `exp` has not passed.
+    /// Constant-time in the signature.
+    pub fn verify(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
+        let Ok(sig) = hex::decode(sig) else { return false };
+        exp > now_secs && self.mac(job_id, variant, exp).verify_slice(&sig).is_ok()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    (darkroom_store::now_ms() / 1000) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_urls_verify_until_they_expire_and_not_when_tampered() {
+        let s = UrlSigner::new(b"k".repeat(32), 3600);
+        let url = s.sign("job1", "result", 1_000_000);
+        let q: Vec<&str> = url.split(['?', '&', '=']).collect();
+        let (exp, sig) = (q[2].parse::<u64>().unwrap(), q[4]);
+        assert!(exp >= 1_003_600 && exp % 600 == 0);
+        assert!(s.verify("job1", "result", exp, sig, 1_000_000));
+        assert!(!s.verify("job1", "result", exp, sig, exp), "expired");
+        assert!(!s.verify("job2", "result", exp, sig, 1_000_000), "another item");
+        assert!(!s.verify("job1", "thumb", exp, sig, 1_000_000), "another variant");
+        assert!(!s.verify("job1", "result", exp + 600, sig, 1_000_000), "a later expiry");
+        assert!(!UrlSigner::new(b"x".repeat(32), 3600).verify("job1", "result", exp, sig, 1_000_000), "another key");
+        assert!(!s.verify("job1", "result", exp, "zz", 1_000_000));
+    }
+
+    #[test]
+    fn tokens_are_128_bit_hex_and_only_hashes_are_kept() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert_eq!(ha, token_hash(&a));
+        assert_ne!(ha, a);
+    }
+}

@@ -1,0 +1,71 @@
+//! Retention (SPEC §7, seeds' "temporary files"): which uploads and results are past the
+//! operator's keep-for time. The caller removes their files first and then marks them
+//! purged here, so a crash in between leaves rows that the next run purges again (file
+//! deletion is idempotent) and never a file without a row.
+
+use crate::jobs::{emit_job, job_in, Job, COLUMNS};
+use crate::uploads::Upload;
+use crate::{now_ms, Result, Store};
+
+/// Jobs that still need their upload: not finished yet.
+const ACTIVE: &str = "('queued', 'review', 'running')";
+
+impl Store {
+    /// Uploads made before `before_ms`, not yet purged, whose jobs have all finished; oldest
+    /// first, at most `limit`.
+    pub async fn expired_uploads(&self, before_ms: i64, limit: i64) -> Result<Vec<Upload>> {
+        Ok(sqlx::query_as::<_, Upload>(&format!(
+            "SELECT id, user_id, object_key, content_hash, mime, bytes, width, height, created_at FROM uploads u \
+             WHERE deleted_at IS NULL AND created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.upload_id = u.id AND j.status IN {ACTIVE}) \
+             ORDER BY created_at LIMIT $2"
+        ))
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks an upload purged (its file is gone).
+    pub async fn mark_upload_purged(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE uploads SET deleted_at = COALESCE(deleted_at, $1) WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Finished jobs with files (results) that finished before `before_ms` and are not
+    /// deleted; oldest first, at most `limit`.
+    pub async fn expired_results(&self, before_ms: i64, limit: i64) -> Result<Vec<Job>> {
+        Ok(sqlx::query_as::<_, Job>(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE deleted_at IS NULL AND result_key IS NOT NULL \
+             AND status NOT IN {ACTIVE} AND finished_at < $1 ORDER BY finished_at LIMIT $2"
+        ))
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks a job's result purged: the item leaves the gallery, Explore and every link, and
+    /// the member is told live.
+    pub async fn mark_result_purged(&self, id: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE jobs SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let job = job_in(&mut tx, id).await?;
+        emit_job(&mut tx, &job).await?;
+        tx.commit().await?;
+        self.changed(&job.user_id);
+        Ok(())
+    }
+}
