@@ -17,16 +17,7 @@ use crate::pages::{format_time, server_message, NotFound, StyleSelect};
 pub fn SharePage() -> impl IntoView {
     let params = use_params_map();
     let item = Resource::new(move || params.with(|p| p.get("token").unwrap_or_default()), shared_item);
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match item.await {
-                    Ok(i) => view! { <ItemView item=i noindex=true/> }.into_any(),
-                    Err(_) => view! { <Meta name="robots" content="noindex"/><NotFound/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <ItemPageFrame item noindex=true/> }
 }
 
 /// `/p/:id`: a public item.
@@ -34,11 +25,22 @@ pub fn SharePage() -> impl IntoView {
 pub fn PublicPage() -> impl IntoView {
     let params = use_params_map();
     let item = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_public_item);
+    view! { <ItemPageFrame item noindex=false/> }
+}
+
+/// One `Suspense` that awaits the item and the session together, then renders the page.
+/// (Nesting a second boundary for the session inside the item's raced under load: on rare
+/// requests the server's render never finished.)
+#[component]
+fn ItemPageFrame(item: Resource<Result<PublicItem, ServerFnError>>, noindex: bool) -> impl IntoView {
+    let session = expect_context::<crate::Session>();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let signed_in = matches!(session.me.await, Ok(Some(_)));
                 match item.await {
-                    Ok(i) => view! { <ItemView item=i noindex=false/> }.into_any(),
+                    Ok(i) => view! { <ItemView item=i noindex signed_in/> }.into_any(),
+                    Err(_) if noindex => view! { <Meta name="robots" content="noindex"/><NotFound/> }.into_any(),
                     Err(_) => view! { <NotFound/> }.into_any(),
                 }
             })}
@@ -57,8 +59,7 @@ const REPORT_REASONS: [(&str, &str); 7] = [
 ];
 
 #[component]
-fn ItemView(item: PublicItem, noindex: bool) -> impl IntoView {
-    let session = expect_context::<crate::Session>();
+fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
     let like = ServerAction::<LikeItem>::new();
     let report = ServerAction::<ReportItem>::new();
     let description = format!("{} · AI-generated with Darkroom", item.style_label);
@@ -105,29 +106,18 @@ fn ItemView(item: PublicItem, noindex: bool) -> impl IntoView {
             // A <div>, not a <p>: the like form inside may not sit in a paragraph (HTML).
             <div class="actions row">
                 <a class="button" href=download download>"Download"</a>
-                {item.public.then(|| {
-                    let id = id.clone();
+                {item.public.then(|| if signed_in {
                     view! {
-                        <Transition fallback=|| ()>
-                            {move || {
-                                let id = id.clone();
-                                Suspend::new(async move {
-                                    match session.me.await {
-                                        Ok(Some(_)) => view! {
-                                            <ActionForm action=like attr:class="inline">
-                                                <input type="hidden" name="id" value=id/>
-                                                <input type="hidden" name="on" value=move || (!liked.get()).to_string()/>
-                                                <button type="submit" data-testid="like">
-                                                    {move || if liked.get() { "♥ Liked" } else { "♡ Like" }} " · " {move || likes.get()}
-                                                </button>
-                                            </ActionForm>
-                                        }.into_any(),
-                                        _ => view! { <span class="muted">{move || format!("♥ {}", likes.get())}</span> }.into_any(),
-                                    }
-                                })
-                            }}
-                        </Transition>
-                    }
+                        <ActionForm action=like attr:class="inline">
+                            <input type="hidden" name="id" value=id.clone()/>
+                            <input type="hidden" name="on" value=move || (!liked.get()).to_string()/>
+                            <button type="submit" data-testid="like">
+                                {move || if liked.get() { "♥ Liked" } else { "♡ Like" }} " · " {move || likes.get()}
+                            </button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    view! { <span class="muted">{move || format!("♥ {}", likes.get())}</span> }.into_any()
                 })}
             </div>
             <details class="report">
