@@ -1,10 +1,11 @@
 //! Content credentials: a signed C2PA manifest in every output (SPEC §4, C2PA Technical
 //! Specification 2.x, through the `c2pa` crate, the reference SDK).
 //!
-//! The manifest names Darkroom as the claim generator and records one action: `c2pa.created`
-//! for a picture made from nothing but a prompt, `c2pa.edited` for one made from the member's
-//! photo, each with IPTC's `digitalSourceType` = [`crate::imageio::AI_SOURCE_TYPE`]. The
-//! member's photo is not embedded as an ingredient (it is private and may be purged first).
+//! The manifest names Darkroom as the claim generator and records its actions: `c2pa.created`
+//! with IPTC's `digitalSourceType` = [`crate::imageio::AI_SOURCE_TYPE`] (the model made the
+//! file), then, for a picture made from the member's photo, `c2pa.edited`. The member's photo
+//! is not embedded as an ingredient (it is private and may be purged first), which is why the
+//! first action is not `c2pa.opened` (that one needs the parent ingredient).
 //!
 //! Signing keys: the operator's certificate chain and private key (PEM) when configured;
 //! otherwise a key pair and a two-certificate chain (CA, then end entity) made when the
@@ -71,18 +72,28 @@ impl Provenance {
     /// `image/webp`) and returns the new file; the pixels are untouched. `title` becomes the
     /// manifest's `dc:title`. Errors: a file the SDK cannot parse, or signing failed.
     pub fn sign(&self, file: &[u8], mime: &str, title: &str, action: Action) -> Result<Vec<u8>, ProvenanceError> {
+        let agent = serde_json::json!({ "name": "Darkroom", "version": env!("CARGO_PKG_VERSION") });
+        // C2PA 2.x: the first action must be `c2pa.created` or `c2pa.opened`, and `opened`
+        // needs the parent as an ingredient, which the member's private photo must not be.
+        // So the model's output is `created` (by trained algorithmic media), and a restyled
+        // photo adds `edited` after it.
+        let mut actions = vec![serde_json::json!({
+            "action": Action::Created.label(),
+            "digitalSourceType": crate::imageio::AI_SOURCE_TYPE,
+            "softwareAgent": agent,
+        })];
+        if action == Action::Edited {
+            actions.push(serde_json::json!({
+                "action": Action::Edited.label(),
+                "softwareAgent": agent,
+                "description": "Restyled from the member's own photo (not embedded).",
+            }));
+        }
         let definition = serde_json::json!({
             "title": title,
             "format": mime,
-            "claim_generator_info": [{ "name": "Darkroom", "version": env!("CARGO_PKG_VERSION") }],
-            "assertions": [{
-                "label": "c2pa.actions",
-                "data": { "actions": [{
-                    "action": action.label(),
-                    "digitalSourceType": crate::imageio::AI_SOURCE_TYPE,
-                    "softwareAgent": { "name": "Darkroom", "version": env!("CARGO_PKG_VERSION") },
-                }]},
-            }],
+            "claim_generator_info": [agent],
+            "assertions": [{ "label": "c2pa.actions", "data": { "actions": actions } }],
         });
         let mut builder = Builder::from_context(Context::new()).with_definition(definition.to_string())?;
         let mut source = Cursor::new(file);

@@ -46,8 +46,17 @@ enum Command {
     FetchModels,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// At least this many runtime threads, whatever the core count: Leptos' streaming SSR has
+/// had races that showed only with one or two worker threads (leptos-rs/leptos#4647, #4578),
+/// and blocking work (password hashing, the engine) runs on its own pool anyway.
+const MIN_WORKER_THREADS: usize = 4;
+
+fn main() -> anyhow::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(MIN_WORKER_THREADS);
+    tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
         .init();

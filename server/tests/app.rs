@@ -131,8 +131,8 @@ pub fn jpeg_with_exif(photo: &[u8]) -> Vec<u8> {
 
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(darkroom_store::Backend::Sqlite).await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(darkroom_store::Backend::Postgres).await } )* }
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(darkroom_store::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(darkroom_store::Backend::Postgres).await } )* }
     };
 }
 
@@ -752,6 +752,10 @@ async fn retention_purge_leaves_no_file_behind(b: Backend) {
     assert_eq!(purge(&app.state, now + 60 * day).await.unwrap(), Default::default(), "idempotent");
 }
 
+fn failed_ref() -> (&'static str, &'static str) {
+    ("status", "failed")
+}
+
 async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     let app = spawn_app(b, |c| c.signup_grant = 200).await;
     let (c, other) = (client(), client());
@@ -769,7 +773,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     for i in 0..26 {
         let key = format!("g{i}");
         let new = darkroom_store::jobs::NewJob {
-            user_id: &me, upload_id: &up.id, mode: "image_to_image", params: "{}", style: 0, cost: 1, visibility: "private",
+            user_id: &me, upload_id: &up.id, mode: "image_to_image", params: "{}", style: i % 3, cost: 1, visibility: "private",
             idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW,
         };
         let (j, _) = store.create_job(new).await.unwrap();
@@ -788,6 +792,29 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     assert_eq!((page2["items"].as_array().unwrap().len(), &page2["next"]), (2, &Value::Null));
     assert_eq!(app.call(&c, "gallery_page", &[]).await.1["items"], json!([]), "default: done items only");
     assert_eq!(app.call(&c, "gallery_page", &[("status", "nonsense")]).await.0, 400);
+    // Style and date filters (dates are UTC days, both ends included).
+    let count = |fields: Vec<(&'static str, String)>| {
+        let (app, c) = (&app, &c);
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, page) = app.call(c, "gallery_page", &f).await;
+            assert_eq!(s, 200, "{fields:?}: {page}");
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    let made = store.job(&ids[0], &me).await.unwrap().created_at;
+    let day = |ms: i64| app::pages::format_time(ms)[..10].to_string();
+    let failed = || ("status", "failed".to_string());
+    assert_eq!(count(vec![failed(), ("style", "1".into())]).await, 9, "i % 3 == 1 for i in 0..26");
+    assert_eq!(count(vec![failed(), ("from", day(made)), ("to", day(made + 60_000))]).await, 24, "a full page on the day");
+    assert_eq!(count(vec![failed(), ("to", day(made - 86_400_000))]).await, 0, "nothing the day before");
+    assert_eq!(count(vec![failed(), ("from", day(made + 86_400_000))]).await, 0, "nothing the day after");
+    for bad in [("style", "26"), ("style", "x"), ("from", "23/11/2026"), ("to", "2026-13-01")] {
+        assert_eq!(app.call(&c, "gallery_page", &[failed_ref(), bad]).await.0, 400, "{bad:?}");
+    }
+    let (s, feed) = app.call(&c, "explore", &[("style", "3")]).await;
+    assert_eq!((s, &feed["items"]), (200, &json!([])), "Explore takes the style filter");
+    assert_eq!(app.call(&c, "explore", &[("style", "-1")]).await.0, 400);
 
     // Multi-select delete: only the member's own, finished items; others are skipped.
     let r = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();

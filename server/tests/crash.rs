@@ -113,7 +113,11 @@ async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
     let dir = data.join("media/results").join(&user).join(&id);
     let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort();
-    assert_eq!(files, vec!["2-w512.jpg".to_string(), "2.png".to_string()], "exactly one result");
+    // One result (attempt 2) and its renditions; attempt 1's partial files were cleared.
+    let mut expected = server::darkroom_service::media::result_keys(Some("2.png"), Some("2-w512.jpg"));
+    expected.sort();
+    assert_eq!(expected.len(), 7);
+    assert_eq!(files, expected, "exactly one result");
     assert!(job.result_key.unwrap().ends_with("/2.png"));
     let events = store.events_after(&user, 0, 1000).await.unwrap();
     let succeeded = events.iter().filter(|e| e.kind == "job" && e.payload.contains("\"succeeded\"")).count();
