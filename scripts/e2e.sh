@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests: serves the built app on a fresh SQLite database and runs the Chromium
-# tests in end2end/ against it. Expects the binary and site built (scripts/test.sh does).
+# tests in end2end/ against it (all, or the files given as arguments). Expects the binary
+# and site built (test.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${DARKROOM_E2E_PORT:-3100}"
@@ -21,4 +22,10 @@ for _ in $(seq 1 120); do
 done
 (cd end2end && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund)
 # A hung browser must not hang CI: the whole suite gets 20 minutes.
-cd end2end && DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples" timeout 1200 npm test || { tail -50 "$DATA/server.log"; exit 1; }
+# Arguments name test files to run instead of all (e.g. tests/create.test.mjs).
+export DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples"
+if [ $# -gt 0 ]; then
+  cd end2end && timeout 1200 node --test --test-concurrency=1 "$@" || { tail -50 "$DATA/server.log"; exit 1; }
+else
+  cd end2end && timeout 1200 npm test || { tail -50 "$DATA/server.log"; exit 1; }
+fi

@@ -84,7 +84,19 @@ for (const [name, options] of sizes) {
     await shot('4-gallery');
     await page.click('[data-testid=gallery] li a');
     await page.waitForSelector('img[data-testid=result]');
-    await page.waitForFunction(() => document.querySelector('img[data-testid=result]').naturalWidth === 512);
+    // A rendition from the srcset (WebP where the browser takes it), loaded and never wider
+    // than the 512-pixel result.
+    await page.waitForFunction(() => {
+      const img = document.querySelector('img[data-testid=result]');
+      return img.complete && img.naturalWidth > 0;
+    });
+    // (naturalWidth is density-corrected by `sizes`: decode the file itself for its pixels.)
+    const shown = await page.$eval('img[data-testid=result]', async (img) => {
+      const bitmap = await createImageBitmap(await (await fetch(img.currentSrc)).blob());
+      return { src: img.currentSrc, width: bitmap.width };
+    });
+    assert.match(shown.src, /\/media\/[0-9a-f-]+\/w(256|512)\.(webp|jpg)$/, shown.src);
+    assert.ok(shown.width === 256 || shown.width === 512, `width ${shown.width}`);
     assert.match(await page.textContent('main'), /AI-generated/);
     await shot('5-item');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download]')]);
