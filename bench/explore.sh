@@ -93,8 +93,9 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null &
 BASE="http://127.0.0.1:$PORT"
 # The pages really hold the items (a page of errors would be fast and wrong).
 for path in "/explore" "/explore?after=$DEEP" "/explore?sort=top"; do
-  tiles=$(curl -fs "$BASE$path" | grep -o 'class="tile" data-job-id=' | wc -l)
-  [ "$tiles" -eq 24 ] || { echo "$path renders $tiles items, not 24" >&2; exit 1; }
+  curl -fs "$BASE$path" >"$WORK/page.html" || true
+  tiles=$(grep -o 'data-job-id=' "$WORK/page.html" | wc -l || true)
+  [ "$tiles" -eq 24 ] || { echo "$path renders $tiles items, not 24:" >&2; tail -c 1500 "$WORK/page.html" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
 done
 FEED_LUA="$WORK/feed.lua"
 cat >"$FEED_LUA" <<'LUA'

@@ -198,29 +198,59 @@ impl Store {
     /// given) in `sort` order after `after`.
     ///
     /// `Newest` walks the `(visibility, id)` or `(visibility, style, id)` index from the
-    /// cursor, so a deep page costs what the first does; `Top` ranks every public item by
-    /// its likes in the last [`TOP_WINDOW_MS`].
+    /// cursor, so a deep page costs what the first does. `Top` ranks by likes in the last
+    /// [`TOP_WINDOW_MS`], then newest: first the items liked in the window (counted from
+    /// `likes`, a small set), then, newest first, the public items nobody liked in it (the
+    /// index again), so no page sorts the whole catalogue.
     pub async fn explore(&self, sort: Sort, style: Option<i64>, after: Option<&Cursor>, limit: i64) -> Result<Vec<FeedItem>> {
+        // Conditions are chosen here rather than written `($5 < 0 OR style = $5)`: an OR
+        // keeps the planner from seeking the index to the cursor (a deep page would scan).
+        // Every query binds the same five parameters; unused ones sit in true conditions.
         let style_cond = if style.is_some() { "style = $5" } else { "$5 < 0" };
-        let likes = "(SELECT COUNT(*) FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1)";
-        let (window, sql) = match sort {
-            Sort::Newest => (
-                0,
-                format!(
-                    "SELECT {COLUMNS}, {likes} AS likes FROM jobs WHERE visibility = 'public' AND {VIEWABLE} AND {style_cond} \
-                     AND ($2 = '' OR id < $2) AND $3 >= 0 ORDER BY id DESC LIMIT $4"
-                ),
-            ),
-            Sort::Top => (
-                now_ms() - TOP_WINDOW_MS,
-                format!(
-                    "SELECT * FROM (SELECT {COLUMNS}, {likes} AS likes FROM jobs WHERE visibility = 'public' AND {VIEWABLE} AND {style_cond}) t \
-                     WHERE ($2 = '' OR likes < $3 OR (likes = $3 AND id < $2)) ORDER BY likes DESC, id DESC LIMIT $4"
-                ),
-            ),
-        };
-        let rows = sqlx::query(&sql)
-            .bind(window)
+        let public = format!("visibility = 'public' AND {VIEWABLE} AND {style_cond}");
+        let mut out = Vec::new();
+        match sort {
+            Sort::Newest => {
+                let after_cond = if after.is_some() { "id < $2" } else { "$2 = ''" };
+                let sql = format!(
+                    "SELECT {COLUMNS}, (SELECT COUNT(*) FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1) AS likes \
+                     FROM jobs WHERE {public} AND {after_cond} AND $3 >= 0 ORDER BY id DESC LIMIT $4"
+                );
+                out = self.feed_rows(&sql, 0, after, limit, style).await?;
+            }
+            Sort::Top => {
+                let since = now_ms() - TOP_WINDOW_MS;
+                let liked_after = match after {
+                    None => Some("$2 = '' AND $3 >= 0"),
+                    Some(c) if c.likes > 0 => Some("(r.n < $3 OR (r.n = $3 AND jobs.id < $2))"),
+                    Some(_) => None,
+                };
+                if let Some(cond) = liked_after {
+                    let sql = format!(
+                        "SELECT {COLUMNS}, r.n AS likes FROM (SELECT job_id, COUNT(*) AS n FROM likes WHERE created_at >= $1 GROUP BY job_id) r \
+                         JOIN jobs ON jobs.id = r.job_id WHERE {public} AND {cond} ORDER BY r.n DESC, jobs.id DESC LIMIT $4"
+                    );
+                    out = self.feed_rows(&sql, since, after, limit, style).await?;
+                }
+                if (out.len() as i64) < limit {
+                    let zero_after = if after.is_some_and(|c| c.likes == 0) { "id < $2" } else { "length($2) >= 0" };
+                    let sql = format!(
+                        "SELECT {COLUMNS}, CAST(0 AS BIGINT) AS likes FROM jobs WHERE {public} AND {zero_after} AND $3 >= 0 \
+                         AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1) ORDER BY id DESC LIMIT $4"
+                    );
+                    let rest = self.feed_rows(&sql, since, after, limit - out.len() as i64, style).await?;
+                    out.extend(rest);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs one Explore query with its five parameters: `$1` the likes window start (ms),
+    /// `$2`/`$3` the cursor's id and likes, `$4` the limit, `$5` the style (-1: any).
+    async fn feed_rows(&self, sql: &str, since: i64, after: Option<&Cursor>, limit: i64, style: Option<i64>) -> Result<Vec<FeedItem>> {
+        let rows = sqlx::query(sql)
+            .bind(since)
             .bind(after.map(|c| c.id.as_str()).unwrap_or(""))
             .bind(after.map(|c| c.likes).unwrap_or(0))
             .bind(limit)

@@ -468,6 +468,11 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     assert_eq!((top[0].job.id.as_str(), top[0].likes), (bb, 1));
     let next = store.explore(Sort::Top, None, Some(&Cursor { id: top[0].job.id.clone(), likes: 1 }), 5).await.unwrap();
     assert_eq!(next.iter().map(|f| f.job.id.as_str()).collect::<Vec<_>>(), [c]);
+    assert_eq!(next[0].likes, 0);
+    let end = store.explore(Sort::Top, None, Some(&Cursor { id: c.to_string(), likes: 0 }), 5).await.unwrap();
+    assert!(end.is_empty(), "past the last unliked item: {end:?}");
+    let whole = store.explore(Sort::Top, None, None, 5).await.unwrap();
+    assert_eq!(whole.iter().map(|f| (f.job.id.as_str(), f.likes)).collect::<Vec<_>>(), [(bb, 1), (c, 0)], "liked first, then the rest");
     let ruling = ruling(&moderator, "hidden");
     store.set_hidden(bb, true, &ruling).await.unwrap();
     assert_eq!(store.explore(Sort::Newest, None, None, 10).await.unwrap().len(), 1, "hidden items leave Explore at once");
