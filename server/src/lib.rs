@@ -3,6 +3,7 @@
 //!
 //! `main.rs` is only the command line; tests build an [`Application`] in-process.
 
+pub mod explore_cache;
 pub mod csrf;
 pub mod routes;
 pub mod sessions;
@@ -146,6 +147,9 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "darkroom_session";
+
 /// The whole router: pages and server functions (Leptos), uploads, live events, media,
 /// static files, health; wrapped in sessions + auth, CSRF checks and request tracing.
 pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router> {
@@ -156,7 +160,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
 
     let sessions = sessions::DbSessionStore::connect(state.store.url(), state.store.backend).await?;
     let session_layer = SessionManagerLayer::new(sessions)
-        .with_name("darkroom_session")
+        .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
@@ -165,6 +169,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
 
     let upload_limit = config.upload.max_bytes + 1024 * 1024;
     let ctx = state.clone();
+    let cache_state = state.clone();
     let shell_options = leptos.clone();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
     let router = Router::new()
@@ -181,6 +186,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .with_state(server_state)
         .layer(auth_layer)
+        .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         .layer(axum::middleware::from_fn(csrf::layer))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     Ok(router)

@@ -684,6 +684,13 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert_eq!(feed["items"][0]["id"], id.as_str());
     let explore_html = visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(explore_html.contains(&format!("/p/{id}")), "Explore renders without JavaScript");
+    // Signed-out Explore pages come from a cache keyed on the feed version: every change below
+    // shows on the very next request.
+    let listed = || {
+        let (visitor, url, needle) = (visitor.clone(), format!("{}/explore", app.base), format!("/p/{id}"));
+        async move { visitor.get(url).send().await.unwrap().text().await.unwrap().contains(&needle) }
+    };
+    assert_eq!(visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap(), explore_html, "served again");
     assert_eq!(app.call(&visitor, "like_item", &[("id", &id), ("on", "true")]).await.0, 401, "visitors cannot like");
     assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1));
     assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1), "one like per member");
@@ -701,16 +708,30 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     let (s, _) = app.call(&moderator, "set_hidden", &[("id", &id), ("hidden", "true"), ("category", "other"), ("reason", "test")]).await;
     assert_eq!(s, 200);
     check("hidden", [404, 404, 404, 200], [404, 404, 404, 404]).await;
+    assert!(!listed().await, "hidden: out of the cached Explore at once");
     assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "signed URL stops");
     app.call(&moderator, "set_hidden", &[("id", &id), ("hidden", "false"), ("category", "other"), ("reason", "ok")]).await;
     assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 200);
+    assert!(listed().await, "shown again");
+    // A change made by another process (another store on the same database) shows once the
+    // cache re-reads the database's feed version.
+    let elsewhere = darkroom_store::Store::connect(app.state.store.url()).await.unwrap();
+    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, "private").await.unwrap();
+    tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
+    assert!(!listed().await, "another node's change");
+    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, "public").await.unwrap();
+    tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
+    assert!(listed().await);
 
     // Private again, then deleted: the signed URL stops each time.
     app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "private")]).await;
     assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "private again");
+    assert!(!listed().await, "private: out of Explore at once");
     app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    assert!(listed().await);
     assert_eq!(app.call(&owner, "delete_job", &[("id", &id)]).await.0 < 400, true);
     check("deleted", [404, 404, 404, 404], [404, 404, 404, 404]).await;
+    assert!(!listed().await, "deleted: out of Explore at once");
     assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "deleted");
 }
 

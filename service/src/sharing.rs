@@ -103,9 +103,15 @@ impl UrlSigner {
         mac
     }
 
+    /// The `exp` (Unix seconds) of URLs signed at `now_secs`: the time-to-live rounded up to
+    /// a step of 600 s, so URLs signed within one step are identical (and cacheable).
+    pub fn expiry(&self, now_secs: u64) -> u64 {
+        (now_secs + self.ttl_secs).div_ceil(EXP_STEP) * EXP_STEP
+    }
+
     /// A signed path for `job_id`'s `variant`, valid at least `ttl_secs` from `now_secs`.
     pub fn sign(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
-        let exp = (now_secs + self.ttl_secs).div_ceil(EXP_STEP) * EXP_STEP;
+        let exp = self.expiry(now_secs);
         let sig = hex::encode(self.mac(job_id, variant, exp).finalize().into_bytes());
         format!("/m/{job_id}/{variant}?exp={exp}&sig={sig}")
     }

@@ -499,8 +499,10 @@ impl Store {
         }
         let after = job_in(&mut tx, id).await?;
         emit_job(&mut tx, &after).await?;
+        crate::bump_feed(&mut tx).await?;
         tx.commit().await?;
         self.changed(user_id);
+        self.feed_changed();
         Ok(after)
     }
 
@@ -511,12 +513,16 @@ impl Store {
         if !TERMINAL.contains(&job.status.as_str()) {
             return Err(StoreError::Conflict("a job can be deleted once it has finished".into()));
         }
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE jobs SET deleted_at = $1 WHERE id = $2 AND user_id = $3")
             .bind(now_ms())
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        crate::bump_feed(&mut tx).await?;
+        tx.commit().await?;
+        self.feed_changed();
         Ok(job)
     }
 }

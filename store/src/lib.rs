@@ -61,6 +61,12 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Bumps the public feed's version inside the caller's transaction (see [`Store::feed_version`]).
+pub(crate) async fn bump_feed(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE feed_version SET version = version + 1 WHERE id = 1").execute(conn).await?;
+    Ok(())
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -73,6 +79,8 @@ pub struct Store {
     /// Member ids whose event log just grew (sent after commit). In-process only: a process
     /// that did not make the change finds it by reading the log (see `events`).
     changes: tokio::sync::broadcast::Sender<String>,
+    /// Public-feed changes this process committed (see [`Store::feed_version`]).
+    feed_local: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -116,7 +124,24 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0 })
+        Ok(Self { pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0, feed_local: Default::default() })
+    }
+
+    /// The public feed's version in the database: it grows in the same transaction as every
+    /// change to what Explore shows (another process's changes included).
+    pub async fn feed_version(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT version FROM feed_version WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    /// Public-feed changes committed by this process so far: grows right after each commit,
+    /// so a cache in this process never serves a page older than its own writes.
+    pub fn local_feed_changes(&self) -> u64 {
+        self.feed_local.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Call after committing a transaction that ran [`bump_feed`].
+    pub(crate) fn feed_changed(&self) {
+        self.feed_local.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The URL this store was opened with (for the session store, which wants a typed pool).

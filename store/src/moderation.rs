@@ -448,6 +448,9 @@ impl Store {
         let after = report_in(&mut tx, report_id).await?;
         tx.commit().await?;
         self.changed(&job.user_id);
+        if uphold && hide {
+            self.feed_changed();
+        }
         Ok(after)
     }
 
@@ -462,6 +465,7 @@ impl Store {
                 .bind(job_id)
                 .execute(&mut *tx)
                 .await?;
+            crate::bump_feed(&mut tx).await?;
         }
         audit_in(&mut tx, Some(ruling.actor_id), if hidden { "job.hide" } else { "job.unhide" }, &format!("job:{job_id}"), ruling.reason)
             .await?;
@@ -469,6 +473,7 @@ impl Store {
         emit_job(&mut tx, &after).await?;
         tx.commit().await?;
         self.changed(&job.user_id);
+        self.feed_changed();
         Ok(after)
     }
 
@@ -503,6 +508,7 @@ async fn hide_in(tx: &mut Transaction<'static, Any>, job_id: &str, category: &st
         .bind(job_id)
         .execute(&mut **tx)
         .await?;
+    crate::bump_feed(&mut **tx).await?;
     Ok(())
 }
 

@@ -64,8 +64,10 @@ impl Store {
         }
         let job = job_in(&mut tx, id).await?;
         emit_job(&mut tx, &job).await?;
+        crate::bump_feed(&mut tx).await?;
         tx.commit().await?;
         self.changed(&job.user_id);
+        self.feed_changed();
         Ok(())
     }
 }

@@ -277,7 +277,9 @@ impl Store {
             sqlx::query("DELETE FROM likes WHERE job_id = $1 AND user_id = $2").bind(job_id).bind(user_id).execute(&mut *tx).await?;
         }
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM likes WHERE job_id = $1").bind(job_id).fetch_one(&mut *tx).await?;
+        crate::bump_feed(&mut tx).await?;
         tx.commit().await?;
+        self.feed_changed();
         Ok(n)
     }
 

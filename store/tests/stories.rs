@@ -440,7 +440,9 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     store.revoke_share_link(&live.id, &owner).await.unwrap();
     assert!(matches!(store.open_share_link("h-live").await, Err(StoreError::NotFound)), "revoked");
 
-    // Explore: public and viewable only, keyset pages, likes order `Top`.
+    // Explore: public and viewable only, keyset pages, likes order `Top`. Every change to it
+    // bumps the feed version (caches key on it), in the database and in this process.
+    let (v0, l0) = (store.feed_version().await.unwrap(), store.local_feed_changes());
     store.set_visibility(bb, &owner, "public").await.unwrap();
     store.set_visibility(c, &owner, "public").await.unwrap();
     assert!(store.public_job(a).await.is_err(), "a link item has no public page");
@@ -476,6 +478,8 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     let ruling = ruling(&moderator, "hidden");
     store.set_hidden(bb, true, &ruling).await.unwrap();
     assert_eq!(store.explore(Sort::Newest, None, None, 10).await.unwrap().len(), 1, "hidden items leave Explore at once");
+    // Two visibility changes, two likes, one hide.
+    assert_eq!((store.feed_version().await.unwrap() - v0, store.local_feed_changes() - l0), (5, 5));
     assert_eq!(store.like(bb, &fan, false).await.err().map(|e| e.to_string()), Some(StoreError::NotFound.to_string()));
 
     // Showcase consent is separate from visibility and off by default.

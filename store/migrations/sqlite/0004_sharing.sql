@@ -33,3 +33,8 @@ CREATE TABLE likes (
     PRIMARY KEY (job_id, user_id)
 );
 CREATE INDEX likes_recent ON likes (job_id, created_at);
+
+-- A counter bumped in every transaction that changes what the public feed shows
+-- (visibility, hide, delete, purge, likes): caches of Explore pages key on it.
+CREATE TABLE feed_version (id BIGINT PRIMARY KEY, version BIGINT NOT NULL);
+INSERT INTO feed_version (id, version) VALUES (1, 0);
