@@ -1,8 +1,8 @@
 //! A shared cache of Explore pages (`GET /explore…`) for visitors without a session.
 //!
 //! Explore is the same for every signed-out visitor, and it is the page a public link brings
-//! crowds to. The rendered HTML is kept under a key of (path and query, the signing window of
-//! its media URLs, the feed version), so it is never staler than the data:
+//! crowds to. The rendered HTML is kept under a key of (host, path and query, the signing
+//! window of its media URLs, the feed version), so it is never staler than the data:
 //! - the database's feed version (`Store::feed_version`) grows in the same transaction as
 //!   every change to what Explore shows (visibility, hide, delete, purge, likes); it is read
 //!   at most every [`DB_CHECK`], so another process's change shows within that time;
@@ -92,7 +92,9 @@ pub async fn layer(State(cache): State<ExploreCache>, req: Request, next: Next) 
     let Some((db, local)) = cache.version().await else { return next.run(req).await };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let window = cache.app.signer.expiry(now);
-    let key = format!("{db}.{local}.{window} {}", req.uri());
+    // The host too: absolute links on a page follow it when no public URL is configured.
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let key = format!("{db}.{local}.{window} {host} {}", req.uri());
     if let Some((headers, body)) = cache.inner.lock().unwrap_or_else(|e| e.into_inner()).pages.get(&key).cloned() {
         let mut resp = Response::new(Body::from(body));
         *resp.headers_mut() = headers;
