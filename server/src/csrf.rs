@@ -21,10 +21,7 @@ pub fn same_origin(method: &Method, headers: &axum::http::HeaderMap) -> bool {
         let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         return Some(origin_host) == host;
     }
-    match headers.get("sec-fetch-site").and_then(|h| h.to_str().ok()) {
-        Some("cross-site") | Some("same-site") => false,
-        _ => true,
-    }
+    !matches!(headers.get("sec-fetch-site").and_then(|h| h.to_str().ok()), Some("cross-site") | Some("same-site"))
 }
 
 /// Middleware form of [`same_origin`].

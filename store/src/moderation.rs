@@ -508,7 +508,7 @@ async fn hide_in(tx: &mut Transaction<'static, Any>, job_id: &str, category: &st
         .bind(job_id)
         .execute(&mut **tx)
         .await?;
-    crate::bump_feed(&mut **tx).await?;
+    crate::bump_feed(tx).await?;
     Ok(())
 }
 
