@@ -184,13 +184,8 @@ pub fn encode_png_labelled(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-/// [`thumbnail_jpeg`] with the AI label: the XMP packet in an `APP1` segment
-/// (`http://ns.adobe.com/xap/1.0/`), right after `SOI`.
-pub fn thumbnail_jpeg_labelled(img: &RgbImage, width: u32) -> Vec<u8> {
-    label_jpeg(thumbnail_jpeg(img, width))
-}
-
-/// `jpeg` with the AI label's XMP `APP1` segment inserted right after `SOI`.
+/// `jpeg` with the AI label: the XMP packet in an `APP1` segment
+/// (`http://ns.adobe.com/xap/1.0/`) inserted right after `SOI`.
 fn label_jpeg(jpeg: Vec<u8>) -> Vec<u8> {
     let mut payload = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
     payload.extend_from_slice(ai_xmp().as_bytes());
@@ -210,11 +205,6 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
         .encode_image(img)
         .expect("encoding to memory cannot fail");
     out
-}
-
-/// A thumbnail no wider than `width` pixels (aspect kept; never upscaled), as JPEG q85.
-pub fn thumbnail_jpeg(img: &RgbImage, width: u32) -> Vec<u8> {
-    encode_jpeg(fit_width(img, width).as_ref().unwrap_or(img), 85)
 }
 
 /// Widths, in pixels, of the renditions made of every output: gallery tiles (256), cards and
@@ -320,7 +310,7 @@ mod tests {
         // The png decoder checks every chunk's CRC: a bad chunk would fail here.
         let back = image::load_from_memory(&png).unwrap().into_rgb8();
         assert_eq!(back.as_raw(), img.as_raw(), "pixels unchanged");
-        let jpeg = thumbnail_jpeg_labelled(&img, 20);
+        let jpeg = label_jpeg(encode_jpeg(&fit_width(&img, 20).unwrap(), 85));
         assert_eq!(&jpeg[..4], &[0xFF, 0xD8, 0xFF, 0xE1]);
         assert!(String::from_utf8_lossy(&jpeg).contains(AI_SOURCE_TYPE));
         assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 20);

@@ -75,13 +75,10 @@ impl ExploreCache {
 }
 
 fn cacheable(req: &Request) -> bool {
-    let explore = req.uri().path() == "/explore";
-    let signed_in = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .any(|c| c.to_str().map_or(true, |c| c.contains(crate::SESSION_COOKIE)));
-    req.method() == Method::GET && explore && !signed_in
+    let signed_in = || {
+        req.headers().get_all(header::COOKIE).iter().any(|c| c.to_str().map_or(true, |c| c.contains(crate::SESSION_COOKIE)))
+    };
+    req.method() == Method::GET && req.uri().path() == "/explore" && !signed_in()
 }
 
 /// Middleware: answers signed-out Explore requests from the cache, filling it on a miss.
