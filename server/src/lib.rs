@@ -80,6 +80,7 @@ impl Application {
     pub async fn run(self) -> anyhow::Result<()> {
         let rx = self.shutdown.subscribe();
         let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
+        let webhooks = darkroom_service::webhooks::spawn(&self.state, &rx);
         let mut stop = rx.clone();
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
@@ -97,6 +98,7 @@ impl Application {
         for w in workers {
             let _ = w.await;
         }
+        let _ = webhooks.await;
         Ok(())
     }
 }
@@ -168,11 +170,32 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let auth_layer = AuthManagerLayerBuilder::new(Backend::new(state.store.clone()), session_layer).build();
 
     let upload_limit = config.upload.max_bytes + 1024 * 1024;
+    // The API: its routes and OpenAPI document come from one list (routes::api::routes).
+    let (api_routes, api_doc) = routes::api::routes();
+    let api_doc_json = serde_json::to_value(&api_doc)?;
+    let api_layer = routes::api::LayerState {
+        app: state.clone(),
+        limits: std::sync::Arc::new(routes::api::Limits::new(config.api_key_rate_per_min, config.api_ip_rate_per_min)),
+    };
+    // JSON bodies carry the photo as base64 (4/3 of its size).
+    let api_routes = api_routes
+        .route_layer(axum::middleware::from_fn_with_state(api_layer, routes::api::layer))
+        .layer(DefaultBodyLimit::max(upload_limit / 3 * 4 + 1024 * 1024));
+    let docs = Router::new()
+        .route("/api/v1/openapi.json", get(routes::api::docs::openapi_json))
+        .with_state(routes::api::docs::Doc(std::sync::Arc::new(api_doc_json.to_string())))
+        .merge(
+            Router::new()
+                .route("/api/v1/docs", get(routes::api::docs::page))
+                .with_state(routes::api::docs::Page(std::sync::Arc::new(routes::api::docs::render(&api_doc_json)))),
+        );
     let ctx = state.clone();
     let cache_state = state.clone();
     let shell_options = leptos.clone();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
     let router = Router::new()
+        .merge(api_routes)
+        .merge(docs)
         .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/events", get(routes::events::stream))
         .route("/gallery/delete", post(routes::gallery::delete_selected))

@@ -786,7 +786,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     // 26 finished items without running the engine (the store's own path), one rejected.
     let up = darkroom_store::uploads::Upload {
         id: darkroom_store::new_id(), user_id: me.clone(), object_key: "uploads/x.png".into(), content_hash: "h".into(),
-        mime: "image/png".into(), bytes: 1, width: 1, height: 1, created_at: darkroom_store::now_ms(),
+        mime: "image/png".into(), bytes: 1, width: 1, height: 1, created_at: darkroom_store::now_ms(), gate: None,
     };
     app.state.store.insert_upload(&up).await.unwrap();
     let store = &app.state.store;
@@ -795,7 +795,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
         let key = format!("g{i}");
         let new = darkroom_store::jobs::NewJob {
             user_id: &me, upload_id: &up.id, mode: "image_to_image", params: "{}", style: i % 3, cost: 1, visibility: "private",
-            idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW,
+            idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW, api: None,
         };
         let (j, _) = store.create_job(new).await.unwrap();
         ids.push(j.id);

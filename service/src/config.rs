@@ -78,6 +78,20 @@ pub struct Config {
     /// `DARKROOM_RESULT_RETENTION_DAYS` (default 30): results (every rendition) are purged
     /// this long after they finished. 0 keeps them.
     pub result_retention_days: u32,
+    /// `DARKROOM_WEBHOOK_ALLOW_HTTP` (default false): accept `http://` webhook endpoints
+    /// (for local development and tests; production endpoints must be HTTPS).
+    pub webhook_allow_http: bool,
+    /// `DARKROOM_WEBHOOK_RETRY_SCALE` (default 1.0): multiplies the webhook retry schedule
+    /// (tests shrink it).
+    pub webhook_retry_scale: f64,
+    /// `DARKROOM_API_KEY_RATE_PER_MIN` (default 120): API requests per key per minute, with
+    /// bursts of the same size.
+    pub api_key_rate_per_min: u32,
+    /// `DARKROOM_API_IP_RATE_PER_MIN` (default 600): API requests per client IP per minute.
+    pub api_ip_rate_per_min: u32,
+    /// `DARKROOM_API_SYNC_TIMEOUT_SECS` (default 120): how long the OpenAI-compatible
+    /// endpoints wait for their generations.
+    pub api_sync_timeout_secs: u64,
 }
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -124,6 +138,11 @@ impl Config {
             public_url: var("DARKROOM_PUBLIC_URL", String::new()),
             upload_retention_days: var("DARKROOM_UPLOAD_RETENTION_DAYS", 7),
             result_retention_days: var("DARKROOM_RESULT_RETENTION_DAYS", 30),
+            webhook_allow_http: var("DARKROOM_WEBHOOK_ALLOW_HTTP", false),
+            webhook_retry_scale: var("DARKROOM_WEBHOOK_RETRY_SCALE", 1.0),
+            api_key_rate_per_min: var("DARKROOM_API_KEY_RATE_PER_MIN", 120),
+            api_ip_rate_per_min: var("DARKROOM_API_IP_RATE_PER_MIN", 600),
+            api_sync_timeout_secs: var("DARKROOM_API_SYNC_TIMEOUT_SECS", 120),
             moderation_policy: std::env::var_os("DARKROOM_MODERATION_POLICY").filter(|v| !v.is_empty()).map(PathBuf::from),
             data_dir,
         }

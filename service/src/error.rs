@@ -28,6 +28,12 @@ pub enum ServiceError {
     /// Balance too low (402); nothing was charged.
     #[error("Not enough credits: this costs {needed}, your balance is {balance}.")]
     InsufficientCredits { balance: i64, needed: i64 },
+    /// An API key's spending cap for this period would be exceeded (402); nothing was charged.
+    #[error("This API key's credit cap is reached: {spent} of {cap} credits spent this period.")]
+    CreditCapReached { cap: i64, spent: i64 },
+    /// An image refused by moderation before anything was stored (422).
+    #[error("{0}")]
+    ContentRejected(String),
     /// Upload refused (400, or 413 when too large).
     #[error("{0}")]
     Upload(#[from] UploadError),
@@ -50,6 +56,8 @@ impl ServiceError {
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::InsufficientCredits { .. } => 402,
+            Self::CreditCapReached { .. } => 402,
+            Self::ContentRejected(_) => 422,
             Self::Upload(UploadError::TooLarge { .. }) => 413,
             Self::Upload(_) => 400,
             Self::Unavailable(_) => 503,
@@ -67,6 +75,8 @@ impl ServiceError {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::InsufficientCredits { .. } => "insufficient_credits",
+            Self::CreditCapReached { .. } => "credit_cap_reached",
+            Self::ContentRejected(_) => "content_rejected",
             Self::Upload(UploadError::TooLarge { .. }) => "file_too_large",
             Self::Upload(_) => "invalid_image",
             Self::Unavailable(_) => "unavailable",
@@ -87,6 +97,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::InsufficientCredits { balance, needed } => Self::InsufficientCredits { balance, needed },
+            StoreError::CreditCapReached { cap, spent } => Self::CreditCapReached { cap, spent },
             other => Self::internal(other),
         }
     }

@@ -8,7 +8,8 @@
 use bytes::Bytes;
 use darkroom_engine::imageio::{self, UploadFormat};
 pub use darkroom_engine::{StyleParams, NUM_STYLES};
-use darkroom_store::jobs::{Gates, Job, NewJob};
+use darkroom_store::jobs::{ApiOrigin, Gates, Job, NewJob};
+use darkroom_store::moderation::NewDecision;
 use darkroom_store::uploads::Upload;
 use darkroom_store::{new_id, now_ms};
 use serde::{Deserialize, Serialize};
@@ -58,17 +59,38 @@ impl StyleRequest {
 /// Longest idempotency key accepted, in bytes.
 pub const MAX_KEY_LEN: usize = 128;
 
+/// Where a generation's source image comes from.
+pub enum Source {
+    /// Bytes as sent (web form, API base64 or multipart): checked, cleaned and stored now.
+    Photo(Bytes),
+    /// An image stored earlier by [`store_api_upload`] (its upload gate already ran).
+    Upload(String),
+}
+
+/// A generation to submit.
+pub struct Submission<'a> {
+    pub user_id: &'a str,
+    pub source: Source,
+    /// The member confirmed rights and consent for the image (for API keys: when the key
+    /// was created).
+    pub rights_confirmed: bool,
+    pub request: &'a StyleRequest,
+    /// Client-chosen, 1..=[`MAX_KEY_LEN`] bytes; the same key returns the same job.
+    pub idempotency_key: &'a str,
+    /// Set for API requests: the key (scope, cap) and the request's hash.
+    pub api: Option<ApiSubmit<'a>>,
+}
+
+/// The API side of a [`Submission`].
+pub struct ApiSubmit<'a> {
+    pub key: &'a darkroom_store::api::ApiKey,
+    /// SHA-256 (hex) of the request's content: a reused idempotency key with another
+    /// request is refused.
+    pub request_hash: &'a str,
+}
+
 /// Stores a photo and queues its generation; charges `config.generation_cost` credits.
-///
-/// The prompt and upload gates run before the job is created (SPEC §6): a block creates the
-/// job already `rejected` (charged, never refunded, the category shown to the member); a
-/// review holds it in `review` (policy `hold`) for a moderator.
-///
-/// A repeated `idempotency_key` returns the first job without storing or charging again.
-///
-/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters, prompt or key),
-/// [`ServiceError::Upload`] (not an image, too large, ...), [`ServiceError::InsufficientCredits`],
-/// [`ServiceError::Forbidden`] (account restricted or suspended).
+/// The web form's entry point: [`submit_with`] with a [`Source::Photo`].
 pub async fn submit(
     state: &AppState,
     user_id: &str,
@@ -77,11 +99,114 @@ pub async fn submit(
     request: &StyleRequest,
     idempotency_key: &str,
 ) -> Result<Job, ServiceError> {
+    let sub = Submission { user_id, source: Source::Photo(photo), rights_confirmed, request, idempotency_key, api: None };
+    Ok(submit_with(state, sub).await?.0)
+}
+
+/// A photo as checked and cleaned for storage.
+struct Cleaned {
+    bytes: Vec<u8>,
+    mime: &'static str,
+    width: u32,
+    height: u32,
+    /// SHA-256 of the bytes as sent, hex.
+    hash: String,
+    verdict: moderation::Verdict,
+}
+
+/// Decodes (magic bytes, limits, EXIF orientation), re-encodes without metadata and runs
+/// the upload gate, off the async runtime. Errors: [`ServiceError::Upload`].
+async fn clean(state: &AppState, photo: Bytes) -> Result<Cleaned, ServiceError> {
+    let limits = state.config.upload;
+    let engine = state.engine.clone();
+    let policy = state.policy.clone();
+    tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
+        let hash = hex::encode(Sha256::digest(&photo));
+        let decoded = imageio::decode_upload(&photo, limits)?;
+        // Re-encoding the pixels is what drops EXIF/GPS/XMP: nothing else is copied over.
+        let (bytes, mime) = match decoded.format {
+            UploadFormat::Jpeg => (imageio::encode_jpeg(&decoded.image, 92), "image/jpeg"),
+            _ => (imageio::encode_png(&decoded.image), "image/png"),
+        };
+        let verdict = moderation::check_image(engine.as_deref(), &decoded.image, ImageGate::Upload, &policy);
+        Ok(Cleaned { bytes, mime, width: decoded.image.width(), height: decoded.image.height(), hash, verdict })
+    })
+    .await
+    .map_err(ServiceError::internal)?
+}
+
+/// Stores the cleaned photo and its upload row. On a row error the file is removed again.
+async fn store_cleaned(state: &AppState, user_id: &str, c: Cleaned, gate: Option<String>) -> Result<Upload, ServiceError> {
+    let upload_id = new_id();
+    let ext = if c.mime == "image/jpeg" { "jpg" } else { "png" };
+    let object_key = format!("uploads/{user_id}/{upload_id}.{ext}");
+    let upload = Upload {
+        id: upload_id,
+        user_id: user_id.to_string(),
+        object_key: object_key.clone(),
+        content_hash: c.hash,
+        mime: c.mime.to_string(),
+        bytes: c.bytes.len() as i64,
+        width: c.width as i64,
+        height: c.height as i64,
+        created_at: now_ms(),
+        gate,
+    };
+    state.media.put(&object_key, Bytes::from(c.bytes)).await?;
+    if let Err(e) = state.store.insert_upload(&upload).await {
+        let _ = state.media.delete(&object_key).await;
+        return Err(e.into());
+    }
+    Ok(upload)
+}
+
+/// `POST /api/v1/uploads`: checks, cleans and stores an image for later generations, with
+/// its upload-gate decision. An image the gate blocks is not stored.
+///
+/// Errors: [`ServiceError::Upload`]; [`ServiceError::ContentRejected`] when blocked;
+/// [`ServiceError::Forbidden`] for a restricted or suspended account.
+pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> Result<Upload, ServiceError> {
+    moderation::ensure_may_create(state, user_id).await?;
+    let cleaned = clean(state, photo).await?;
+    if cleaned.verdict.decision == Decision::Block {
+        let category = cleaned.verdict.category.unwrap_or(Category::Other);
+        tracing::info!(user_id, category = category.as_str(), "API upload blocked by the upload gate");
+        return Err(ServiceError::ContentRejected(format!("The image was rejected by moderation ({}).", category.label())));
+    }
+    let record = cleaned.verdict.record("upload", &state.policy.version);
+    let gate = serde_json::to_string(&record).map_err(ServiceError::internal)?;
+    store_cleaned(state, user_id, cleaned, Some(gate)).await
+}
+
+/// Checks, stores (for a [`Source::Photo`]) and queues a generation; charges
+/// `config.generation_cost` credits.
+///
+/// The prompt and upload gates run before the job is created (SPEC §6): a block creates the
+/// job already `rejected` (charged, never refunded, the category shown to the member); a
+/// review holds it in `review` (policy `hold`) for a moderator.
+///
+/// A repeated `idempotency_key` returns the first job without storing or charging again; for
+/// API requests only if the request is the same (else [`ServiceError::Conflict`]). Returns
+/// the job and whether it was created now (`false`: an earlier request's, nothing charged).
+///
+/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters, prompt or key),
+/// [`ServiceError::Upload`] (not an image, too large, ...), [`ServiceError::NotFound`] (an
+/// unknown upload id), [`ServiceError::InsufficientCredits`], [`ServiceError::CreditCapReached`]
+/// (the key's cap), [`ServiceError::Forbidden`] (account restricted or suspended).
+pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, bool), ServiceError> {
+    let Submission { user_id, source, rights_confirmed, request, idempotency_key, api } = sub;
     if idempotency_key.is_empty() || idempotency_key.len() > MAX_KEY_LEN {
         return Err(ServiceError::Invalid(format!("The idempotency key must be 1 to {MAX_KEY_LEN} characters.")));
     }
+    let same_request = |job: &Job| match &api {
+        Some(a) if job.request_hash.as_deref() != Some(a.request_hash) => {
+            Err(ServiceError::Conflict("This Idempotency-Key was already used with a different request.".into()))
+        }
+        _ => Ok(()),
+    };
     if let Some(job) = state.store.job_by_key(user_id, idempotency_key).await? {
-        return Ok(job);
+        same_request(&job)?;
+        return Ok((job, false));
     }
     let params = request.params()?;
     if !rights_confirmed {
@@ -92,30 +217,33 @@ pub async fn submit(
         return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
     }
     moderation::ensure_may_create(state, user_id).await?;
-    let limits = state.config.upload;
-    let engine = state.engine.clone();
-    let policy = state.policy.clone();
-    let (upload_bytes, mime, width, height, hash, upload_verdict) = tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
-        let hash = hex::encode(Sha256::digest(&photo));
-        let decoded = imageio::decode_upload(&photo, limits)?;
-        // Re-encoding the pixels is what drops EXIF/GPS/XMP: nothing else is copied over.
-        let (bytes, mime) = match decoded.format {
-            UploadFormat::Jpeg => (imageio::encode_jpeg(&decoded.image, 92), "image/jpeg"),
-            _ => (imageio::encode_png(&decoded.image), "image/png"),
-        };
-        let verdict = moderation::check_image(engine.as_deref(), &decoded.image, ImageGate::Upload, &policy);
-        Ok((bytes, mime, decoded.image.width(), decoded.image.height(), hash, verdict))
-    })
-    .await
-    .map_err(ServiceError::internal)??;
-    let prompt_verdict = moderation::prompt::check(&prompt_text, &state.policy.prompts);
     let policy = &state.policy;
-    let decisions = [prompt_verdict.record("prompt", &policy.version), upload_verdict.record("upload", &policy.version)];
-    let worst = [&prompt_verdict, &upload_verdict].into_iter().max_by_key(|v| v.decision).expect("two verdicts");
+    // The upload: stored now (a new photo), or an earlier API upload with its gate's record.
+    let (upload, upload_record, fresh) = match source {
+        Source::Photo(photo) => {
+            let cleaned = clean(state, photo).await?;
+            let record = cleaned.verdict.record("upload", &policy.version);
+            (store_cleaned(state, user_id, cleaned, None).await?, record, true)
+        }
+        Source::Upload(id) => {
+            let upload = state.store.upload(&id, user_id).await?;
+            let record: NewDecision = upload.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()).ok_or(ServiceError::NotFound)?;
+            (upload, record, false)
+        }
+    };
+    let prompt_verdict = moderation::prompt::check(&prompt_text, &policy.prompts);
+    let prompt_record = prompt_verdict.record("prompt", &policy.version);
+    let decision_of = |r: &NewDecision| match r.decision.as_str() {
+        "block" => Decision::Block,
+        "review" => Decision::Review,
+        _ => Decision::Allow,
+    };
+    let decisions = [prompt_record, upload_record];
+    let worst = decisions.iter().max_by_key(|r| decision_of(r)).expect("two records");
     let strike_rules = policy.strikes.rules();
-    let category = worst.category.unwrap_or(Category::Other);
+    let category = worst.category.as_deref().map(Category::parse).unwrap_or(Category::Other);
     let message = moderation::rejection_message(category);
-    let gates = match worst.decision {
+    let gates = match decision_of(worst) {
         Decision::Block => Gates {
             status: "rejected",
             category: Some(category.as_str()),
@@ -128,30 +256,17 @@ pub async fn submit(
         }
         _ => Gates { status: "queued", category: None, message: None, decisions: &decisions, strike: None },
     };
-
-    let upload_id = new_id();
-    let ext = if mime == "image/jpeg" { "jpg" } else { "png" };
-    let object_key = format!("uploads/{user_id}/{upload_id}.{ext}");
-    let upload = Upload {
-        id: upload_id.clone(),
-        user_id: user_id.to_string(),
-        object_key: object_key.clone(),
-        content_hash: hash,
-        mime: mime.to_string(),
-        bytes: upload_bytes.len() as i64,
-        width: width as i64,
-        height: height as i64,
-        created_at: now_ms(),
+    let cap = match &api {
+        Some(a) => crate::api::cap_window(a.key, now_ms())?,
+        None => None,
     };
-    state.media.put(&object_key, Bytes::from(upload_bytes)).await?;
     let created = async {
-        state.store.insert_upload(&upload).await?;
         let params_json = serde_json::to_string(&params).map_err(ServiceError::internal)?;
-        let (job, _) = state
+        let created = state
             .store
             .create_job(NewJob {
                 user_id,
-                upload_id: &upload_id,
+                upload_id: &upload.id,
                 mode: "image_to_image",
                 params: &params_json,
                 style: params.styles.first().map_or(-1, |(s, _)| *s as i64),
@@ -160,24 +275,31 @@ pub async fn submit(
                 idempotency_key,
                 prompt: &prompt_text,
                 gates,
+                api: api.as_ref().map(|a| ApiOrigin { key_id: &a.key.id, request_hash: a.request_hash, cap }),
             })
             .await?;
-        Ok::<_, ServiceError>(job)
+        Ok::<_, ServiceError>(created)
     }
     .await;
     match created {
-        Ok(job) => {
+        Ok((job, created)) => {
             // A concurrent retry with the same key won (this copy is not needed), or a gate
-            // blocked it: blocked content is not kept (the decision record keeps the labels).
-            if job.upload_id != upload_id || job.status == "rejected" {
-                let _ = state.store.delete_upload(&upload_id, user_id).await;
-                state.media.delete(&object_key).await?;
+            // blocked it: a blocked photo sent with the request is not kept (the decision
+            // record keeps the labels). An earlier API upload stays for other generations.
+            if fresh && (!created || job.status == "rejected") {
+                let _ = state.store.delete_upload(&upload.id, user_id).await;
+                state.media.delete(&upload.object_key).await?;
             }
-            Ok(job)
+            if !created {
+                same_request(&job)?;
+            }
+            Ok((job, created))
         }
         Err(e) => {
-            let _ = state.store.delete_upload(&upload_id, user_id).await;
-            let _ = state.media.delete(&object_key).await;
+            if fresh {
+                let _ = state.store.delete_upload(&upload.id, user_id).await;
+                let _ = state.media.delete(&upload.object_key).await;
+            }
             Err(e)
         }
     }

@@ -10,10 +10,14 @@
 //! - [`styles`]: the style catalogue and its engine-made previews.
 //! - [`retention`]: purges uploads and results past the operator's keep-for times.
 //! - [`sharing`]: share links, likes, showcase consent, signed media URLs.
+//! - [`api`]: API keys (create, authenticate, scopes, caps), the generation object,
+//!   templates and styles for integrators.
+//! - [`webhooks`]: per-key webhook endpoints, Standard Webhooks signing, the sender.
 //! - [`moderation`]: the prompt, upload and output gates, the policy, the review queue,
 //!   reports, strikes and standing.
 
 pub mod accounts;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -23,6 +27,7 @@ pub mod moderation;
 pub mod retention;
 pub mod sharing;
 pub mod styles;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;

@@ -59,10 +59,14 @@ pub struct Job {
     pub showcase_at: Option<i64>,
     /// The (first) style's engine index, 0..=24; -1 if none. A copy out of `params`, for filters.
     pub style: i64,
+    /// The API key that created it (None: the web form).
+    pub api_key_id: Option<String>,
+    /// SHA-256 of the API request that created it (same idempotency key + other body → 409).
+    pub request_hash: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
-     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style";
+     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash";
 
 /// What a member's gallery shows (all `None`: everything not deleted).
 #[derive(Clone, Debug, Default)]
@@ -92,6 +96,18 @@ pub struct NewJob<'a> {
     pub prompt: &'a str,
     /// What the prompt and upload gates decided.
     pub gates: Gates<'a>,
+    /// Set when an API key creates the job.
+    pub api: Option<ApiOrigin<'a>>,
+}
+
+/// The API key a job is created with, and its spending cap.
+pub struct ApiOrigin<'a> {
+    pub key_id: &'a str,
+    /// SHA-256 of the request (lowercase hex), kept with the job.
+    pub request_hash: &'a str,
+    /// `(credits, since_ms)`: the key may spend at most `credits` on jobs created since
+    /// `since_ms` (refunded ones not counted), this one included.
+    pub cap: Option<(i64, i64)>,
 }
 
 /// The outcome of the gates a job passes before it is queued.
@@ -153,6 +169,7 @@ pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Resu
 
 pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
     events::append_in(tx, &job.user_id, "job", &job.public_json()).await?;
+    crate::api::queue_delivery_in(tx, job).await?;
     Ok(())
 }
 
@@ -186,9 +203,29 @@ impl Store {
             return Err(StoreError::Conflict(format!("a job cannot start as {}", gates.status)));
         }
         let now = now_ms();
+        if let Some(api) = &new.api {
+            // Also takes the key's row lock on PostgreSQL, so concurrent requests through one
+            // key check the cap one after another (SQLite's writer lock does the same).
+            let live = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(api.key_id)
+                .bind(new.user_id)
+                .execute(&mut *tx)
+                .await?;
+            if live.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if let Some((cap, since)) = api.cap {
+                let spent: i64 = sqlx::query_scalar(crate::api::SPEND_SQL).bind(api.key_id).bind(since).fetch_one(&mut *tx).await?;
+                if spent + new.cost > cap {
+                    return Err(StoreError::CreditCapReached { cap, spent });
+                }
+            }
+        }
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -205,6 +242,8 @@ impl Store {
         .bind(gates.category)
         .bind((gates.status == "rejected").then_some(now))
         .bind(new.style)
+        .bind(new.api.as_ref().map(|a| a.key_id))
+        .bind(new.api.as_ref().map(|a| a.request_hash))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);

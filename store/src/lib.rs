@@ -7,11 +7,12 @@
 //! [`Backend`] switches (how a write transaction begins, how the queue skips locked rows).
 //! Times are Unix milliseconds; ids are UUIDv7 strings (time-ordered, for keyset paging).
 //!
-//! Areas, one module each: [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
+//! Areas, one module each: [`api`] (keys, webhook deliveries, request log), [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
 //! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`],
 //! [`moderation`] (decisions, reports, strikes, standing), [`sharing`] (share links, Explore,
 //! likes, showcase), [`retention`] (what is past its keep-for time).
 
+pub mod api;
 pub mod audit;
 pub mod events;
 pub mod jobs;
@@ -46,6 +47,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("insufficient credits: balance {balance}, needed {needed}")]
     InsufficientCredits { balance: i64, needed: i64 },
+    /// An API key's spending cap would be exceeded; nothing was written.
+    #[error("credit cap reached: cap {cap}, spent {spent}")]
+    CreditCapReached { cap: i64, spent: i64 },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]

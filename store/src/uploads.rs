@@ -20,17 +20,21 @@ pub struct Upload {
     pub width: i64,
     pub height: i64,
     pub created_at: i64,
+    /// For images sent to the API's upload endpoint: the upload gate's decision record
+    /// (JSON), applied when a generation uses the image. `None` for the web form.
+    #[serde(default)]
+    pub gate: Option<String>,
 }
 
-const COLUMNS: &str = "id, user_id, object_key, content_hash, mime, bytes, width, height, created_at";
+const COLUMNS: &str = "id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate";
 
 impl Store {
     /// Records an upload whose file is already in storage; the member confirmed rights and
     /// consent for it now.
     pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
         sqlx::query(
-            "INSERT INTO uploads (id, user_id, object_key, content_hash, mime, bytes, width, height, rights_confirmed_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            "INSERT INTO uploads (id, user_id, object_key, content_hash, mime, bytes, width, height, rights_confirmed_at, created_at, gate) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(&u.id)
         .bind(&u.user_id)
@@ -41,6 +45,7 @@ impl Store {
         .bind(u.width)
         .bind(u.height)
         .bind(now_ms())
+        .bind(&u.gate)
         .execute(&self.pool)
         .await?;
         Ok(())

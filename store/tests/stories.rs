@@ -204,7 +204,7 @@ async fn upload(store: &Store, user: &str) -> String {
     let id = new_id();
     let u = Upload {
         id: id.clone(), user_id: user.into(), object_key: format!("uploads/{id}.png"), content_hash: "00".into(),
-        mime: "image/png".into(), bytes: 1, width: 64, height: 64, created_at: 0,
+        mime: "image/png".into(), bytes: 1, width: 64, height: 64, created_at: 0, gate: None,
     };
     store.insert_upload(&u).await.unwrap();
     id
@@ -213,7 +213,7 @@ async fn upload(store: &Store, user: &str) -> String {
 fn job<'a>(user: &'a str, upload: &'a str, key: &'a str, cost: i64) -> NewJob<'a> {
     NewJob {
         user_id: user, upload_id: upload, mode: "image_to_image", params: "{}", style: 0, cost, visibility: "private",
-        idempotency_key: key, prompt: "", gates: Gates::ALLOW,
+        idempotency_key: key, prompt: "", gates: Gates::ALLOW, api: None,
     }
 }
 

@@ -1,0 +1,115 @@
+//! `GET /api/v1/openapi.json` (the OpenAPI 3.1 document, public) and `GET /api/v1/docs`, a
+//! page that renders it: every operation with its parameters, bodies and answers, then the
+//! schemas, and copy-paste examples.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+/// The document, serialised once at start-up.
+#[derive(Clone)]
+pub struct Doc(pub Arc<String>);
+
+pub async fn openapi_json(State(doc): State<Doc>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=300")], doc.0.as_str().to_owned()).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `#/components/schemas/Name` → a link to the schema; inline schemas as JSON.
+fn schema_html(schema: &Value) -> String {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        return format!("<a href=\"#schema-{0}\"><code>{0}</code></a>", esc(name));
+    }
+    format!("<code>{}</code>", esc(&schema.to_string()))
+}
+
+/// The docs page's HTML for an OpenAPI document.
+pub fn render(doc: &Value) -> String {
+    let mut h = String::new();
+    let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or("API");
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t} reference</title><link rel=\"stylesheet\" href=\"/pkg/darkroom.css\"></head><body><main class=\"page api-docs\">\
+         <h1>{t}</h1><p>{d}</p><p>The machine-readable document: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI {v}). \
+         Keys, webhooks and your request log: <a href=\"/settings/api\">API keys</a>.</p>",
+        t = esc(title),
+        d = esc(doc.pointer("/info/description").and_then(Value::as_str).unwrap_or("")),
+        v = esc(doc.get("openapi").and_then(Value::as_str).unwrap_or("3.1")),
+    );
+    h.push_str(
+        "<h2>Quick start</h2><pre><code>curl -X POST $BASE/api/v1/generations \\\n  -H \"Authorization: Bearer $DARKROOM_KEY\" \\\n  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -F image=@photo.jpg -F template=style-07\n\n\
+         curl $BASE/api/v1/generations/$ID -H \"Authorization: Bearer $DARKROOM_KEY\"</code></pre>",
+    );
+    h.push_str("<h2>Operations</h2>");
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for (path, item) in paths {
+            let Some(ops) = item.as_object() else { continue };
+            for (method, op) in ops {
+                let _ = write!(
+                    h,
+                    "<section class=\"api-op\" id=\"{id}\"><h3><code>{m} {p}</code></h3><p>{s}</p>",
+                    id = esc(op.get("operationId").and_then(Value::as_str).unwrap_or("")),
+                    m = esc(&method.to_uppercase()),
+                    p = esc(path),
+                    s = esc(op.get("description").or_else(|| op.get("summary")).and_then(Value::as_str).unwrap_or("")),
+                );
+                if let Some(params) = op.get("parameters").and_then(Value::as_array) {
+                    h.push_str("<h4>Parameters</h4><ul>");
+                    for p in params {
+                        let _ = write!(
+                            h,
+                            "<li><code>{}</code> ({}{}) {}</li>",
+                            esc(p.get("name").and_then(Value::as_str).unwrap_or("")),
+                            esc(p.get("in").and_then(Value::as_str).unwrap_or("")),
+                            if p.get("required").and_then(Value::as_bool) == Some(true) { ", required" } else { "" },
+                            esc(p.get("description").and_then(Value::as_str).unwrap_or("")),
+                        );
+                    }
+                    h.push_str("</ul>");
+                }
+                if let Some(content) = op.pointer("/requestBody/content").and_then(Value::as_object) {
+                    h.push_str("<h4>Body</h4><ul>");
+                    for (ct, c) in content {
+                        let _ = write!(h, "<li><code>{}</code>: {}</li>", esc(ct), c.get("schema").map(schema_html).unwrap_or_default());
+                    }
+                    h.push_str("</ul>");
+                }
+                if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+                    h.push_str("<h4>Answers</h4><ul>");
+                    for (code, r) in responses {
+                        let schema = r.pointer("/content/application~1json/schema").map(schema_html).unwrap_or_default();
+                        let _ = write!(h, "<li><b>{}</b> {} {}</li>", esc(code), esc(r.get("description").and_then(Value::as_str).unwrap_or("")), schema);
+                    }
+                    h.push_str("</ul>");
+                }
+                h.push_str("</section>");
+            }
+        }
+    }
+    h.push_str("<h2>Schemas</h2>");
+    if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+        for (name, s) in schemas {
+            let pretty = serde_json::to_string_pretty(s).unwrap_or_default();
+            let _ = write!(h, "<section id=\"schema-{n}\"><h3><code>{n}</code></h3><pre><code>{}</code></pre></section>", esc(&pretty), n = esc(name));
+        }
+    }
+    h.push_str("</main></body></html>");
+    h
+}
+
+/// The rendered page, made once at start-up.
+#[derive(Clone)]
+pub struct Page(pub Arc<String>);
+
+pub async fn page(State(p): State<Page>) -> Html<String> {
+    Html(p.0.as_str().to_owned())
+}

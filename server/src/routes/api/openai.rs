@@ -1,0 +1,338 @@
+//! OpenAI-compatible images endpoints (OpenAI API reference, "Images": create image, create
+//! image edit), so OpenAI's SDKs work with `base_url` set to this server's `/v1`:
+//!
+//! - `POST /v1/images/edits` (multipart: `image`, `prompt`, `model`, `n`, `size`,
+//!   `response_format`): the photo through the style `model` names;
+//! - `POST /v1/images/generations` (JSON: `prompt`, `model`, `n`, `size`,
+//!   `response_format`): text→image without a remote provider paints the style over an
+//!   abstract canvas seeded by the prompt (`darkroom_engine::imageio::prompt_canvas`).
+//!
+//! `model` is a template id (`style-07`, `style-07-color`) or a style id; OpenAI's own model
+//! names and no model mean the first template. Both wait for their generations (up to
+//! `DARKROOM_API_SYNC_TIMEOUT_SECS`) and charge as `POST /api/v1/generations` does, per image.
+//! Answers `{"created", "data":[{"url"}|{"b64_json"}]}`; errors add OpenAI's `type`/`param`.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use base64::Engine as _;
+use bytes::Bytes;
+use darkroom_service::api::{self, require_scope};
+use darkroom_service::generation::{self, ApiSubmit, Source, Submission};
+use darkroom_service::{AppState, ServiceError};
+use darkroom_store::jobs::{Job, TERMINAL};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::{Caller, Charged};
+
+/// An error in OpenAI's shape: `{"error":{"message","type","param","code"}}`.
+pub struct OpenAiError(pub ServiceError);
+
+impl From<ServiceError> for OpenAiError {
+    fn from(e: ServiceError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<darkroom_store::StoreError> for OpenAiError {
+    fn from(e: darkroom_store::StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+/// OpenAI's error object.
+#[derive(Serialize, ToSchema)]
+pub struct OpenAiErrorDetail {
+    pub message: String,
+    /// `invalid_request_error`, `authentication_error`, `permission_error`,
+    /// `insufficient_quota`, `rate_limit_error` or `server_error`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub param: Option<String>,
+    /// Darkroom's code (`content_policy_violation` for moderation rejections).
+    pub code: String,
+}
+
+/// OpenAI's error body.
+#[derive(Serialize, ToSchema)]
+pub struct OpenAiErrorBody {
+    pub error: OpenAiErrorDetail,
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        // OpenAI answers content-policy refusals with 400.
+        let status = if matches!(self.0, ServiceError::ContentRejected(_)) { 400 } else { self.0.status() };
+        let kind = match status {
+            401 => "authentication_error",
+            402 => "insufficient_quota",
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            s if s >= 500 => "server_error",
+            _ => "invalid_request_error",
+        };
+        let code = match &self.0 {
+            ServiceError::ContentRejected(_) => "content_policy_violation",
+            e => e.code(),
+        };
+        let body = OpenAiErrorBody { error: OpenAiErrorDetail { message: self.0.to_string(), kind: kind.into(), param: None, code: code.into() } };
+        let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response();
+        if let ServiceError::RateLimited { retry_after_secs } = self.0 {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        resp
+    }
+}
+
+/// One image of a response.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ImageData {
+    /// A signed URL that expires (1 hour by default), for `response_format=url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The PNG as base64, for `response_format=b64_json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b64_json: Option<String>,
+}
+
+/// OpenAI's `ImagesResponse`.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ImagesResponse {
+    /// Unix seconds.
+    pub created: i64,
+    pub data: Vec<ImageData>,
+}
+
+/// `POST /v1/images/generations` body (OpenAI's `CreateImageRequest`; other fields are
+/// accepted and ignored).
+#[derive(Deserialize, ToSchema, Default)]
+pub struct CreateImageRequest {
+    /// Up to 1,000 characters; moderated. Seeds the canvas and titles the result.
+    pub prompt: String,
+    /// A template or style id; OpenAI model names mean the first template.
+    pub model: Option<String>,
+    /// 1..=4 images (each charged).
+    pub n: Option<u32>,
+    /// `WxH` (64..=the server's largest side) or `auto` (1024x1024).
+    pub size: Option<String>,
+    /// `url` (default) or `b64_json`.
+    pub response_format: Option<String>,
+}
+
+/// `POST /v1/images/edits` multipart body (OpenAI's `CreateImageEditRequest`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreateImageEditRequest {
+    /// The photo (JPEG, PNG or WebP). `image[]` is accepted too (first one used).
+    #[schema(format = Binary, value_type = String)]
+    image: Vec<u8>,
+    prompt: String,
+    model: Option<String>,
+    n: Option<u32>,
+    /// Accepted for compatibility; the result keeps the photo's aspect ratio.
+    size: Option<String>,
+    response_format: Option<String>,
+}
+
+/// Largest `n`.
+pub const MAX_N: u32 = 4;
+
+/// OpenAI model names that mean "the default template".
+const OPENAI_MODELS: [&str; 4] = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"];
+
+/// The template for `model`. Errors: [`ServiceError::Invalid`] for an unknown model.
+fn template_for(model: Option<&str>, cost: i64) -> Result<api::Template, ServiceError> {
+    match model.map(str::trim).filter(|m| !m.is_empty()) {
+        None => api::template(&api::style_id(0), cost),
+        Some(m) if OPENAI_MODELS.contains(&m) || m == "darkroom" => api::template(&api::style_id(0), cost),
+        Some(m) => api::template(m, cost).map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates."))),
+    }
+}
+
+fn check_n(n: Option<u32>) -> Result<u32, ServiceError> {
+    match n.unwrap_or(1) {
+        n @ 1..=MAX_N => Ok(n),
+        _ => Err(ServiceError::Invalid(format!("`n` must be 1 to {MAX_N}."))),
+    }
+}
+
+fn check_format(f: Option<&str>) -> Result<bool, ServiceError> {
+    match f.unwrap_or("url") {
+        "url" => Ok(false),
+        "b64_json" => Ok(true),
+        other => Err(ServiceError::Invalid(format!("`response_format` must be url or b64_json, not {other:?}."))),
+    }
+}
+
+/// `WxH` or `auto` → pixels, each side 64..=`max`. Errors: [`ServiceError::Invalid`].
+fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> {
+    let bad = || ServiceError::Invalid(format!("`size` must be auto or WIDTHxHEIGHT with sides 64 to {max}."));
+    match size.unwrap_or("auto") {
+        "auto" => Ok((max.min(1024), max.min(1024))),
+        s => {
+            let (w, h) = s.split_once('x').ok_or_else(bad)?;
+            let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+            if (64..=max).contains(&w) && (64..=max).contains(&h) { Ok((w, h)) } else { Err(bad()) }
+        }
+    }
+}
+
+/// Submits `n` generations of `photo` and waits for them; answers OpenAI's shape.
+#[allow(clippy::too_many_arguments)]
+async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Bytes, prompt: &str, template: &api::Template, n: u32, b64: bool) -> Result<Response, OpenAiError> {
+    if prompt.trim().is_empty() {
+        return Err(ServiceError::Invalid("`prompt` is required.".into()).into());
+    }
+    let p = &template.params;
+    let request = api::style_request(Some(&template.id), None, None, None, None, Some(p.preserve_color), prompt, app.config.generation_cost)?;
+    let idem = super::generations::idempotency_key(headers)?;
+    let photo_hash = hex::encode(Sha256::digest(&photo));
+    let mut jobs = Vec::new();
+    let mut charged = 0;
+    for i in 0..n {
+        let request_hash = hex::encode(Sha256::digest(format!("openai\n{photo_hash}\n{}\n{i}\n{prompt}", template.id)));
+        let key_i = format!("{idem}:{i}");
+        let (job, created) = generation::submit_with(
+            app,
+            Submission {
+                user_id: &key.user_id,
+                source: Source::Photo(photo.clone()),
+                rights_confirmed: true,
+                request: &request,
+                idempotency_key: &key_i,
+                api: Some(ApiSubmit { key, request_hash: &request_hash }),
+            },
+        )
+        .await?;
+        if created {
+            charged += job.cost;
+        }
+        jobs.push(job);
+    }
+    let deadline = Instant::now() + Duration::from_secs(app.config.api_sync_timeout_secs);
+    let mut done: Vec<Job> = Vec::new();
+    for job in jobs {
+        done.push(wait(app, job, deadline).await?);
+    }
+    let mut data = Vec::new();
+    for job in &done {
+        match job.status.as_str() {
+            "succeeded" if job.hidden_at.is_none() => {
+                data.push(if b64 {
+                    let key = job.result_key.as_deref().ok_or_else(|| ServiceError::internal("succeeded without a result"))?;
+                    ImageData { url: None, b64_json: Some(base64::engine::general_purpose::STANDARD.encode(app.media.get(key).await?)) }
+                } else {
+                    ImageData { url: Some(api::owner_file_url(app, &job.id, "result").0), b64_json: None }
+                });
+            }
+            "rejected" => {
+                let category = job.moderation_category.as_deref().unwrap_or("other");
+                return Err(ServiceError::ContentRejected(format!(
+                    "Rejected by moderation ({category}). Credits are not refunded for rejected generations (generation {}).",
+                    job.id
+                ))
+                .into());
+            }
+            "failed" => {
+                return Err(ServiceError::Unavailable(format!("The generation {} failed and was refunded: {}", job.id, job.error.as_deref().unwrap_or("error"))).into());
+            }
+            status => {
+                return Err(ServiceError::Unavailable(format!(
+                    "The generation {} is still {status}; follow it at /api/v1/generations/{}.",
+                    job.id, job.id
+                ))
+                .into());
+            }
+        }
+    }
+    let mut resp = Json(ImagesResponse { created: darkroom_store::now_ms() / 1000, data }).into_response();
+    resp.extensions_mut().insert(Charged(charged));
+    Ok(resp)
+}
+
+/// Polls the job until it is final (or held in review with a result) or the deadline passes.
+async fn wait(app: &AppState, job: Job, deadline: Instant) -> Result<Job, ServiceError> {
+    let mut job = job;
+    while !TERMINAL.contains(&job.status.as_str()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        job = app.store.job(&job.id, &job.user_id).await?;
+    }
+    Ok(job)
+}
+
+/// Create an image from a prompt (OpenAI `images.generate`).
+#[utoipa::path(
+    post, path = "/v1/images/generations", tag = "openai",
+    request_body(content((CreateImageRequest = "application/json"))),
+    responses(
+        (status = 200, body = ImagesResponse),
+        (status = 400, description = "Bad input, or `content_policy_violation`", body = OpenAiErrorBody),
+        (status = 401, body = OpenAiErrorBody),
+        (status = 402, body = OpenAiErrorBody),
+        (status = 429, body = OpenAiErrorBody),
+        (status = 503, description = "Failed (refunded) or still running at the timeout", body = OpenAiErrorBody)
+    )
+)]
+pub async fn generations(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Result<Response, OpenAiError> {
+    require_scope(&key, "generate")?;
+    let req: CreateImageRequest = serde_json::from_slice(&body).map_err(|e| ServiceError::Invalid(format!("The JSON body could not be read: {e}")))?;
+    let template = template_for(req.model.as_deref(), app.config.generation_cost)?;
+    let n = check_n(req.n)?;
+    let b64 = check_format(req.response_format.as_deref())?;
+    let (w, h) = parse_size(req.size.as_deref(), app.config.max_side)?;
+    let seed = u64::from_le_bytes(Sha256::digest(req.prompt.as_bytes())[..8].try_into().expect("8 bytes"));
+    let canvas = tokio::task::spawn_blocking(move || darkroom_engine::imageio::encode_png(&darkroom_engine::imageio::prompt_canvas(seed, w, h)))
+        .await
+        .map_err(ServiceError::internal)?;
+    run(&app, &key, &headers, Bytes::from(canvas), &req.prompt, &template, n, b64).await
+}
+
+/// Restyle a photo (OpenAI `images.edit`).
+#[utoipa::path(
+    post, path = "/v1/images/edits", tag = "openai",
+    request_body(content((CreateImageEditRequest = "multipart/form-data"))),
+    responses(
+        (status = 200, body = ImagesResponse),
+        (status = 400, description = "Bad input, or `content_policy_violation`", body = OpenAiErrorBody),
+        (status = 401, body = OpenAiErrorBody),
+        (status = 402, body = OpenAiErrorBody),
+        (status = 429, body = OpenAiErrorBody),
+        (status = 503, description = "Failed (refunded) or still running at the timeout", body = OpenAiErrorBody)
+    )
+)]
+pub async fn edits(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, mut mp: Multipart) -> Result<Response, OpenAiError> {
+    require_scope(&key, "generate")?;
+    let bad = |e: axum::extract::multipart::MultipartError| ServiceError::Invalid(format!("The form could not be read: {}", e.body_text()));
+    let (mut image, mut prompt, mut model, mut n, mut size, mut format) = (None, String::new(), None, None, None, None);
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "image" || name == "image[]" {
+            let bytes = field.bytes().await.map_err(bad)?;
+            image.get_or_insert(bytes);
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        if text.len() > 16 * 1024 {
+            return Err(ServiceError::Invalid(format!("The field {name} is too long.")).into());
+        }
+        match name.as_str() {
+            "prompt" => prompt = text,
+            "model" => model = Some(text),
+            "n" => n = Some(text.trim().parse::<u32>().map_err(|_| ServiceError::Invalid("`n` must be a number.".into()))?),
+            "size" => size = Some(text),
+            "response_format" => format = Some(text),
+            _ => {} // mask, quality, user, ...: accepted, not used
+        }
+    }
+    let image = image.filter(|i| !i.is_empty()).ok_or_else(|| ServiceError::Invalid("`image` is required.".into()))?;
+    let template = template_for(model.as_deref(), app.config.generation_cost)?;
+    let n = check_n(n)?;
+    let b64 = check_format(format.as_deref())?;
+    parse_size(size.as_deref().filter(|s| *s != "auto"), 4096)?;
+    run(&app, &key, &headers, image, &prompt, &template, n, b64).await
+}

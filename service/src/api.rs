@@ -1,0 +1,414 @@
+//! The API for integrators (SPEC §9): keys, who is calling, the generation object, templates.
+//!
+//! - Keys: `dk_` + 40 random base62 characters (≈238 bits), shown once; stored as SHA-256
+//!   (a fast hash is enough for a secret this long: there is nothing to brute-force). A key
+//!   works while not revoked, not expired and its owner not suspended: checked on every
+//!   request ([`authenticate`]).
+//! - Scopes: `generate` (create, cancel, delete, upload) and `read` (everything else).
+//! - Caps: credits per UTC day or calendar month, checked in the job's own transaction.
+//! - The generation object follows Replicate's prediction (`id`, `status`, `input`, `output`,
+//!   `error`, `created_at`, `started_at`, `completed_at`, `urls`), with Darkroom's statuses
+//!   and credits; output URLs are signed and expire (never permanent).
+
+use darkroom_store::api::{ApiKey, KeyAuth, NewApiKey};
+use darkroom_store::jobs::Job;
+use darkroom_store::now_ms;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::generation::StyleRequest;
+use crate::sharing::now_secs;
+use crate::generation::NUM_STYLES;
+use crate::{styles, AppState, ServiceError};
+
+/// What every API key secret starts with.
+pub const KEY_PREFIX: &str = "dk_";
+/// Random characters after [`KEY_PREFIX`].
+pub const KEY_RANDOM_CHARS: usize = 40;
+/// Characters of the secret kept for display (`dk_` + 8).
+pub const DISPLAY_PREFIX_CHARS: usize = 11;
+/// The scopes a key may carry.
+pub const SCOPES: [&str; 2] = ["generate", "read"];
+/// Live (not revoked) keys a member may hold.
+pub const MAX_KEYS: usize = 25;
+/// Longest key name, in characters.
+pub const MAX_NAME_CHARS: usize = 60;
+
+/// SHA-256 of a key secret, lowercase hex (what the store keeps).
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new secret: `dk_` + [`KEY_RANDOM_CHARS`] base62 characters from the OS CSPRNG.
+pub fn new_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::OsRng;
+    let tail: String = (0..KEY_RANDOM_CHARS).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    format!("{KEY_PREFIX}{tail}")
+}
+
+/// What the keys page sends to create a key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct NewKeyForm {
+    pub name: String,
+    /// Subset of [`SCOPES`], at least one.
+    pub scopes: Vec<String>,
+    /// Optional cap in credits per `cap_period`.
+    pub cap_credits: Option<i64>,
+    /// `day` or `month`; required with a cap.
+    pub cap_period: Option<String>,
+    /// Optional lifetime in days, 1..=365.
+    pub expires_in_days: Option<i64>,
+    /// The member confirms the rights and consent for every image sent with this key.
+    pub rights_confirmed: bool,
+}
+
+/// Creates a key for the member; returns it and its secret (shown once, never stored).
+///
+/// Errors: [`ServiceError::Invalid`] (name, scopes, cap, expiry, rights not confirmed, too
+/// many keys), [`ServiceError::Forbidden`] (suspended account).
+pub async fn create_key(state: &AppState, user_id: &str, form: &NewKeyForm) -> Result<(ApiKey, String), ServiceError> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(ServiceError::Invalid(format!("Give the key a name of 1 to {MAX_NAME_CHARS} characters.")));
+    }
+    let mut scopes: Vec<&str> = SCOPES.iter().copied().filter(|s| form.scopes.iter().any(|f| f == s)).collect();
+    scopes.dedup();
+    if scopes.is_empty() || form.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(ServiceError::Invalid("Choose the key's scopes: generate, read or both.".into()));
+    }
+    let cap_period = match (form.cap_credits, form.cap_period.as_deref().filter(|p| !p.is_empty())) {
+        (None, _) => None,
+        (Some(c), _) if !(0..=1_000_000_000).contains(&c) => return Err(ServiceError::Invalid("The credit cap must be between 0 and 1,000,000,000.".into())),
+        (Some(_), Some(p @ ("day" | "month"))) => Some(p),
+        (Some(_), _) => return Err(ServiceError::Invalid("A credit cap needs a period: day or month.".into())),
+    };
+    let expires_at = match form.expires_in_days {
+        None => None,
+        Some(d) if (1..=365).contains(&d) => Some(now_ms() + d * 86_400_000),
+        Some(_) => return Err(ServiceError::Invalid("A key can expire in 1 to 365 days, or never.".into())),
+    };
+    if !form.rights_confirmed {
+        return Err(ServiceError::Invalid("Please confirm that you will only send images you have the rights and consent for.".into()));
+    }
+    if state.store.standing(user_id).await?.suspended_at.is_some() {
+        return Err(ServiceError::Forbidden("This account is suspended.".into()));
+    }
+    let live = state.store.api_keys(user_id).await?.into_iter().filter(|k| k.revoked_at.is_none()).count();
+    if live >= MAX_KEYS {
+        return Err(ServiceError::Invalid(format!("You can hold at most {MAX_KEYS} keys; revoke one first.")));
+    }
+    let secret = new_secret();
+    let key = state
+        .store
+        .create_api_key(NewApiKey {
+            user_id,
+            name,
+            prefix: &secret[..DISPLAY_PREFIX_CHARS],
+            secret_hash: &secret_hash(&secret),
+            scopes: &scopes.join(","),
+            cap_credits: form.cap_credits,
+            cap_period,
+            expires_at,
+        })
+        .await?;
+    Ok((key, secret))
+}
+
+/// Finds the key for a bearer secret and checks it may be used now.
+///
+/// Errors: [`ServiceError::Unauthorized`] (missing, unknown, revoked or expired key: one
+/// message, no oracle), [`ServiceError::Forbidden`] (the owner is suspended).
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<ApiKey, ServiceError> {
+    let bad = || ServiceError::Unauthorized("Invalid API key. Create one on the API keys page and send it as `Authorization: Bearer dk_…`.".into());
+    if !secret.starts_with(KEY_PREFIX) || secret.len() > 200 {
+        return Err(bad());
+    }
+    let Some(KeyAuth { key, suspended_at }) = state.store.api_key_by_hash(&secret_hash(secret)).await? else { return Err(bad()) };
+    let now = now_ms();
+    if key.revoked_at.is_some() || key.expires_at.is_some_and(|t| t <= now) {
+        return Err(bad());
+    }
+    if suspended_at.is_some() {
+        return Err(ServiceError::Forbidden("This account is suspended; its API keys do not work.".into()));
+    }
+    // Last used, to the minute (job creation marks it exactly).
+    state.store.touch_api_key(&key.id, now, now - 60_000).await?;
+    Ok(key)
+}
+
+/// Errors with [`ServiceError::Forbidden`] unless the key carries `scope`.
+pub fn require_scope(key: &ApiKey, scope: &str) -> Result<(), ServiceError> {
+    if key.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!("This API key lacks the `{scope}` scope.")))
+    }
+}
+
+/// Start of the cap period containing `now_ms` (UTC midnight, or the first of the month),
+/// in Unix milliseconds.
+pub fn period_start(period: &str, now_ms: i64) -> i64 {
+    let day = now_ms.div_euclid(86_400_000) * 86_400_000;
+    if period != "month" {
+        return day;
+    }
+    match time::OffsetDateTime::from_unix_timestamp(day / 1000) {
+        Ok(t) => day - (t.day() as i64 - 1) * 86_400_000,
+        Err(_) => day,
+    }
+}
+
+/// The key's cap as `(credits, since_ms)` for a job created at `now_ms`, if it has one.
+/// Errors: [`ServiceError::Forbidden`] without the `generate` scope.
+pub fn cap_window(key: &ApiKey, now_ms: i64) -> Result<Option<(i64, i64)>, ServiceError> {
+    require_scope(key, "generate")?;
+    Ok(key.cap_credits.map(|c| (c, period_start(key.cap_period.as_deref().unwrap_or("month"), now_ms))))
+}
+
+/// Credits the key spent in its current cap period (month if it has no cap).
+pub async fn spend_this_period(state: &AppState, key: &ApiKey) -> Result<i64, ServiceError> {
+    let since = period_start(key.cap_period.as_deref().unwrap_or("month"), now_ms());
+    Ok(state.store.api_key_spend(&key.id, since).await?)
+}
+
+/// A built-in style, as `GET /api/v1/styles` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Style {
+    /// The engine's index, 0..=25 (what `style` and `blend_with` take).
+    pub index: usize,
+    /// Stable id, e.g. `style-07`; also accepted as an OpenAI `model`.
+    pub id: String,
+    pub name: String,
+    /// Path of a 160×160 JPEG preview, relative to the site.
+    pub preview_url: String,
+}
+
+/// The built-in styles.
+pub fn styles() -> Vec<Style> {
+    (0..NUM_STYLES)
+        .map(|i| Style { index: i, id: style_id(i), name: styles::style_name(i), preview_url: format!("/previews/{}", styles::preview_file(i)) })
+        .collect()
+}
+
+/// `style-01` … `style-26`.
+pub fn style_id(i: usize) -> String {
+    format!("style-{:02}", i + 1)
+}
+
+/// A template: a named preset of mode, parameters and cost (SPEC §3).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Template {
+    /// Stable id, accepted as `template` in `POST /api/v1/generations` and as an OpenAI `model`.
+    pub id: String,
+    pub name: String,
+    /// `image_to_image`.
+    pub mode: String,
+    /// Credits per output image.
+    pub cost: i64,
+    /// The parameters it applies (`prompt` comes from the request).
+    pub params: TemplateParams,
+    pub preview_url: String,
+}
+
+/// A template's parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TemplateParams {
+    pub style: usize,
+    pub blend_with: Option<usize>,
+    /// 0..=1.
+    pub blend: f32,
+    /// 0..=1.
+    pub strength: f32,
+    pub preserve_color: bool,
+}
+
+/// The template catalogue: each style at full strength (`style-NN`), and the same with the
+/// photo's colours kept (`style-NN-color`).
+pub fn templates(cost: i64) -> Vec<Template> {
+    let mut out = Vec::with_capacity(NUM_STYLES * 2);
+    for i in 0..NUM_STYLES {
+        for keep in [false, true] {
+            out.push(Template {
+                id: if keep { format!("{}-color", style_id(i)) } else { style_id(i) },
+                name: if keep { format!("{} (original colours)", styles::style_name(i)) } else { styles::style_name(i) },
+                mode: "image_to_image".into(),
+                cost,
+                params: TemplateParams { style: i, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: keep },
+                preview_url: format!("/previews/{}", styles::preview_file(i)),
+            });
+        }
+    }
+    out
+}
+
+/// The template with this id. Errors: [`ServiceError::Invalid`] naming the catalogue.
+pub fn template(id: &str, cost: i64) -> Result<Template, ServiceError> {
+    templates(cost)
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ServiceError::Invalid(format!("Unknown template {id:?}: see GET /api/v1/templates.")))
+}
+
+/// What a generation was asked for (the generation object's `input`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct GenerationInput {
+    /// The stored source image (from `POST /api/v1/uploads`, or made from the request's image).
+    pub upload_id: String,
+    pub style: usize,
+    pub blend_with: Option<usize>,
+    /// 0..=1: share of `blend_with`.
+    pub blend: f32,
+    /// 0..=1.
+    pub strength: f32,
+    pub preserve_color: bool,
+    pub prompt: String,
+}
+
+/// Links of a generation.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct GenerationUrls {
+    /// `GET` this for the current state.
+    pub get: String,
+    /// `POST` this to cancel (before it starts).
+    pub cancel: String,
+    /// The result's page on the site (for the owner).
+    pub web: String,
+}
+
+/// Timings.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct GenerationMetrics {
+    /// Seconds from start to completion, once finished.
+    pub predict_time: Option<f64>,
+}
+
+/// A generation, in the shape of Replicate's prediction object.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Generation {
+    pub id: String,
+    /// `queued`, `review` (held by moderation), `running`, `succeeded`, `failed` (refunded),
+    /// `rejected` (moderation; not refunded) or `canceled` (refunded).
+    pub status: String,
+    pub input: GenerationInput,
+    /// Signed URLs of the results once `succeeded` (the PNG, with its C2PA manifest), valid
+    /// until `output_expires_at`; `null` before. Fetch the generation again for fresh URLs.
+    pub output: Option<Vec<String>>,
+    /// Why it failed or was rejected (a category for rejections, never internals).
+    pub error: Option<String>,
+    /// 0..=100.
+    pub progress: i64,
+    /// Credits charged.
+    pub cost: i64,
+    /// For `rejected`: `sexual`, `minors`, `violence` or `other`.
+    pub moderation_category: Option<String>,
+    /// RFC 3339 times.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub output_expires_at: Option<String>,
+    pub urls: GenerationUrls,
+    pub metrics: GenerationMetrics,
+}
+
+/// RFC 3339 (UTC, milliseconds) for a time in Unix milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The site's absolute base URL (`DARKROOM_PUBLIC_URL`, else `http://<addr>`), no trailing `/`.
+pub fn base_url(state: &AppState) -> String {
+    let u = if state.config.public_url.is_empty() { format!("http://{}", state.config.addr) } else { state.config.public_url.clone() };
+    u.trim_end_matches('/').to_string()
+}
+
+/// The owner's signed, expiring URL of a result file `variant` (`result`, `thumb`, ...),
+/// served by `/m/{id}/{variant}?scope=owner`, and its expiry (Unix seconds).
+pub fn owner_file_url(state: &AppState, job_id: &str, variant: &str) -> (String, u64) {
+    let now = now_secs();
+    let exp = state.signer.expiry(now);
+    let sig = state.signer.sign(job_id, &owner_variant(variant), now);
+    (format!("{}/m/{job_id}/{variant}?scope=owner&exp={exp}&sig={sig}", base_url(state)), exp)
+}
+
+/// What an owner-scoped signed URL signs for `variant` (distinct from share URLs).
+pub fn owner_variant(variant: &str) -> String {
+    format!("owner:{variant}")
+}
+
+/// The generation object of a job, with fresh signed output URLs.
+pub fn generation(state: &AppState, job: &Job) -> Generation {
+    let base = base_url(state);
+    let input = input_of(job);
+    let visible = job.status == "succeeded" && job.result_key.is_some() && job.hidden_at.is_none();
+    let (output, expires) = if visible {
+        let (url, exp) = owner_file_url(state, &job.id, "result");
+        (Some(vec![url]), Some(rfc3339(exp as i64 * 1000)))
+    } else {
+        (None, None)
+    };
+    Generation {
+        id: job.id.clone(),
+        status: job.status.clone(),
+        input,
+        output,
+        error: job.error.clone(),
+        progress: job.progress,
+        cost: job.cost,
+        moderation_category: job.moderation_category.clone(),
+        created_at: rfc3339(job.created_at),
+        started_at: job.started_at.map(rfc3339),
+        completed_at: job.finished_at.map(rfc3339),
+        output_expires_at: expires,
+        urls: GenerationUrls {
+            get: format!("{base}/api/v1/generations/{}", job.id),
+            cancel: format!("{base}/api/v1/generations/{}/cancel", job.id),
+            web: format!("{base}/gallery/{}", job.id),
+        },
+        metrics: GenerationMetrics {
+            predict_time: match (job.started_at, job.finished_at) {
+                (Some(s), Some(f)) if f >= s => Some((f - s) as f64 / 1000.0),
+                _ => None,
+            },
+        },
+    }
+}
+
+/// The request a job was made from, read back from its stored engine parameters.
+fn input_of(job: &Job) -> GenerationInput {
+    let params: Option<darkroom_engine::StyleParams> = serde_json::from_str(&job.params).ok();
+    let (style, blend_with, blend, strength, preserve_color) = match params {
+        Some(p) => {
+            let first = p.styles.first().map_or(0, |(s, _)| *s);
+            let second = p.styles.get(1).map(|(s, w)| (*s, *w));
+            (first, second.map(|(s, _)| s), second.map_or(0.0, |(_, w)| w), p.strength, p.preserve_color)
+        }
+        None => (0, None, 0.0, 1.0, false),
+    };
+    GenerationInput { upload_id: job.upload_id.clone(), style, blend_with, blend, strength, preserve_color, prompt: job.prompt.clone() }
+}
+
+/// The style request for the API's parameters: a template's, overridden by what is given.
+///
+/// Errors: [`ServiceError::Invalid`] for an unknown template or style out of range.
+pub fn style_request(template_id: Option<&str>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str, cost: i64) -> Result<StyleRequest, ServiceError> {
+    let base = match template_id {
+        Some(t) => template(t, cost)?.params,
+        None => TemplateParams { style: 0, blend_with: None, blend: 0.5, strength: 1.0, preserve_color: false },
+    };
+    let style = style.unwrap_or(base.style);
+    if style >= NUM_STYLES || blend_with.is_some_and(|b| b >= NUM_STYLES) {
+        return Err(ServiceError::Invalid(format!("Styles are numbered 0 to {}: see GET /api/v1/styles.", NUM_STYLES - 1)));
+    }
+    Ok(StyleRequest {
+        style,
+        blend_with: blend_with.or(base.blend_with),
+        blend: blend.unwrap_or(if blend_with.is_some() { 0.5 } else { base.blend }),
+        strength: strength.unwrap_or(base.strength),
+        preserve_color: preserve_color.unwrap_or(base.preserve_color),
+        prompt: prompt.to_string(),
+    })
+}
