@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
                         <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
                         <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                        <Route path=path!("/settings/api") view=pages::keys::KeysPage/>
                         <Route path=path!("/explore") view=pages::share::ExploreFeed/>
                         <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
                         <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod create;
 pub mod gallery;
 pub mod home;
+pub mod keys;
 pub mod legal;
 pub mod moderation;
 pub mod settings;

@@ -23,6 +23,7 @@ fn Settings() -> impl IntoView {
     view! {
         <section class="page narrow">
             <h1>"Settings"</h1>
+            <p><a href="/settings/api" data-testid="api-keys-link">"API keys, webhooks and request log"</a></p>
             <h2>"Account standing"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
