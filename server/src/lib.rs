@@ -48,7 +48,11 @@ impl Application {
     /// Connects and migrates the database, loads the engine, builds the router and binds
     /// `config.addr` (port 0 picks a free port). Starts `config.workers` in-process workers
     /// when run.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // Bound first, so the configuration names the real address (port 0 picks one).
+        let listener = tokio::net::TcpListener::bind(&config.addr).await?;
+        let addr = listener.local_addr()?;
+        config.addr = addr.to_string();
         let state = AppState::build(config).await?;
         let config = state.config.clone();
         if let Some(engine) = state.engine.clone().filter(|_| config.render_previews) {
@@ -59,8 +63,6 @@ impl Application {
                 }
             });
         }
-        let listener = tokio::net::TcpListener::bind(&config.addr).await?;
-        let addr = listener.local_addr()?;
         let router = router(state.clone(), addr).await?;
         let (shutdown, _) = watch::channel(false);
         Ok(Self { listener, router, state, shutdown })

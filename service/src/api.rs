@@ -319,19 +319,28 @@ pub fn rfc3339(ms: i64) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// The site's absolute base URL (`DARKROOM_PUBLIC_URL`, else `http://<addr>`), no trailing `/`.
+/// The site's absolute base URL without a request (webhooks): `DARKROOM_PUBLIC_URL`, else
+/// `http://<the bound address>`; no trailing `/`.
 pub fn base_url(state: &AppState) -> String {
-    let u = if state.config.public_url.is_empty() { format!("http://{}", state.config.addr) } else { state.config.public_url.clone() };
+    base_for(state, None)
+}
+
+/// The site's absolute base URL for a request with this `Host`: `DARKROOM_PUBLIC_URL` when
+/// set, else `http://<host>`, else `http://<the bound address>`; no trailing `/`.
+pub fn base_for(state: &AppState, host: Option<&str>) -> String {
+    let u = match (state.config.public_url.as_str(), host) {
+        ("", Some(h)) => format!("http://{h}"),
+        ("", None) => format!("http://{}", state.config.addr),
+        (p, _) => p.to_string(),
+    };
     u.trim_end_matches('/').to_string()
 }
 
 /// The owner's signed, expiring URL of a result file `variant` (`result`, `thumb`, ...),
 /// served by `/m/{id}/{variant}?scope=owner`, and its expiry (Unix seconds).
-pub fn owner_file_url(state: &AppState, job_id: &str, variant: &str) -> (String, u64) {
+pub fn owner_file_url(state: &AppState, base: &str, job_id: &str, variant: &str) -> (String, u64) {
     let now = now_secs();
-    let exp = state.signer.expiry(now);
-    let sig = state.signer.sign(job_id, &owner_variant(variant), now);
-    (format!("{}/m/{job_id}/{variant}?scope=owner&exp={exp}&sig={sig}", base_url(state)), exp)
+    (format!("{base}{}", state.signer.sign_owner(job_id, variant, now)), state.signer.expiry(now))
 }
 
 /// What an owner-scoped signed URL signs for `variant` (distinct from share URLs).
@@ -339,13 +348,13 @@ pub fn owner_variant(variant: &str) -> String {
     format!("owner:{variant}")
 }
 
-/// The generation object of a job, with fresh signed output URLs.
-pub fn generation(state: &AppState, job: &Job) -> Generation {
-    let base = base_url(state);
+/// The generation object of a job, with fresh signed output URLs under `base` (see
+/// [`base_for`]).
+pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
     let input = input_of(job);
     let visible = job.status == "succeeded" && job.result_key.is_some() && job.hidden_at.is_none();
     let (output, expires) = if visible {
-        let (url, exp) = owner_file_url(state, &job.id, "result");
+        let (url, exp) = owner_file_url(state, base, &job.id, "result");
         (Some(vec![url]), Some(rfc3339(exp as i64 * 1000)))
     } else {
         (None, None)

@@ -116,6 +116,14 @@ impl UrlSigner {
         format!("/m/{job_id}/{variant}?exp={exp}&sig={sig}")
     }
 
+    /// A signed path for the owner's own file (the API's output URLs): the signature covers
+    /// `owner:<variant>`, so it is not a share URL; `/m/…?scope=owner` checks it.
+    pub fn sign_owner(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
+        let exp = self.expiry(now_secs);
+        let sig = hex::encode(self.mac(job_id, &format!("owner:{variant}"), exp).finalize().into_bytes());
+        format!("/m/{job_id}/{variant}?scope=owner&exp={exp}&sig={sig}")
+    }
+
     /// True if `sig` is this key's signature of the URL and `exp` has not passed.
     /// Constant-time in the signature.
     pub fn verify(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {

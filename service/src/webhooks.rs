@@ -155,7 +155,7 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Re
         return Ok(());
     };
     let job = state.store.job_any_owner(&d.job_id).await?;
-    let body = serde_json::to_vec(&api::generation(state, &job)).map_err(ServiceError::internal)?;
+    let body = serde_json::to_vec(&api::generation(state, &api::base_url(state), &job)).map_err(ServiceError::internal)?;
     let ts = now_ms() / 1000;
     let signature = sign(secret, &d.id, ts, &body)?;
     let result = client

@@ -161,6 +161,18 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// A finished result its owner may fetch (the API's owner URLs): not deleted, not hidden,
+    /// `succeeded`. Errors: [`StoreError::NotFound`].
+    pub async fn owner_result(&self, id: &str) -> Result<Job> {
+        sqlx::query_as::<_, Job>(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = $1 AND deleted_at IS NULL AND hidden_at IS NULL AND status = 'succeeded'"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
     /// The item, if it may be shown to others through a signed media URL right now:
     /// viewable and `link` or `public`. Errors: [`StoreError::NotFound`] otherwise.
     pub async fn shared_job(&self, id: &str) -> Result<Job> {

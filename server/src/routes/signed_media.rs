@@ -4,6 +4,10 @@
 //! Answers 403 with no body for a bad or expired signature, 404 with no body when the item is
 //! no longer shareable (deleted, hidden, made private): checked on every request. Responses
 //! may be cached by browsers until the URL expires (`max-age` ≤ the time left).
+//!
+//! With `scope=owner` (the API's output URLs, `darkroom_service::api::owner_file_url`) the
+//! signature covers `owner:<variant>` and the item need not be shared: it must still exist,
+//! have succeeded and not be hidden. A share URL and an owner URL are not interchangeable.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -18,15 +22,19 @@ pub struct Signature {
     exp: Option<u64>,
     sig: Option<String>,
     download: Option<String>,
+    scope: Option<String>,
 }
 
 pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String, String)>, Query(q): Query<Signature>) -> Response {
     let now = now_secs();
     let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else { return StatusCode::FORBIDDEN.into_response() };
-    if variant == "upload" || !app.signer.verify(&id, &variant, exp, sig, now) {
+    let owner = q.scope.as_deref() == Some("owner");
+    let signed = if owner { darkroom_service::api::owner_variant(&variant) } else { variant.clone() };
+    if variant == "upload" || !app.signer.verify(&id, &signed, exp, sig, now) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let Ok(job) = app.store.shared_job(&id).await else { return StatusCode::NOT_FOUND.into_response() };
+    let job = if owner { app.store.owner_result(&id).await } else { app.store.shared_job(&id).await };
+    let Ok(job) = job else { return StatusCode::NOT_FOUND.into_response() };
     let Some((key, mime)) = result_file(&variant, job.result_key.as_deref(), job.thumb_key.as_deref()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -35,8 +43,9 @@ pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String,
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     let max_age = exp.saturating_sub(now).min(3600);
+    let scope = if owner { "private" } else { "public" };
     // The bytes never change; only the URL's lifetime bounds how long anyone may keep them.
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}, immutable")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{scope}, max-age={max_age}, immutable")) {
         h.insert(header::CACHE_CONTROL, v);
     }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));

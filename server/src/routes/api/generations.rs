@@ -203,7 +203,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
     )
     .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    let mut resp = (status, Json(api::generation(&app, &job))).into_response();
+    let mut resp = (status, Json(api::generation(&app, &super::base(&app, &headers), &job))).into_response();
     if created {
         resp.extensions_mut().insert(Charged(job.cost));
     }
@@ -219,10 +219,10 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         (status = 404, description = "Not found (or not yours)", body = ErrorBody)
     )
 )]
-pub async fn get(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, Path(id): Path<String>) -> Result<Json<Generation>, ApiError> {
+pub async fn get(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Generation>, ApiError> {
     require_scope(&key, "read")?;
     let job = app.store.job(&id, &key.user_id).await?;
-    Ok(Json(api::generation(&app, &job)))
+    Ok(Json(api::generation(&app, &super::base(&app, &headers), &job)))
 }
 
 /// `GET /api/v1/generations` query.
@@ -250,7 +250,8 @@ pub struct GenerationPage {
     params(ListQuery),
     responses((status = 200, body = GenerationPage))
 )]
-pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, Query(q): Query<ListQuery>) -> Result<Json<GenerationPage>, ApiError> {
+pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Json<GenerationPage>, ApiError> {
+    let base = super::base(&app, &headers);
     require_scope(&key, "read")?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
@@ -263,11 +264,11 @@ pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension
     let next = match (more, jobs.last()) {
         (true, Some(last)) => {
             let status = status.map(|s| format!("&status={s}")).unwrap_or_default();
-            Some(format!("{}/api/v1/generations?cursor={}&limit={limit}{status}", api::base_url(&app), last.id))
+            Some(format!("{base}/api/v1/generations?cursor={}&limit={limit}{status}", last.id))
         }
         _ => None,
     };
-    Ok(Json(GenerationPage { results: jobs.iter().map(|j| api::generation(&app, j)).collect(), next }))
+    Ok(Json(GenerationPage { results: jobs.iter().map(|j| api::generation(&app, &base, j)).collect(), next }))
 }
 
 /// Cancel a generation that has not started (refunded).
@@ -280,10 +281,10 @@ pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension
         (status = 409, description = "Already started or finished", body = ErrorBody)
     )
 )]
-pub async fn cancel(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, Path(id): Path<String>) -> Result<Json<Generation>, ApiError> {
+pub async fn cancel(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Generation>, ApiError> {
     require_scope(&key, "generate")?;
     let job = app.store.cancel_job(&id, &key.user_id).await?;
-    Ok(Json(api::generation(&app, &job)))
+    Ok(Json(api::generation(&app, &super::base(&app, &headers), &job)))
 }
 
 /// Delete a finished generation and its files.

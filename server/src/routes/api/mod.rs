@@ -39,6 +39,11 @@ use utoipa_axum::routes;
 #[derive(Clone, Debug)]
 pub struct Caller(pub ApiKey);
 
+/// The absolute base URL for links in answers (see `darkroom_service::api::base_for`).
+pub fn base(app: &AppState, headers: &axum::http::HeaderMap) -> String {
+    darkroom_service::api::base_for(app, headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+}
+
 /// Credits a handler charged (a response extension the request log reads).
 #[derive(Clone, Copy, Debug)]
 pub struct Charged(pub i64);

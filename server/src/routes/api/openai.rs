@@ -227,7 +227,7 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
                     let key = job.result_key.as_deref().ok_or_else(|| ServiceError::internal("succeeded without a result"))?;
                     ImageData { url: None, b64_json: Some(base64::engine::general_purpose::STANDARD.encode(app.media.get(key).await?)) }
                 } else {
-                    ImageData { url: Some(api::owner_file_url(app, &job.id, "result").0), b64_json: None }
+                    ImageData { url: Some(api::owner_file_url(app, &super::base(app, headers), &job.id, "result").0), b64_json: None }
                 });
             }
             "rejected" => {

@@ -136,6 +136,8 @@ macro_rules! on_both {
     };
 }
 
+mod api;
+
 on_both!(
     main_job_end_to_end,
     bad_input_costs_nothing,
