@@ -32,8 +32,8 @@ fn Keys() -> impl IntoView {
         <section class="page">
             <h1>"API keys"</h1>
             <p class="muted">"Keys let your own software create generations with your credits. Reference: "
-                <a href="/api/v1/docs" data-testid="api-docs-link">"API documentation"</a>" · "
-                <a href="/api/v1/openapi.json">"OpenAPI document"</a></p>
+                <a href="/api/v1/docs" rel="external" data-testid="api-docs-link">"API documentation"</a>" · "
+                <a href="/api/v1/openapi.json" rel="external">"OpenAPI document"</a></p>
             <h2>"New key"</h2>
             <ActionForm action=create attr:class="stack" attr:data-testid="key-form">
                 <label>"Name " <input type="text" name="name" required maxlength="60" placeholder="My app" data-testid="key-name"/></label>

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# POST /api/v1/generations under load (issue 8): the real binary with its workers paused
+# (DARKROOM_WORKERS=0, so jobs are created and charged but not run), a small photo uploaded
+# once through POST /api/v1/uploads and referred to by `upload_id`, no Idempotency-Key (each
+# request creates and charges a job), wrk on loopback. In the same run, the raw INSERT rate
+# of the same `jobs` table through the database's own client (pgbench -c CONNS for
+# PostgreSQL; sqlite3, one statement per transaction with the server's pragmas, for SQLite)
+# — the floor under what one API request, which is about fifteen statements in one
+# transaction plus the key check and the request log, can cost.
+#
+# Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
+# BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DB=${BENCH_DB:-sqlite}
+PROFILE=${BENCH_PROFILE:-release}
+SECS=${BENCH_SECS:-10}
+CONNS=${BENCH_CONNS:-16}
+THREADS=${BENCH_THREADS:-1}
+PORT=${BENCH_PORT:-3301}
+
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
+command -v sqlite3 >/dev/null || apt-get install -y -q sqlite3 >/dev/null
+cargo build -q --profile "$PROFILE" -p server --bin darkroom
+BIN=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/darkroom
+MODELS=${DARKROOM_MODELS_DIR:-$PWD/data/models}
+[ -f "$MODELS/samples/chelsea.png" ] || "$BIN" fetch-models >/dev/null
+
+WORK=$(mktemp -d /tmp/darkroom-bench-api.XXXXXX)
+export DARKROOM_DATA_DIR="$WORK" DARKROOM_ADDR="127.0.0.1:$PORT" DARKROOM_WORKERS=0 DARKROOM_RENDER_PREVIEWS=false \
+  DARKROOM_MODELS_DIR="$MODELS" DARKROOM_API_KEY_RATE_PER_MIN=100000000 DARKROOM_API_IP_RATE_PER_MIN=100000000 RUST_LOG=warn
+PGDB=darkroom_bench_api
+if [ "$DB" = postgres ]; then
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
+  sql() { psql -q -X -A -t -h 127.0.0.1 -U postgres -d "$PGDB" -v ON_ERROR_STOP=1 "$@"; }
+else
+  export DATABASE_URL="sqlite://$WORK/darkroom.db"
+  sql() { sqlite3 -bail "$WORK/darkroom.db" "$@"; }
+fi
+"$BIN" migrate >/dev/null
+DARKROOM_ADMIN_PASSWORD="bench password 1" "$BIN" create-admin --email bench@example.com >/dev/null
+USER_ID=$(echo "SELECT id FROM users WHERE email = 'bench@example.com';" | sql)
+NOW_MS=$(($(date +%s) * 1000))
+# Credits for every request (a ledger grant, so balance = sum of entries still holds), and a
+# key whose secret this script knows (only its SHA-256 is stored, as the keys page does).
+SECRET="dk_bench$(head -c 64 /dev/urandom | sha256sum | cut -c1-36)"
+HASH=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
+sql <<SQL
+UPDATE users SET balance = balance + 1000000000 WHERE id = '$USER_ID';
+INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, idempotency_key, created_at)
+SELECT 'bench-grant', id, 'grant', 1000000000, balance, 'benchmark', 'bench-grant', $NOW_MS FROM users WHERE id = '$USER_ID';
+INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, rights_confirmed_at, created_at)
+VALUES ('bench-key', '$USER_ID', 'bench', '${SECRET:0:11}', '$HASH', 'generate,read', $NOW_MS, $NOW_MS);
+SQL
+
+"$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"; [ "$DB" = postgres ] && psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" || true' EXIT
+for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+BASE="http://127.0.0.1:$PORT"
+
+# A small photo (64x64 PNG), uploaded once.
+python3 - "$MODELS/samples/chelsea.png" "$WORK/small.png" <<'PY' 2>/dev/null || cp "$MODELS/samples/chelsea.png" "$WORK/small.png"
+import sys
+from PIL import Image
+Image.open(sys.argv[1]).convert("RGB").resize((64, 64)).save(sys.argv[2])
+PY
+UPLOAD=$(curl -fs -H "Authorization: Bearer $SECRET" -F "file=@$WORK/small.png" "$BASE/api/v1/uploads" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+[ -n "$UPLOAD" ] || { echo "upload failed" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
+BODY="{\"upload_id\":\"$UPLOAD\",\"style\":3}"
+# The request really creates a queued generation (a fast error would be wrong).
+curl -fs -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/generations" \
+  | grep -q '"status":"queued"' || { echo "POST /api/v1/generations did not queue" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
+LUA="$WORK/post.lua"
+cat >"$LUA" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $SECRET"
+LUA
+
+jobs_count() { echo "SELECT COUNT(*) FROM jobs;" | sql; }
+echo "Darkroom API benchmark: $DB, profile $PROFILE, wrk -t$THREADS -c$CONNS -d${SECS}s, $(nproc) cores"
+printf "%-28s %10s %10s  %s\n" target "per sec" p99 notes
+wrk -t"$THREADS" -c"$CONNS" -d2s -s "$LUA" "$BASE/api/v1/generations" >/dev/null # warm-up
+BEFORE=$(jobs_count)
+OUT=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$LUA" "$BASE/api/v1/generations")
+AFTER=$(jobs_count)
+RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
+P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
+ERRS=$(echo "$OUT" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+printf "%-28s %10s %10s  %s\n" "POST /api/v1/generations" "$RPS" "$P99" "$((AFTER - BEFORE)) jobs created $ERRS"
+LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201;" | sql)
+CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)
+[ "$LOGGED" -eq "$CHARGES" ] && [ "$CHARGES" -eq "$(jobs_count)" ] || { echo "jobs $(jobs_count), charges $CHARGES, logged $LOGGED differ" >&2; exit 1; }
+
+# Raw INSERT of the same table, same database, same run.
+INSERT="INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, style)"
+if [ "$DB" = postgres ]; then
+  cat >"$WORK/insert.sql" <<SQL
+$INSERT VALUES (gen_random_uuid()::text, '$USER_ID', '$UPLOAD', 'image_to_image', '{}', 5, 'queued', 'private', gen_random_uuid()::text, 0, '', 3);
+SQL
+  RAW=$(pgbench -n -h 127.0.0.1 -U postgres -c "$CONNS" -j 1 -T "$SECS" -f "$WORK/insert.sql" "$PGDB" 2>/dev/null | awk '/^tps/ {print $3}')
+  printf "%-28s %10s %10s  %s\n" "raw INSERT INTO jobs" "$RAW" "-" "pgbench -c$CONNS, one row per transaction"
+else
+  N=$((20000))
+  {
+    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+    for i in $(seq 1 $N); do
+      echo "$INSERT VALUES ('raw-$i', '$USER_ID', '$UPLOAD', 'image_to_image', '{}', 5, 'queued', 'private', 'raw-$i', 0, '', 3);"
+    done
+  } >"$WORK/insert.sql"
+  START=$(date +%s.%N)
+  sqlite3 "$WORK/darkroom.db" <"$WORK/insert.sql" >/dev/null
+  END=$(date +%s.%N)
+  RAW=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
+  printf "%-28s %10s %10s  %s\n" "raw INSERT INTO jobs" "$RAW" "-" "sqlite3, $N rows, one per transaction"
+fi
+awk -v a="$RPS" -v r="$RAW" 'BEGIN { printf "API / raw INSERT: %.1f%%\n", 100 * a / r }'
