@@ -201,6 +201,7 @@ fn Examples(base: String, cost: i64) -> impl IntoView {
     );
     let python = format!(
         "# pip install openai  (Darkroom speaks OpenAI's Images API)\n\
+         import os\n\
          from openai import OpenAI\n\
          client = OpenAI(base_url=\"{base}/v1\", api_key=os.environ[\"DARKROOM_KEY\"])\n\
          result = client.images.edit(model=\"style-07\", image=open(\"photo.jpg\", \"rb\"), prompt=\"harbour at dusk\")\n\
