@@ -105,7 +105,11 @@ impl Application {
     }
 }
 
-/// Hourly: applies live-event retention (age and count per member).
+/// Days the API request log is kept.
+pub const API_LOG_DAYS: i64 = 90;
+
+/// Hourly: applies live-event retention (age and count per member) and the API request
+/// log's ([`API_LOG_DAYS`]).
 async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let before = darkroom_store::now_ms() - state.config.event_retention_secs as i64 * 1000;
@@ -113,6 +117,10 @@ async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) if n > 0 => tracing::info!(pruned = n, "old live events pruned"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+        }
+        let before = darkroom_store::now_ms() - API_LOG_DAYS * 86_400_000;
+        if let Err(e) = state.store.prune_api_requests(before).await {
+            tracing::warn!(error = %e, "pruning the API request log failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}

@@ -373,6 +373,11 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes logged API requests made before `before_ms`; returns how many.
+    pub async fn prune_api_requests(&self, before_ms: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM api_requests WHERE created_at < $1").bind(before_ms).execute(&self.pool).await?.rows_affected())
+    }
+
     /// The member's latest API requests, newest first.
     pub async fn api_requests(&self, user_id: &str, limit: i64) -> Result<Vec<ApiRequest>> {
         Ok(sqlx::query_as::<_, ApiRequest>(

@@ -16,6 +16,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    api_key_caps_and_webhook_deliveries_exactly_once,
     signup_grants_once_and_emails_are_unique,
     concurrent_submissions_never_overdraw,
     idempotency_key_returns_first_job_charged_once,
@@ -487,4 +488,53 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     assert!(store.set_showcase(c, &owner, true).await.unwrap().showcase_at.is_some());
     assert!(matches!(store.set_showcase(c, &fan, true).await, Err(StoreError::NotFound)));
     assert!(store.set_showcase(c, &owner, false).await.unwrap().showcase_at.is_none());
+}
+
+async fn api_key_caps_and_webhook_deliveries_exactly_once(b: Backend) {
+    use darkroom_store::api::NewApiKey;
+    use darkroom_store::jobs::ApiOrigin;
+    let store = fresh_store(b).await;
+    let me = member(&store, "api@example.com", 100).await;
+    let up = upload(&store, &me).await;
+    let key = store
+        .create_api_key(NewApiKey {
+            user_id: &me, name: "k", prefix: "dk_abcdefgh", secret_hash: "h1", scopes: "generate,read",
+            cap_credits: Some(10), cap_period: Some("day"), expires_at: None,
+        })
+        .await
+        .unwrap();
+    let found = store.api_key_by_hash("h1").await.unwrap().unwrap();
+    assert_eq!((found.key.id.as_str(), found.suspended_at), (key.id.as_str(), None));
+    assert!(store.api_key_by_hash("h2").await.unwrap().is_none());
+    store.set_webhook(&key.id, &me, Some("https://example.com/h"), "generation.canceled", Some("whsec_AAAA")).await.unwrap();
+    // The cap counts this key's jobs since the window start, less refunded ones.
+    let with_key = |k: &'static str| NewJob { api: Some(ApiOrigin { key_id: &key.id, request_hash: "r", cap: Some((10, 0)) }), ..job(&me, &up, k, 5) };
+    let (a, _) = store.create_job(with_key("a")).await.unwrap();
+    store.create_job(with_key("b")).await.unwrap();
+    assert!(matches!(store.create_job(with_key("c")).await, Err(StoreError::CreditCapReached { cap: 10, spent: 10 })));
+    assert_eq!(store.api_key_spend(&key.id, 0).await.unwrap(), 10);
+    // Canceling refunds (spend drops) and queues exactly one delivery, in the same transaction.
+    store.cancel_job(&a.id, &me).await.unwrap();
+    assert_eq!(store.api_key_spend(&key.id, 0).await.unwrap(), 5);
+    store.create_job(with_key("c")).await.unwrap();
+    let ds = store.deliveries(&me, Some(&key.id), 10).await.unwrap();
+    assert_eq!(ds.len(), 1);
+    assert_eq!((ds[0].event.as_str(), ds[0].job_id.as_str(), ds[0].status.as_str()), ("generation.canceled", a.id.as_str(), "pending"));
+    // One sender wins the claim; a delivered one is never due again; resend makes it due.
+    let now = darkroom_store::now_ms();
+    assert_eq!(store.due_deliveries(now, 10).await.unwrap().len(), 1);
+    assert!(store.claim_delivery(&ds[0].id, now, now + 30_000).await.unwrap());
+    assert!(!store.claim_delivery(&ds[0].id, now, now + 30_000).await.unwrap());
+    store.delivery_attempted(&ds[0].id, Some(200), None, true, None).await.unwrap();
+    assert!(store.due_deliveries(now + 1, 10).await.unwrap().is_empty());
+    store.resend_delivery(&ds[0].id, &me).await.unwrap();
+    assert!(store.resend_delivery(&ds[0].id, "someone-else").await.is_err());
+    assert_eq!(store.due_deliveries(darkroom_store::now_ms() + 1, 10).await.unwrap().len(), 1);
+    // Revoked keys create no jobs; the request log prunes by age.
+    store.revoke_api_key(&key.id, &me).await.unwrap();
+    assert!(matches!(store.create_job(with_key("d")).await, Err(StoreError::NotFound)));
+    store.log_api_request(&me, &key.id, "dk_abcdefgh", "GET", "/api/v1/balance", 200, 0).await.unwrap();
+    assert_eq!(store.api_requests(&me, 10).await.unwrap().len(), 1);
+    assert_eq!(store.prune_api_requests(darkroom_store::now_ms() + 1).await.unwrap(), 1);
+    assert_ledger_consistent(&store, &me).await;
 }
