@@ -91,7 +91,7 @@ RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
 P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
 ERRS=$(echo "$OUT" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
 printf "%-28s %10s %10s  %s\n" "POST /api/v1/generations" "$RPS" "$P99" "$((AFTER - BEFORE)) jobs created $ERRS"
-LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201;" | sql)
+LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201 AND route = '/api/v1/generations';" | sql)
 CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)
 [ "$LOGGED" -eq "$CHARGES" ] && [ "$CHARGES" -eq "$(jobs_count)" ] || { echo "jobs $(jobs_count), charges $CHARGES, logged $LOGGED differ" >&2; exit 1; }
 
@@ -106,7 +106,7 @@ SQL
 else
   N=$((20000))
   {
-    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+    echo "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
     for i in $(seq 1 $N); do
       echo "$INSERT VALUES ('raw-$i', '$USER_ID', '$UPLOAD', 'image_to_image', '{}', 5, 'queued', 'private', 'raw-$i', 0, '', 3);"
     done

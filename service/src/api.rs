@@ -134,8 +134,10 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<ApiKey, Serv
     if suspended_at.is_some() {
         return Err(ServiceError::Forbidden("This account is suspended; its API keys do not work.".into()));
     }
-    // Last used, to the minute (job creation marks it exactly).
-    state.store.touch_api_key(&key.id, now, now - 60_000).await?;
+    // Last used, to the minute (job creation marks it exactly): most requests write nothing.
+    if key.last_used_at.is_none_or(|t| t < now - 60_000) {
+        state.store.touch_api_key(&key.id, now, now - 60_000).await?;
+    }
     Ok(key)
 }
 

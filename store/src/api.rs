@@ -225,7 +225,7 @@ impl Store {
             .bind(now)
             .bind(id)
             .bind(older_than)
-            .execute(&self.pool)
+            .execute(&self.write_pool)
             .await?;
         Ok(())
     }
@@ -310,7 +310,7 @@ impl Store {
         .bind(lease_until)
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.write_pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -330,7 +330,7 @@ impl Store {
         .bind(next_attempt_at.unwrap_or(now))
         .bind(delivered.then_some(now))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.write_pool)
         .await?;
         Ok(())
     }
@@ -345,7 +345,7 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.write_pool)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -368,14 +368,14 @@ impl Store {
         .bind(status as i64)
         .bind(cost)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.write_pool)
         .await?;
         Ok(())
     }
 
     /// Deletes logged API requests made before `before_ms`; returns how many.
     pub async fn prune_api_requests(&self, before_ms: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM api_requests WHERE created_at < $1").bind(before_ms).execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM api_requests WHERE created_at < $1").bind(before_ms).execute(&self.write_pool).await?.rows_affected())
     }
 
     /// The member's latest API requests, newest first.

@@ -159,6 +159,34 @@ impl Job {
     }
 }
 
+/// Inside a job's creation: the key must be live; with a cap, its row is locked (PostgreSQL;
+/// SQLite holds the writer lock already) and the cap checked against its jobs in the window,
+/// this one included. Errors: [`StoreError::NotFound`] (revoked), [`StoreError::CreditCapReached`].
+async fn api_key_check_in(tx: &mut Transaction<'static, Any>, api: &ApiOrigin<'_>, user_id: &str, cost: i64, now: i64) -> Result<()> {
+    let Some((cap, since)) = api.cap else {
+        let live: Option<String> = sqlx::query_scalar("SELECT id FROM api_keys WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(api.key_id)
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        return live.map(|_| ()).ok_or(StoreError::NotFound);
+    };
+    let live = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(api.key_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    if live.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let spent: i64 = sqlx::query_scalar(crate::api::SPEND_SQL).bind(api.key_id).bind(since).fetch_one(&mut **tx).await?;
+    if spent > cap {
+        return Err(StoreError::CreditCapReached { cap, spent: spent - cost });
+    }
+    Ok(())
+}
+
 pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Job> {
     sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
         .bind(id)
@@ -203,25 +231,6 @@ impl Store {
             return Err(StoreError::Conflict(format!("a job cannot start as {}", gates.status)));
         }
         let now = now_ms();
-        if let Some(api) = &new.api {
-            // Also takes the key's row lock on PostgreSQL, so concurrent requests through one
-            // key check the cap one after another (SQLite's writer lock does the same).
-            let live = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(api.key_id)
-                .bind(new.user_id)
-                .execute(&mut *tx)
-                .await?;
-            if live.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-            if let Some((cap, since)) = api.cap {
-                let spent: i64 = sqlx::query_scalar(crate::api::SPEND_SQL).bind(api.key_id).bind(since).fetch_one(&mut *tx).await?;
-                if spent + new.cost > cap {
-                    return Err(StoreError::CreditCapReached { cap, spent });
-                }
-            }
-        }
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
              prompt, error, moderation_category, finished_at, style, api_key_id, request_hash) \
@@ -256,7 +265,6 @@ impl Store {
             }
             return Err(e);
         }
-        let balance = ledger::charge_in(&mut tx, new.user_id, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
         for d in gates.decisions {
             decision_in(&mut tx, new.user_id, Some(&id), d).await?;
         }
@@ -266,6 +274,12 @@ impl Store {
         }
         let job = job_in(&mut tx, &id).await?;
         emit_job(&mut tx, &job).await?;
+        // The row locks come last, so concurrent requests of one member (or key) wait for
+        // each other only over the few statements before the commit.
+        if let Some(api) = &new.api {
+            api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
+        }
+        let balance = ledger::charge_in(&mut tx, new.user_id, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
         emit_balance(&mut tx, new.user_id, balance).await?;
         tx.commit().await?;
         self.changed(new.user_id);

@@ -77,7 +77,12 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// A connection pool and the dialect it speaks. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, everything).
     pub pool: AnyPool,
+    /// Writes: on SQLite one connection, so writers queue in order in this process instead
+    /// of sleeping in SQLite's busy handler (which made tail latencies of hundreds of ms
+    /// under load); on PostgreSQL the same pool as `pool`.
+    write_pool: AnyPool,
     pub backend: Backend,
     url: String,
     /// Member ids whose event log just grew (sent after commit). In-process only: a process
@@ -115,8 +120,8 @@ impl Store {
             url.to_string()
         };
         let opts: AnyConnectOptions = url.parse()?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        let pool_with = |max: u32| AnyPoolOptions::new()
+            .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -126,9 +131,13 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(opts)
-            .await?;
-        Ok(Self { pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0, feed_local: Default::default() })
+            ;
+        let pool = pool_with(if backend == Backend::Sqlite { 8 } else { 16 }).connect_with(opts.clone()).await?;
+        let write_pool = match backend {
+            Backend::Sqlite => pool_with(1).connect_with(opts).await?,
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Self { pool, write_pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0, feed_local: Default::default() })
     }
 
     /// The public feed's version in the database: it grows in the same transaction as every
@@ -167,7 +176,7 @@ impl Store {
     /// on a lock upgrade; on PostgreSQL it is a plain `BEGIN`.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
     }

@@ -31,7 +31,7 @@ impl Store {
         sqlx::query("UPDATE uploads SET deleted_at = COALESCE(deleted_at, $1) WHERE id = $2")
             .bind(now_ms())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write_pool)
             .await?;
         Ok(())
     }

@@ -118,7 +118,7 @@ impl Store {
             .bind(now_ms())
             .bind(link_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.write_pool)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -313,7 +313,7 @@ impl Store {
             .bind(on.then(now_ms))
             .bind(job_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.write_pool)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);

@@ -46,7 +46,7 @@ impl Store {
         .bind(u.height)
         .bind(now_ms())
         .bind(&u.gate)
-        .execute(&self.pool)
+        .execute(&self.write_pool)
         .await?;
         Ok(())
     }
@@ -70,7 +70,7 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.write_pool)
             .await?;
         Ok(())
     }

@@ -97,7 +97,7 @@ impl Store {
 
     /// Changes an account's role. Errors: [`StoreError::NotFound`].
     pub async fn set_role(&self, id: &str, role: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.write_pool).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -124,7 +124,7 @@ pub struct LayerState {
 pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) -> Response {
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let openai = req.uri().path().starts_with("/v1/");
-    let fail = |e: ServiceError| if openai { openai::OpenAiError(e).into_response() } else { ApiError(e).into_response() };
+    let fail = move |e: ServiceError| if openai { openai::OpenAiError(e).into_response() } else { ApiError(e).into_response() };
     // Per IP first: also slows down guessing keys.
     if let Err(e) = limited(s.limits.per_ip.check_key(&ip)) {
         return fail(e);
@@ -144,18 +144,24 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
     };
     let method = req.method().to_string();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "?".to_string(), |m| m.as_str().to_string());
-    let resp = match limited(s.limits.per_key.check_key(&key.id)) {
-        Err(e) => fail(e),
-        Ok(()) => {
-            req.extensions_mut().insert(Caller(key.clone()));
-            next.run(req).await
+    let limit = limited(s.limits.per_key.check_key(&key.id));
+    // The handler and the log run to the end in their own task even if the client hangs
+    // up: a generation created for a request is always in the log with its cost.
+    let task = tokio::spawn(async move {
+        let resp = match limit {
+            Err(e) => fail(e),
+            Ok(()) => {
+                req.extensions_mut().insert(Caller(key.clone()));
+                next.run(req).await
+            }
+        };
+        let cost = resp.extensions().get::<Charged>().map_or(0, |c| c.0);
+        if let Err(e) = s.app.store.log_api_request(&key.user_id, &key.id, &key.prefix, &method, &route, resp.status().as_u16(), cost).await {
+            tracing::warn!(error = %e, "API request not logged");
         }
-    };
-    let cost = resp.extensions().get::<Charged>().map_or(0, |c| c.0);
-    if let Err(e) = s.app.store.log_api_request(&key.user_id, &key.id, &key.prefix, &method, &route, resp.status().as_u16(), cost).await {
-        tracing::warn!(error = %e, "API request not logged");
-    }
-    resp
+        resp
+    });
+    task.await.unwrap_or_else(|e| ApiError(ServiceError::internal(format!("API handler panicked: {e}"))).into_response())
 }
 
 struct BearerAuth;
