@@ -86,6 +86,7 @@ impl Application {
         let mut stop = rx.clone();
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
+        tokio::spawn(expire_credits(self.state.clone(), rx.clone()));
         let tx = self.shutdown.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -139,6 +140,22 @@ async fn purge_expired(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Every minute: expires credit lots past their time (an `expiry` ledger entry each; charges
+/// also expire their member's due lots first, so none is ever spent late).
+async fn expire_credits(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match state.store.expire_lots(darkroom_store::now_ms()).await {
+            Ok(n) if n > 0 => tracing::info!(members = n, "credit lots expired"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiring credit lots failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
     }

@@ -279,7 +279,7 @@ impl Store {
         if let Some(api) = &new.api {
             api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
         }
-        let balance = ledger::charge_in(&mut tx, new.user_id, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
+        let balance = ledger::debit_in(&mut tx, new.user_id, ledger::Kind::Charge, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
         emit_balance(&mut tx, new.user_id, balance).await?;
         tx.commit().await?;
         self.changed(new.user_id);
@@ -522,7 +522,7 @@ impl Store {
         let job = job_in(&mut tx, id).await?;
         if refund && job.cost > 0 {
             let balance =
-                ledger::credit_in(&mut tx, &job.user_id, ledger::Kind::Refund, job.cost, "refund", Some(id), &format!("refund:{id}")).await?;
+                ledger::refund_in(&mut tx, &job.user_id, job.cost, Some(id), &format!("refund:{id}"), &format!("job:{id}")).await?;
             emit_balance(&mut tx, &job.user_id, balance).await?;
         }
         emit_job(&mut tx, &job).await?;

@@ -5,6 +5,12 @@
 //! Every entry carries an idempotency key unique per member, so a retried request changes
 //! nothing. Debits are a single conditional `UPDATE ... WHERE balance >= cost`, which is what
 //! keeps concurrent charges from overdrawing on both databases.
+//!
+//! Credit lots: every credit added is a lot with an optional expiry; a debit takes from the
+//! soonest-expiring live lots first (never-expiring last) and records its draws; a job's
+//! refund gives the credits back to the lots they came from. Lots past their expiry are
+//! expired (an `expiry` entry for what is left) before any debit of their owner and by
+//! [`Store::expire_lots`]; so balance = sum of entries = sum of lots' `remaining`.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
@@ -50,9 +56,11 @@ pub struct Entry {
     pub created_at: i64,
 }
 
-/// Adds `amount` (> 0) credits inside `tx` and writes the entry. Returns the new balance.
+/// Adds `amount` (> 0) credits inside `tx` as a new lot (expiring at `expires_at`, Unix ms;
+/// `None` never) and writes the entry. Returns the new balance.
 ///
 /// Errors: [`StoreError::Conflict`] if `(user, idempotency_key)` was used before.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn credit_in(
     tx: &mut Transaction<'static, Any>,
     user_id: &str,
@@ -61,31 +69,126 @@ pub(crate) async fn credit_in(
     reason: &str,
     job_id: Option<&str>,
     idempotency_key: &str,
+    expires_at: Option<i64>,
 ) -> Result<i64> {
     debug_assert!(amount > 0);
-    let balance: i64 = sqlx::query_scalar("UPDATE users SET balance = balance + $1 WHERE id = $2 RETURNING balance")
+    let balance = add_balance(tx, user_id, amount).await?;
+    let entry = insert_entry(tx, user_id, kind, amount, balance, reason, job_id, idempotency_key).await?;
+    sqlx::query(
+        "INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(&entry)
+    .bind(kind.as_str())
+    .bind(amount)
+    .bind(expires_at)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(balance)
+}
+
+async fn add_balance(tx: &mut Transaction<'static, Any>, user_id: &str, amount: i64) -> Result<i64> {
+    sqlx::query_scalar("UPDATE users SET balance = balance + $1 WHERE id = $2 RETURNING balance")
         .bind(amount)
         .bind(user_id)
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or(StoreError::NotFound)?;
-    insert_entry(tx, user_id, kind, amount, balance, reason, job_id, idempotency_key).await?;
+        .ok_or(StoreError::NotFound)
+}
+
+/// Refunds a debit inside `tx`: gives `amount` back to the lots the debit with
+/// `debit_key` drew from (a lot that expired meanwhile expires again at the next check) and
+/// writes a `refund` entry. Returns the new balance.
+///
+/// Errors: [`StoreError::Conflict`] for a reused idempotency key.
+pub(crate) async fn refund_in(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    amount: i64,
+    job_id: Option<&str>,
+    idempotency_key: &str,
+    debit_key: &str,
+) -> Result<i64> {
+    let balance = add_balance(tx, user_id, amount).await?;
+    insert_entry(tx, user_id, Kind::Refund, amount, balance, "refund", job_id, idempotency_key).await?;
+    let draws: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT d.lot_id, d.amount FROM lot_draws d JOIN ledger_entries e ON e.id = d.entry_id \
+         WHERE e.user_id = $1 AND e.idempotency_key = $2 ORDER BY d.lot_id",
+    )
+    .bind(user_id)
+    .bind(debit_key)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut left = amount;
+    for (lot, drawn) in draws {
+        let give = drawn.min(left);
+        if give == 0 {
+            break;
+        }
+        sqlx::query("UPDATE credit_lots SET remaining = remaining + $1 WHERE id = $2").bind(give).bind(&lot).execute(&mut **tx).await?;
+        left -= give;
+    }
+    if left > 0 {
+        // A debit from before lots existed: the credits come back as a lot of their own.
+        sqlx::query(
+            "INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at) \
+             VALUES ($1, $2, $3, 'refund', $4, $4, NULL, $5)",
+        )
+        .bind(new_id())
+        .bind(user_id)
+        .bind(idempotency_key)
+        .bind(left)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(balance)
 }
 
-/// Takes `cost` (≥ 0) credits inside `tx` if the balance covers it, and writes a `charge`
-/// entry. Returns the new balance.
+/// Expires the member's lots past their time inside `tx`: an `expiry` entry for each lot's
+/// remainder. Returns the balance after, if anything expired.
+pub(crate) async fn expire_due_in(tx: &mut Transaction<'static, Any>, user_id: &str, now: i64) -> Result<Option<i64>> {
+    let due: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, remaining FROM credit_lots WHERE user_id = $1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $2 ORDER BY expires_at, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut balance = None;
+    for (lot, remaining) in due {
+        sqlx::query("UPDATE credit_lots SET remaining = 0 WHERE id = $1").bind(&lot).execute(&mut **tx).await?;
+        let b: i64 = sqlx::query_scalar("UPDATE users SET balance = balance - $1 WHERE id = $2 RETURNING balance")
+            .bind(remaining)
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        insert_entry(tx, user_id, Kind::Expiry, -remaining, b, "credits expired", None, &format!("expiry:{lot}:{}", new_id())).await?;
+        balance = Some(b);
+    }
+    Ok(balance)
+}
+
+/// Takes `cost` (≥ 0) credits inside `tx` if the balance covers it, from the soonest-expiring
+/// live lots first, and writes a `kind` entry (`charge`, or `adjustment` for an admin
+/// deduction). Due lots are expired first. Returns the new balance.
 ///
-/// Errors: [`StoreError::InsufficientCredits`] (nothing written), [`StoreError::Conflict`]
+/// Errors: [`StoreError::InsufficientCredits`] (nothing written but expiries), [`StoreError::Conflict`]
 /// for a reused idempotency key.
-pub(crate) async fn charge_in(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn debit_in(
     tx: &mut Transaction<'static, Any>,
     user_id: &str,
+    kind: Kind,
     cost: i64,
     reason: &str,
     job_id: Option<&str>,
     idempotency_key: &str,
 ) -> Result<i64> {
+    let now = now_ms();
+    expire_due_in(tx, user_id, now).await?;
     let balance: Option<i64> =
         sqlx::query_scalar("UPDATE users SET balance = balance - $1 WHERE id = $2 AND balance >= $1 RETURNING balance")
             .bind(cost)
@@ -99,7 +202,28 @@ pub(crate) async fn charge_in(
             None => Err(StoreError::NotFound),
         };
     };
-    insert_entry(tx, user_id, Kind::Charge, -cost, balance, reason, job_id, idempotency_key).await?;
+    let entry = insert_entry(tx, user_id, kind, -cost, balance, reason, job_id, idempotency_key).await?;
+    let lots: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, remaining FROM credit_lots WHERE user_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2) \
+         ORDER BY CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, created_at, id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut left = cost;
+    for (lot, remaining) in lots {
+        if left == 0 {
+            break;
+        }
+        let take = remaining.min(left);
+        sqlx::query("UPDATE credit_lots SET remaining = remaining - $1 WHERE id = $2").bind(take).bind(&lot).execute(&mut **tx).await?;
+        sqlx::query("INSERT INTO lot_draws (entry_id, lot_id, amount) VALUES ($1, $2, $3)").bind(&entry).bind(&lot).bind(take).execute(&mut **tx).await?;
+        left -= take;
+    }
+    if left > 0 {
+        return Err(StoreError::Conflict(format!("ledger and credit lots disagree for {user_id}")));
+    }
     Ok(balance)
 }
 
@@ -113,12 +237,13 @@ async fn insert_entry(
     reason: &str,
     job_id: Option<&str>,
     idempotency_key: &str,
-) -> Result<()> {
+) -> Result<String> {
+    let id = new_id();
     let r = sqlx::query(
         "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(user_id)
     .bind(kind.as_str())
     .bind(amount)
@@ -132,7 +257,7 @@ async fn insert_entry(
     .map_err(StoreError::from);
     match r {
         Err(e) if e.is_unique_violation() => Err(StoreError::Conflict(format!("idempotency key {idempotency_key} already used"))),
-        other => other.map(|_| ()),
+        other => other.map(|_| id),
     }
 }
 
@@ -144,7 +269,7 @@ impl Store {
             return Err(StoreError::Conflict("a grant must be positive".into()));
         }
         let mut tx = self.begin_write().await?;
-        match credit_in(&mut tx, user_id, Kind::Grant, amount, reason, None, idempotency_key).await {
+        match credit_in(&mut tx, user_id, Kind::Grant, amount, reason, None, idempotency_key, None).await {
             Ok(balance) => {
                 tx.commit().await?;
                 Ok(balance)
@@ -155,6 +280,80 @@ impl Store {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Adds `amount` credits as a lot expiring at `expires_at` (Unix ms; `None` never), once
+    /// per idempotency key: a repeated key changes nothing and returns `Ok(None)`.
+    /// `kind` is `grant`, `purchase`, `subscription_grant` or `adjustment`.
+    ///
+    /// Errors: [`StoreError::Conflict`] for another kind or a non-positive amount.
+    pub async fn add_credits(&self, user_id: &str, kind: Kind, amount: i64, reason: &str, idempotency_key: &str, expires_at: Option<i64>) -> Result<Option<i64>> {
+        if amount <= 0 || !matches!(kind, Kind::Grant | Kind::Purchase | Kind::SubscriptionGrant | Kind::Adjustment) {
+            return Err(StoreError::Conflict("credits are added by a positive grant, purchase or adjustment".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        match credit_in(&mut tx, user_id, kind, amount, reason, None, idempotency_key, expires_at).await {
+            Ok(balance) => {
+                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+                tx.commit().await?;
+                self.changed(user_id);
+                Ok(Some(balance))
+            }
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes `amount` credits (an admin deduction: an `adjustment` entry), soonest-expiring
+    /// lots first, once per idempotency key (a repeat changes nothing: `Ok(None)`).
+    ///
+    /// Errors: [`StoreError::InsufficientCredits`]; [`StoreError::Conflict`] for a
+    /// non-positive amount.
+    pub async fn deduct(&self, user_id: &str, amount: i64, reason: &str, idempotency_key: &str) -> Result<Option<i64>> {
+        if amount <= 0 {
+            return Err(StoreError::Conflict("a deduction must be positive".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        match debit_in(&mut tx, user_id, Kind::Adjustment, amount, reason, None, idempotency_key).await {
+            Ok(balance) => {
+                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+                tx.commit().await?;
+                self.changed(user_id);
+                Ok(Some(balance))
+            }
+            Err(StoreError::Conflict(m)) if m.starts_with("idempotency key") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Expires every lot past its time at `now` (Unix ms): an `expiry` entry per lot for what
+    /// was left, and a balance event per member. Returns how many members' balances changed.
+    pub async fn expire_lots(&self, now: i64) -> Result<u64> {
+        let users: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM credit_lots WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut changed = 0;
+        for user in users {
+            let mut tx = self.begin_write().await?;
+            if let Some(balance) = expire_due_in(&mut tx, &user, now).await? {
+                crate::events::append_in(&mut tx, &user, "balance", &serde_json::json!({ "balance": balance })).await?;
+                changed += 1;
+            }
+            tx.commit().await?;
+            self.changed(&user);
+        }
+        Ok(changed)
+    }
+
+    /// Sum of the member's lots' remaining credits (equals the balance once due lots are expired).
+    pub async fn lots_sum(&self, user_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// The member's ledger, newest first, at most `limit` rows.

@@ -72,7 +72,7 @@ impl Store {
             other => other?,
         };
         if new.signup_grant > 0 {
-            ledger::credit_in(&mut tx, &id, ledger::Kind::Grant, new.signup_grant, "sign-up grant", None, "signup").await?;
+            ledger::credit_in(&mut tx, &id, ledger::Kind::Grant, new.signup_grant, "sign-up grant", None, "signup", None).await?;
         }
         tx.commit().await?;
         self.user(&id).await

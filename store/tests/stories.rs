@@ -16,6 +16,8 @@ macro_rules! on_both {
 }
 
 on_both!(
+    ledger_invariants_hold_over_random_operations,
+    charges_take_the_soonest_expiring_lot_and_lots_expire_on_time,
     api_key_caps_and_webhook_deliveries_exactly_once,
     signup_grants_once_and_emails_are_unique,
     concurrent_submissions_never_overdraw,
@@ -537,4 +539,114 @@ async fn api_key_caps_and_webhook_deliveries_exactly_once(b: Backend) {
     assert_eq!(store.api_requests(&me, 10).await.unwrap().len(), 1);
     assert_eq!(store.prune_api_requests(darkroom_store::now_ms() + 1).await.unwrap(), 1);
     assert_ledger_consistent(&store, &me).await;
+}
+
+/// balance = sum of entries = sum of lots (after due lots expire), never negative.
+async fn assert_lots_consistent(store: &Store, user: &str) {
+    store.expire_lots(darkroom_store::now_ms()).await.unwrap();
+    let u = store.user(user).await.unwrap();
+    assert_eq!(store.ledger_sum(user).await.unwrap(), u.balance, "balance = sum of ledger entries");
+    assert_eq!(store.lots_sum(user).await.unwrap(), u.balance, "balance = sum of live lots");
+    assert!(u.balance >= 0);
+}
+
+async fn ledger_invariants_hold_over_random_operations(b: Backend) {
+    use darkroom_store::ledger::Kind;
+    let store = fresh_store(b).await;
+    let me = member(&store, "prop@example.com", 20).await;
+    let up = upload(&store, &me).await;
+    // xorshift64: the same sequence every run (seed per backend), no extra crates.
+    let mut x: u64 = if b == Backend::Sqlite { 0x9E37_79B9_7F4A_7C15 } else { 0xD1B5_4A32_D192_ED03 };
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut jobs: Vec<String> = Vec::new();
+    let (mut charged, mut refused, mut repeats) = (0, 0, 0);
+    for step in 0..160 {
+        let now = darkroom_store::now_ms();
+        match rnd(5) {
+            0 => {
+                let expires = match rnd(3) {
+                    0 => None,
+                    1 => Some(now + 1 + rnd(30) as i64),
+                    _ => Some(now + 86_400_000),
+                };
+                let key = format!("g{}", rnd(40));
+                let first = store.add_credits(&me, Kind::Grant, 1 + rnd(30) as i64, "grant", &key, expires).await.unwrap();
+                repeats += first.is_none() as i32;
+            }
+            1 => {
+                let key = format!("j{}", rnd(60));
+                match store.create_job(job(&me, &up, &key, 1 + rnd(20) as i64)).await {
+                    Ok((j, created)) => {
+                        charged += created as i32;
+                        repeats += (!created) as i32;
+                        jobs.push(j.id);
+                    }
+                    Err(StoreError::InsufficientCredits { .. }) => refused += 1,
+                    Err(e) => panic!("step {step}: {e}"),
+                }
+            }
+            2 if !jobs.is_empty() => {
+                let id = jobs[rnd(jobs.len() as u64) as usize].clone();
+                let _ = store.cancel_job(&id, &me).await; // a second cancel is a conflict, nothing changes
+            }
+            3 => match store.deduct(&me, 1 + rnd(10) as i64, "admin", &format!("d{}", rnd(30))).await {
+                Ok(_) | Err(StoreError::InsufficientCredits { .. }) => {}
+                Err(e) => panic!("step {step}: {e}"),
+            },
+            _ => tokio::time::sleep(std::time::Duration::from_millis(1 + rnd(10))).await,
+        }
+        assert_lots_consistent(&store, &me).await;
+    }
+    // A retried grant with a used key changes nothing.
+    let before = store.user(&me).await.unwrap().balance;
+    assert!(store.add_credits(&me, Kind::Grant, 5, "grant", "retry-me", None).await.unwrap().is_some());
+    assert_eq!(store.add_credits(&me, Kind::Grant, 5, "grant", "retry-me", None).await.unwrap(), None);
+    assert_eq!(store.user(&me).await.unwrap().balance, before + 5);
+    // More than the balance: refused, nothing written.
+    let have = store.user(&me).await.unwrap().balance;
+    assert!(matches!(store.create_job(job(&me, &up, "too-much", have + 1)).await, Err(StoreError::InsufficientCredits { .. })));
+    refused += 1;
+    assert_lots_consistent(&store, &me).await;
+    println!("{b:?}: {charged} charges, {refused} refused for credits, {repeats} repeated keys");
+    assert!(charged > 5 && repeats > 0, "the sequence exercised charges and retries");
+}
+
+async fn charges_take_the_soonest_expiring_lot_and_lots_expire_on_time(b: Backend) {
+    use darkroom_store::ledger::Kind;
+    let store = fresh_store(b).await;
+    let me = member(&store, "lots@example.com", 0).await;
+    let up = upload(&store, &me).await;
+    let now = darkroom_store::now_ms();
+    store.add_credits(&me, Kind::Purchase, 10, "never", "a", None).await.unwrap();
+    store.add_credits(&me, Kind::Purchase, 10, "in a day", "b", Some(now + 86_400_000)).await.unwrap();
+    store.add_credits(&me, Kind::Grant, 10, "in an hour", "c", Some(now + 3_600_000)).await.unwrap();
+    store.create_job(job(&me, &up, "k1", 15)).await.unwrap();
+    let lots: Vec<(String, i64)> = sqlx::query_as("SELECT e.idempotency_key, l.remaining FROM credit_lots l JOIN ledger_entries e ON e.id = l.entry_id WHERE l.user_id = $1 ORDER BY e.idempotency_key")
+        .bind(&me)
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(lots, vec![("a".into(), 10), ("b".into(), 5), ("c".into(), 0)], "the hour lot first, then the day lot");
+    // A lot expires on time: 60 ms from now.
+    store.add_credits(&me, Kind::Grant, 7, "short", "d", Some(darkroom_store::now_ms() + 60)).await.unwrap();
+    assert_eq!(store.user(&me).await.unwrap().balance, 22);
+    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    // A charge after its time cannot use it (expired first, in the charge's transaction).
+    assert!(matches!(store.create_job(job(&me, &up, "k2", 16)).await, Err(StoreError::InsufficientCredits { balance: 15, needed: 16 })));
+    assert_eq!(store.expire_lots(darkroom_store::now_ms()).await.unwrap(), 1);
+    let u = store.user(&me).await.unwrap();
+    assert_eq!(u.balance, 15);
+    let expiry = store.ledger(&me, 10).await.unwrap().into_iter().find(|e| e.kind == "expiry").expect("an expiry entry");
+    assert_eq!(expiry.amount, -7);
+    assert_eq!(store.expire_lots(darkroom_store::now_ms()).await.unwrap(), 0, "expired once");
+    // A refund returns credits to the lots they came from.
+    let (j, _) = store.create_job(job(&me, &up, "k3", 12)).await.unwrap();
+    store.cancel_job(&j.id, &me).await.unwrap();
+    assert_lots_consistent(&store, &me).await;
+    assert_eq!(store.user(&me).await.unwrap().balance, 15);
 }
