@@ -296,6 +296,37 @@ pub fn encode_webp_labelled(img: &RgbImage, quality: f32) -> Vec<u8> {
     out
 }
 
+/// A smooth abstract canvas for text→image without a source photo: `width`×`height` RGB
+/// pixels blended from eight coloured points placed by `seed` (inverse-square distance
+/// weights), with a low-frequency wave over it. The same seed gives the same canvas; the
+/// style network then paints over it.
+pub fn prompt_canvas(seed: u64, width: u32, height: u32) -> RgbImage {
+    // splitmix64: a small, well-mixed sequence from the seed.
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let points: Vec<(f32, f32, [f32; 3])> = (0..8).map(|_| (next(), next(), [next() * 255.0, next() * 255.0, next() * 255.0])).collect();
+    let (fx, fy, phase) = (1.0 + next() * 4.0, 1.0 + next() * 4.0, next() * std::f32::consts::TAU);
+    RgbImage::from_fn(width, height, |x, y| {
+        let (u, v) = (x as f32 / width.max(1) as f32, y as f32 / height.max(1) as f32);
+        let (mut acc, mut total) = ([0f32; 3], 0f32);
+        for (px, py, c) in &points {
+            let w = 1.0 / ((u - px).powi(2) + (v - py).powi(2) + 0.002);
+            for k in 0..3 {
+                acc[k] += c[k] * w;
+            }
+            total += w;
+        }
+        let wave = 24.0 * ((u * fx + v * fy) * std::f32::consts::TAU + phase).sin();
+        image::Rgb(acc.map(|a| (a / total + wave).clamp(0.0, 255.0) as u8))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,33 +396,3 @@ mod tests {
     }
 }
 
-/// A smooth abstract canvas for text→image without a source photo: `width`×`height` RGB
-/// pixels blended from eight coloured points placed by `seed` (inverse-square distance
-/// weights), with a low-frequency wave over it. The same seed gives the same canvas; the
-/// style network then paints over it.
-pub fn prompt_canvas(seed: u64, width: u32, height: u32) -> RgbImage {
-    // splitmix64: a small, well-mixed sequence from the seed.
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f32 / (1u64 << 53) as f32
-    };
-    let points: Vec<(f32, f32, [f32; 3])> = (0..8).map(|_| (next(), next(), [next() * 255.0, next() * 255.0, next() * 255.0])).collect();
-    let (fx, fy, phase) = (1.0 + next() * 4.0, 1.0 + next() * 4.0, next() * std::f32::consts::TAU);
-    RgbImage::from_fn(width, height, |x, y| {
-        let (u, v) = (x as f32 / width.max(1) as f32, y as f32 / height.max(1) as f32);
-        let (mut acc, mut total) = ([0f32; 3], 0f32);
-        for (px, py, c) in &points {
-            let w = 1.0 / ((u - px).powi(2) + (v - py).powi(2) + 0.002);
-            for k in 0..3 {
-                acc[k] += c[k] * w;
-            }
-            total += w;
-        }
-        let wave = 24.0 * ((u * fx + v * fy) * std::f32::consts::TAU + phase).sin();
-        image::Rgb(acc.map(|a| (a / total + wave).clamp(0.0, 255.0) as u8))
-    })
-}

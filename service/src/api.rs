@@ -405,6 +405,7 @@ fn input_of(job: &Job) -> GenerationInput {
 /// The style request for the API's parameters: a template's, overridden by what is given.
 ///
 /// Errors: [`ServiceError::Invalid`] for an unknown template or style out of range.
+#[allow(clippy::too_many_arguments)]
 pub fn style_request(template_id: Option<&str>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str, cost: i64) -> Result<StyleRequest, ServiceError> {
     let base = match template_id {
         Some(t) => template(t, cost)?.params,

@@ -354,6 +354,7 @@ impl Store {
     }
 
     /// Logs an authenticated API request.
+    #[allow(clippy::too_many_arguments)]
     pub async fn log_api_request(&self, user_id: &str, key_id: &str, key_prefix: &str, method: &str, route: &str, status: u16, cost: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
