@@ -42,7 +42,8 @@ fi
 DARKROOM_ADMIN_PASSWORD="bench password 1" "$BIN" create-admin --email bench@example.com >/dev/null
 USER_ID=$(echo "SELECT id FROM users WHERE email = 'bench@example.com';" | sql)
 NOW_MS=$(($(date +%s) * 1000))
-# Credits for every request (a ledger grant, so balance = sum of entries still holds), and a
+# Credits for every request (a ledger grant and its lot, so balance = sum of entries = sum
+# of lots still holds), and a
 # key whose secret this script knows (only its SHA-256 is stored, as the keys page does).
 SECRET="dk_bench$(head -c 64 /dev/urandom | sha256sum | cut -c1-36)"
 HASH=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
@@ -50,6 +51,8 @@ sql <<SQL
 UPDATE users SET balance = balance + 1000000000 WHERE id = '$USER_ID';
 INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, idempotency_key, created_at)
 SELECT 'bench-grant', id, 'grant', 1000000000, balance, 'benchmark', 'bench-grant', $NOW_MS FROM users WHERE id = '$USER_ID';
+INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at)
+VALUES ('bench-lot', '$USER_ID', 'bench-grant', 'grant', 1000000000, 1000000000, NULL, $NOW_MS);
 INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, rights_confirmed_at, created_at)
 VALUES ('bench-key', '$USER_ID', 'bench', '${SECRET:0:11}', '$HASH', 'generate,read', $NOW_MS, $NOW_MS);
 SQL
@@ -91,6 +94,7 @@ RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
 P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
 ERRS=$(echo "$OUT" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
 printf "%-28s %10s %10s  %s\n" "POST /api/v1/generations" "$RPS" "$P99" "$((AFTER - BEFORE)) jobs created $ERRS"
+sleep 2 # requests wrk abandoned at the end still finish (and log) on the server
 LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201 AND route = '/api/v1/generations';" | sql)
 CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)
 [ "$LOGGED" -eq "$CHARGES" ] && [ "$CHARGES" -eq "$(jobs_count)" ] || { echo "jobs $(jobs_count), charges $CHARGES, logged $LOGGED differ" >&2; exit 1; }
