@@ -20,7 +20,7 @@ for _ in $(seq 1 120); do
   curl -fs "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1 && break
   sleep 0.5
 done
-(cd end2end && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund)
+(cd end2end && [ -d node_modules/playwright-core ] && [ -d node_modules/openai ] && [ -d node_modules/@seriousme/openapi-schema-validator ] || npm ci --no-audit --no-fund)
 # A hung browser must not hang CI: the whole suite gets 20 minutes.
 # Arguments name test files to run instead of all (e.g. tests/create.test.mjs).
 export DARKROOM_E2E_URL="http://127.0.0.1:$PORT" DARKROOM_SAMPLES="$MODELS/samples"

@@ -25,6 +25,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q "${need_apt[@]}"
 fi
-if [ "${1:-}" = "--test" ] && [ ! -d end2end/node_modules/playwright-core ]; then
+if [ "${1:-}" = "--test" ] && { [ ! -d end2end/node_modules/playwright-core ] || [ ! -d end2end/node_modules/openai ] || [ ! -d end2end/node_modules/@seriousme/openapi-schema-validator ]; }; then
   (cd end2end && npm ci --no-audit --no-fund)
 fi
