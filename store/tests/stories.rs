@@ -252,13 +252,18 @@ async fn signup_grants_once_and_emails_are_unique(b: Backend) {
 }
 
 async fn concurrent_submissions_never_overdraw(b: Backend) {
+    use darkroom_store::ledger::Kind;
+    // 200 concurrent charges of 1 against 37 credits spread over three lots: exactly 37 win.
     let store = fresh_store(b).await;
-    let user = member(&store, "c@example.com", 30).await;
+    let user = member(&store, "c@example.com", 20).await;
+    let now = darkroom_store::now_ms();
+    store.add_credits(&user, Kind::Purchase, 10, "pack", "p1", Some(now + 86_400_000)).await.unwrap();
+    store.add_credits(&user, Kind::Grant, 7, "promo", "p2", Some(now + 3_600_000)).await.unwrap();
     let up = upload(&store, &user).await;
     let mut tasks = Vec::new();
-    for i in 0..50 {
+    for i in 0..200 {
         let (store, user, up) = (store.clone(), user.clone(), up.clone());
-        tasks.push(tokio::spawn(async move { store.create_job(job(&user, &up, &format!("k{i}"), 3)).await }));
+        tasks.push(tokio::spawn(async move { store.create_job(job(&user, &up, &format!("k{i}"), 1)).await }));
     }
     let (mut ok, mut broke) = (0, 0);
     for t in tasks {
@@ -268,9 +273,10 @@ async fn concurrent_submissions_never_overdraw(b: Backend) {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!((ok, broke), (10, 40), "balance 30 covers exactly 10 jobs of 3");
-    assert_eq!(store.jobs_for_user(&user, None, None, 100).await.unwrap().len(), 10);
+    assert_eq!((ok, broke), (37, 163), "a balance of 37 covers exactly 37 charges of 1");
+    assert_eq!(store.jobs_for_user(&user, None, None, 300).await.unwrap().len(), 37);
     assert_eq!(store.user(&user).await.unwrap().balance, 0);
+    assert_eq!(store.lots_sum(&user).await.unwrap(), 0);
     assert_ledger_consistent(&store, &user).await;
 }
 
