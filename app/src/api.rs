@@ -79,6 +79,7 @@ pub struct CreateInfo {
     pub refund_on_failure: bool,
 }
 
+pub mod credits;
 pub mod keys;
 pub mod moderation;
 pub mod sharing;

@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
                         <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                         <Route path=path!("/settings/api") view=pages::keys::KeysPage/>
+                        <Route path=path!("/credits") view=pages::credits::CreditsPage/>
                         <Route path=path!("/explore") view=pages::share::ExploreFeed/>
                         <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
                         <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>
@@ -134,9 +135,9 @@ fn Header() -> impl IntoView {
                                     <A href="/gallery">"My gallery"</A>
                                     {moderator.then(|| view! { <A href="/moderation">"Moderation"</A> })}
                                     <A href="/settings">"Settings"</A>
-                                    <span class="balance" data-testid="balance" title="Your credits">
+                                    <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title="Your credits and ledger">
                                         {move || live.balance.get().unwrap_or(initial)} " credits"
-                                    </span>
+                                    </A>
                                     <ActionForm action=session.sign_out attr:class="inline">
                                         <button type="submit" class="link">"Sign out"</button>
                                     </ActionForm>

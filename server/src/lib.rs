@@ -226,6 +226,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/events", get(routes::events::stream))
         .route("/gallery/delete", post(routes::gallery::delete_selected))
+        .route("/credits/ledger.csv", get(routes::ledger::csv))
         .route("/media/{id}/{variant}", get(routes::media::get))
         .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route("/healthz", get(routes::health::healthz))

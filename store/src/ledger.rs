@@ -44,6 +44,17 @@ impl Kind {
     }
 }
 
+/// Which ledger entries a page or export shows (all `None`: every entry).
+#[derive(Clone, Debug, Default)]
+pub struct LedgerFilter<'a> {
+    /// One kind (`grant`, `charge`, ...).
+    pub kind: Option<&'a str>,
+    /// Created at or after (Unix ms).
+    pub from_ms: Option<i64>,
+    /// Created before (Unix ms).
+    pub until_ms: Option<i64>,
+}
+
 /// One ledger row. `amount` is signed credits (charges negative).
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Entry {
@@ -354,6 +365,54 @@ impl Store {
             .bind(user_id)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    /// An admin's adjustment of a member's credits: `amount` > 0 adds a non-expiring lot,
+    /// < 0 takes credits (soonest-expiring first); either way an `adjustment` entry and an
+    /// audit row (actor, member, reason) in one transaction. A repeated idempotency key
+    /// changes nothing (`Ok(None)`).
+    ///
+    /// Errors: [`StoreError::Conflict`] for 0 or an empty reason;
+    /// [`StoreError::InsufficientCredits`] for a deduction larger than the balance.
+    pub async fn adjust_credits(&self, actor_id: &str, user_id: &str, amount: i64, reason: &str, idempotency_key: &str) -> Result<Option<i64>> {
+        if amount == 0 || reason.trim().is_empty() {
+            return Err(StoreError::Conflict("an adjustment needs a non-zero amount and a reason".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let done = if amount > 0 {
+            credit_in(&mut tx, user_id, Kind::Adjustment, amount, reason, None, idempotency_key, None).await
+        } else {
+            debit_in(&mut tx, user_id, Kind::Adjustment, -amount, reason, None, idempotency_key).await
+        };
+        match done {
+            Ok(balance) => {
+                crate::audit::audit_in(&mut tx, Some(actor_id), "credits.adjust", user_id, &format!("{amount:+} credits: {reason}")).await?;
+                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+                tx.commit().await?;
+                self.changed(user_id);
+                Ok(Some(balance))
+            }
+            Err(StoreError::Conflict(m)) if m.starts_with("idempotency key") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The member's ledger entries that pass `filter`, newest first, at most `limit`;
+    /// `before`: an entry id to page after (keyset on the time-ordered id).
+    pub async fn ledger_page(&self, user_id: &str, filter: &LedgerFilter<'_>, before: Option<&str>, limit: i64) -> Result<Vec<Entry>> {
+        Ok(sqlx::query_as::<_, Entry>(
+            "SELECT id, kind, amount, balance_after, reason, job_id, created_at FROM ledger_entries \
+             WHERE user_id = $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR id < $3) AND created_at >= $4 AND created_at < $5 \
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(user_id)
+        .bind(filter.kind.unwrap_or(""))
+        .bind(before.unwrap_or(""))
+        .bind(filter.from_ms.unwrap_or(0))
+        .bind(filter.until_ms.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The member's ledger, newest first, at most `limit` rows.

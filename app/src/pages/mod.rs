@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod create;
+pub mod credits;
 pub mod gallery;
 pub mod home;
 pub mod keys;

@@ -5,6 +5,7 @@ pub mod events;
 pub mod gallery;
 pub mod generations;
 pub mod health;
+pub mod ledger;
 pub mod media;
 pub mod signed_media;
 

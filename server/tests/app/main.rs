@@ -137,6 +137,7 @@ macro_rules! on_both {
 }
 
 mod api;
+mod credits;
 
 on_both!(
     main_job_end_to_end,
