@@ -80,6 +80,58 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// True for addresses a webhook must not reach from the server: loopback, private
+/// (RFC 1918, fc00::/7), link-local (incl. cloud metadata 169.254.169.254), CGNAT
+/// (100.64/10), unspecified, broadcast, multicast, documentation ranges.
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        std::net::IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(v4.into()))
+        }
+    }
+}
+
+/// Resolves the endpoint's host and refuses internal addresses (SSRF), unless the operator
+/// allows plain-HTTP development endpoints (`DARKROOM_WEBHOOK_ALLOW_HTTP`), which are usually
+/// local. Errors: [`ServiceError::Invalid`].
+pub async fn check_reachable(url: &str, allow_internal: bool) -> Result<(), ServiceError> {
+    if allow_internal {
+        return Ok(());
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|_| ServiceError::Invalid("The webhook URL is not a valid absolute URL.".into()))?;
+    let host = parsed.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![(ip, port).into()],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| ServiceError::Invalid("The webhook URL's host could not be resolved.".into()))?
+            .collect(),
+    };
+    if addrs.is_empty() || addrs.iter().any(|a| is_internal(a.ip())) {
+        return Err(ServiceError::Invalid("The webhook URL must point at a public address.".into()));
+    }
+    Ok(())
+}
+
 /// Sets the key's webhook endpoint and events (`url = None` removes it). The signing secret
 /// is made the first time and kept after.
 ///
@@ -89,6 +141,7 @@ pub async fn set(state: &AppState, user_id: &str, key_id: &str, url: Option<&str
     let url = url.map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = url {
         check_url(u, state.config.webhook_allow_http)?;
+        check_reachable(u, state.config.webhook_allow_http).await?;
         if events.is_empty() || events.iter().any(|e| !EVENTS.contains(&e.as_str())) {
             return Err(ServiceError::Invalid(format!("Choose the webhook's events among {}.", EVENTS.join(", "))));
         }
@@ -154,6 +207,12 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Re
         state.store.delivery_attempted(&d.id, None, Some("the key's webhook was removed"), false, None).await?;
         return Ok(());
     };
+    // Checked again at each attempt: the name may resolve elsewhere now.
+    if let Err(e) = check_reachable(url, state.config.webhook_allow_http).await {
+        let next = retry_delay_ms(d.attempts + 1, state.config.webhook_retry_scale).map(|w| now_ms() + w);
+        state.store.delivery_attempted(&d.id, None, Some(&e.to_string()), false, next).await?;
+        return Ok(());
+    }
     let job = state.store.job_any_owner(&d.job_id).await?;
     let body = serde_json::to_vec(&api::generation(state, &api::base_url(state), &job)).map_err(ServiceError::internal)?;
     let ts = now_ms() / 1000;
@@ -176,4 +235,26 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Re
     tracing::info!(delivery = %d.id, event = %d.event, ?status, delivered, "webhook attempt");
     state.store.delivery_attempted(&d.id, status, error.as_deref(), delivered, next).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_refused() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn signatures_follow_the_standard_webhooks_example() {
+        // The example in the Standard Webhooks specification ("Signature scheme").
+        let sig = sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#).unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
 }

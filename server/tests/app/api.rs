@@ -91,6 +91,11 @@ pub async fn api_keys_scopes_caps_and_revocation(b: Backend) {
         .unwrap();
     assert_eq!(row.0, darkroom_service::api::secret_hash(&secret));
     assert!(!row.0.contains(&secret) && secret.starts_with(&row.1) && row.1.len() == 11);
+    // Webhook endpoints must be public HTTPS (SSRF): loopback, private and metadata addresses are refused.
+    for url in ["http://example.com/hook", "https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://169.254.169.254/latest", "https://[::1]/hook"] {
+        let (s, v) = app.call(&c, "set_key_webhook", &[("key_id", &key_id), ("url", url), ("ev_succeeded", "on")]).await;
+        assert_eq!(s, 400, "{url}: {v}");
+    }
     // The page shows the key without its secret.
     let (_, page) = app.call(&c, "api_keys_page", &[]).await;
     assert!(!page.to_string().contains(&secret), "the secret is shown once only");
