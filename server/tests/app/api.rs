@@ -493,7 +493,25 @@ pub async fn openapi_document_and_rate_limits(b: Backend) {
     assert!((1..=60).contains(&retry), "{retry}");
 }
 
+pub async fn per_ip_rate_limit_applies_before_the_key_check(b: Backend) {
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.api_ip_rate_per_min = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(api(&app, "GET", "/api/v1/balance", Some("dk_guess"), None, &[]).await.0, 401);
+    }
+    let (s, v, headers) = api(&app, "GET", "/api/v1/balance", Some("dk_guess"), None, &[]).await;
+    assert_eq!((s, error_code(&v)), (429, "rate_limited"), "{v}");
+    assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // OpenAI's routes answer in OpenAI's shape.
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", None, Some(json!({ "prompt": "x" })), &[]).await;
+    assert_eq!((s, v["error"]["type"].as_str()), (429, Some("rate_limit_error")), "{v}");
+}
+
 on_both!(
+    per_ip_rate_limit_applies_before_the_key_check,
     api_keys_scopes_caps_and_revocation,
     api_generation_lifecycle,
     api_idempotency_under_concurrency,
