@@ -112,8 +112,7 @@ pub mod ssr {
 
     /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds; `None` if malformed.
     pub fn day_start_ms(date: &str) -> Option<i64> {
-        let d = time::Date::parse(date, &time::format_description::well_known::Iso8601::DATE).ok()?;
-        Some(d.midnight().assume_utc().unix_timestamp() * 1000)
+        darkroom_service::credits::day_start_ms(date)
     }
 
     /// A `style` filter parameter: empty is any style, else an index below

@@ -345,11 +345,6 @@ pub fn owner_file_url(state: &AppState, base: &str, job_id: &str, variant: &str)
     (format!("{base}{}", state.signer.sign_owner(job_id, variant, now)), state.signer.expiry(now))
 }
 
-/// What an owner-scoped signed URL signs for `variant` (distinct from share URLs).
-pub fn owner_variant(variant: &str) -> String {
-    format!("owner:{variant}")
-}
-
 /// The generation object of a job, with fresh signed output URLs under `base` (see
 /// [`base_for`]).
 pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {

@@ -1,6 +1,7 @@
 //! Darkroom's services: what the web pages, the HTTP routes and the workers all call.
 //!
 //! - [`config`]: operator settings from the environment.
+//! - [`credits`]: the ledger filters pages and exports share.
 //! - [`error`]: [`ServiceError`], the one error type every caller maps to HTTP or UI text.
 //! - [`auth`]: passwords (argon2id) and the axum-login backend over the store.
 //! - [`accounts`]: sign-up rules (age, terms, grant).
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod credits;
 pub mod error;
 pub mod generation;
 pub mod media;

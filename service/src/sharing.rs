@@ -120,8 +120,13 @@ impl UrlSigner {
     /// `owner:<variant>`, so it is not a share URL; `/m/…?scope=owner` checks it.
     pub fn sign_owner(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
         let exp = self.expiry(now_secs);
-        let sig = hex::encode(self.mac(job_id, &format!("owner:{variant}"), exp).finalize().into_bytes());
+        let sig = hex::encode(self.mac(job_id, &owner_scope(variant), exp).finalize().into_bytes());
         format!("/m/{job_id}/{variant}?scope=owner&exp={exp}&sig={sig}")
+    }
+
+    /// [`Self::verify`] for a URL made by [`Self::sign_owner`].
+    pub fn verify_owner(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
+        self.verify(job_id, &owner_scope(variant), exp, sig, now_secs)
     }
 
     /// True if `sig` is this key's signature of the URL and `exp` has not passed.
@@ -130,6 +135,11 @@ impl UrlSigner {
         let Ok(sig) = hex::decode(sig) else { return false };
         exp > now_secs && self.mac(job_id, variant, exp).verify_slice(&sig).is_ok()
     }
+}
+
+/// What an owner-scoped URL signs for `variant`: distinct from a share URL's.
+fn owner_scope(variant: &str) -> String {
+    format!("owner:{variant}")
 }
 
 /// Seconds since the Unix epoch.

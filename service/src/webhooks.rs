@@ -242,6 +242,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn retries_back_off_for_a_day_then_stop() {
+        let waits: Vec<i64> = (1..=7).map(|n| retry_delay_ms(n, 1.0).unwrap()).collect();
+        assert!(waits.windows(2).take(5).all(|w| w[1] > w[0]), "growing waits: {waits:?}");
+        let total: i64 = waits.iter().sum();
+        assert!((23 * 3_600_000..=25 * 3_600_000).contains(&total), "about 24 h in all: {total} ms");
+        assert_eq!(retry_delay_ms(8, 1.0), None, "no attempt after the window");
+        assert_eq!(retry_delay_ms(1, 0.001), Some(5));
+    }
+
+    #[test]
     fn internal_addresses_are_refused() {
         for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");

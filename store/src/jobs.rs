@@ -201,11 +201,6 @@ pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> R
     Ok(())
 }
 
-async fn emit_balance(tx: &mut Transaction<'static, Any>, user_id: &str, balance: i64) -> Result<()> {
-    events::append_in(tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
-    Ok(())
-}
-
 impl Store {
     /// Charges `cost` and queues the job, atomically. Returns the job and whether it was
     /// created now (`false`: the idempotency key was seen before and nothing was charged).
@@ -280,7 +275,7 @@ impl Store {
             api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
         }
         let balance = ledger::debit_in(&mut tx, new.user_id, ledger::Kind::Charge, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
-        emit_balance(&mut tx, new.user_id, balance).await?;
+        ledger::emit_balance(&mut tx, new.user_id, balance).await?;
         tx.commit().await?;
         self.changed(new.user_id);
         Ok((job, true))
@@ -523,7 +518,7 @@ impl Store {
         if refund && job.cost > 0 {
             let balance =
                 ledger::refund_in(&mut tx, &job.user_id, job.cost, Some(id), &format!("refund:{id}"), &format!("job:{id}")).await?;
-            emit_balance(&mut tx, &job.user_id, balance).await?;
+            ledger::emit_balance(&mut tx, &job.user_id, balance).await?;
         }
         emit_job(&mut tx, &job).await?;
         tx.commit().await?;

@@ -31,6 +31,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order pages list them.
+    pub const ALL: [Kind; 7] = [Kind::Grant, Kind::Purchase, Kind::SubscriptionGrant, Kind::Charge, Kind::Refund, Kind::Adjustment, Kind::Expiry];
+
+    /// From the stored form; `None` for an unknown kind.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Grant => "grant",
@@ -98,6 +106,12 @@ pub(crate) async fn credit_in(
     .execute(&mut **tx)
     .await?;
     Ok(balance)
+}
+
+/// Appends the member's live `balance` event inside `tx`.
+pub(crate) async fn emit_balance(tx: &mut Transaction<'static, Any>, user_id: &str, balance: i64) -> Result<()> {
+    crate::events::append_in(tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+    Ok(())
 }
 
 async fn add_balance(tx: &mut Transaction<'static, Any>, user_id: &str, amount: i64) -> Result<i64> {
@@ -293,6 +307,21 @@ impl Store {
         }
     }
 
+    /// Finishes a balance change begun in `tx`: on success the balance event and commit
+    /// (`Some(balance)`); a reused idempotency key rolls back and is `None`.
+    async fn finish_balance_change(&self, mut tx: Transaction<'static, Any>, user_id: &str, done: Result<i64>) -> Result<Option<i64>> {
+        match done {
+            Ok(balance) => {
+                emit_balance(&mut tx, user_id, balance).await?;
+                tx.commit().await?;
+                self.changed(user_id);
+                Ok(Some(balance))
+            }
+            Err(StoreError::Conflict(m)) if m.starts_with("idempotency key") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Adds `amount` credits as a lot expiring at `expires_at` (Unix ms; `None` never), once
     /// per idempotency key: a repeated key changes nothing and returns `Ok(None)`.
     /// `kind` is `grant`, `purchase`, `subscription_grant` or `adjustment`.
@@ -303,16 +332,8 @@ impl Store {
             return Err(StoreError::Conflict("credits are added by a positive grant, purchase or adjustment".into()));
         }
         let mut tx = self.begin_write().await?;
-        match credit_in(&mut tx, user_id, kind, amount, reason, None, idempotency_key, expires_at).await {
-            Ok(balance) => {
-                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
-                tx.commit().await?;
-                self.changed(user_id);
-                Ok(Some(balance))
-            }
-            Err(StoreError::Conflict(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let done = credit_in(&mut tx, user_id, kind, amount, reason, None, idempotency_key, expires_at).await;
+        self.finish_balance_change(tx, user_id, done).await
     }
 
     /// Takes `amount` credits (an admin deduction: an `adjustment` entry), soonest-expiring
@@ -325,16 +346,8 @@ impl Store {
             return Err(StoreError::Conflict("a deduction must be positive".into()));
         }
         let mut tx = self.begin_write().await?;
-        match debit_in(&mut tx, user_id, Kind::Adjustment, amount, reason, None, idempotency_key).await {
-            Ok(balance) => {
-                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
-                tx.commit().await?;
-                self.changed(user_id);
-                Ok(Some(balance))
-            }
-            Err(StoreError::Conflict(m)) if m.starts_with("idempotency key") => Ok(None),
-            Err(e) => Err(e),
-        }
+        let done = debit_in(&mut tx, user_id, Kind::Adjustment, amount, reason, None, idempotency_key).await;
+        self.finish_balance_change(tx, user_id, done).await
     }
 
     /// Expires every lot past its time at `now` (Unix ms): an `expiry` entry per lot for what
@@ -350,7 +363,7 @@ impl Store {
         for user in users {
             let mut tx = self.begin_write().await?;
             if let Some(balance) = expire_due_in(&mut tx, &user, now).await? {
-                crate::events::append_in(&mut tx, &user, "balance", &serde_json::json!({ "balance": balance })).await?;
+                emit_balance(&mut tx, &user, balance).await?;
                 changed += 1;
             }
             tx.commit().await?;
@@ -384,17 +397,11 @@ impl Store {
         } else {
             debit_in(&mut tx, user_id, Kind::Adjustment, -amount, reason, None, idempotency_key).await
         };
-        match done {
-            Ok(balance) => {
-                crate::audit::audit_in(&mut tx, Some(actor_id), "credits.adjust", user_id, &format!("{amount:+} credits: {reason}")).await?;
-                crate::events::append_in(&mut tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
-                tx.commit().await?;
-                self.changed(user_id);
-                Ok(Some(balance))
-            }
-            Err(StoreError::Conflict(m)) if m.starts_with("idempotency key") => Ok(None),
-            Err(e) => Err(e),
-        }
+        let done = match done {
+            Ok(balance) => crate::audit::audit_in(&mut tx, Some(actor_id), "credits.adjust", user_id, &format!("{amount:+} credits: {reason}")).await.map(|_| balance),
+            e => e,
+        };
+        self.finish_balance_change(tx, user_id, done).await
     }
 
     /// The member's ledger entries that pass `filter`, newest first, at most `limit`;

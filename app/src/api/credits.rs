@@ -40,7 +40,7 @@ pub const LEDGER_PAGE: i64 = 50;
 pub async fn ledger_page(kind: Option<String>, from: Option<String>, to: Option<String>, before: Option<String>) -> Result<LedgerView, ServerFnError> {
     use crate::api::ssr::{fail, member};
     let (state, user) = member().await?;
-    let filter = ssr::filter(kind.as_deref(), from.as_deref(), to.as_deref())?;
+    let filter = darkroom_service::credits::ledger_filter(kind.as_deref(), from.as_deref(), to.as_deref()).map_err(fail)?;
     let before = before.filter(|b| !b.is_empty());
     let mut rows = state.store.ledger_page(&user.id, &filter, before.as_deref(), LEDGER_PAGE + 1).await.map_err(|e| fail(e.into()))?;
     let next = (rows.len() as i64 > LEDGER_PAGE).then(|| {
@@ -91,31 +91,5 @@ pub async fn admin_adjust_credits(email: String, amount: String, reason: String,
         Ok(Some(balance)) => Ok(balance),
         Ok(None) => Ok(state.store.user(&target.id).await.map_err(|e| fail(e.into()))?.balance),
         Err(e) => Err(fail(e.into())),
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) mod ssr {
-    use darkroom_service::ServiceError;
-    use darkroom_store::ledger::LedgerFilter;
-    use leptos::prelude::*;
-
-    /// Kinds a filter may name.
-    pub const KINDS: [&str; 7] = ["grant", "purchase", "subscription_grant", "charge", "refund", "adjustment", "expiry"];
-
-    /// Parses the ledger filters. Errors: an unknown kind or a malformed date (400).
-    pub fn filter<'a>(kind: Option<&'a str>, from: Option<&str>, to: Option<&str>) -> Result<LedgerFilter<'a>, ServerFnError> {
-        let bad = |m: &str| crate::api::ssr::fail(ServiceError::Invalid(m.into()));
-        let kind = kind.filter(|k| !k.is_empty());
-        if kind.is_some_and(|k| !KINDS.contains(&k)) {
-            return Err(bad("Unknown entry kind."));
-        }
-        let day = |d: Option<&str>| -> Result<Option<i64>, ServerFnError> {
-            match d.filter(|d| !d.is_empty()) {
-                None => Ok(None),
-                Some(d) => crate::api::ssr::day_start_ms(d).map(Some).ok_or_else(|| bad("Dates are YYYY-MM-DD.")),
-            }
-        };
-        Ok(LedgerFilter { kind, from_ms: day(from)?, until_ms: day(to)?.map(|t| t + 86_400_000) })
     }
 }

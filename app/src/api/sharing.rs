@@ -78,14 +78,11 @@ pub(crate) mod ssr {
         crate::api::ssr::fail(e.into())
     }
 
-    /// The site's address for absolute links: `DARKROOM_PUBLIC_URL`, else this request's host.
+    /// The site's address for absolute links: `DARKROOM_PUBLIC_URL`, else this request's host
+    /// (`darkroom_service::api::base_for`, which the API uses too).
     pub async fn base_url(state: &AppState) -> String {
-        if !state.config.public_url.is_empty() {
-            return state.config.public_url.trim_end_matches('/').to_string();
-        }
         let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default();
-        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
+        darkroom_service::api::base_for(state, headers.get("host").and_then(|h| h.to_str().ok()))
     }
 
     pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool) -> PublicItem {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use darkroom_service::api::rfc3339;
 use darkroom_service::auth::AuthSession;
 use darkroom_service::AppState;
-use darkroom_store::ledger::LedgerFilter;
+use darkroom_service::credits::ledger_filter;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -18,35 +18,18 @@ pub struct Params {
     to: Option<String>,
 }
 
-/// Kinds the filter may name.
-const KINDS: [&str; 7] = ["grant", "purchase", "subscription_grant", "charge", "refund", "adjustment", "expiry"];
-
 /// One CSV field: quoted when needed, formula-looking text defused.
 fn field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
-fn day(d: Option<&str>) -> Result<Option<i64>, ()> {
-    match d.filter(|d| !d.is_empty()) {
-        None => Ok(None),
-        Some(d) => {
-            let date = time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).map_err(|_| ())?;
-            Ok(Some(date.midnight().assume_utc().unix_timestamp() * 1000))
-        }
-    }
-}
-
 pub async fn csv(State(app): State<AppState>, auth: AuthSession, Query(q): Query<Params>) -> Response {
     let Some(user) = auth.user else { return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response() };
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
-    let (Ok(from), Ok(to)) = (day(q.from.as_deref()), day(q.to.as_deref())) else {
-        return (StatusCode::BAD_REQUEST, "Dates are YYYY-MM-DD.").into_response();
+    let filter = match ledger_filter(q.kind.as_deref(), q.from.as_deref(), q.to.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    if kind.is_some_and(|k| !KINDS.contains(&k)) {
-        return (StatusCode::BAD_REQUEST, "Unknown entry kind.").into_response();
-    }
-    let filter = LedgerFilter { kind, from_ms: from, until_ms: to.map(|t| t + 86_400_000) };
     let mut out = String::from("time,kind,amount,balance_after,reason,generation\r\n");
     let mut before: Option<String> = None;
     loop {

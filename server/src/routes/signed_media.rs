@@ -29,8 +29,8 @@ pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String,
     let now = now_secs();
     let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else { return StatusCode::FORBIDDEN.into_response() };
     let owner = q.scope.as_deref() == Some("owner");
-    let signed = if owner { darkroom_service::api::owner_variant(&variant) } else { variant.clone() };
-    if variant == "upload" || !app.signer.verify(&id, &signed, exp, sig, now) {
+    let valid = if owner { app.signer.verify_owner(&id, &variant, exp, sig, now) } else { app.signer.verify(&id, &variant, exp, sig, now) };
+    if variant == "upload" || !valid {
         return StatusCode::FORBIDDEN.into_response();
     }
     let job = if owner { app.store.owner_result(&id).await } else { app.store.shared_job(&id).await };
