@@ -55,6 +55,10 @@ pub struct PublicItem {
     pub created_at: i64,
     /// Listed in Explore (public) or only reachable by link.
     pub public: bool,
+    /// The viewer is signed in (item pages show like and report to members). Answered with
+    /// the item, so the page awaits one resource, not the item and the shared session too.
+    #[serde(default)]
+    pub viewer_signed_in: bool,
 }
 
 /// One page of Explore.
@@ -111,6 +115,7 @@ pub(crate) mod ssr {
             liked,
             created_at: job.created_at,
             public: job.visibility == "public",
+            viewer_signed_in: false,
         }
     }
 }
@@ -184,7 +189,7 @@ pub async fn shared_item(token: String) -> Result<PublicItem, ServerFnError> {
     let job = darkroom_service::sharing::open_link(&state, &token).await.map_err(ssr::err)?;
     let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
     let base = ssr::base_url(&state).await;
-    Ok(ssr::public_item(&state, &base, job, likes, liked))
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked) })
 }
 
 /// A public item (anyone). 404 unless it is public and viewable.
@@ -195,7 +200,7 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
     let job = state.store.public_job(&id).await.map_err(ssr::err)?;
     let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
     let base = ssr::base_url(&state).await;
-    Ok(ssr::public_item(&state, &base, job, likes, liked))
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked) })
 }
 
 /// Items per Explore page.

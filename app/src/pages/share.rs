@@ -28,18 +28,20 @@ pub fn PublicPage() -> impl IntoView {
     view! { <ItemPageFrame item noindex=false/> }
 }
 
-/// One `Suspense` that awaits the item and the session together, then renders the page.
-/// (Nesting a second boundary for the session inside the item's raced under load: on rare
-/// requests the server's render never finished.)
+/// One `Suspense` that awaits the item alone (which says whether the viewer is signed in),
+/// then renders the page. (Awaiting the page-wide session resource here as well, first in a
+/// nested boundary and then beside the item, raced under load: on rare requests the server's
+/// render never finished.)
 #[component]
 fn ItemPageFrame(item: Resource<Result<PublicItem, ServerFnError>>, noindex: bool) -> impl IntoView {
-    let session = expect_context::<crate::Session>();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let signed_in = matches!(session.me.await, Ok(Some(_)));
                 match item.await {
-                    Ok(i) => view! { <ItemView item=i noindex signed_in/> }.into_any(),
+                    Ok(i) => {
+                        let signed_in = i.viewer_signed_in;
+                        view! { <ItemView item=i noindex signed_in/> }.into_any()
+                    }
                     Err(_) if noindex => view! { <Meta name="robots" content="noindex"/><NotFound/> }.into_any(),
                     Err(_) => view! { <NotFound/> }.into_any(),
                 }
