@@ -82,6 +82,7 @@ pub struct CreateInfo {
 pub mod credits;
 pub mod keys;
 pub mod moderation;
+pub mod payments;
 pub mod sharing;
 
 #[cfg(feature = "ssr")]
@@ -351,6 +352,6 @@ pub async fn delete_job(id: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "cancel_job")]
 pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
-    state.store.cancel_job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    state.store.cancel_job(&id, &user.id, state.config.refund_on_cancel).await.map_err(|e| ssr::fail(e.into()))?;
     Ok(())
 }

@@ -85,6 +85,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                         <Route path=path!("/settings/api") view=pages::keys::KeysPage/>
                         <Route path=path!("/credits") view=pages::credits::CreditsPage/>
+                        <Route path=path!("/credits/buy") view=pages::billing::BuyPage/>
+                        <Route path=path!("/admin/plans") view=pages::billing::AdminPlansPage/>
                         <Route path=path!("/explore") view=pages::share::ExploreFeed/>
                         <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
                         <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>

@@ -25,6 +25,23 @@ pub struct Config {
     pub generation_cost: i64,
     /// `DARKROOM_REFUND_ON_FAILURE` (default true): refund technical failures.
     pub refund_on_failure: bool,
+    /// `DARKROOM_REFUND_ON_CANCEL` (default true): refund a job canceled before it started.
+    /// (A job rejected by moderation is never refunded: SPEC §3.)
+    pub refund_on_cancel: bool,
+    /// Stripe (Checkout Sessions and webhooks), on when both keys are set:
+    /// `DARKROOM_STRIPE_SECRET_KEY` (`sk_…`), `DARKROOM_STRIPE_WEBHOOK_SECRET` (`whsec_…`, the
+    /// endpoint's signing secret), `DARKROOM_STRIPE_API_BASE` (default `https://api.stripe.com`).
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub stripe_api_base: String,
+    /// PayPal (Orders v2 and webhooks), on when all three are set: `DARKROOM_PAYPAL_CLIENT_ID`,
+    /// `DARKROOM_PAYPAL_CLIENT_SECRET`, `DARKROOM_PAYPAL_WEBHOOK_ID` (the webhook's id in the
+    /// PayPal dashboard); `DARKROOM_PAYPAL_API_BASE` (default `https://api-m.paypal.com`; the
+    /// sandbox is `https://api-m.sandbox.paypal.com`).
+    pub paypal_client_id: Option<String>,
+    pub paypal_client_secret: Option<String>,
+    pub paypal_webhook_id: Option<String>,
+    pub paypal_api_base: String,
     /// `DARKROOM_JOB_LEASE_SECS` (default 30): a running job whose worker stops renewing
     /// for this long is run again by another worker.
     pub lease_secs: u64,
@@ -101,6 +118,11 @@ fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// An optional setting: unset or empty is `None`.
+fn secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 impl Config {
     /// Reads the environment. Panics with the variable's name on an unparsable value.
     pub fn from_env() -> Self {
@@ -115,6 +137,14 @@ impl Config {
             signup_grant: var("DARKROOM_SIGNUP_GRANT", 50),
             generation_cost: var("DARKROOM_GENERATION_COST", 5),
             refund_on_failure: var("DARKROOM_REFUND_ON_FAILURE", true),
+            refund_on_cancel: var("DARKROOM_REFUND_ON_CANCEL", true),
+            stripe_secret_key: secret("DARKROOM_STRIPE_SECRET_KEY"),
+            stripe_webhook_secret: secret("DARKROOM_STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base: var("DARKROOM_STRIPE_API_BASE", "https://api.stripe.com".to_string()),
+            paypal_client_id: secret("DARKROOM_PAYPAL_CLIENT_ID"),
+            paypal_client_secret: secret("DARKROOM_PAYPAL_CLIENT_SECRET"),
+            paypal_webhook_id: secret("DARKROOM_PAYPAL_WEBHOOK_ID"),
+            paypal_api_base: var("DARKROOM_PAYPAL_API_BASE", "https://api-m.paypal.com".to_string()),
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
@@ -130,7 +160,7 @@ impl Config {
                 max_bytes: var("DARKROOM_MAX_UPLOAD_BYTES", 20_000_000),
                 max_pixels: var("DARKROOM_MAX_UPLOAD_PIXELS", 40_000_000),
             },
-            media_url_secret: std::env::var("DARKROOM_MEDIA_URL_SECRET").ok().filter(|v| !v.is_empty()),
+            media_url_secret: secret("DARKROOM_MEDIA_URL_SECRET"),
             signed_url_secs: var("DARKROOM_SIGNED_URL_SECS", 3600),
             c2pa_cert: std::env::var_os("DARKROOM_C2PA_CERT").filter(|v| !v.is_empty()).map(PathBuf::from),
             c2pa_key: std::env::var_os("DARKROOM_C2PA_KEY").filter(|v| !v.is_empty()).map(PathBuf::from),

@@ -14,6 +14,8 @@
 //! - [`api`]: API keys (create, authenticate, scopes, caps), the generation object,
 //!   templates and styles for integrators.
 //! - [`webhooks`]: per-key webhook endpoints, Standard Webhooks signing, the sender.
+//! - [`payments`]: providers on or off, checkout for a plan, Stripe and PayPal (verified
+//!   webhooks applied exactly once), plan checks, money formatting.
 //! - [`moderation`]: the prompt, upload and output gates, the policy, the review queue,
 //!   reports, strikes and standing.
 
@@ -26,6 +28,7 @@ pub mod error;
 pub mod generation;
 pub mod media;
 pub mod moderation;
+pub mod payments;
 pub mod retention;
 pub mod sharing;
 pub mod styles;

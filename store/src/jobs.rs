@@ -485,10 +485,11 @@ impl Store {
         self.finish(tx, id, done.rows_affected(), refund && status == "failed").await
     }
 
-    /// Cancels the member's job if it has not started; refunds it. Returns the job.
+    /// Cancels the member's job if it has not started; refunds it when `refund` (the
+    /// operator's setting, on by default). Returns the job.
     ///
     /// Errors: [`StoreError::NotFound`]; [`StoreError::Conflict`] if it already started.
-    pub async fn cancel_job(&self, id: &str, user_id: &str) -> Result<Job> {
+    pub async fn cancel_job(&self, id: &str, user_id: &str, refund: bool) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         // Held for review before running counts as not started.
         let done = sqlx::query(
@@ -505,7 +506,7 @@ impl Store {
             let job = self.job(id, user_id).await?;
             return Err(StoreError::Conflict(format!("the job is {} and can no longer be canceled", job.status)));
         }
-        self.finish(tx, id, 1, true).await?;
+        self.finish(tx, id, 1, refund).await?;
         self.job(id, user_id).await
     }
 

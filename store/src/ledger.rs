@@ -252,6 +252,41 @@ pub(crate) async fn debit_in(
     Ok(balance)
 }
 
+/// Takes up to `max` credits back from one lot inside `tx` (a refunded purchase's lot): what
+/// is still unspent in it, after due lots are expired. Writes a `refund` entry with the
+/// negative amount and the draw. Returns the new balance, or `None` if the lot was empty.
+///
+/// Errors: [`StoreError::Conflict`] for a reused idempotency key.
+pub(crate) async fn take_from_lot_in(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    lot_id: &str,
+    max: i64,
+    reason: &str,
+    idempotency_key: &str,
+) -> Result<Option<i64>> {
+    expire_due_in(tx, user_id, now_ms()).await?;
+    let remaining: i64 = sqlx::query_scalar("UPDATE credit_lots SET remaining = remaining WHERE id = $1 AND user_id = $2 RETURNING remaining")
+        .bind(lot_id)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or(0);
+    let take = remaining.min(max);
+    if take <= 0 {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE credit_lots SET remaining = remaining - $1 WHERE id = $2").bind(take).bind(lot_id).execute(&mut **tx).await?;
+    let balance: i64 = sqlx::query_scalar("UPDATE users SET balance = balance - $1 WHERE id = $2 RETURNING balance")
+        .bind(take)
+        .bind(user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let entry = insert_entry(tx, user_id, Kind::Refund, -take, balance, reason, None, idempotency_key).await?;
+    sqlx::query("INSERT INTO lot_draws (entry_id, lot_id, amount) VALUES ($1, $2, $3)").bind(&entry).bind(lot_id).bind(take).execute(&mut **tx).await?;
+    Ok(Some(balance))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn insert_entry(
     tx: &mut Transaction<'static, Any>,

@@ -10,7 +10,8 @@
 //! Areas, one module each: [`api`] (keys, webhook deliveries, request log), [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
 //! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`],
 //! [`moderation`] (decisions, reports, strikes, standing), [`sharing`] (share links, Explore,
-//! likes, showcase), [`retention`] (what is past its keep-for time).
+//! likes, showcase), [`retention`] (what is past its keep-for time), [`payments`] (plans,
+//! payments, provider events applied exactly once, subscriptions).
 
 pub mod api;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod jobs;
 pub mod ledger;
 pub mod moderation;
+pub mod payments;
 pub mod retention;
 pub mod sharing;
 pub mod uploads;

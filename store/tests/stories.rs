@@ -116,7 +116,7 @@ async fn output_review_hides_until_approved_and_output_block_keeps_charge(b: Bac
     let review = decision("output", "review", Some("sexual"));
     assert!(store.complete_job(&a.id, "w", &out, OutputGate::Review(&review)).await.unwrap());
     assert_eq!(store.job(&a.id, &user).await.unwrap().status, "review");
-    assert!(matches!(store.cancel_job(&a.id, &user).await, Err(StoreError::Conflict(_))), "a finished run cannot be canceled");
+    assert!(matches!(store.cancel_job(&a.id, &user, true).await, Err(StoreError::Conflict(_))), "a finished run cannot be canceled");
     let approved = store.moderate_job(&a.id, true, &ruling(&moderator, "ok")).await.unwrap();
     assert_eq!((approved.status.as_str(), approved.result_key.as_deref()), ("succeeded", Some("r")));
 
@@ -340,9 +340,9 @@ async fn failure_refunds_rejection_does_not_cancel_refunds(b: Backend) {
     let got = store.claim_job("w", 60_000).await.unwrap().unwrap();
     assert_eq!(got.id, r.id);
     assert!(store.fail_job(&r.id, "w", "rejected", "sexual content", true).await.unwrap());
-    let canceled = store.cancel_job(&c.id, &user).await.unwrap();
+    let canceled = store.cancel_job(&c.id, &user, true).await.unwrap();
     assert_eq!(canceled.status, "canceled");
-    assert!(matches!(store.cancel_job(&c.id, &user).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.cancel_job(&c.id, &user, true).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.user(&user).await.unwrap().balance, 1 + 2 + 4, "failure and cancel refunded, rejection not");
     let kinds: Vec<String> = store.ledger(&user, 20).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds.iter().filter(|k| *k == "refund").count(), 2);
@@ -359,7 +359,7 @@ async fn jobs_and_uploads_are_scoped_to_their_owner(b: Backend) {
     assert_eq!(store.user(&bob).await.unwrap().balance, 10, "nothing charged");
     let (j, _) = store.create_job(job(&ann, &up, "x", 1)).await.unwrap();
     assert!(matches!(store.job(&j.id, &bob).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.cancel_job(&j.id, &bob).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.cancel_job(&j.id, &bob, true).await, Err(StoreError::NotFound)));
     assert!(matches!(store.delete_job(&j.id, &bob).await, Err(StoreError::NotFound)));
     assert!(store.jobs_for_user(&bob, None, None, 10).await.unwrap().is_empty());
 }
@@ -522,7 +522,7 @@ async fn api_key_caps_and_webhook_deliveries_exactly_once(b: Backend) {
     assert!(matches!(store.create_job(with_key("c")).await, Err(StoreError::CreditCapReached { cap: 10, spent: 10 })));
     assert_eq!(store.api_key_spend(&key.id, 0).await.unwrap(), 10);
     // Canceling refunds (spend drops) and queues exactly one delivery, in the same transaction.
-    store.cancel_job(&a.id, &me).await.unwrap();
+    store.cancel_job(&a.id, &me, true).await.unwrap();
     assert_eq!(store.api_key_spend(&key.id, 0).await.unwrap(), 5);
     store.create_job(with_key("c")).await.unwrap();
     let ds = store.deliveries(&me, Some(&key.id), 10).await.unwrap();
@@ -598,7 +598,7 @@ async fn ledger_invariants_hold_over_random_operations(b: Backend) {
             }
             2 if !jobs.is_empty() => {
                 let id = jobs[rnd(jobs.len() as u64) as usize].clone();
-                let _ = store.cancel_job(&id, &me).await; // a second cancel is a conflict, nothing changes
+                let _ = store.cancel_job(&id, &me, true).await; // a second cancel is a conflict, nothing changes
             }
             3 => match store.deduct(&me, 1 + rnd(10) as i64, "admin", &format!("d{}", rnd(30))).await {
                 Ok(_) | Err(StoreError::InsufficientCredits { .. }) => {}
@@ -652,7 +652,7 @@ async fn charges_take_the_soonest_expiring_lot_and_lots_expire_on_time(b: Backen
     assert_eq!(store.expire_lots(darkroom_store::now_ms()).await.unwrap(), 0, "expired once");
     // A refund returns credits to the lots they came from.
     let (j, _) = store.create_job(job(&me, &up, "k3", 12)).await.unwrap();
-    store.cancel_job(&j.id, &me).await.unwrap();
+    store.cancel_job(&j.id, &me, true).await.unwrap();
     assert_lots_consistent(&store, &me).await;
     assert_eq!(store.user(&me).await.unwrap().balance, 15);
 }

@@ -241,7 +241,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                         {(status == "queued" || status == "review").then(|| view! {
                             <ActionForm action=cancel attr:class="inline">
                                 <input type="hidden" name="id" value=jid/>
-                                <button type="submit" class="link" data-testid="cancel">"Cancel and refund"</button>
+                                <button type="submit" class="link" data-testid="cancel" title="Cancel before it starts (refunded unless the operator turned that off)">"Cancel"</button>
                             </ActionForm>
                         })}
                         {done.then(|| view! { <a href=href.clone()>"Open"</a> })}

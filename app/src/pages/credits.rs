@@ -62,7 +62,9 @@ fn Credits() -> impl IntoView {
                         let older = p.next.clone().map(|n| format!("/credits?kind={}&from={}&to={}&before={n}", q("kind"), q("from"), q("to")));
                         view! {
                             <p class="balance-big" data-testid="ledger-balance">{p.balance}" credits"</p>
-                            <p><a href=csv rel="external" data-testid="ledger-csv">"Download CSV"</a></p>
+                            <p><a href="/credits/buy" class="button" data-testid="buy-credits">"Buy credits"</a>" · "
+                                <a href=csv rel="external" data-testid="ledger-csv">"Download CSV"</a>
+                                {p.admin.then(|| view! { " · " <a href="/admin/plans">"Edit plans"</a> })}</p>
                             {if p.entries.is_empty() {
                                 view! { <p class="muted" data-testid="ledger-empty">"No entries."</p> }.into_any()
                             } else {

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod auth;
+pub mod billing;
 pub mod create;
 pub mod credits;
 pub mod gallery;

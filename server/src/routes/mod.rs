@@ -7,6 +7,7 @@ pub mod generations;
 pub mod health;
 pub mod ledger;
 pub mod media;
+pub mod payments;
 pub mod signed_media;
 
 use axum::http::StatusCode;

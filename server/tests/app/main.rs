@@ -138,6 +138,8 @@ macro_rules! on_both {
 
 mod api;
 mod credits;
+mod payments;
+mod standin;
 
 on_both!(
     main_job_end_to_end,

@@ -283,7 +283,7 @@ pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension
 )]
 pub async fn cancel(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Generation>, ApiError> {
     require_scope(&key, "generate")?;
-    let job = app.store.cancel_job(&id, &key.user_id).await?;
+    let job = app.store.cancel_job(&id, &key.user_id, app.config.refund_on_cancel).await?;
     Ok(Json(api::generation(&app, &super::base(&app, &headers), &job)))
 }
 
