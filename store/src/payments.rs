@@ -345,13 +345,11 @@ impl Store {
         .await?)
     }
 
-    /// Runs `apply` in one write transaction, once per provider event (`event: None` for
-    /// a provider's direct answer, such as a PayPal capture, that has no event id). The
-    /// event row is written first, so a concurrent duplicate waits on it and then finds it.
-    async fn apply_event<F>(&self, event: Option<EventRef<'_>>, apply: F) -> Result<Applied>
-    where
-        F: for<'t> AsyncFnOnce(&'t mut Transaction<'static, Any>) -> Result<Applied>,
-    {
+    /// Begins the write transaction that applies `event` once (`None` for a provider's
+    /// direct answer, such as a PayPal capture, that has no event id): the event row is
+    /// written first, so a concurrent duplicate waits on it and then finds it. `Ok(None)`: the
+    /// event was applied before.
+    async fn begin_event(&self, event: Option<EventRef<'_>>) -> Result<Option<Transaction<'static, Any>>> {
         let mut tx = self.begin_write().await?;
         if let Some(e) = event {
             let r = sqlx::query("INSERT INTO payment_events (provider, event_id, event_type, outcome, received_at) VALUES ($1, $2, $3, 'pending', $4)")
@@ -365,12 +363,16 @@ impl Store {
             match r {
                 Err(err) if err.is_unique_violation() => {
                     tx.rollback().await?;
-                    return Ok(Applied::Duplicate);
+                    return Ok(None);
                 }
                 r => r?,
             };
         }
-        let applied = apply(&mut tx).await?;
+        Ok(Some(tx))
+    }
+
+    /// Records what `event` did, appends the balance event if credits moved, and commits.
+    async fn finish_event(&self, mut tx: Transaction<'static, Any>, event: Option<EventRef<'_>>, applied: Applied) -> Result<Applied> {
         if let Some(e) = event {
             let outcome = match &applied {
                 Applied::Balance { .. } | Applied::Recorded => "applied".to_string(),
@@ -395,7 +397,10 @@ impl Store {
     /// Once per event and once per payment. An amount or currency other than the payment's
     /// is ignored (and logged by the caller).
     pub async fn complete_payment(&self, event: Option<EventRef<'_>>, by: PaymentRef<'_>, paid: &Paid<'_>) -> Result<Applied> {
-        self.apply_event(event, async |tx| {
+        let Some(mut tx) = self.begin_event(event).await? else { return Ok(Applied::Duplicate) };
+        let applied: Result<Applied> = {
+            let tx = &mut tx;
+            async move {
             let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             if paid.amount_minor != p.amount_minor || !paid.currency.eq_ignore_ascii_case(&p.currency) {
                 return Ok(Applied::Ignored(format!("paid {} {} for a payment of {} {}", paid.amount_minor, paid.currency, p.amount_minor, p.currency)));
@@ -417,14 +422,20 @@ impl Store {
             let plan = plan_in(tx, &p.plan_id).await?;
             let balance = credit_payment_in(tx, &p, &plan).await?;
             Ok(Applied::Balance { user_id: p.user_id, balance })
-        })
-        .await
+            }
+            .await
+        };
+        let applied = applied?;
+        self.finish_event(tx, event, applied).await
     }
 
     /// A subscription checkout completed (Stripe `checkout.session.completed`, mode
     /// `subscription`): records the subscription. Its credits come with each paid invoice.
     pub async fn start_subscription(&self, event: Option<EventRef<'_>>, by: PaymentRef<'_>, subscription_id: &str, customer_id: Option<&str>, billing_email: Option<&str>) -> Result<Applied> {
-        self.apply_event(event, async |tx| {
+        let Some(mut tx) = self.begin_event(event).await? else { return Ok(Applied::Duplicate) };
+        let applied: Result<Applied> = {
+            let tx = &mut tx;
+            async move {
             let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             sqlx::query("UPDATE payments SET subscription_id = $1, customer_id = COALESCE($2, customer_id), billing_email = COALESCE($3, billing_email), updated_at = $4 WHERE id = $5")
                 .bind(subscription_id)
@@ -436,15 +447,21 @@ impl Store {
                 .await?;
             upsert_subscription_in(tx, &p, subscription_id, customer_id).await?;
             Ok(Applied::Recorded)
-        })
-        .await
+            }
+            .await
+        };
+        let applied = applied?;
+        self.finish_event(tx, event, applied).await
     }
 
     /// A subscription invoice was paid (Stripe `invoice.paid`): a `paid` payment for it (the
     /// checkout's own payment for the first invoice) and the plan's credits as a
     /// `subscription_grant` lot expiring per the plan. Once per event and once per invoice.
     pub async fn pay_invoice(&self, event: Option<EventRef<'_>>, inv: &InvoicePaid<'_>) -> Result<Applied> {
-        self.apply_event(event, async |tx| {
+        let Some(mut tx) = self.begin_event(event).await? else { return Ok(Applied::Duplicate) };
+        let applied: Result<Applied> = {
+            let tx = &mut tx;
+            async move {
             let provider = event.map_or("stripe", |e| e.provider);
             if payment_in(tx, PaymentRef::Transaction(provider, inv.invoice_id)).await?.is_some() {
                 return Ok(Applied::Duplicate);
@@ -514,14 +531,20 @@ impl Store {
             let p = payment_in(tx, PaymentRef::Id(&payment_id)).await?.ok_or(StoreError::NotFound)?;
             let balance = credit_payment_in(tx, &p, &plan).await?;
             Ok(Applied::Balance { user_id, balance })
-        })
-        .await
+            }
+            .await
+        };
+        let applied = applied?;
+        self.finish_event(tx, event, applied).await
     }
 
     /// A subscription ended (Stripe `customer.subscription.deleted`): no more grants. Credits
     /// already added stay until their lots expire.
     pub async fn end_subscription(&self, event: Option<EventRef<'_>>, provider: &str, subscription_id: &str) -> Result<Applied> {
-        self.apply_event(event, async |tx| {
+        let Some(mut tx) = self.begin_event(event).await? else { return Ok(Applied::Duplicate) };
+        let applied: Result<Applied> = {
+            let tx = &mut tx;
+            async move {
             let done = sqlx::query("UPDATE subscriptions SET status = 'canceled', updated_at = $1 WHERE provider = $2 AND provider_subscription_id = $3")
                 .bind(now_ms())
                 .bind(provider)
@@ -529,8 +552,11 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
             Ok(if done.rows_affected() == 0 { Applied::Ignored("unknown subscription".into()) } else { Applied::Recorded })
-        })
-        .await
+            }
+            .await
+        };
+        let applied = applied?;
+        self.finish_event(tx, event, applied).await
     }
 
     /// A payment was refunded (Stripe `charge.refunded`, PayPal `PAYMENT.CAPTURE.REFUNDED`):
@@ -538,7 +564,10 @@ impl Store {
     /// still unspent, in proportion to the share refunded (all of them for a full refund; credits
     /// already spent are not taken from other lots). A `refund` entry with a negative amount.
     pub async fn refund_payment(&self, event: Option<EventRef<'_>>, by: PaymentRef<'_>, amount: RefundAmount) -> Result<Applied> {
-        self.apply_event(event, async |tx| {
+        let Some(mut tx) = self.begin_event(event).await? else { return Ok(Applied::Duplicate) };
+        let applied: Result<Applied> = {
+            let tx = &mut tx;
+            async move {
             let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             if p.status == "created" {
                 return Ok(Applied::Ignored("the payment was never completed".into()));
@@ -573,8 +602,11 @@ impl Store {
                 Some(balance) => Applied::Balance { user_id: p.user_id, balance },
                 None => Applied::Recorded,
             })
-        })
-        .await
+            }
+            .await
+        };
+        let applied = applied?;
+        self.finish_event(tx, event, applied).await
     }
 
     /// How an event was applied (`applied`, `ignored: …`), if it was received.

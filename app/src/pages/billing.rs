@@ -183,19 +183,19 @@ fn PlanForm(save: ServerAction<SavePlan>, plan: Option<PlanView>) -> impl IntoVi
     let archived = plan.as_ref().is_some_and(|p| p.archived);
     view! {
         <ActionForm action=save attr:class="row plan-form" attr:data-testid="plan-form">
-            <input type="hidden" name="id" value=get(|p| p.id.clone())/>
+            <input type="hidden" name="id" value={get(|p| p.id.clone())}/>
             <label>"Kind "
                 <select name="kind">
-                    <option value="package" selected=kind != "subscription">"one-time package"</option>
-                    <option value="subscription" selected=kind == "subscription">"monthly subscription"</option>
+                    <option value="package" selected={kind != "subscription"}>"one-time package"</option>
+                    <option value="subscription" selected={kind == "subscription"}>"monthly subscription"</option>
                 </select>
             </label>
-            <label>"Name " <input type="text" name="name" required maxlength="80" value=get(|p| p.name.clone())/></label>
-            <label>"Credits " <input type="number" name="credits" min="1" step="1" required value=get(|p| p.credits.to_string())/></label>
-            <label>"Price " <input type="text" name="price" required inputmode="decimal" size="8" value=get(|p| p.price.clone())/></label>
-            <label>"Currency " <input type="text" name="currency" required maxlength="3" size="4" value=plan.as_ref().map_or("USD".to_string(), |p| p.currency.clone())/></label>
-            <label>"Credits last (days, empty: forever) " <input type="number" name="lot_days" min="1" step="1" value=get(|p| p.lot_days.map(|d| d.to_string()).unwrap_or_default())/></label>
-            <label>"Position " <input type="number" name="position" min="0" step="1" value=get(|p| p.position.to_string())/></label>
+            <label>"Name " <input type="text" name="name" required maxlength="80" value={get(|p| p.name.clone())}/></label>
+            <label>"Credits " <input type="number" name="credits" min="1" step="1" required value={get(|p| p.credits.to_string())}/></label>
+            <label>"Price " <input type="text" name="price" required inputmode="decimal" size="8" value={get(|p| p.price.clone())}/></label>
+            <label>"Currency " <input type="text" name="currency" required maxlength="3" size="4" value={plan.as_ref().map_or("USD".to_string(), |p| p.currency.clone())}/></label>
+            <label>"Credits last (days, empty: forever) " <input type="number" name="lot_days" min="1" step="1" value={get(|p| p.lot_days.map(|d| d.to_string()).unwrap_or_default())}/></label>
+            <label>"Position " <input type="number" name="position" min="0" step="1" value={get(|p| p.position.to_string())}/></label>
             <label><input type="checkbox" name="archived" checked=archived/>" archived (not offered)"</label>
             <button type="submit">{if plan.is_some() { "Save" } else { "Add plan" }}</button>
         </ActionForm>

@@ -37,12 +37,16 @@ fn back_with_error(e: &ServiceError) -> Response {
 
 pub async fn checkout(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, Form(f): Form<CheckoutForm>) -> Response {
     let Some(user) = auth.user else { return Redirect::to("/signin").into_response() };
+    let email = match app.store.user(&user.id).await {
+        Ok(u) => u.email,
+        Err(e) => return back_with_error(&e.into()),
+    };
     if f.plan.len() > 64 || f.provider.len() > 16 {
         return back_with_error(&ServiceError::Invalid("Unknown plan.".into()));
     }
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
     let base = darkroom_service::api::base_for(&app, host);
-    match payments::start_checkout(&app, &user, &f.plan, &f.provider, &base).await {
+    match payments::start_checkout(&app, &user.id, &email, &f.plan, &f.provider, &base).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => back_with_error(&e),
     }

@@ -11,7 +11,6 @@ pub mod paypal;
 pub mod stripe;
 
 use darkroom_store::payments::PlanInput;
-use darkroom_store::users::User;
 
 use crate::{AppState, Config, ServiceError};
 
@@ -48,14 +47,14 @@ impl Providers {
     }
 }
 
-/// Starts a checkout: records a `created` payment for the offered plan `plan_id` and asks
+/// Starts a checkout for the member `user_id` (billing `email`): records a `created` payment for the offered plan `plan_id` and asks
 /// `provider` (`stripe` or `paypal`) for a checkout whose return pages are under `base`
 /// (the site's absolute URL, see `api::base_for`); returns the provider's page to send the
 /// member to.
 ///
 /// Errors: [`ServiceError::Invalid`] when payments through that provider are off or the plan
 /// is not offered; [`ServiceError::Unavailable`] when the provider does not answer well.
-pub async fn start_checkout(state: &AppState, user: &User, plan_id: &str, provider: &str, base: &str) -> Result<String, ServiceError> {
+pub async fn start_checkout(state: &AppState, user_id: &str, email: &str, plan_id: &str, provider: &str, base: &str) -> Result<String, ServiceError> {
     let providers = Providers::of(&state.config);
     if !providers.any() {
         return Err(ServiceError::Invalid("Payments are off on this server.".into()));
@@ -67,9 +66,9 @@ pub async fn start_checkout(state: &AppState, user: &User, plan_id: &str, provid
     if !providers.sells(provider, &plan.kind) {
         return Err(ServiceError::Invalid(format!("{plan} cannot be bought through {provider} here.", plan = plan.name)));
     }
-    let payment = state.store.create_payment(&user.id, &plan, provider).await?;
+    let payment = state.store.create_payment(user_id, &plan, provider).await?;
     let (checkout_id, url) = match provider {
-        "stripe" => stripe::create_checkout(&state.config, base, &payment, &plan, &user.email).await?,
+        "stripe" => stripe::create_checkout(&state.config, base, &payment, &plan, email).await?,
         _ => paypal::create_order(&state.config, base, &payment, &plan).await?,
     };
     state.store.set_payment_checkout(&payment.id, &checkout_id).await?;

@@ -18,6 +18,9 @@ use super::stripe::{client, unavailable};
 use super::{decimal_to_minor, minor_to_decimal, WebhookError};
 use crate::{Config, ServiceError};
 
+/// A webhook's capture names no payer.
+static NO_PAYER: Value = Value::Null;
+
 /// Seconds a webhook's transmission time may be from now.
 pub const TOLERANCE_SECS: i64 = 300;
 
@@ -199,7 +202,7 @@ pub async fn apply_event(store: &Store, event: &Value) -> Result<Applied, Servic
     let ev = Some(EventRef { provider: "paypal", id, kind });
     let applied = match kind {
         "PAYMENT.CAPTURE.COMPLETED" => {
-            let paid = paid_of(r, &Value::Null).ok_or_else(bad)?;
+            let paid = paid_of(r, &NO_PAYER).ok_or_else(bad)?;
             let order = r["supplementary_data"]["related_ids"]["order_id"].as_str();
             let by = match (r["custom_id"].as_str(), order) {
                 (Some(pid), _) => PaymentRef::Id(pid),
