@@ -72,6 +72,9 @@ test('buy a package: Stripe checkout, signed webhook, live balance', { timeout: 
 
   await page.waitForFunction(() => document.querySelector('[data-testid=balance]')?.textContent.trim() === '150 credits', null, { timeout: 15_000 });
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+  // The page re-reads the payment: confirmed, and listed as paid.
+  await page.waitForSelector('[data-testid=payments] tr[data-status=paid]');
+  assert.match(await page.textContent('[data-testid=checkout-returned]'), /payment is confirmed/);
   await shot('2-credited');
   // The ledger shows one purchase.
   await page.goto(`${BASE}/credits?kind=purchase`);

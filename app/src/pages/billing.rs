@@ -41,7 +41,9 @@ fn checkout_error(code: &str) -> &'static str {
 fn Buy() -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
-    let page = Resource::new(move || q("paid"), |paid| billing_page(Some(paid)));
+    // Re-read when a live balance event arrives: a confirmed payment then shows as such.
+    let live = expect_context::<crate::live::Live>();
+    let page = Resource::new(move || (q("paid"), live.balance.get()), |(paid, _)| billing_page(Some(paid)));
     view! {
         <section class="page">
             <h1>"Buy credits"</h1>
