@@ -14,6 +14,10 @@ pub struct SignUp<'a> {
     pub age_confirmed: bool,
     /// "I accept the terms" ticked.
     pub terms_accepted: bool,
+    /// The client's address (rate limits; kept hashed with the consents).
+    pub ip: Option<std::net::IpAddr>,
+    /// The site's absolute URL, for the verification link.
+    pub base: &'a str,
 }
 
 /// Checks an email's shape: one `@`, something on both sides, a dot in the domain, ≤ 254 chars.
@@ -25,12 +29,15 @@ pub fn check_email(email: &str) -> Result<(), ServiceError> {
     if ok { Ok(()) } else { Err(ServiceError::Invalid("Enter a valid email address.".into())) }
 }
 
-/// Creates a member account with the sign-up grant.
+/// Creates a member account with the sign-up grant, records the age and terms consents
+/// (version, time, keyed hash of the IP) and mails the verification link (a failure to mail
+/// is logged; the member can ask again).
 ///
-/// Errors: [`ServiceError::Invalid`] naming the field to fix; [`ServiceError::Conflict`] if the
-/// email is registered (the form says so plainly; sign-up rate limits come with the accounts
-/// issue).
+/// Errors: [`ServiceError::RateLimited`] (per IP); [`ServiceError::Invalid`] naming the field
+/// to fix; [`ServiceError::Conflict`] if the email is registered (the form says so plainly:
+/// the per-IP limit bounds how far that can be used to probe).
 pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, ServiceError> {
+    state.auth_limits.check(form.ip, None)?;
     check_email(form.email)?;
     let name = form.display_name.trim();
     if name.is_empty() || name.chars().count() > 50 {
@@ -45,6 +52,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, Service
     }
     let password = form.password.to_string();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ServiceError::internal)?;
+    let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let user = state
         .store
         .create_user(NewUser {
@@ -52,14 +60,21 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, Service
             password_hash: &hash,
             display_name: name,
             role: "member",
-            terms_version: &state.config.terms_version,
+            terms_version: &terms_version,
             signup_grant: state.config.signup_grant,
+            email_verified: false,
         })
         .await
         .map_err(|e| match e {
             darkroom_store::StoreError::Conflict(_) => ServiceError::Conflict("An account with this email already exists. Sign in instead.".into()),
             other => other.into(),
         })?;
+    let ip_hash = form.ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
+    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &ip_hash).await?;
+    state.store.record_consent(&user.id, "terms", &user.terms_version, true, &ip_hash).await?;
+    if let Err(e) = send_verification(state, &user.id, &user.email, form.base).await {
+        tracing::warn!(error = %e, "verification mail not sent");
+    }
     Ok(user)
 }
 
@@ -80,6 +95,7 @@ pub async fn create_admin(state: &AppState, email: &str, password: &str, display
                     role: "admin",
                     terms_version: &state.config.terms_version,
                     signup_grant: 0,
+                    email_verified: true,
                 })
                 .await?
         }
@@ -105,4 +121,234 @@ pub async fn set_role(state: &AppState, email: &str, role: &str) -> Result<User,
     store.set_role(&user.id, role).await?;
     store.audit(None, "set_role", &user.id, &format!("role {role} from the command line")).await?;
     Ok(store.user(&user.id).await?)
+}
+
+// ---- Email verification, password reset and change, email change (SPEC §7) ----
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use darkroom_store::accounts::{Origin, Purpose};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::mail::Mail;
+
+/// How long a verification link works, in milliseconds (24 h).
+pub const VERIFY_TTL_MS: i64 = 24 * 3_600_000;
+/// How long a password-reset link works (1 h).
+pub const RESET_TTL_MS: i64 = 3_600_000;
+/// How long an email-change link works (24 h).
+pub const EMAIL_CHANGE_TTL_MS: i64 = 24 * 3_600_000;
+
+/// The client address as kept in security events and session lists: IPv4 to its /24
+/// (`203.0.113.0/24`), IPv6 to its /48.
+pub fn truncate_ip(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// Where a request came from, as kept.
+pub fn origin(ip: Option<IpAddr>, user_agent: &str) -> Origin {
+    Origin { ip: ip.map(truncate_ip).unwrap_or_default(), user_agent: user_agent.chars().take(300).collect() }
+}
+
+/// Sign-in, sign-up and reset limits: per client IP (`per_ip_per_hour`) and per email address
+/// (`per_account` at once, then one every 3 minutes: a lockout that backs off). Keys are
+/// normalised emails whether or not an account has them, so the answers never tell.
+pub struct AuthLimits {
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl AuthLimits {
+    pub fn new(per_ip_per_hour: u32, per_account: u32) -> Self {
+        let n = |v: u32| NonZeroU32::new(v.max(1)).expect("at least 1");
+        Self {
+            per_ip: RateLimiter::keyed(Quota::per_hour(n(per_ip_per_hour))),
+            per_account: RateLimiter::keyed(Quota::with_period(std::time::Duration::from_secs(180)).expect("non-zero").allow_burst(n(per_account))),
+        }
+    }
+
+    /// Takes one attempt for `ip` and, if given, for `email`.
+    ///
+    /// Errors: [`ServiceError::RateLimited`] with the seconds to wait.
+    pub fn check(&self, ip: Option<IpAddr>, email: Option<&str>) -> Result<(), ServiceError> {
+        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| ServiceError::RateLimited {
+            retry_after_secs: e.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
+        };
+        if let Some(ip) = ip {
+            self.per_ip.check_key(&ip).map_err(wait)?;
+        }
+        if let Some(email) = email {
+            self.per_account.check_key(&darkroom_store::users::normalize_email(email)).map_err(wait)?;
+        }
+        Ok(())
+    }
+}
+
+/// Mails the member a link that confirms their address (valid 24 h; earlier links stop
+/// working). `base` is the site's absolute URL.
+pub async fn send_verification(state: &AppState, user_id: &str, email: &str, base: &str) -> Result<(), ServiceError> {
+    let (token, hash) = crate::sharing::new_token();
+    state.store.issue_token(user_id, Purpose::Verify, &hash, None, VERIFY_TTL_MS).await?;
+    let mail = Mail::with_link(
+        "Confirm your email address",
+        &["Welcome to Darkroom. Please confirm that this is your email address; then you can start creating."],
+        "Confirm my address",
+        &format!("{base}/verify?token={token}"),
+        "The link works for 24 hours. If you did not sign up, ignore this message.",
+    );
+    state.mailer.send(email, mail).await
+}
+
+/// Confirms an address with the token from a verification mail. Returns the member's id.
+///
+/// Errors: [`ServiceError::Invalid`] for an unknown, used or expired link.
+pub async fn verify_email(state: &AppState, token: &str, origin: &Origin) -> Result<String, ServiceError> {
+    match state.store.verify_email(&crate::sharing::token_hash(token.trim()), origin).await {
+        Err(darkroom_store::StoreError::NotFound) => Err(ServiceError::Invalid("This link is not valid any more. Sign in and ask for a new one.".into())),
+        other => Ok(other?),
+    }
+}
+
+/// The answer to a reset request, whether or not the address has an account.
+pub const RESET_SENT: &str = "If an account uses that address, we sent it a link to choose a new password. The link works for one hour.";
+
+/// Mails a password-reset link (valid 1 h, single use; earlier links stop working) if an
+/// account has `email`. Answers the same either way (no account oracle); the mail is sent
+/// in the background so the timing does not tell either.
+///
+/// Errors: [`ServiceError::RateLimited`] (per IP and per address, the same for every address).
+pub async fn request_reset(state: &AppState, email: &str, ip: Option<IpAddr>, origin: Origin, base: &str) -> Result<&'static str, ServiceError> {
+    state.auth_limits.check(ip, Some(email))?;
+    let user = state.store.user_by_email(email).await?;
+    if let Some(user) = user.filter(|u| !u.password_hash.is_empty()) {
+        let state = state.clone();
+        let base = base.to_string();
+        tokio::spawn(async move {
+            let (token, hash) = crate::sharing::new_token();
+            let sent = async {
+                state.store.issue_token(&user.id, Purpose::Reset, &hash, None, RESET_TTL_MS).await?;
+                state.store.security_event(&user.id, "password_reset_requested", &origin, "").await?;
+                let mail = Mail::with_link(
+                    "Choose a new password",
+                    &["Someone (we hope you) asked to reset the password of your Darkroom account."],
+                    "Choose a new password",
+                    &format!("{base}/reset?token={token}"),
+                    "The link works once, for one hour. Choosing a new password signs you out everywhere. If you did not ask, ignore this message: your password stays as it is.",
+                );
+                state.mailer.send(&user.email, mail).await
+            };
+            if let Err(e) = sent.await {
+                tracing::warn!(error = %e, "password reset mail not sent");
+            }
+        });
+    }
+    Ok(RESET_SENT)
+}
+
+/// Sets a new password with the token from a reset mail; every session of the account ends.
+///
+/// Errors: [`ServiceError::Invalid`] for a bad password or an unknown, used or expired link.
+pub async fn reset_password(state: &AppState, token: &str, password: &str, origin: &Origin) -> Result<String, ServiceError> {
+    auth::check_password(password)?;
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ServiceError::internal)?;
+    let user = match state.store.reset_password(&crate::sharing::token_hash(token.trim()), &hash, origin).await {
+        Err(darkroom_store::StoreError::NotFound) => return Err(ServiceError::Invalid("This link is not valid any more. Ask for a new one.".into())),
+        other => other?,
+    };
+    Ok(user)
+}
+
+/// Checks the member's current password (argon2, off the async threads).
+///
+/// Errors: [`ServiceError::Unauthorized`] when it does not match.
+pub async fn check_current_password(state: &AppState, user_id: &str, password: &str) -> Result<darkroom_store::users::User, ServiceError> {
+    let user = state.store.user(user_id).await?;
+    let (hash, password) = (user.password_hash.clone(), password.to_string());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    if ok { Ok(user) } else { Err(ServiceError::Unauthorized("The current password is not right.".into())) }
+}
+
+/// Changes the password (needs the current one). Other sessions end at their next request
+/// (their password hash no longer matches); the caller keeps this one signed in.
+pub async fn change_password(state: &AppState, user_id: &str, current: &str, new: &str, origin: &Origin) -> Result<(), ServiceError> {
+    check_current_password(state, user_id, current).await?;
+    auth::check_password(new)?;
+    let new = new.to_string();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(ServiceError::internal)?;
+    state.store.set_password(user_id, &hash, origin).await?;
+    Ok(())
+}
+
+/// Starts an email change (needs the password): a link to the new address (24 h) that
+/// moves the account there, verified. The answer is the same whether the new address is
+/// taken or not; a taken one fails when the link is used.
+pub async fn request_email_change(state: &AppState, user_id: &str, password: &str, new_email: &str, origin: &Origin, base: &str) -> Result<(), ServiceError> {
+    check_email(new_email)?;
+    check_current_password(state, user_id, password).await?;
+    let new_email = darkroom_store::users::normalize_email(new_email);
+    let (token, hash) = crate::sharing::new_token();
+    state.store.issue_token(user_id, Purpose::EmailChange, &hash, Some(&new_email), EMAIL_CHANGE_TTL_MS).await?;
+    state.store.security_event(user_id, "email_change_requested", origin, "").await?;
+    let mail = Mail::with_link(
+        "Confirm your new email address",
+        &["You asked to move your Darkroom account to this address."],
+        "Use this address",
+        &format!("{base}/verify?change={token}"),
+        "The link works for 24 hours. If you did not ask, ignore this message.",
+    );
+    state.mailer.send(&new_email, mail).await
+}
+
+/// Moves the account to the address of an email-change link. Returns the member's id.
+///
+/// Errors: [`ServiceError::Invalid`] for a bad link; [`ServiceError::Conflict`] if the address
+/// now belongs to another account.
+pub async fn confirm_email_change(state: &AppState, token: &str, origin: &Origin) -> Result<String, ServiceError> {
+    match state.store.change_email(&crate::sharing::token_hash(token.trim()), origin).await {
+        Err(darkroom_store::StoreError::NotFound) => Err(ServiceError::Invalid("This link is not valid any more.".into())),
+        Err(darkroom_store::StoreError::Conflict(_)) => Err(ServiceError::Conflict("That address belongs to another account.".into())),
+        Ok((user, _)) => Ok(user),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_are_truncated() {
+        assert_eq!(truncate_ip("203.0.113.77".parse().unwrap()), "203.0.113.0/24");
+        assert_eq!(truncate_ip("2001:db8:85a3:8d3:1319:8a2e:370:7348".parse().unwrap()), "2001:db8:85a3::/48");
+    }
+
+    #[test]
+    fn limits_lock_an_address_whoever_owns_it_and_back_off() {
+        let l = AuthLimits::new(1000, 3);
+        let ip: IpAddr = "198.51.100.1".parse().unwrap();
+        for _ in 0..3 {
+            l.check(Some(ip), Some("Someone@Example.com")).unwrap();
+        }
+        match l.check(Some(ip), Some("someone@example.com")) {
+            Err(ServiceError::RateLimited { retry_after_secs }) => assert!((1..=180).contains(&retry_after_secs), "{retry_after_secs}"),
+            other => panic!("{other:?}"),
+        }
+        l.check(Some(ip), Some("other@example.com")).unwrap();
+        let tight = AuthLimits::new(2, 100);
+        tight.check(Some(ip), None).unwrap();
+        tight.check(Some(ip), None).unwrap();
+        assert!(tight.check(Some(ip), None).is_err(), "per IP");
+    }
 }

@@ -42,6 +42,27 @@ pub struct Config {
     pub paypal_client_secret: Option<String>,
     pub paypal_webhook_id: Option<String>,
     pub paypal_api_base: String,
+    /// Mail: `DARKROOM_SMTP_URL` (unset: messages go to the outbox folder
+    /// `DARKROOM_OUTBOX_DIR`, default `<data>/outbox`, one `.eml` each), `DARKROOM_MAIL_FROM`
+    /// (default `Darkroom <no-reply@darkroom.localhost>`).
+    pub smtp_url: Option<String>,
+    pub outbox_dir: PathBuf,
+    pub mail_from: String,
+    /// `DARKROOM_REQUIRE_VERIFIED_EMAIL` (default true): members confirm their address before
+    /// they create (they may browse before).
+    pub require_verified_email: bool,
+    /// `DARKROOM_AUTH_RATE_PER_IP_PER_HOUR` (default 60): sign-in, sign-up and reset attempts
+    /// per client IP per hour.
+    pub auth_rate_per_ip_per_hour: u32,
+    /// `DARKROOM_AUTH_RATE_PER_ACCOUNT` (default 5): sign-in attempts and reset mails per email
+    /// address in a burst; one more every 3 minutes after that (the lockout back-off).
+    pub auth_rate_per_account: u32,
+    /// Google sign-in (OpenID Connect), on when both are set: `DARKROOM_GOOGLE_CLIENT_ID`,
+    /// `DARKROOM_GOOGLE_CLIENT_SECRET`; `DARKROOM_GOOGLE_ISSUER` (default
+    /// `https://accounts.google.com`) names the provider whose discovery document is read.
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<String>,
+    pub google_issuer: String,
     /// `DARKROOM_JOB_LEASE_SECS` (default 30): a running job whose worker stops renewing
     /// for this long is run again by another worker.
     pub lease_secs: u64,
@@ -145,6 +166,15 @@ impl Config {
             paypal_client_secret: secret("DARKROOM_PAYPAL_CLIENT_SECRET"),
             paypal_webhook_id: secret("DARKROOM_PAYPAL_WEBHOOK_ID"),
             paypal_api_base: var("DARKROOM_PAYPAL_API_BASE", "https://api-m.paypal.com".to_string()),
+            smtp_url: secret("DARKROOM_SMTP_URL"),
+            outbox_dir: PathBuf::from(var("DARKROOM_OUTBOX_DIR", data_dir.join("outbox").display().to_string())),
+            mail_from: var("DARKROOM_MAIL_FROM", "Darkroom <no-reply@darkroom.localhost>".to_string()),
+            require_verified_email: var("DARKROOM_REQUIRE_VERIFIED_EMAIL", true),
+            auth_rate_per_ip_per_hour: var("DARKROOM_AUTH_RATE_PER_IP_PER_HOUR", 60),
+            auth_rate_per_account: var("DARKROOM_AUTH_RATE_PER_ACCOUNT", 5),
+            google_client_id: secret("DARKROOM_GOOGLE_CLIENT_ID"),
+            google_client_secret: secret("DARKROOM_GOOGLE_CLIENT_SECRET"),
+            google_issuer: var("DARKROOM_GOOGLE_ISSUER", "https://accounts.google.com".to_string()),
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
             max_side: var("DARKROOM_MAX_SIDE", 1024),

@@ -4,7 +4,10 @@
 //! - [`credits`]: the ledger filters pages and exports share.
 //! - [`error`]: [`ServiceError`], the one error type every caller maps to HTTP or UI text.
 //! - [`auth`]: passwords (argon2id) and the axum-login backend over the store.
-//! - [`accounts`]: sign-up rules (age, terms, grant).
+//! - [`accounts`]: sign-up rules (age, terms, grant), email verification, password reset and
+//!   change, email change, security events, sign-in rate limits, consents.
+//! - [`legal`]: terms and privacy versions, re-consent.
+//! - [`mail`]: transactional mail (SMTP or the outbox folder).
 //! - [`media`]: media storage through `object_store` (local folder by default).
 //! - [`generation`]: submit a photo with style parameters (checks, upload, charge, queue).
 //! - [`worker`]: the loop that claims jobs, runs the engine and stores results.
@@ -26,6 +29,8 @@ pub mod config;
 pub mod credits;
 pub mod error;
 pub mod generation;
+pub mod legal;
+pub mod mail;
 pub mod media;
 pub mod moderation;
 pub mod payments;
@@ -58,6 +63,10 @@ pub struct AppState {
     pub signer: Arc<sharing::UrlSigner>,
     /// Signs the C2PA manifest of every output (`None` only if no key could be made).
     pub provenance: Option<Arc<darkroom_engine::provenance::Provenance>>,
+    /// Sends transactional mail.
+    pub mailer: mail::Mailer,
+    /// Sign-in, sign-up and reset rate limits (per process).
+    pub auth_limits: Arc<accounts::AuthLimits>,
 }
 
 impl AppState {
@@ -86,7 +95,9 @@ impl AppState {
         tracing::info!(version = %policy.version, "moderation policy loaded");
         let signer = sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?;
         let provenance = load_provenance(&config)?;
-        Ok(Self { store, media, engine, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance })
+        let mailer = mail::Mailer::from_config(&config)?;
+        let auth_limits = Arc::new(accounts::AuthLimits::new(config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
+        Ok(Self { store, media, engine, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits })
     }
 }
 

@@ -97,6 +97,15 @@ impl UrlSigner {
         }
     }
 
+    /// HMAC-SHA256 of `data` with this key, hex: a keyed hash for values kept only hashed
+    /// (the IP of a consent record).
+    pub fn keyed_hash(&self, data: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"darkroom-keyed-hash:");
+        mac.update(data.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     fn mac(&self, job_id: &str, variant: &str, exp: u64) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(format!("{job_id}/{variant}/{exp}").as_bytes());

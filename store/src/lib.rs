@@ -7,12 +7,14 @@
 //! [`Backend`] switches (how a write transaction begins, how the queue skips locked rows).
 //! Times are Unix milliseconds; ids are UUIDv7 strings (time-ordered, for keyset paging).
 //!
-//! Areas, one module each: [`api`] (keys, webhook deliveries, request log), [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
+//! Areas, one module each: [`accounts`] (email links, security events, sessions, consents,
+//! terms versions, preferences, exports, deletion), [`api`] (keys, webhook deliveries, request log), [`users`], [`ledger`] (credits), [`uploads`], [`jobs`] (the
 //! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`],
 //! [`moderation`] (decisions, reports, strikes, standing), [`sharing`] (share links, Explore,
 //! likes, showcase), [`retention`] (what is past its keep-for time), [`payments`] (plans,
 //! payments, provider events applied exactly once, subscriptions).
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod events;

@@ -22,6 +22,16 @@ pub struct User {
     pub restricted_until: Option<i64>,
     /// Set while the account is suspended: sign-in is refused.
     pub suspended_at: Option<i64>,
+    /// When the member confirmed their email address (`None`: they may browse, not create).
+    pub email_verified_at: Option<i64>,
+    /// The terms version the member last accepted.
+    pub terms_version: String,
+    /// Opted in to training use of their images (SPEC §7; off by default).
+    pub training_consent_at: Option<i64>,
+    /// `light`, `dark` or `system`.
+    pub theme: String,
+    /// UI language tag (`en`, `de`).
+    pub language: String,
 }
 
 /// What sign-up records.
@@ -34,9 +44,13 @@ pub struct NewUser<'a> {
     pub terms_version: &'a str,
     /// Credits granted at sign-up (a `grant` ledger entry), 0 for none.
     pub signup_grant: i64,
+    /// The address is known to work (accounts made by an operator); otherwise the member
+    /// confirms it through a mailed link.
+    pub email_verified: bool,
 }
 
-const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at";
+const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at, \
+     email_verified_at, terms_version, training_consent_at, theme, language";
 
 /// Canonical form of an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {
@@ -54,8 +68,8 @@ impl Store {
         let email = normalize_email(new.email);
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, display_name, role, balance, age_confirmed_at, terms_version, terms_accepted_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6)",
+            "INSERT INTO users (id, email, password_hash, display_name, role, balance, age_confirmed_at, terms_version, terms_accepted_at, created_at, email_verified_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $6, $6, $8)",
         )
         .bind(&id)
         .bind(&email)
@@ -64,6 +78,7 @@ impl Store {
         .bind(new.role)
         .bind(now)
         .bind(new.terms_version)
+        .bind(new.email_verified.then_some(now))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);

@@ -197,7 +197,7 @@ async fn reports_need_a_visible_item_and_uphold_hides(b: Backend) {
 
 async fn member(store: &Store, email: &str, grant: i64) -> String {
     store
-        .create_user(NewUser { email, password_hash: "x", display_name: "M", role: "member", terms_version: "1", signup_grant: grant })
+        .create_user(NewUser { email, password_hash: "x", display_name: "M", role: "member", terms_version: "1", signup_grant: grant, email_verified: true })
         .await
         .unwrap()
         .id
@@ -242,7 +242,7 @@ async fn signup_grants_once_and_emails_are_unique(b: Backend) {
     let u = store.user_by_email("ann@example.COM").await.unwrap().unwrap();
     assert_eq!((u.id.as_str(), u.balance, u.email.as_str()), (id.as_str(), 25, "ann@example.com"));
     let dup = store
-        .create_user(NewUser { email: "ANN@example.com", password_hash: "x", display_name: "B", role: "member", terms_version: "1", signup_grant: 25 })
+        .create_user(NewUser { email: "ANN@example.com", password_hash: "x", display_name: "B", role: "member", terms_version: "1", signup_grant: 25, email_verified: true })
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
     assert_eq!(store.grant(&id, 5, "admin", "k1").await.unwrap(), 30);

@@ -178,9 +178,10 @@ pub fn check_image(engine: Option<&Engine>, img: &RgbImage, gate: ImageGate, pol
     }
 }
 
-/// Refuses job creation for a restricted or suspended member.
+/// Refuses job creation for a restricted or suspended member, one who has not confirmed their
+/// email address (when the operator requires it), or one who must accept new terms.
 ///
-/// Errors: [`ServiceError::Forbidden`] with the date the restriction ends.
+/// Errors: [`ServiceError::Forbidden`] saying which (with the date a restriction ends).
 pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<(), ServiceError> {
     let standing = state.store.standing(user_id).await?;
     if standing.suspended_at.is_some() {
@@ -192,7 +193,13 @@ pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<(), Se
             format_utc(until)
         )));
     }
-    Ok(())
+    let user = state.store.user(user_id).await?;
+    if state.config.require_verified_email && user.email_verified_at.is_none() {
+        return Err(ServiceError::Forbidden(
+            "Please confirm your email address first: open the link we mailed you (Settings sends a new one).".into(),
+        ));
+    }
+    crate::legal::require_current_terms(state, &user).await
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC for a time in milliseconds.

@@ -1,0 +1,54 @@
+//! Terms and privacy versions (SPEC §7): administrators publish versions (markdown, effective
+//! date, material flag); the newest version in effect is current; a material version makes
+//! every member accept again before creating or using the API. Before any version is
+//! published, the built-in texts apply under `DARKROOM_TERMS_VERSION`.
+
+use darkroom_store::accounts::LegalVersion;
+use darkroom_store::users::User;
+
+use crate::{AppState, ServiceError};
+
+/// The newest version of `doc` (`terms` or `privacy`) in effect at `now` (Unix ms), if any
+/// was published.
+pub async fn current(state: &AppState, doc: &str, now: i64) -> Result<Option<LegalVersion>, ServiceError> {
+    Ok(state.store.legal_versions(doc).await?.into_iter().find(|v| v.effective_at <= now))
+}
+
+/// The terms version a new member accepts now.
+pub async fn current_terms_version(state: &AppState, now: i64) -> Result<String, ServiceError> {
+    Ok(current(state, "terms", now).await?.map_or_else(|| state.config.terms_version.clone(), |v| v.version))
+}
+
+/// The material terms version `user` still has to accept, if any: the newest material
+/// version in effect, unless the member accepted it or a version in effect after it.
+pub async fn pending_terms(state: &AppState, user: &User, now: i64) -> Result<Option<LegalVersion>, ServiceError> {
+    let versions = state.store.legal_versions("terms").await?;
+    let Some(material) = versions.iter().find(|v| v.effective_at <= now && v.material == 1) else { return Ok(None) };
+    let accepted_at = versions.iter().find(|v| v.version == user.terms_version).map_or(i64::MIN, |v| v.effective_at);
+    Ok((accepted_at < material.effective_at).then(|| material.clone()))
+}
+
+/// Refuses members who must accept new terms first (SPEC §7).
+///
+/// Errors: [`ServiceError::Forbidden`] naming the page where they accept.
+pub async fn require_current_terms(state: &AppState, user: &User) -> Result<(), ServiceError> {
+    match pending_terms(state, user, darkroom_store::now_ms()).await? {
+        Some(v) => Err(ServiceError::Forbidden(format!("The terms changed (version {}). Please read and accept them at /terms before creating.", v.version))),
+        None => Ok(()),
+    }
+}
+
+/// Checks an administrator's new version: document `terms`/`privacy`, a version label of
+/// 1-40 characters (letters, digits, `.-_`), a body of 1-100,000 characters.
+pub fn check_version(doc: &str, version: &str, body: &str) -> Result<(), ServiceError> {
+    if doc != "terms" && doc != "privacy" {
+        return Err(ServiceError::Invalid("The document is the terms or the privacy notice.".into()));
+    }
+    if version.is_empty() || version.len() > 40 || !version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Err(ServiceError::Invalid("The version is 1-40 letters, digits, dots, dashes or underscores.".into()));
+    }
+    if body.trim().is_empty() || body.chars().count() > 100_000 {
+        return Err(ServiceError::Invalid("The text is 1 to 100,000 characters.".into()));
+    }
+    Ok(())
+}
