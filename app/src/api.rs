@@ -19,6 +19,12 @@ pub struct Me {
     pub idle_limit_secs: u64,
     /// Seconds of failed reconnecting before the page says the connection is lost.
     pub reconnect_give_up_secs: u64,
+    /// The member confirmed their email address (or the operator does not require it).
+    pub email_verified: bool,
+    /// A material terms version the member must accept before creating.
+    pub pending_terms: Option<String>,
+    /// `light`, `dark` or `system`.
+    pub theme: String,
 }
 
 /// A generation as pages show it.
@@ -79,6 +85,7 @@ pub struct CreateInfo {
     pub refund_on_failure: bool,
 }
 
+pub mod account;
 pub mod credits;
 pub mod keys;
 pub mod moderation;
@@ -95,6 +102,24 @@ pub mod ssr {
     /// The application state the router provided.
     pub fn state() -> Result<AppState, ServerFnError> {
         use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
+    }
+
+    /// Who is asking: the client's IP, what is kept of it (truncated, with the user agent),
+    /// and the site's absolute base URL for links in mail.
+    pub struct Client {
+        pub ip: Option<std::net::IpAddr>,
+        pub origin: darkroom_store::accounts::Origin,
+        pub base: String,
+    }
+
+    /// The [`Client`] of this request.
+    pub async fn client() -> Client {
+        let ip = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip());
+        let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default();
+        let ua = headers.get(axum::http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+        let base = state().map(|s| darkroom_service::api::base_for(&s, host)).unwrap_or_default();
+        Client { ip, origin: darkroom_service::accounts::origin(ip, ua), base }
     }
 
     /// The request's auth session.
@@ -182,6 +207,7 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     let Some(user) = ssr::auth().await?.user else { return Ok(None) };
     let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
     let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
+    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, darkroom_store::now_ms()).await.map_err(ssr::fail)?.map(|v| v.version);
     Ok(Some(Me {
         display_name: u.display_name,
         balance: u.balance,
@@ -189,6 +215,9 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
         last_event_id,
         idle_limit_secs: state.config.idle_limit_secs,
         reconnect_give_up_secs: state.config.reconnect_give_up_secs,
+        email_verified: u.email_verified_at.is_some() || !state.config.require_verified_email,
+        pending_terms,
+        theme: u.theme,
     }))
 }
 
@@ -203,12 +232,15 @@ pub async fn sign_up(
 ) -> Result<(), ServerFnError> {
     use darkroom_service::accounts::{sign_up, SignUp};
     let state = ssr::state()?;
+    let client = ssr::client().await;
     let form = SignUp {
         email: &email,
         password: &password,
         display_name: &display_name,
         age_confirmed: age_confirmed.is_some(),
         terms_accepted: terms_accepted.is_some(),
+        ip: client.ip,
+        base: &client.base,
     };
     let user = sign_up(&state, form).await.map_err(ssr::fail)?;
     let mut auth = ssr::auth().await?;
@@ -221,12 +253,19 @@ pub async fn sign_up(
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
     use darkroom_service::auth::Credentials;
+    let state = ssr::state()?;
+    let client = ssr::client().await;
+    // The same limits whether or not the address has an account.
+    state.auth_limits.check(client.ip, Some(&email)).map_err(ssr::fail)?;
     let mut auth = ssr::auth().await?;
-    let user = auth
-        .authenticate(Credentials { email, password })
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .ok_or_else(|| ssr::fail(darkroom_service::ServiceError::Unauthorized("Wrong email or password.".into())))?;
+    let known = state.store.user_by_email(&email).await.map_err(|e| ssr::fail(e.into()))?;
+    let user = auth.authenticate(Credentials { email, password }).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    let Some(user) = user else {
+        if let Some(known) = known {
+            state.store.security_event(&known.id, "sign_in_failed", &client.origin, "wrong password").await.map_err(|e| ssr::fail(e.into()))?;
+        }
+        return Err(ssr::fail(darkroom_service::ServiceError::Unauthorized("Wrong email or password.".into())));
+    };
     if user.suspended {
         // Only said to someone who knows the password.
         return Err(ssr::fail(darkroom_service::ServiceError::Forbidden(
@@ -234,6 +273,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
         )));
     }
     auth.login(&user).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    state.store.security_event(&user.id, "sign_in", &client.origin, "password").await.map_err(|e| ssr::fail(e.into()))?;
     leptos_axum::redirect("/create");
     Ok(())
 }

@@ -2,15 +2,17 @@
 //! renders HTML) and the browser (feature `hydrate`, makes it live).
 //!
 //! - [`api`]: server functions and the shapes they return.
+//! - [`i18n`]: preferences (theme, language) and the UI text per language.
 //! - [`live`]: the per-tab live event stream (SSE) and the signals it feeds.
 //! - [`pages`]: one module per page.
 
 pub mod api;
+pub mod i18n;
 pub mod live;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Html, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -20,7 +22,7 @@ use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -55,6 +57,8 @@ pub fn App() -> impl IntoView {
         |_| get_me(),
     );
     provide_context(Session { me, sign_in, sign_up, sign_out });
+    let prefs = i18n::read_prefs();
+    provide_context(prefs.clone());
     let live = live::Live::provide();
     // Marks the page as interactive (end-to-end tests wait for it).
     #[cfg(feature = "hydrate")]
@@ -68,10 +72,12 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| live.start_when_signed_in(me));
 
     view! {
+        <Html {..} lang=prefs.lang.clone() data-theme=prefs.theme.clone()/>
         <Stylesheet id="leptos" href="/pkg/darkroom.css"/>
         <Title text="Darkroom"/>
         <Router>
             <Header/>
+            <pages::account::AccountBanner/>
             <live::ConnectionBanner/>
             <main>
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
@@ -79,6 +85,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::home::Home/>
                         <Route path=path!("/signup") view=pages::auth::SignUpPage/>
                         <Route path=path!("/signin") view=pages::auth::SignInPage/>
+                        <Route path=path!("/forgot") view=pages::account::ForgotPage/>
+                        <Route path=path!("/reset") view=pages::account::ResetPage/>
+                        <Route path=path!("/verify") view=pages::account::VerifyPage/>
                         <Route path=path!("/create") view=pages::create::CreatePage/>
                         <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
                         <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
@@ -97,10 +106,11 @@ pub fn App() -> impl IntoView {
                 </ErrorBoundary>
             </main>
             <footer class="site-footer">
-                <A href="/terms">"Terms"</A>
+                <A href="/terms">{i18n::t("footer.terms")}</A>
                 " · "
-                <A href="/privacy">"Privacy"</A>
-                " · Images made here are labelled AI-generated."
+                <A href="/privacy">{i18n::t("footer.privacy")}</A>
+                " · " {i18n::t("footer.label")}
+                <br/><small class="muted">{i18n::t("cookies.notice")}</small>
             </footer>
         </Router>
     }
@@ -119,6 +129,7 @@ pub fn GlobalError() -> impl IntoView {
 
 #[component]
 fn Header() -> impl IntoView {
+    use crate::i18n::t;
     let session = expect_context::<Session>();
     let live = expect_context::<live::Live>();
     view! {
@@ -132,24 +143,24 @@ fn Header() -> impl IntoView {
                                 let initial = me.balance;
                                 let moderator = me.role == "moderator" || me.role == "admin";
                                 view! {
-                                    <A href="/explore">"Explore"</A>
-                                    <A href="/create">"Create"</A>
-                                    <A href="/gallery">"My gallery"</A>
-                                    {moderator.then(|| view! { <A href="/moderation">"Moderation"</A> })}
-                                    <A href="/settings">"Settings"</A>
+                                    <A href="/explore">{t("nav.explore")}</A>
+                                    <A href="/create">{t("nav.create")}</A>
+                                    <A href="/gallery">{t("nav.gallery")}</A>
+                                    {moderator.then(|| view! { <A href="/moderation">{t("nav.moderation")}</A> })}
+                                    <A href="/settings">{t("nav.settings")}</A>
                                     <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title="Your credits and ledger">
-                                        {move || live.balance.get().unwrap_or(initial)} " credits"
+                                        {move || live.balance.get().unwrap_or(initial)} " " {t("nav.credits")}
                                     </A>
                                     <ActionForm action=session.sign_out attr:class="inline">
-                                        <button type="submit" class="link">"Sign out"</button>
+                                        <button type="submit" class="link">{t("nav.sign_out")}</button>
                                     </ActionForm>
                                 }
                                     .into_any()
                             }
                             _ => view! {
-                                <A href="/explore">"Explore"</A>
-                                <A href="/signin">"Sign in"</A>
-                                <A href="/signup" attr:class="button">"Sign up"</A>
+                                <A href="/explore">{t("nav.explore")}</A>
+                                <A href="/signin">{t("nav.sign_in")}</A>
+                                <A href="/signup" attr:class="button">{t("nav.sign_up")}</A>
                             }
                                 .into_any(),
                         }

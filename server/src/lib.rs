@@ -188,6 +188,8 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let routes = generate_route_list(app::App);
 
     let sessions = sessions::DbSessionStore::connect(state.store.url(), state.store.backend).await?;
+    // Server functions end other sessions through this (the sessions page, resets, deletion).
+    let session_store: darkroom_service::auth::SessionStoreRef = std::sync::Arc::new(sessions.clone());
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -218,6 +220,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         );
     let ctx = state.clone();
     let cache_state = state.clone();
+    let track_state = state.clone();
     let shell_options = leptos.clone();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
     let router = Router::new()
@@ -237,9 +240,19 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/readyz", get(routes::health::readyz))
         .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))
         .nest_service("/pkg", ServeDir::new(config.site_root.join("pkg")))
-        .leptos_routes_with_context(&server_state, routes, move || provide_context(ctx.clone()), move || app::shell(shell_options.clone()))
+        .route("/account/exports/{id}", get(routes::account::export_download))
+        .leptos_routes_with_context(
+            &server_state,
+            routes,
+            move || {
+                provide_context(ctx.clone());
+                provide_context(session_store.clone());
+            },
+            move || app::shell(shell_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .with_state(server_state)
+        .layer(axum::middleware::from_fn_with_state(track_state, sessions::track))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         .layer(axum::middleware::from_fn(csrf::layer))

@@ -65,3 +65,43 @@ impl SessionStore for DbSessionStore {
         }
     }
 }
+
+/// Middleware (inside the auth layer): records the signed-in member's session in
+/// `user_sessions` — device (user agent), truncated IP, last seen — at most once a minute per
+/// session, so the sessions page can list and end them.
+pub async fn track(
+    axum::extract::State(app): axum::extract::State<darkroom_service::AppState>,
+    auth: darkroom_service::auth::AuthSession,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let ua = req.headers().get(axum::http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+    let response = next.run(req).await;
+    // After the handler: a sign-in has saved its (new) session id by now.
+    if let (Some(user), Some(id)) = (&auth.user, auth.session.id()) {
+        let id = id.to_string();
+        let now = darkroom_store::now_ms();
+        let due = {
+            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.len() > 100_000 {
+                seen.clear();
+            }
+            match seen.get(&id) {
+                Some(&t) if now - t < 60_000 => false,
+                _ => {
+                    seen.insert(id.clone(), now);
+                    true
+                }
+            }
+        };
+        if due {
+            if let Err(e) = app.store.touch_session(&id, &user.id, &darkroom_service::accounts::origin(ip, &ua)).await {
+                tracing::warn!(error = %e, "session not recorded");
+            }
+        }
+    }
+    response
+}
+
+static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, i64>>> = std::sync::LazyLock::new(Default::default);

@@ -122,3 +122,19 @@ impl AuthnBackend for Backend {
         }
     }
 }
+
+/// The session store, as server functions reach it (the server provides it as Leptos context)
+/// to end sessions other than the current one.
+pub type SessionStoreRef = std::sync::Arc<dyn axum_login::tower_sessions::SessionStore>;
+
+/// Removes the sessions with these ids (as `user_sessions` keeps them) from the session
+/// store: their cookies stop working at once. Unparsable ids are skipped.
+pub async fn end_sessions(store: &SessionStoreRef, ids: &[String]) {
+    for id in ids {
+        if let Ok(id) = id.parse::<axum_login::tower_sessions::session::Id>() {
+            if let Err(e) = store.delete(&id).await {
+                tracing::warn!(error = %e, "a session could not be ended");
+            }
+        }
+    }
+}

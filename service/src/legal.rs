@@ -52,3 +52,37 @@ pub fn check_version(doc: &str, version: &str, body: &str) -> Result<(), Service
     }
     Ok(())
 }
+
+/// Renders an administrator's markdown (CommonMark via `pulldown-cmark`) as HTML for the
+/// terms pages. Raw HTML in the source is shown as text, never passed through, and links
+/// keep only `http(s):`, `mailto:` and relative targets.
+pub fn to_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let safe = |url: &str| url.starts_with("https://") || url.starts_with("http://") || url.starts_with("mailto:") || url.starts_with('/') || url.starts_with('#');
+    let events = Parser::new(markdown).map(|e| match e {
+        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) if !safe(&dest_url) => {
+            Event::Start(Tag::Link { link_type, dest_url: "#".into(), title, id })
+        }
+        Event::Start(Tag::Image { link_type, dest_url, title, id }) if !safe(&dest_url) => {
+            Event::Start(Tag::Image { link_type, dest_url: "#".into(), title, id })
+        }
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_renders_without_raw_html_or_script_links() {
+        let html = to_html("# Terms\n\nBe **kind**. <script>alert(1)</script> [x](javascript:alert(1)) [ok](https://example.com)");
+        assert!(html.contains("<h1>Terms</h1>") && html.contains("<strong>kind</strong>"), "{html}");
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("javascript:") && html.contains("href=\"https://example.com\""), "{html}");
+    }
+}

@@ -133,6 +133,12 @@ impl UrlSigner {
         format!("/m/{job_id}/{variant}?scope=owner&exp={exp}&sig={sig}")
     }
 
+    /// The signed download path of a data export, valid until `exp` (Unix seconds).
+    pub fn sign_export(&self, export_id: &str, exp: u64) -> String {
+        let sig = hex::encode(self.mac(export_id, "export", exp).finalize().into_bytes());
+        format!("/account/exports/{export_id}?exp={exp}&sig={sig}")
+    }
+
     /// [`Self::verify`] for a URL made by [`Self::sign_owner`].
     pub fn verify_owner(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
         self.verify(job_id, &owner_scope(variant), exp, sig, now_secs)

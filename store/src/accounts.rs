@@ -458,3 +458,36 @@ impl Store {
         Ok(sessions)
     }
 }
+
+impl Store {
+    /// The member's uploads whose files are still kept: `(id, object key, mime)`.
+    pub async fn live_uploads(&self, user_id: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(sqlx::query_as("SELECT id, object_key, mime FROM uploads WHERE user_id = $1 AND deleted_at IS NULL AND object_key <> '' ORDER BY id")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every file key the member's jobs still name: `(result key, thumb key)` per job.
+    pub async fn result_keys_of(&self, user_id: &str) -> Result<Vec<(Option<String>, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT result_key, thumb_key FROM jobs WHERE user_id = $1 AND (result_key IS NOT NULL OR thumb_key IS NOT NULL)")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The member's export files.
+    pub async fn export_keys_of(&self, user_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT file_key FROM exports WHERE user_id = $1 AND file_key IS NOT NULL").bind(user_id).fetch_all(&self.pool).await?)
+    }
+}
+
+impl Store {
+    /// A ready export's file key and expiry, whoever owns it (the caller checked a signed link).
+    pub async fn export_file(&self, id: &str) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT file_key, expires_at FROM exports WHERE id = $1 AND status = 'ready' AND file_key IS NOT NULL AND expires_at IS NOT NULL")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}

@@ -46,18 +46,22 @@ pub fn SignUpPage() -> impl IntoView {
 /// Sign-in with email and password.
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    use crate::i18n::t;
     let session = expect_context::<crate::Session>();
+    let query = leptos_router::hooks::use_query_map();
     view! {
         <Title text="Sign in · Darkroom"/>
         <section class="page narrow">
-            <h1>"Sign in"</h1>
+            <h1>{t("auth.sign_in")}</h1>
             <ActionForm action=session.sign_in attr:class="stack">
-                <label>"Email" <input type="email" name="email" required autocomplete="email"/></label>
-                <label>"Password" <input type="password" name="password" required autocomplete="current-password"/></label>
-                <button type="submit" class="primary">"Sign in"</button>
+                <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
+                <label>{t("auth.password")} <input type="password" name="password" required autocomplete="current-password"/></label>
+                <button type="submit" class="primary">{t("auth.sign_in")}</button>
             </ActionForm>
             <ActionError value=Signal::derive(move || session.sign_in.value().get())/>
-            <p>"New here? " <A href="/signup">"Create an account"</A></p>
+            {move || (query.with(|m| m.get("reset").is_some())).then(|| view! { <p class="notice" data-testid="reset-done">{t("auth.reset_done")}</p> })}
+            <p><A href="/forgot">{t("auth.forgot")}</A></p>
+            <p>{t("auth.new_here")} " " <A href="/signup">{t("auth.create_account")}</A></p>
         </section>
     }
 }

@@ -1,5 +1,5 @@
 //! Settings: the member's standing (SPEC §6): strikes, restriction, suspension, and what the
-//! operator's thresholds are. Preferences and privacy controls join this page later.
+//! operator's thresholds are; then the account sections (`pages::account::AccountSettings`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,7 +22,7 @@ fn Settings() -> impl IntoView {
     let standing = Resource::new(|| (), |_| my_standing());
     view! {
         <section class="page narrow">
-            <h1>"Settings"</h1>
+            <h1>{crate::i18n::t("settings.title")}</h1>
             <p><a href="/settings/api" data-testid="api-keys-link">"API keys, webhooks and request log"</a></p>
             <h2>"Account standing"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -55,6 +55,7 @@ fn Settings() -> impl IntoView {
                     })
                 })}
             </Suspense>
+            <crate::pages::account::AccountSettings/>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP routes that are not pages: one file per resource.
 
+pub mod account;
 pub mod api;
 pub mod events;
 pub mod gallery;

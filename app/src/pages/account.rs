@@ -1,0 +1,240 @@
+//! Account pages (SPEC §7): forgot password (`/forgot`), choose a new one from the mailed
+//! link (`/reset?token=`), confirm an address (`/verify?token=` or `?change=`), the banner
+//! that asks to confirm the address or accept new terms, and the account part of Settings:
+//! preferences, email and password, sessions, security events, training consent, data
+//! export and account deletion.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::account::{
+    account_page, verify_email, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
+    ResetPassword, SetPreferences, SetTrainingConsent,
+};
+use crate::i18n::{t, LANGUAGES};
+use crate::pages::auth::ActionError;
+use crate::pages::{format_time, server_message};
+
+#[component]
+pub fn ForgotPage() -> impl IntoView {
+    let send = ServerAction::<RequestReset>::new();
+    view! {
+        <Title text="Reset your password · Darkroom"/>
+        <section class="page narrow">
+            <h1>{t("reset.title")}</h1>
+            <ActionForm action=send attr:class="stack">
+                <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
+                <button type="submit" class="primary">{t("reset.send")}</button>
+            </ActionForm>
+            {move || send.value().get().map(|r| match r {
+                Ok(m) => view! { <p class="notice" data-testid="reset-sent">{m}</p> }.into_any(),
+                Err(e) => view! { <p class="notice error" role="alert" data-testid="form-error">{server_message(&e)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn ResetPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|m| m.get("token").unwrap_or_default());
+    let reset = ServerAction::<ResetPassword>::new();
+    view! {
+        <Title text="Choose a new password · Darkroom"/>
+        <section class="page narrow">
+            <h1>{t("reset.title")}</h1>
+            <ActionForm action=reset attr:class="stack">
+                <input type="hidden" name="token" value=token/>
+                <label>{t("reset.new")} <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/></label>
+                <button type="submit" class="primary">{t("reset.save")}</button>
+            </ActionForm>
+            <ActionError value=Signal::derive(move || reset.value().get())/>
+        </section>
+    }
+}
+
+#[component]
+pub fn VerifyPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    let result = Resource::new(move || (q("token"), q("change")), |(token, change)| verify_email(Some(token), Some(change)));
+    view! {
+        <Title text="Confirm your email address · Darkroom"/>
+        <section class="page narrow">
+            <h1>{t("verify.title")}</h1>
+            <Suspense fallback=|| view! { <p class="muted">"…"</p> }>
+                {move || Suspend::new(async move {
+                    match result.await {
+                        Ok(m) => view! { <p class="notice" data-testid="verify-done">{m}</p> <p><a href="/create" rel="external">{t("nav.create")}</a></p> }.into_any(),
+                        Err(e) => view! { <p class="notice error" data-testid="verify-error">{server_message(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Under the header, for members: "confirm your address" (with a resend button) or "accept
+/// the new terms".
+#[component]
+pub fn AccountBanner() -> impl IntoView {
+    let session = expect_context::<crate::Session>();
+    let resend = ServerAction::<ResendVerification>::new();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let me = session.me.await.ok().flatten();
+                me.map(|me| view! {
+                    {(!me.email_verified).then(|| view! {
+                        <div class="notice banner" data-testid="verify-banner">
+                            {t("verify.banner")} " "
+                            <ActionForm action=resend attr:class="inline">
+                                <button type="submit" class="link" data-testid="resend-verification">{t("verify.resend")}</button>
+                            </ActionForm>
+                            {move || resend.value().get().map(|r| match r {
+                                Ok(()) => t("verify.sent").to_string(),
+                                Err(e) => server_message(&e),
+                            })}
+                        </div>
+                    })}
+                    {me.pending_terms.map(|_| view! {
+                        <div class="notice banner" data-testid="terms-banner">
+                            {t("terms.banner")} " " <a href="/terms">{t("footer.terms")}</a>
+                        </div>
+                    })}
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// The account sections of Settings.
+#[component]
+pub fn AccountSettings() -> impl IntoView {
+    let prefs_action = ServerAction::<SetPreferences>::new();
+    let password = ServerAction::<ChangePassword>::new();
+    let email = ServerAction::<ChangeEmail>::new();
+    let end = ServerAction::<EndSession>::new();
+    let training = ServerAction::<SetTrainingConsent>::new();
+    let export = ServerAction::<RequestExport>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
+    let page = Resource::new(
+        move || (end.version().get(), training.version().get(), export.version().get(), password.version().get()),
+        |_| account_page(),
+    );
+    // New preferences: reload, so the whole page renders in them.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(Ok(())) = prefs_action.value().get() {
+            let _ = window().location().reload();
+        }
+    });
+    let prefs = expect_context::<crate::i18n::Prefs>();
+    view! {
+        <h2>{t("settings.preferences")}</h2>
+        <ActionForm action=prefs_action attr:class="row" attr:data-testid="prefs-form">
+            <label>{t("settings.theme")} " "
+                <select name="theme" data-testid="theme">
+                    {["system", "light", "dark"].into_iter().map(|v| {
+                        let label = t(match v { "light" => "settings.theme.light", "dark" => "settings.theme.dark", _ => "settings.theme.system" });
+                        view! { <option value=v selected={prefs.theme == v}>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>{t("settings.language")} " "
+                <select name="language" data-testid="language">
+                    {LANGUAGES.into_iter().map(|(v, name)| view! { <option value=v selected={prefs.lang == v}>{name}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" data-testid="prefs-save">{t("settings.save")}</button>
+        </ActionForm>
+        <Transition fallback=|| view! { <p class="muted">"…"</p> }>
+            {move || Suspend::new(async move {
+                page.await.map(|a| view! {
+                    <h2>{t("settings.account")}</h2>
+                    <p data-testid="account-email">{a.email.clone()} {if a.email_verified { " ✓" } else { "" }}</p>
+                    <details>
+                        <summary>{t("settings.email")}</summary>
+                        <ActionForm action=email attr:class="stack">
+                            <label>"New address " <input type="email" name="email" required/></label>
+                            <label>{t("auth.password")} " " <input type="password" name="password" required autocomplete="current-password"/></label>
+                            <button type="submit">"Send a confirmation link"</button>
+                        </ActionForm>
+                        {move || email.value().get().map(|r| match r {
+                            Ok(()) => "We sent a link to the new address; your account moves there when you open it.".to_string(),
+                            Err(e) => server_message(&e),
+                        })}
+                    </details>
+                    <details>
+                        <summary>{t("settings.password")}</summary>
+                        <ActionForm action=password attr:class="stack">
+                            <label>"Current password " <input type="password" name="current" required autocomplete="current-password"/></label>
+                            <label>{t("reset.new")} " " <input type="password" name="new" required minlength="10" maxlength="128" autocomplete="new-password"/></label>
+                            <button type="submit">{t("settings.password")}</button>
+                        </ActionForm>
+                        {move || password.value().get().map(|r| match r {
+                            Ok(()) => "Changed. Your other sessions are signed out.".to_string(),
+                            Err(e) => server_message(&e),
+                        })}
+                    </details>
+                    <h2>{t("settings.sessions")}</h2>
+                    <ul class="sessions" data-testid="sessions">
+                        {a.sessions.into_iter().map(|s| view! {
+                            <li data-current=s.current.to_string()>
+                                {s.device} " · " {s.ip} " · " {format_time(s.last_seen_at)}
+                                {if s.current {
+                                    view! { " · " <strong>{t("settings.this_device")}</strong> }.into_any()
+                                } else {
+                                    view! {
+                                        <ActionForm action=end attr:class="inline">
+                                            <input type="hidden" name="id" value=s.id/>
+                                            " " <button type="submit" class="link" data-testid="end-session">{t("settings.sign_out_this")}</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                }}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <ActionForm action=end>
+                        <input type="hidden" name="id" value=""/>
+                        <button type="submit" data-testid="end-others">{t("settings.sign_out_others")}</button>
+                    </ActionForm>
+                    <h2>{t("settings.security")}</h2>
+                    <table class="log" data-testid="security-events">
+                        <tbody>
+                            {a.events.into_iter().map(|e| view! {
+                                <tr data-kind=e.kind.clone()><td>{format_time(e.created_at)}</td><td>{e.kind.replace('_', " ")}</td><td>{e.device}</td><td>{e.ip}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <h2>{t("settings.privacy")}</h2>
+                    <ActionForm action=training attr:class="row">
+                        <label><input type="checkbox" name="consent" checked=a.training_consent data-testid="training"/> " " {t("settings.training")}</label>
+                        <button type="submit">{t("settings.save")}</button>
+                    </ActionForm>
+                    <ActionForm action=export>
+                        <button type="submit" data-testid="export">{t("settings.export")}</button>
+                    </ActionForm>
+                    <ul data-testid="exports">
+                        {a.exports.into_iter().map(|x| view! {
+                            <li data-status=x.status.clone()>
+                                {format_time(x.created_at)} " · " {x.status.clone()}
+                                {x.link.map(|l| view! { " · " <a href=l rel="external" data-testid="export-link">"Download"</a> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <p class="muted small">"Terms version accepted: " {a.terms_version}</p>
+                })
+            })}
+        </Transition>
+        <h2>{t("settings.delete")}</h2>
+        <p class="notice error" data-testid="delete-warning">{t("settings.delete_warning")}</p>
+        <ActionForm action=delete attr:class="stack" attr:data-testid="delete-form">
+            <label>{t("auth.password")} " " <input type="password" name="password" required autocomplete="current-password"/></label>
+            <label>"Type DELETE to confirm " <input type="text" name="confirm" required pattern="DELETE"/></label>
+            <button type="submit" class="danger">{t("settings.delete")}</button>
+        </ActionForm>
+        <ActionError value=Signal::derive(move || delete.value().get())/>
+    }
+}
