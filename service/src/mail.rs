@@ -37,13 +37,15 @@ impl Mail {
     /// A message with one call to action: `lines` of text, then the `link` (its button says
     /// `action`), then `after` (for instance how long the link works).
     pub fn with_link(subject: &str, lines: &[&str], action: &str, link: &str, after: &str) -> Self {
-        let text = format!("{}\n\n{action}: {link}\n\n{after}\n\n— Darkroom\n", lines.join("\n\n"));
-        let paras: String = lines.iter().map(|l| format!("<p>{}</p>", escape(l))).collect();
+        // Plain ASCII lines under 998 characters go out as 7bit: readable in any client, and a
+        // link is never split by quoted-printable soft breaks.
+        let text = format!("{}\n\n{action}: {link}\n\n{after}\n\n-- Darkroom\n", lines.join("\n\n"));
+        let paras: String = lines.iter().map(|l| format!("<p>{}</p>\n", escape(l))).collect();
         let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">{paras}\
-             <p><a href=\"{href}\" style=\"display:inline-block;padding:.6em 1.2em;background:#b4452a;color:#fff;border-radius:6px;text-decoration:none\">{action}</a></p>\
-             <p style=\"color:#666\">{after_html}</p><p style=\"color:#666\">If the button does not work, open this address: {href}</p>\
-             <p>— Darkroom</p></body></html>",
+            "<!doctype html>\n<html><body style=\"font-family:sans-serif;max-width:36em\">\n{paras}\
+             <p><a href=\"{href}\" style=\"display:inline-block;padding:.6em 1.2em;background:#b4452a;color:#fff;border-radius:6px;text-decoration:none\">{action}</a></p>\n\
+             <p style=\"color:#666\">{after_html}</p>\n<p style=\"color:#666\">If the button does not work, open this address: {href}</p>\n\
+             <p>-- Darkroom</p></body></html>\n",
             href = escape(link),
             action = escape(action),
             after_html = escape(after),

@@ -38,6 +38,10 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     config.lease_secs = 30;
     // Ten apps share two cores here; previews are not what these tests check.
     config.render_previews = false;
+    config.outbox_dir = data_dir.join("outbox");
+    // Tests sign up many accounts from one address; the limit tests set their own.
+    config.auth_rate_per_ip_per_hour = 100_000;
+    config.auth_rate_per_account = 1000;
     tweak(&mut config);
     let app = server::Application::build(config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -51,7 +55,42 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Signs up and confirms the address from the outbox (as a member would).
     pub async fn sign_up(&self, c: &reqwest::Client, email: &str) {
+        self.sign_up_unverified(c, email).await;
+        let mail = self.last_mail_to(email).await;
+        let token = link_token(&mail, "/verify?token=");
+        let (s, v) = self.call(c, "verify_email", &[("token", &token)]).await;
+        assert_eq!(s, 200, "verify: {v}");
+    }
+
+    /// The mails in the outbox to `email`, oldest first (raw `.eml` text).
+    pub fn mails_to(&self, email: &str) -> Vec<String> {
+        let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(self.data_dir.join("outbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?)))
+            .filter(|(_, m)| m.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(&email.to_ascii_lowercase())))
+            .collect();
+        mails.sort();
+        mails.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The newest mail to `email`, waiting up to 10 s for it (some are sent in the background).
+    pub async fn last_mail_to(&self, email: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(m) = self.mails_to(email).pop() {
+                return m;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no mail to {email}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn sign_up_unverified(&self, c: &reqwest::Client, email: &str) {
         let r = c
             .post(format!("{}/api/sign_up", self.base))
             .form(&[("email", email), ("password", "correct horse battery"), ("display_name", "Tester"), ("age_confirmed", "on"), ("terms_accepted", "on")])
@@ -129,6 +168,12 @@ pub fn jpeg_with_exif(photo: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The token in a mail's link after `marker` (e.g. `/verify?token=`).
+pub fn link_token(mail: &str, marker: &str) -> String {
+    let at = mail.find(marker).unwrap_or_else(|| panic!("no {marker} link in {mail}")) + marker.len();
+    mail[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(darkroom_store::Backend::Sqlite).await } )* }
@@ -136,6 +181,7 @@ macro_rules! on_both {
     };
 }
 
+mod accounts;
 mod api;
 mod credits;
 mod payments;

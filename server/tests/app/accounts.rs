@@ -1,0 +1,344 @@
+//! Accounts, consent and privacy (issue 7) on SQLite and PostgreSQL, with the outbox read as
+//! mail: verification gating creation, password reset ending sessions, sign-in limits that
+//! never tell whether an address is registered, the sessions list, terms re-consent, the
+//! export ZIP, and deletion leaving nothing personal in any table or in storage.
+
+use std::io::Read;
+
+use super::*;
+
+fn photo_fields(key: &str) -> Vec<(&'static str, String)> {
+    vec![("rights", "on".into()), ("style", "3".into()), ("strength", "80".into()), ("idempotency_key", key.into())]
+}
+
+async fn submit(app: &TestApp, c: &reqwest::Client, key: &str) -> (u16, Value) {
+    let fields = photo_fields(key);
+    let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.submit(c, sample("astronaut.png"), &f).await
+}
+
+async fn kinds_of_events(app: &TestApp, email: &str) -> Vec<String> {
+    let id = user_id(app, email).await;
+    app.state.store.security_events(&id, 100).await.unwrap().into_iter().map(|e| e.kind).collect()
+}
+
+pub async fn verification_gates_creating(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let c = client();
+    app.sign_up_unverified(&c, "new@example.com").await;
+    let (s, v) = submit(&app, &c, "k1").await;
+    assert_eq!(s, 403, "unverified members browse but do not create: {v}");
+    assert!(v.to_string().contains("confirm your email"), "{v}");
+    let (_, me) = app.call(&c, "get_me", &[]).await;
+    assert_eq!(me["email_verified"], false);
+    // The mail: plain and HTML, the link in both.
+    let mail = app.last_mail_to("new@example.com").await;
+    assert!(mail.contains("multipart/alternative") && mail.contains("text/plain") && mail.contains("text/html"), "{mail}");
+    assert_eq!(mail.matches("/verify?token=").count(), 3, "text link, HTML button and HTML address: {mail}");
+    let token = link_token(&mail, "/verify?token=");
+    // A new link replaces the old one.
+    let (s, _) = app.call(&c, "resend_verification", &[]).await;
+    assert_eq!(s, 200);
+    let newer = link_token(&app.last_mail_to("new@example.com").await, "/verify?token=");
+    assert_ne!(newer, token);
+    let (s, _) = app.call(&client(), "verify_email", &[("token", &token)]).await;
+    assert_eq!(s, 400, "the replaced link no longer works");
+    let (s, v) = app.call(&client(), "verify_email", &[("token", &newer)]).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = app.call(&client(), "verify_email", &[("token", &newer)]).await;
+    assert_eq!(s, 400, "single use");
+    let (s, v) = submit(&app, &c, "k2").await;
+    assert_eq!(s, 201, "{v}");
+    // An expired link (24 h passed) is refused.
+    let other = client();
+    app.sign_up_unverified(&other, "late@example.com").await;
+    let late = user_id(&app, "late@example.com").await;
+    let (tok, hash) = server::darkroom_service::sharing::new_token();
+    app.state.store.issue_token(&late, darkroom_store::accounts::Purpose::Verify, &hash, None, -1).await.unwrap();
+    assert_eq!(app.call(&other, "verify_email", &[("token", &tok)]).await.0, 400);
+    assert!(kinds_of_events(&app, "new@example.com").await.contains(&"email_verified".to_string()));
+    // Consents from sign-up: age and terms, with a hash of the IP.
+    let consents = app.state.store.consents(&user_id(&app, "new@example.com").await).await.unwrap();
+    assert_eq!(consents.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), vec!["age", "terms"]);
+    assert!(consents.iter().all(|c| c.ip_hash.len() == 64 && !c.ip_hash.contains("127.0.0")), "{consents:?}");
+}
+
+pub async fn password_reset_ends_sessions(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let (c1, c2, anon) = (client(), client(), client());
+    app.sign_up(&c1, "reset@example.com").await;
+    let (s, _) = app.call(&c2, "sign_in", &[("email", "reset@example.com"), ("password", "correct horse battery")]).await;
+    assert!(s < 400);
+    let (s, _) = app.call(&c2, "sign_in", &[("email", "reset@example.com"), ("password", "wrong password!!")]).await;
+    assert_eq!(s, 401);
+    // The same answer for a registered and an unknown address; only the registered one gets mail.
+    let (s1, known) = app.call(&anon, "request_reset", &[("email", "reset@example.com")]).await;
+    let (s2, unknown) = app.call(&anon, "request_reset", &[("email", "nobody@example.com")]).await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(known, unknown);
+    let mail = app.last_mail_to("reset@example.com").await;
+    assert!(mail.contains("Choose a new password"), "{mail}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mails_to("nobody@example.com").is_empty());
+    let token = link_token(&mail, "/reset?token=");
+    let (s, _) = app.call(&anon, "reset_password", &[("token", &token), ("password", "short")]).await;
+    assert_eq!(s, 400, "password rules apply");
+    let (s, _) = app.call(&anon, "reset_password", &[("token", &token), ("password", "a brand new password")]).await;
+    assert!(s < 400, "{s}");
+    // Every session of the account ended.
+    for c in [&c1, &c2] {
+        assert_eq!(app.call(c, "get_me", &[]).await.1, Value::Null, "signed out everywhere");
+    }
+    assert_eq!(app.call(&anon, "reset_password", &[("token", &token), ("password", "another new password")]).await.0, 400, "single use");
+    let (s, _) = app.call(&c1, "sign_in", &[("email", "reset@example.com"), ("password", "correct horse battery")]).await;
+    assert_eq!(s, 401, "the old password is gone");
+    let (s, _) = app.call(&c1, "sign_in", &[("email", "reset@example.com"), ("password", "a brand new password")]).await;
+    assert!(s < 400);
+    let kinds = kinds_of_events(&app, "reset@example.com").await;
+    for k in ["sign_in", "sign_in_failed", "password_reset_requested", "password_reset", "email_verified"] {
+        assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");
+    }
+    // Changing the password needs the current one; this session stays, the others end.
+    let (s, _) = app.call(&c2, "sign_in", &[("email", "reset@example.com"), ("password", "a brand new password")]).await;
+    assert!(s < 400);
+    assert_eq!(app.call(&c1, "change_password", &[("current", "wrong one here"), ("new", "yet another password")]).await.0, 401);
+    assert_eq!(app.call(&c1, "change_password", &[("current", "a brand new password"), ("new", "yet another password")]).await.0, 200);
+    assert!(app.call(&c1, "get_me", &[]).await.1.is_object(), "this session stays");
+    assert_eq!(app.call(&c2, "get_me", &[]).await.1, Value::Null, "the other ended");
+}
+
+pub async fn sign_in_limits_never_tell_who_is_registered(b: Backend) {
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.auth_rate_per_account = 3;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "limit@example.com").await;
+    for email in ["limit@example.com", "ghost@example.com"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(app.call(&client(), "sign_in", &[("email", email), ("password", "not the password")]).await.0);
+        }
+        assert_eq!(statuses, vec![401, 401, 401, 429], "{email}");
+    }
+    // Locked out means locked out, even with the right password, until the back-off passes.
+    assert_eq!(app.call(&client(), "sign_in", &[("email", "limit@example.com"), ("password", "correct horse battery")]).await.0, 429);
+    // Resets count against the same address.
+    assert_eq!(app.call(&client(), "request_reset", &[("email", "ghost@example.com")]).await.0, 429);
+}
+
+pub async fn sessions_are_listed_and_ended(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let (c1, c2) = (client(), client());
+    app.sign_up(&c1, "multi@example.com").await;
+    app.call(&c2, "sign_in", &[("email", "multi@example.com"), ("password", "correct horse battery")]).await;
+    // A request after signing in records the session.
+    app.call(&c1, "get_me", &[]).await;
+    app.call(&c2, "get_me", &[]).await;
+    let (_, page) = app.call(&c1, "account_page", &[]).await;
+    let sessions = page["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2, "{page}");
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(sessions.iter().all(|s| s["ip"] == "127.0.0.0/24"), "IPs are shown truncated: {sessions:?}");
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
+    let (s, n) = app.call(&c1, "end_session", &[("id", &other)]).await;
+    assert_eq!((s, n.as_i64()), (200, Some(1)));
+    assert_eq!(app.call(&c2, "get_me", &[]).await.1, Value::Null, "that session ended");
+    assert!(app.call(&c1, "get_me", &[]).await.1.is_object(), "this one did not");
+    // Everywhere else.
+    let c3 = client();
+    app.call(&c3, "sign_in", &[("email", "multi@example.com"), ("password", "correct horse battery")]).await;
+    app.call(&c3, "get_me", &[]).await;
+    assert_eq!(app.call(&c1, "end_session", &[("id", "")]).await.1.as_i64(), Some(1));
+    assert_eq!(app.call(&c3, "get_me", &[]).await.1, Value::Null);
+    assert!(kinds_of_events(&app, "multi@example.com").await.contains(&"sessions_ended".to_string()));
+}
+
+pub async fn material_terms_need_acceptance(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let (member, admin) = (client(), client());
+    app.sign_up(&member, "terms@example.com").await;
+    app.sign_up(&admin, "legal@example.com").await;
+    let publish = [("doc", "terms"), ("version", "2027-01"), ("body", "# New terms\n\nBe **kind**."), ("effective", ""), ("material", "on")];
+    assert_eq!(app.call(&member, "publish_legal", &publish).await.0, 403);
+    app.state.store.set_role(&user_id(&app, "legal@example.com").await, "admin").await.unwrap();
+    assert_eq!(app.call(&admin, "publish_legal", &publish).await.0, 200);
+    let (_, me) = app.call(&member, "get_me", &[]).await;
+    assert_eq!(me["pending_terms"], "2027-01");
+    let (s, v) = submit(&app, &member, "t1").await;
+    assert_eq!(s, 403, "{v}");
+    assert!(v.to_string().contains("terms changed"), "{v}");
+    let (_, page) = app.call(&member, "legal_page", &[("doc", "terms")]).await;
+    assert_eq!((page["must_accept"].as_bool(), page["version"].as_str()), (Some(true), Some("2027-01")));
+    assert!(page["html"].as_str().unwrap().contains("<strong>kind</strong>"));
+    assert_eq!(app.call(&member, "accept_terms", &[("version", "2026-01")]).await.0, 409, "only the current version");
+    assert_eq!(app.call(&member, "accept_terms", &[("version", "2027-01")]).await.0, 200);
+    assert_eq!(app.call(&member, "get_me", &[]).await.1["pending_terms"], Value::Null);
+    let (s, v) = submit(&app, &member, "t2").await;
+    assert_eq!(s, 201, "{v}");
+    let consents = app.state.store.consents(&user_id(&app, "terms@example.com").await).await.unwrap();
+    assert_eq!(consents.last().map(|c| (c.kind.as_str(), c.version.as_str())), Some(("terms", "2027-01")));
+    // A later non-material version asks nothing more; new members accept the current one.
+    let minor = [("doc", "terms"), ("version", "2027-02"), ("body", "Typo fixed."), ("effective", ""), ("material", "")];
+    assert_eq!(app.call(&admin, "publish_legal", &minor).await.0, 200);
+    assert_eq!(app.call(&member, "get_me", &[]).await.1["pending_terms"], Value::Null);
+    let late = client();
+    app.sign_up(&late, "later@example.com").await;
+    assert_eq!(app.call(&late, "get_me", &[]).await.1["pending_terms"], Value::Null);
+    // Training consent: off by default, recorded when given and withdrawn.
+    let (_, page) = app.call(&member, "account_page", &[]).await;
+    assert_eq!(page["training_consent"], false);
+    assert_eq!(app.call(&member, "set_training_consent", &[("consent", "on")]).await.1, true);
+    assert_eq!(app.call(&member, "set_training_consent", &[]).await.1, false);
+    let training: Vec<i64> = app.state.store.consents(&user_id(&app, "terms@example.com").await).await.unwrap().into_iter().filter(|c| c.kind == "training").map(|c| c.granted).collect();
+    assert_eq!(training, vec![1, 0]);
+}
+
+/// A member with one finished generation, an API key, a share link and a like.
+async fn busy_member(app: &TestApp, c: &reqwest::Client, email: &str) -> String {
+    app.sign_up(c, email).await;
+    let (s, job) = submit(app, c, "busy").await;
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(c, &id).await["status"], "succeeded");
+    let (s, v) = app.call(c, "create_api_key", &[("name", "leaver-key-name"), ("scope_generate", "on"), ("scope_read", "on"), ("rights", "on")]).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app.call(c, "create_share_link", &[("id", &id), ("days", "7")]).await;
+    assert_eq!(s, 200, "{v}");
+    app.call(c, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    app.call(c, "like_item", &[("id", &id), ("on", "true")]).await;
+    id
+}
+
+pub async fn export_zip_holds_every_part(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    let job = busy_member(&app, &c, "export@example.com").await;
+    let (s, v) = app.call(&c, "request_export", &[]).await;
+    assert_eq!(s, 200, "{v}");
+    // Ready: a mail with a signed link (24 h).
+    let start = Instant::now();
+    let mail = loop {
+        if let Some(m) = app.mails_to("export@example.com").into_iter().find(|m| m.contains("export is ready")) {
+            break m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "export mail");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let at = mail.find("/account/exports/").unwrap();
+    let path: String = mail[at..].chars().take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<').collect();
+    let r = client().get(format!("{}{path}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    for part in ["profile.json", "consents.json", "ledger.csv", "generations.json", "security-events.json", &format!("results/{job}.png")] {
+        assert!(names.iter().any(|n| n == part), "{part} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("uploads/")), "{names:?}");
+    let mut profile = String::new();
+    zip.by_name("profile.json").unwrap().read_to_string(&mut profile).unwrap();
+    assert!(profile.contains("export@example.com"));
+    let mut ledger = String::new();
+    zip.by_name("ledger.csv").unwrap().read_to_string(&mut ledger).unwrap();
+    assert!(ledger.contains(",grant,50,50,") && ledger.contains(",charge,-5,45,"), "{ledger}");
+    let mut result = Vec::new();
+    zip.by_name(&format!("results/{job}.png")).unwrap().read_to_end(&mut result).unwrap();
+    assert!(image::load_from_memory(&result).is_ok(), "the result opens");
+    // A tampered or expired link does not open it.
+    let bad = path.replace("sig=", "sig=00");
+    assert_eq!(client().get(format!("{}{bad}", app.base)).send().await.unwrap().status(), 404);
+    let (_, page) = app.call(&c, "account_page", &[]).await;
+    assert!(page["exports"][0]["link"].as_str().unwrap().starts_with("/account/exports/"), "{page}");
+}
+
+/// Every text column of every table, on either database.
+async fn text_columns(app: &TestApp) -> Vec<(String, String)> {
+    let pool = &app.state.store.pool;
+    match app.state.store.backend {
+        Backend::Sqlite => {
+            let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let mut out = Vec::new();
+            for t in tables {
+                let cols: Vec<(String, String)> = sqlx::query_as(&format!("SELECT name, type FROM pragma_table_info('{t}')")).fetch_all(pool).await.unwrap();
+                out.extend(cols.into_iter().filter(|(_, ty)| ty.to_uppercase().contains("TEXT") || ty.is_empty()).map(|(c, _)| (t.clone(), c)));
+            }
+            out
+        }
+        Backend::Postgres => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public' \
+             AND data_type IN ('text', 'character varying') AND table_name NOT LIKE '_sqlx%'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    }
+}
+
+pub async fn deletion_leaves_nothing_personal(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let (c, other) = (client(), client());
+    let job = busy_member(&app, &c, "leaving@example.com").await;
+    app.sign_up(&other, "staying@example.com").await;
+    let me = user_id(&app, "leaving@example.com").await;
+    let (s, _) = app.call(&c, "request_export", &[]).await;
+    assert_eq!(s, 200);
+    let start = Instant::now();
+    while !app.mails_to("leaving@example.com").iter().any(|m| m.contains("export is ready")) {
+        assert!(start.elapsed() < Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let html = c.get(format!("{}/settings", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("This action is permanent and cannot be undone."));
+    assert_eq!(app.call(&c, "delete_account", &[("password", "wrong password"), ("confirm", "DELETE")]).await.0, 401, "re-authentication first");
+    assert_eq!(app.call(&c, "delete_account", &[("password", "correct horse battery"), ("confirm", "no")]).await.0, 400);
+    let files_before = app.media_files().len();
+    assert!(files_before >= 8, "upload, result, renditions, export");
+    let (s, _) = app.call(&c, "delete_account", &[("password", "correct horse battery"), ("confirm", "DELETE")]).await;
+    assert!(s < 400, "{s}");
+    assert_eq!(app.call(&c, "get_me", &[]).await.1, Value::Null, "signed out");
+    assert_eq!(app.call(&client(), "sign_in", &[("email", "leaving@example.com"), ("password", "correct horse battery")]).await.0, 401);
+    // Storage: none of their files left.
+    let left: Vec<_> = app.media_files().into_iter().filter(|p| p.to_string_lossy().contains(&me)).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(client().get(format!("{}/media/{job}/result", app.base)).send().await.unwrap().status(), 401);
+    // Every text column of every table: no email, no key name of theirs.
+    let mut hits = Vec::new();
+    for (table, column) in text_columns(&app).await {
+        for needle in ["leaving@example.com", "leaver-key-name"] {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE CAST({column} AS TEXT) = $1 OR CAST({column} AS TEXT) LIKE $2");
+            let n: i64 = sqlx::query_scalar(&sql).bind(needle).bind(format!("%{needle}%")).fetch_one(&app.state.store.pool).await.unwrap();
+            if n > 0 {
+                hits.push(format!("{table}.{column} has {needle}"));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{hits:?}");
+    let store = &app.state.store;
+    for (table, col) in [("user_sessions", "user_id"), ("security_events", "user_id"), ("consents", "user_id"), ("email_tokens", "user_id"), ("exports", "user_id"), ("likes", "user_id"), ("share_links", "user_id"), ("api_requests", "user_id"), ("events", "user_id")] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {col} = $1")).bind(&me).fetch_one(&store.pool).await.unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    // What stays, anonymised: the ledger and the audit log.
+    assert!(!store.ledger(&me, 10).await.unwrap().is_empty());
+    assert!(store.audit_entries(&me, 10).await.unwrap().iter().any(|a| a.action == "account.delete"));
+    let u = store.user(&me).await.unwrap();
+    assert_eq!((u.email.as_str(), u.display_name.as_str()), (format!("deleted-{me}@invalid").as_str(), "Deleted account"));
+    // The other member is untouched.
+    assert!(app.call(&other, "get_me", &[]).await.1.is_object());
+}
+
+on_both!(
+    verification_gates_creating,
+    password_reset_ends_sessions,
+    sign_in_limits_never_tell_who_is_registered,
+    sessions_are_listed_and_ended,
+    material_terms_need_acceptance,
+    export_zip_holds_every_part,
+    deletion_leaves_nothing_personal,
+);
