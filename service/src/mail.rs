@@ -3,7 +3,8 @@
 //! single-machine install works without a mail server and tests read what was sent.
 //! Every message has a plain-text and an HTML part (`multipart/alternative`).
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::{Config, ServiceError};
@@ -37,8 +38,7 @@ impl Mail {
     /// A message with one call to action: `lines` of text, then the `link` (its button says
     /// `action`), then `after` (for instance how long the link works).
     pub fn with_link(subject: &str, lines: &[&str], action: &str, link: &str, after: &str) -> Self {
-        // Plain ASCII lines under 998 characters go out as 7bit: readable in any client, and a
-        // link is never split by quoted-printable soft breaks.
+        // lettre encodes the parts (quoted-printable for lines over 76 characters).
         let text = format!("{}\n\n{action}: {link}\n\n{after}\n\n-- Darkroom\n", lines.join("\n\n"));
         let paras: String = lines.iter().map(|l| format!("<p>{}</p>\n", escape(l))).collect();
         let html = format!(

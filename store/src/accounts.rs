@@ -437,6 +437,8 @@ impl Store {
             "UPDATE jobs SET prompt = '', error = NULL, result_key = NULL, thumb_key = NULL, result_hash = NULL, visibility = 'private', \
              showcase_at = NULL, deleted_at = COALESCE(deleted_at, $2) WHERE user_id = $1",
             "UPDATE uploads SET object_key = '', content_hash = '', deleted_at = COALESCE(deleted_at, $2) WHERE user_id = $1",
+            // Their own actions stay in the audit log without the words they typed (key names, URLs).
+            "UPDATE audit_log SET reason = '(removed with the account)' WHERE actor_id = $1 AND reason <> ''",
         ] {
             let q = sqlx::query(sql).bind(user_id);
             let q = if sql.contains("$2") { q.bind(now) } else { q };

@@ -177,6 +177,7 @@ impl Store {
             e => e,
         })?;
         audit_in(&mut tx, Some(new.user_id), "api_key.create", &id, new.name).await?;
+        crate::accounts::security_in(&mut tx, new.user_id, "api_key_created", &Default::default(), new.name).await?;
         tx.commit().await?;
         self.api_key(&id, new.user_id).await
     }
@@ -242,6 +243,7 @@ impl Store {
             .await?;
         if done.rows_affected() == 1 {
             audit_in(&mut tx, Some(user_id), "api_key.revoke", id, "").await?;
+            crate::accounts::security_in(&mut tx, user_id, "api_key_revoked", &Default::default(), "").await?;
         }
         tx.commit().await?;
         self.api_key(id, user_id).await

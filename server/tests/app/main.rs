@@ -71,7 +71,7 @@ impl TestApp {
             .flatten()
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?)))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, decode_qp(&std::fs::read_to_string(e.path()).ok()?))))
             .filter(|(_, m)| m.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(&email.to_ascii_lowercase())))
             .collect();
         mails.sort();
@@ -80,9 +80,14 @@ impl TestApp {
 
     /// The newest mail to `email`, waiting up to 10 s for it (some are sent in the background).
     pub async fn last_mail_to(&self, email: &str) -> String {
+        self.mail_with(email, "").await
+    }
+
+    /// The newest mail to `email` that contains `text`, waiting up to 10 s for it.
+    pub async fn mail_with(&self, email: &str, text: &str) -> String {
         let start = Instant::now();
         loop {
-            if let Some(m) = self.mails_to(email).pop() {
+            if let Some(m) = self.mails_to(email).into_iter().rev().find(|m| m.contains(text)) {
                 return m;
             }
             assert!(start.elapsed() < Duration::from_secs(10), "no mail to {email}");
@@ -166,6 +171,25 @@ pub fn jpeg_with_exif(photo: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&app1);
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+/// Undoes quoted-printable (RFC 2045 §6.7): soft line breaks and `=XX` octets. Applied to
+/// the whole message, which is enough to read its links and words.
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+            out.push(u8::from_str_radix(&joined[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The token in a mail's link after `marker` (e.g. `/verify?token=`).
