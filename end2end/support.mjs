@@ -30,11 +30,52 @@ export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
 }
 
-/** Fills in and submits the sign-up form; lands on the create page. */
+/** The mail folder the server writes to when no SMTP server is configured (scripts/e2e.sh). */
+export const OUTBOX = process.env.DARKROOM_E2E_OUTBOX ?? '/tmp/darkroom-outbox';
+
+/** Undoes quoted-printable (soft line breaks, =XX octets), enough to read links. */
+export function decodeQp(raw) {
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** The newest mail to `email` containing `text` (waits up to 15 s), decoded. */
+export async function mailTo(email, text = '') {
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const mails = fs.existsSync(OUTBOX) ? fs.readdirSync(OUTBOX).filter((f) => f.endsWith('.eml'))
+      .map((f) => ({ t: fs.statSync(path.join(OUTBOX, f)).mtimeMs, m: decodeQp(fs.readFileSync(path.join(OUTBOX, f), 'utf8')) }))
+      .filter(({ m }) => m.toLowerCase().includes(`to: ${email.toLowerCase()}`) && m.includes(text))
+      .sort((a, b) => a.t - b.t) : [];
+    if (mails.length) return mails.at(-1).m;
+    if (Date.now() > until) throw new Error(`no mail to ${email} with ${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The first link in `mail` whose path starts with `prefix` (e.g. `/verify?token=`). */
+export function linkIn(mail, prefix) {
+  const m = mail.match(new RegExp(`https?://[^\\s"<]*${prefix.replace(/[?]/g, '\\?')}[A-Za-z0-9_-]+`));
+  if (!m) throw new Error(`no ${prefix} link in ${mail}`);
+  return m[0];
+}
+
+/** Fills in and submits the sign-up form, confirms the address from the outbox (as a member
+ * would), and lands on the create page. Returns the email. */
 export async function signUp(page, base, tag, shot) {
+  const email = await signUpUnverified(page, base, tag, shot);
+  await page.goto(linkIn(await mailTo(email, '/verify?token='), '/verify?token='));
+  await page.waitForSelector('[data-testid=verify-done]');
+  await page.goto(`${base}/create`);
+  await hydrated(page);
+  return email;
+}
+
+/** Signs up without confirming the address; lands on the create page. Returns the email. */
+export async function signUpUnverified(page, base, tag, shot) {
   await page.goto(`${base}/signup`);
   await hydrated(page);
-  await page.fill('input[name=email]', `e2e-${tag}-${Date.now()}@example.com`);
+  const email = `e2e-${tag}-${Date.now()}@example.com`;
+  await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'a long enough password');
   await page.fill('input[name=display_name]', `E2E ${tag}`);
   await page.check('input[name=age_confirmed]');
@@ -42,4 +83,5 @@ export async function signUp(page, base, tag, shot) {
   if (shot) await shot();
   await page.click('button[type=submit]');
   await page.waitForURL('**/create');
+  return email;
 }

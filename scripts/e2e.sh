@@ -14,12 +14,14 @@ DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADMIN_PASSWORD=
   ./target/debug/darkroom create-admin --email "$DARKROOM_E2E_MOD_EMAIL" --name Moderator > /dev/null
 # Payments: a local stand-in for Stripe's API (end2end/standin/stripe.mjs) on the next port.
 STRIPE_PORT=$((PORT + 1))
+# Mail goes to the outbox folder; the tests read it (verification, reset, export links).
+export DARKROOM_E2E_OUTBOX="$DATA/outbox"
 export DARKROOM_E2E_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT" DARKROOM_E2E_STRIPE_WEBHOOK_SECRET="whsec_e2e"
 node end2end/standin/stripe.mjs "$STRIPE_PORT" sk_test_e2e > "$DATA/stripe-standin.log" 2>&1 &
 STANDIN=$!
 DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADDR="127.0.0.1:$PORT" \
   DARKROOM_STRIPE_SECRET_KEY=sk_test_e2e DARKROOM_STRIPE_WEBHOOK_SECRET="$DARKROOM_E2E_STRIPE_WEBHOOK_SECRET" \
-  DARKROOM_STRIPE_API_BASE="$DARKROOM_E2E_STRIPE_URL" \
+  DARKROOM_STRIPE_API_BASE="$DARKROOM_E2E_STRIPE_URL" DARKROOM_AUTH_RATE_PER_IP_PER_HOUR=10000 \
   ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER $STANDIN 2>/dev/null || true' EXIT
