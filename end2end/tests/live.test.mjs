@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { launch, sizes, signUp, SHOTS } from '../support.mjs';
+import { launch, sizes, signUp, SHOTS, OUTBOX } from '../support.mjs';
 
 const BIN = path.resolve(process.env.DARKROOM_BIN ?? '../target/debug/darkroom');
 const MODELS = path.resolve(process.env.DARKROOM_MODELS_DIR ?? '../data/models');
@@ -23,7 +23,7 @@ class Server {
     this.port = port++;
     this.base = `http://127.0.0.1:${this.port}`;
     this.env = { ...process.env, DARKROOM_DATA_DIR: this.dir, DARKROOM_MODELS_DIR: MODELS,
-      DARKROOM_ADDR: `127.0.0.1:${this.port}`, DARKROOM_JOB_LEASE_SECS: '2',
+      DARKROOM_ADDR: `127.0.0.1:${this.port}`, DARKROOM_JOB_LEASE_SECS: '2', DARKROOM_OUTBOX_DIR: OUTBOX,
       DARKROOM_SITE_ROOT: path.resolve(process.env.DARKROOM_SITE_ROOT ?? '../target/site'), ...env };
   }
   async start() {

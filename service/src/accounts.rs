@@ -78,6 +78,43 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, Service
     Ok(user)
 }
 
+/// Creates an account for an identity Google verified (no password: it signs in with Google
+/// or sets one through "forgot password"), once the person confirmed age and terms. The
+/// address counts as confirmed.
+///
+/// Errors: as [`sign_up`], without the email and password checks.
+pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity, age_confirmed: bool, terms_accepted: bool, ip: Option<std::net::IpAddr>) -> Result<User, ServiceError> {
+    state.auth_limits.check(ip, None)?;
+    if !age_confirmed {
+        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", state.config.min_age)));
+    }
+    if !terms_accepted {
+        return Err(ServiceError::Invalid("Please accept the terms of service.".into()));
+    }
+    let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
+    let name = if who.name.trim().is_empty() { who.email.split('@').next().unwrap_or("Member").to_string() } else { who.name.trim().to_string() };
+    let user = state
+        .store
+        .create_user(NewUser {
+            email: &who.email,
+            password_hash: "",
+            display_name: &name.chars().take(50).collect::<String>(),
+            role: "member",
+            terms_version: &terms_version,
+            signup_grant: state.config.signup_grant,
+            email_verified: true,
+        })
+        .await
+        .map_err(|e| match e {
+            darkroom_store::StoreError::Conflict(_) => ServiceError::Conflict("An account with this email already exists. Sign in instead.".into()),
+            other => other.into(),
+        })?;
+    let ip_hash = ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
+    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &ip_hash).await?;
+    state.store.record_consent(&user.id, "terms", &user.terms_version, true, &ip_hash).await?;
+    Ok(user)
+}
+
 /// Creates an admin account (the `create-admin` command), or promotes an existing account.
 pub async fn create_admin(state: &AppState, email: &str, password: &str, display_name: &str) -> Result<User, ServiceError> {
     check_email(email)?;
@@ -231,7 +268,8 @@ pub const RESET_SENT: &str = "If an account uses that address, we sent it a link
 pub async fn request_reset(state: &AppState, email: &str, ip: Option<IpAddr>, origin: Origin, base: &str) -> Result<&'static str, ServiceError> {
     state.auth_limits.check(ip, Some(email))?;
     let user = state.store.user_by_email(email).await?;
-    if let Some(user) = user.filter(|u| !u.password_hash.is_empty()) {
+    // Accounts made with Google have no password yet: this is how they set one.
+    if let Some(user) = user {
         let state = state.clone();
         let base = base.to_string();
         tokio::spawn(async move {

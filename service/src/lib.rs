@@ -19,6 +19,7 @@
 //! - [`webhooks`]: per-key webhook endpoints, Standard Webhooks signing, the sender.
 //! - [`payments`]: providers on or off, checkout for a plan, Stripe and PayPal (verified
 //!   webhooks applied exactly once), plan checks, money formatting.
+//! - [`oidc`]: Google sign-in (OpenID Connect, code flow with PKCE, ID token checks).
 //! - [`privacy`]: the data export (ZIP, signed 24 h link) and account deletion.
 //! - [`moderation`]: the prompt, upload and output gates, the policy, the review queue,
 //!   reports, strikes and standing.
@@ -34,6 +35,7 @@ pub mod legal;
 pub mod mail;
 pub mod media;
 pub mod moderation;
+pub mod oidc;
 pub mod payments;
 pub mod privacy;
 pub mod retention;

@@ -369,3 +369,43 @@ pub async fn delete_account(password: String, confirm: String) -> Result<(), Ser
     leptos_axum::redirect("/?deleted=1");
     Ok(())
 }
+
+/// What the sign-in and sign-up pages offer: Google sign-in (when configured) and, after a
+/// Google sign-in with a new address, that identity waiting for age and terms.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AuthChoices {
+    pub google: bool,
+    /// `(email, name)` Google verified, when a sign-up with it is pending.
+    pub google_signup: Option<(String, String)>,
+}
+
+/// See [`AuthChoices`].
+#[server(endpoint = "auth_options")]
+pub async fn auth_options() -> Result<AuthChoices, ServerFnError> {
+    let state = ssr::state()?;
+    let auth = crate::api::ssr::auth().await?;
+    let pending: Option<darkroom_service::oidc::Identity> = auth.session.get(darkroom_service::oidc::SIGNUP_KEY).await.ok().flatten();
+    Ok(AuthChoices { google: darkroom_service::oidc::enabled(&state.config), google_signup: pending.map(|p| (p.email, p.name)) })
+}
+
+/// Makes the account for the identity Google verified (kept in the session by the callback),
+/// once age and terms are confirmed; signs it in and goes to the create page.
+#[server(endpoint = "sign_up_google")]
+pub async fn sign_up_google(age_confirmed: Option<String>, terms_accepted: Option<String>) -> Result<(), ServerFnError> {
+    let state = ssr::state()?;
+    let client = ssr::client().await;
+    let mut auth = crate::api::ssr::auth().await?;
+    let who: darkroom_service::oidc::Identity = auth
+        .session
+        .get(darkroom_service::oidc::SIGNUP_KEY)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ssr::fail(darkroom_service::ServiceError::Invalid("Sign in with Google again.".into())))?;
+    let user = darkroom_service::accounts::sign_up_with_identity(&state, &who, age_confirmed.is_some(), terms_accepted.is_some(), client.ip).await.map_err(ssr::fail)?;
+    let _ = auth.session.remove::<darkroom_service::oidc::Identity>(darkroom_service::oidc::SIGNUP_KEY).await;
+    auth.login(&user.clone().into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+    state.store.security_event(&user.id, "sign_in", &client.origin, "google").await.map_err(ssr::store_err)?;
+    leptos_axum::redirect("/create");
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod generations;
 pub mod health;
 pub mod ledger;
 pub mod media;
+pub mod oidc;
 pub mod payments;
 pub mod signed_media;
 

@@ -321,7 +321,88 @@ pub async fn deletion_leaves_nothing_personal(b: Backend) {
     assert!(app.call(&other, "get_me", &[]).await.1.is_object());
 }
 
+async fn spawn_with_google(b: Backend) -> (TestApp, super::standin::Oidc) {
+    let oidc = super::standin::Oidc::spawn().await;
+    let issuer = oidc.issuer.clone();
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.google_client_id = Some(super::standin::OIDC_CLIENT.0.into());
+        c.google_client_secret = Some(super::standin::OIDC_CLIENT.1.into());
+        c.google_issuer = issuer;
+    })
+    .await;
+    (app, oidc)
+}
+
+/// A browser without automatic redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Starts Google sign-in, lets the stand-in approve `grant`, follows the callback; returns
+/// where Darkroom sent the browser.
+async fn google_sign_in(app: &TestApp, oidc: &super::standin::Oidc, c: &reqwest::Client, grant: super::standin::OidcGrant) -> String {
+    let r = c.get(format!("{}/auth/google", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let authorize = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(authorize.starts_with(&format!("{}/authorize?", oidc.issuer)), "{authorize}");
+    let back = oidc.approve(&authorize, grant);
+    assert!(back.starts_with(&format!("{}/auth/google/callback?", app.base)), "{back}");
+    let r = c.get(back).send().await.unwrap();
+    r.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+pub async fn google_sign_in_links_creates_and_refuses_bad_tokens(b: Backend) {
+    use super::standin::OidcGrant;
+    let (app, oidc) = spawn_with_google(b).await;
+    let grant = |email: &str| OidcGrant { email: email.into(), name: "Gia Google".into(), email_verified: true, ..Default::default() };
+    // A verified account with that address: linked and signed in.
+    let c = browser();
+    app.sign_up(&client(), "linked@example.com").await;
+    assert_eq!(google_sign_in(&app, &oidc, &c, grant("Linked@Example.com")).await, "/create");
+    let (_, me) = app.call(&c, "get_me", &[]).await;
+    assert_eq!(me["display_name"], "Tester", "{me}");
+    assert!(kinds_of_events(&app, "linked@example.com").await.contains(&"sign_in".to_string()));
+    // An unconfirmed account with that address is not taken over.
+    app.sign_up_unverified(&client(), "pending@example.com").await;
+    let c = browser();
+    assert_eq!(google_sign_in(&app, &oidc, &c, grant("pending@example.com")).await, "/signin?error=google_unverified");
+    assert_eq!(app.call(&c, "get_me", &[]).await.1, Value::Null);
+    // A new address: age and terms first, then the account (confirmed, no password).
+    let c = browser();
+    assert_eq!(google_sign_in(&app, &oidc, &c, grant("fresh@example.com")).await, "/signup?google=1");
+    let (_, opts) = app.call(&c, "auth_options", &[]).await;
+    assert_eq!(opts["google_signup"][0], "fresh@example.com", "{opts}");
+    assert_eq!(app.call(&c, "sign_up_google", &[("terms_accepted", "on")]).await.0, 400, "age is required");
+    let (s, _) = app.call(&c, "sign_up_google", &[("age_confirmed", "on"), ("terms_accepted", "on")]).await;
+    assert!(s < 400, "{s}");
+    let (_, me) = app.call(&c, "get_me", &[]).await;
+    assert_eq!((me["display_name"].as_str(), me["email_verified"].as_bool()), (Some("Gia Google"), Some(true)), "{me}");
+    let (s, v) = submit(&app, &c, "g1").await;
+    assert_eq!(s, 201, "{v}");
+    // Not genuine: a bad nonce, a signature by another key, an unverified address, a wrong state.
+    for spoiled in [
+        OidcGrant { nonce_override: Some("not-the-nonce".into()), ..grant("fresh@example.com") },
+        OidcGrant { wrong_key: true, ..grant("fresh@example.com") },
+        OidcGrant { email_verified: false, ..grant("fresh@example.com") },
+    ] {
+        let c = browser();
+        assert_eq!(google_sign_in(&app, &oidc, &c, spoiled).await, "/signin?error=google");
+        assert_eq!(app.call(&c, "get_me", &[]).await.1, Value::Null);
+    }
+    let c = browser();
+    let r = c.get(format!("{}/auth/google", app.base)).send().await.unwrap();
+    let back = oidc.approve(r.headers()["location"].to_str().unwrap(), grant("fresh@example.com"));
+    let forged = back.split("&state=").next().unwrap().to_string() + "&state=forged";
+    let r = c.get(forged).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/signin?error=google");
+    // Without Google configured the routes do not exist.
+    let plain = spawn_app(b, |c| c.workers = 0).await;
+    assert_eq!(client().get(format!("{}/auth/google", plain.base)).send().await.unwrap().status(), 404);
+}
+
 on_both!(
+    google_sign_in_links_creates_and_refuses_bad_tokens,
     verification_gates_creating,
     password_reset_ends_sessions,
     sign_in_limits_never_tell_who_is_registered,

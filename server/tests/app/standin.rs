@@ -172,3 +172,106 @@ async fn verify(State(rec): Rec, h: HeaderMap, Json(b): Json<Value>) -> Response
         && s("transmission_sig") == paypal_sig(&s("transmission_id"), &s("transmission_time"), &s("webhook_id"), &b["webhook_event"]);
     Json(json!({"verification_status": if ok { "SUCCESS" } else { "FAILURE" }})).into_response()
 }
+
+// ---- OpenID Connect provider (Google's role) ----
+
+/// What the OIDC stand-in does at its token endpoint: the identity it vouches for, and how
+/// the test wants the ID token spoiled.
+#[derive(Clone, Default)]
+pub struct OidcGrant {
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    /// Use this nonce instead of the one the authorization request carried.
+    pub nonce_override: Option<String>,
+    /// Sign with a key the JWKS does not publish.
+    pub wrong_key: bool,
+}
+
+/// An OpenID provider stand-in: discovery, JWKS, and a token endpoint that checks the PKCE
+/// verifier and client secret and answers with an RS256 ID token it really signs.
+#[derive(Clone)]
+pub struct Oidc {
+    pub issuer: String,
+    /// code → (grant, nonce, code_challenge)
+    codes: Arc<Mutex<HashMap<String, (OidcGrant, String, String)>>>,
+    key: Arc<rsa::RsaPrivateKey>,
+    other_key: Arc<rsa::RsaPrivateKey>,
+}
+
+pub const OIDC_CLIENT: (&str, &str) = ("darkroom-test.apps.example", "oidc-client-secret");
+
+impl Oidc {
+    pub async fn spawn() -> Oidc {
+        let mut rng = rand::rngs::OsRng;
+        let key = Arc::new(rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap());
+        let other_key = Arc::new(rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let oidc = Oidc { issuer, codes: Default::default(), key, other_key };
+        let router = Router::new()
+            .route("/.well-known/openid-configuration", axum::routing::get(discovery))
+            .route("/jwks", axum::routing::get(jwks))
+            .route("/token", post(oidc_token))
+            .with_state(oidc.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        oidc
+    }
+
+    /// What the provider does when the person signs in at `authorize_url` (the URL Darkroom
+    /// redirected to): a code for `grant`, and the redirect back with `state`.
+    pub fn approve(&self, authorize_url: &str, grant: OidcGrant) -> String {
+        let url = reqwest::Url::parse(authorize_url).unwrap();
+        let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], OIDC_CLIENT.0);
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert!(q["scope"].split(' ').any(|s| s == "openid"));
+        let code = format!("code-{}", darkroom_store::new_id());
+        self.codes.lock().unwrap().insert(code.clone(), (grant, q["nonce"].clone(), q["code_challenge"].clone()));
+        format!("{}?code={code}&state={}", q["redirect_uri"], q["state"])
+    }
+}
+
+fn b64u(b: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+async fn discovery(State(o): State<Oidc>) -> Json<Value> {
+    Json(json!({
+        "issuer": o.issuer, "authorization_endpoint": format!("{}/authorize", o.issuer), "token_endpoint": format!("{}/token", o.issuer),
+        "jwks_uri": format!("{}/jwks", o.issuer), "response_types_supported": ["code"], "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+    }))
+}
+
+async fn jwks(State(o): State<Oidc>) -> Json<Value> {
+    use rsa::traits::PublicKeyParts;
+    let public = o.key.to_public_key();
+    Json(json!({ "keys": [{ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "standin-1", "n": b64u(&public.n().to_bytes_be()), "e": b64u(&public.e().to_bytes_be()) }] }))
+}
+
+async fn oidc_token(State(o): State<Oidc>, Form(f): Form<HashMap<String, String>>) -> Response {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let Some((grant, nonce, challenge)) = o.codes.lock().unwrap().remove(f.get("code").map(String::as_str).unwrap_or("")) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+    };
+    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+    if b64u(&Sha256::digest(verifier.as_bytes())) != challenge || f.get("client_secret").map(String::as_str) != Some(OIDC_CLIENT.1) || f.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+    }
+    let now = darkroom_store::now_ms() / 1000;
+    let header = b64u(json!({"alg": "RS256", "kid": "standin-1", "typ": "JWT"}).to_string().as_bytes());
+    let claims = b64u(
+        json!({
+            "iss": o.issuer, "aud": OIDC_CLIENT.0, "sub": format!("sub-{}", grant.email), "email": grant.email, "email_verified": grant.email_verified,
+            "name": grant.name, "iat": now, "exp": now + 3600, "nonce": grant.nonce_override.clone().unwrap_or(nonce),
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let key = if grant.wrong_key { &o.other_key } else { &o.key };
+    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((**key).clone());
+    let sig = signer.sign(format!("{header}.{claims}").as_bytes()).to_vec();
+    Json(json!({ "access_token": "ya29.standin", "token_type": "Bearer", "expires_in": 3599, "id_token": format!("{header}.{claims}.{}", b64u(&sig)) })).into_response()
+}
