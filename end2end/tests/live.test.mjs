@@ -14,6 +14,8 @@ const BIN = path.resolve(process.env.DARKROOM_BIN ?? '../target/debug/darkroom')
 const MODELS = path.resolve(process.env.DARKROOM_MODELS_DIR ?? '../data/models');
 const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.join(MODELS, 'samples');
 let port = 3150;
+/** Servers this file started; whatever a failed test left running is stopped at the end. */
+const running = new Set();
 
 class Server {
   constructor(env = {}) {
@@ -28,6 +30,8 @@ class Server {
   }
   async start() {
     this.proc = spawn(BIN, ['serve'], { env: this.env, stdio: 'ignore' });
+    running.add(this.proc);
+    this.proc.once('exit', () => running.delete(this.proc));
     for (let i = 0; i < 200; i++) {
       try { if ((await fetch(`${this.base}/readyz`)).ok) return; } catch {}
       await new Promise((r) => setTimeout(r, 100));
@@ -43,7 +47,10 @@ class Server {
 
 let browser;
 before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => {
+  await browser?.close();
+  for (const p of running) p.kill('SIGKILL');
+});
 
 const state = (page) => page.getAttribute('[data-testid=conn]', 'data-state');
 const bannerText = (page) => page.textContent('[data-testid=conn]');
