@@ -20,6 +20,10 @@ use crate::{Config, ServiceError};
 /// page (age and terms) to make one.
 pub const SIGNUP_KEY: &str = "oidc.signup";
 
+/// The session key holding when (Unix ms) the member last signed in with Google: for an
+/// account without a password, that is the re-authentication deletion asks for (10 minutes).
+pub const REAUTH_KEY: &str = "oidc.reauth_at";
+
 /// The provider's endpoints, from its discovery document.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Provider {

@@ -350,7 +350,8 @@ pub async fn request_export() -> Result<String, ServerFnError> {
     darkroom_service::privacy::start_export(&state, &user.id, &client.base).await.map_err(ssr::fail)
 }
 
-/// Deletes the account for good: needs the password and `confirm` = `DELETE`. Signs out
+/// Deletes the account for good: needs the password (or, for an account made with Google and
+/// no password, a Google sign-in in the last 10 minutes) and `confirm` = `DELETE`. Signs out
 /// everywhere, revokes API keys, removes media and personal data.
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(password: String, confirm: String) -> Result<(), ServerFnError> {
@@ -361,7 +362,15 @@ pub async fn delete_account(password: String, confirm: String) -> Result<(), Ser
     if confirm.trim() != "DELETE" {
         return Err(ssr::fail(ServiceError::Invalid("Type DELETE to confirm.".into())));
     }
-    darkroom_service::accounts::check_current_password(&state, &user.id, &password).await.map_err(ssr::fail)?;
+    let full = state.store.user(&user.id).await.map_err(ssr::store_err)?;
+    if full.password_hash.is_empty() {
+        let at: Option<i64> = crate::api::ssr::auth().await?.session.get(darkroom_service::oidc::REAUTH_KEY).await.ok().flatten();
+        if at.is_none_or(|t| darkroom_store::now_ms() - t > 600_000) {
+            return Err(ssr::fail(ServiceError::Unauthorized("Sign in with Google again, then delete within 10 minutes.".into())));
+        }
+    } else {
+        darkroom_service::accounts::check_current_password(&state, &user.id, &password).await.map_err(ssr::fail)?;
+    }
     let ids = darkroom_service::privacy::delete_account(&state, &user.id).await.map_err(ssr::fail)?;
     ssr::end(&ids).await;
     let mut auth = crate::api::ssr::auth().await?;

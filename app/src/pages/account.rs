@@ -230,8 +230,10 @@ pub fn AccountSettings() -> impl IntoView {
         </Transition>
         <h2>{t("settings.delete")}</h2>
         <p class="notice error" data-testid="delete-warning">{t("settings.delete_warning")}</p>
+        <p class="muted small">"Made your account with Google and never set a password? "
+            <a href="/auth/google" rel="external">"Sign in with Google again"</a>" first, then leave the password empty."</p>
         <ActionForm action=delete attr:class="stack" attr:data-testid="delete-form">
-            <label>{t("auth.password")} " " <input type="password" name="password" required autocomplete="current-password"/></label>
+            <label>{t("auth.password")} " " <input type="password" name="password" autocomplete="current-password"/></label>
             <label>"Type DELETE to confirm " <input type="text" name="confirm" required pattern="DELETE"/></label>
             <button type="submit" class="danger">{t("settings.delete")}</button>
         </ActionForm>

@@ -85,6 +85,8 @@ pub async fn callback(
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             let _ = app.store.security_event(&user.id, "sign_in", &darkroom_service::accounts::origin(ip, ua), "google").await;
+            // A fresh Google sign-in counts as re-authentication (account deletion without a password).
+            let _ = auth.session.insert(oidc::REAUTH_KEY, darkroom_store::now_ms()).await;
             Redirect::to("/create").into_response()
         }
         Ok(Some(_)) => fail("google_unverified"),

@@ -106,6 +106,28 @@ pub async fn password_reset_ends_sessions(b: Backend) {
     assert_eq!(app.call(&c2, "get_me", &[]).await.1, Value::Null, "the other ended");
 }
 
+pub async fn email_change_needs_the_password_and_the_new_inbox(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let (c, other) = (client(), client());
+    app.sign_up(&c, "old@example.com").await;
+    app.sign_up(&other, "taken@example.com").await;
+    assert_eq!(app.call(&c, "change_email", &[("password", "wrong password!"), ("email", "new@example.com")]).await.0, 401);
+    assert_eq!(app.call(&c, "change_email", &[("password", "correct horse battery"), ("email", "not an email")]).await.0, 400);
+    assert_eq!(app.call(&c, "change_email", &[("password", "correct horse battery"), ("email", "New@Example.com")]).await.0, 200);
+    let token = link_token(&app.mail_with("new@example.com", "/verify?change=").await, "/verify?change=");
+    assert_eq!(app.call(&c, "account_page", &[]).await.1["email"], "old@example.com", "nothing changes before the link is used");
+    let (s, v) = app.call(&client(), "verify_email", &[("change", &token)]).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(app.call(&c, "account_page", &[]).await.1["email"], "new@example.com");
+    assert_eq!(app.call(&client(), "verify_email", &[("change", &token)]).await.0, 400, "single use");
+    // An address another account holds by the time the link is used: refused.
+    assert_eq!(app.call(&c, "change_email", &[("password", "correct horse battery"), ("email", "taken@example.com")]).await.0, 200, "the answer does not tell");
+    let token = link_token(&app.mail_with("taken@example.com", "/verify?change=").await, "/verify?change=");
+    assert_eq!(app.call(&client(), "verify_email", &[("change", &token)]).await.0, 409);
+    let kinds = kinds_of_events(&app, "new@example.com").await;
+    assert!(kinds.contains(&"email_change_requested".to_string()) && kinds.contains(&"email_changed".to_string()), "{kinds:?}");
+}
+
 pub async fn sign_in_limits_never_tell_who_is_registered(b: Backend) {
     let app = spawn_app(b, |c| {
         c.workers = 0;
@@ -396,6 +418,13 @@ pub async fn google_sign_in_links_creates_and_refuses_bad_tokens(b: Backend) {
     let forged = back.split("&state=").next().unwrap().to_string() + "&state=forged";
     let r = c.get(forged).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/signin?error=google");
+    // The Google-made account has no password: deletion asks for a fresh Google sign-in.
+    let g = browser();
+    assert_eq!(google_sign_in(&app, &oidc, &g, grant("fresh@example.com")).await, "/create");
+    assert_eq!(app.call(&c, "delete_account", &[("password", ""), ("confirm", "DELETE")]).await.0, 401, "no recent Google sign-in in this session");
+    let (s, _) = app.call(&g, "delete_account", &[("password", ""), ("confirm", "DELETE")]).await;
+    assert!(s < 400, "{s}");
+    assert!(app.state.store.user_by_email("fresh@example.com").await.unwrap().is_none());
     // Without Google configured the routes do not exist.
     let plain = spawn_app(b, |c| c.workers = 0).await;
     assert_eq!(client().get(format!("{}/auth/google", plain.base)).send().await.unwrap().status(), 404);
@@ -403,6 +432,7 @@ pub async fn google_sign_in_links_creates_and_refuses_bad_tokens(b: Backend) {
 
 on_both!(
     google_sign_in_links_creates_and_refuses_bad_tokens,
+    email_change_needs_the_password_and_the_new_inbox,
     verification_gates_creating,
     password_reset_ends_sessions,
     sign_in_limits_never_tell_who_is_registered,
