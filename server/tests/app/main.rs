@@ -294,7 +294,8 @@ async fn bad_input_costs_nothing(b: Backend) {
     let c = client();
     app.sign_up(&c, "bob@example.com").await;
     let ok = [("rights", "on"), ("style", "1"), ("idempotency_key", "a")];
-    let cases: Vec<(Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<u8>, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (b"hello, not an image".to_vec(), ok.to_vec(), 400, "invalid_image"),
         (sample("astronaut.png"), ok.to_vec(), 413, "file_too_large"),
         (sample("chelsea.png"), vec![("style", "1"), ("idempotency_key", "b")], 400, "invalid_request"),

@@ -193,11 +193,13 @@ pub struct OidcGrant {
 #[derive(Clone)]
 pub struct Oidc {
     pub issuer: String,
-    /// code → (grant, nonce, code_challenge)
-    codes: Arc<Mutex<HashMap<String, (OidcGrant, String, String)>>>,
+    codes: Arc<Mutex<HashMap<String, Issued>>>,
     key: Arc<rsa::RsaPrivateKey>,
     other_key: Arc<rsa::RsaPrivateKey>,
 }
+
+/// A code the stand-in issued: the grant, the request's nonce and PKCE challenge.
+type Issued = (OidcGrant, String, String);
 
 pub const OIDC_CLIENT: (&str, &str) = ("darkroom-test.apps.example", "oidc-client-secret");
 
