@@ -274,6 +274,9 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
     }
     auth.login(&user).await.map_err(|e| ServerFnError::new(e.to_string()))?;
     state.store.security_event(&user.id, "sign_in", &client.origin, "password").await.map_err(|e| ssr::fail(e.into()))?;
+    // This browser takes the member's stored theme and language.
+    let prefs = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    account::ssr::set_pref_cookie(&state, &prefs.theme, &prefs.language);
     leptos_axum::redirect("/create");
     Ok(())
 }

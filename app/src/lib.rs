@@ -60,6 +60,9 @@ pub fn App() -> impl IntoView {
     let prefs = i18n::read_prefs();
     provide_context(prefs.clone());
     let live = live::Live::provide();
+    // True once the page is interactive (effects never run on the server).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     // Marks the page as interactive (end-to-end tests wait for it).
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -77,7 +80,10 @@ pub fn App() -> impl IntoView {
         <Title text="Darkroom"/>
         <Router>
             <Header/>
-            <pages::account::AccountBanner/>
+            // Browser only: one more resource awaited during server rendering made the Async
+            // share pages race in Leptos' SSR (see ARCHITECTURE, Runtime); the banner can wait
+            // for hydration.
+            {move || hydrated.get().then(|| view! { <pages::account::AccountBanner/> })}
             <live::ConnectionBanner/>
             <main>
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>

@@ -7,6 +7,7 @@ pub mod explore_cache;
 pub mod csrf;
 pub mod routes;
 pub mod sessions;
+pub mod ssr_guard;
 
 use std::net::SocketAddr;
 
@@ -254,6 +255,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .with_state(server_state)
+        .layer(axum::middleware::from_fn(ssr_guard::layer))
         .layer(axum::middleware::from_fn_with_state(track_state, sessions::track))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))

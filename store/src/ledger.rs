@@ -433,7 +433,11 @@ impl Store {
             debit_in(&mut tx, user_id, Kind::Adjustment, -amount, reason, None, idempotency_key).await
         };
         let done = match done {
-            Ok(balance) => crate::audit::audit_in(&mut tx, Some(actor_id), "credits.adjust", user_id, &format!("{amount:+} credits: {reason}")).await.map(|_| balance),
+            Ok(balance) => {
+                crate::audit::audit_in(&mut tx, Some(actor_id), "credits.adjust", user_id, &format!("{amount:+} credits: {reason}")).await?;
+                crate::accounts::security_in(&mut tx, user_id, "admin_action", &Default::default(), &format!("credits adjusted by an administrator ({amount:+})")).await?;
+                Ok(balance)
+            }
             e => e,
         };
         self.finish_balance_change(tx, user_id, done).await

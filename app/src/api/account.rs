@@ -85,7 +85,7 @@ pub fn device(ua: &str) -> String {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     pub use crate::api::ssr::{client, fail, member, state};
     use leptos::prelude::*;
 
@@ -97,6 +97,18 @@ mod ssr {
     pub async fn end(ids: &[String]) {
         if let Some(store) = use_context::<darkroom_service::auth::SessionStoreRef>() {
             darkroom_service::auth::end_sessions(&store, ids).await;
+        }
+    }
+
+    /// Sets the preference cookie (`<theme>.<language>`, a year, readable by the page's
+    /// script since it holds nothing secret).
+    pub fn set_pref_cookie(state: &darkroom_service::AppState, theme: &str, language: &str) {
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!("{}={theme}.{language}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", crate::i18n::PREF_COOKIE);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+                opts.append_header(axum::http::header::SET_COOKIE, v);
+            }
         }
     }
 
@@ -269,13 +281,7 @@ pub async fn set_preferences(theme: String, language: String) -> Result<(), Serv
     if let Some(user) = crate::api::ssr::auth().await?.user {
         state.store.set_preferences(&user.id, &theme, &language).await.map_err(ssr::store_err)?;
     }
-    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("{}={theme}.{language}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", crate::i18n::PREF_COOKIE);
-        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
-            opts.append_header(axum::http::header::SET_COOKIE, v);
-        }
-    }
+    ssr::set_pref_cookie(&state, &theme, &language);
     Ok(())
 }
 

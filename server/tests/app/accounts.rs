@@ -153,7 +153,12 @@ pub async fn sessions_are_listed_and_ended(b: Backend) {
     let app = spawn_app(b, |c| c.workers = 0).await;
     let (c1, c2) = (client(), client());
     app.sign_up(&c1, "multi@example.com").await;
+    // Preferences are the member's: a new sign-in elsewhere renders in them.
+    assert_eq!(app.call(&c1, "set_preferences", &[("theme", "dark"), ("language", "de")]).await.0, 200);
+    assert_eq!(app.call(&c1, "set_preferences", &[("theme", "purple"), ("language", "de")]).await.0, 400);
     app.call(&c2, "sign_in", &[("email", "multi@example.com"), ("password", "correct horse battery")]).await;
+    let html = c2.get(format!("{}/settings", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"lang="de""#) && html.contains(r#"data-theme="dark""#), "{}", &html[..html.len().min(400)]);
     // A request after signing in records the session.
     app.call(&c1, "get_me", &[]).await;
     app.call(&c2, "get_me", &[]).await;

@@ -27,6 +27,8 @@ pub async fn ledger_page_csv_and_admin_adjustments(b: Backend) {
     assert_eq!((s, v.as_i64()), (200, Some(55)));
     let audit = app.state.store.audit_entries(&me, 10).await.unwrap();
     assert_eq!(audit.iter().filter(|a| a.action == "credits.adjust").count(), 2, "{audit:?}");
+    let events = app.state.store.security_events(&me, 10).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == "admin_action").count(), 2, "the member sees admin actions: {events:?}");
     assert_eq!(app.state.store.ledger_sum(&me).await.unwrap(), 55);
     assert_eq!(app.state.store.lots_sum(&me).await.unwrap(), 55);
 
