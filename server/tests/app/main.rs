@@ -432,7 +432,13 @@ async fn cross_site_posts_are_refused(b: Backend) {
         .send()
         .await
         .unwrap();
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_lowercase();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|h| h.to_str().unwrap().to_lowercase())
+        .find(|c| c.starts_with(&format!("{}=", server::SESSION_COOKIE)))
+        .expect("a session cookie");
     assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
     let bad = r.post(format!("{}/api/sign_in", app.base)).form(&[("email", "csrf@example.com"), ("password", "wrong password!")]).send().await.unwrap();
     assert_eq!(bad.status(), 401);
