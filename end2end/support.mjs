@@ -59,10 +59,10 @@ export function linkIn(mail, prefix) {
   return m[0];
 }
 
-/** Fills in and submits the sign-up form, confirms the address from the outbox (as a member
- * would), and lands on the create page. Returns the email. */
+/** Fills in and submits the sign-up form, opens the link from the outbox (it confirms the
+ * address and signs in, as for a member), and lands on the create page. Returns the email. */
 export async function signUp(page, base, tag, shot) {
-  const email = await signUpUnverified(page, base, tag, shot);
+  const email = await submitSignUp(page, base, tag, shot);
   await page.goto(linkIn(await mailTo(email, '/verify?token='), '/verify?token='));
   await page.waitForSelector('[data-testid=verify-done]');
   await page.goto(`${base}/create`);
@@ -70,8 +70,20 @@ export async function signUp(page, base, tag, shot) {
   return email;
 }
 
-/** Signs up without confirming the address; lands on the create page. Returns the email. */
+/** Signs up and signs in with the password without opening the link; lands on the create
+ * page. Returns the email. */
 export async function signUpUnverified(page, base, tag, shot) {
+  const email = await submitSignUp(page, base, tag, shot);
+  await page.goto(`${base}/signin`);
+  await hydrated(page);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', 'a long enough password');
+  await Promise.all([page.waitForURL('**/create'), page.click('button[type=submit]')]);
+  return email;
+}
+
+/** Fills in and submits the sign-up form; lands on "check your inbox". Returns the email. */
+async function submitSignUp(page, base, tag, shot) {
   await page.goto(`${base}/signup`);
   await hydrated(page);
   const email = `e2e-${tag}-${Date.now()}@example.com`;
@@ -82,6 +94,6 @@ export async function signUpUnverified(page, base, tag, shot) {
   await page.check('input[name=terms_accepted]');
   if (shot) await shot();
   await page.click('button[type=submit]');
-  await page.waitForURL('**/create');
+  await page.waitForURL('**/signup/sent');
   return email;
 }

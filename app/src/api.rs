@@ -221,7 +221,9 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     }))
 }
 
-/// Creates an account, signs it in and goes to the create page.
+/// Creates an account and goes to "check your inbox": the mailed link confirms the address
+/// and signs in. A taken address gets the same answer (its owner is mailed a note), so the
+/// form never tells who is registered.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -242,10 +244,8 @@ pub async fn sign_up(
         ip: client.ip,
         base: &client.base,
     };
-    let user = sign_up(&state, form).await.map_err(ssr::fail)?;
-    let mut auth = ssr::auth().await?;
-    auth.login(&user.into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    leptos_axum::redirect("/create");
+    sign_up(&state, form).await.map_err(ssr::fail)?;
+    leptos_axum::redirect("/signup/sent");
     Ok(())
 }
 

@@ -89,6 +89,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("reset.new", "New password", "Neues Passwort"),
     ("reset.save", "Set the new password", "Neues Passwort speichern"),
     ("verify.title", "Confirm your email address", "E-Mail-Adresse bestätigen"),
+    ("sent.title", "Check your inbox", "Sehen Sie in Ihr Postfach"),
+    ("sent.body", "We sent a link to the address you gave. Open it to confirm the address and sign in; then you can start creating. (If that address already has an account, we sent its owner a note instead.) You can also sign in with your password now and look around.", "Wir haben einen Link an die angegebene Adresse geschickt. Öffnen Sie ihn, um die Adresse zu bestätigen und sich anzumelden; dann können Sie loslegen. (Hat die Adresse schon ein Konto, bekommt dessen Inhaber stattdessen einen Hinweis.) Sie können sich auch jetzt mit Ihrem Passwort anmelden und sich umsehen."),
     ("verify.banner", "Please confirm your email address: open the link we mailed you. Until then you can look around but not create.", "Bitte bestätigen Sie Ihre E-Mail-Adresse über den Link, den wir Ihnen geschickt haben. Bis dahin können Sie sich umsehen, aber nichts erstellen."),
     ("verify.resend", "Send the link again", "Link erneut senden"),
     ("verify.sent", "Sent. Check your inbox.", "Gesendet. Sehen Sie in Ihrem Posteingang nach."),

@@ -93,7 +93,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signin") view=pages::auth::SignInPage/>
                         <Route path=path!("/forgot") view=pages::account::ForgotPage/>
                         <Route path=path!("/reset") view=pages::account::ResetPage/>
-                        <Route path=path!("/verify") view=pages::account::VerifyPage/>
+                        <Route path=path!("/verify/done") view=pages::account::VerifyDonePage/>
+                        <Route path=path!("/signup/sent") view=pages::account::SignUpSentPage/>
                         <Route path=path!("/create") view=pages::create::CreatePage/>
                         <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
                         <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>

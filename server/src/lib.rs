@@ -242,6 +242,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))
         .nest_service("/pkg", ServeDir::new(config.site_root.join("pkg")))
         .route("/account/exports/{id}", get(routes::account::export_download))
+        .route("/verify", get(routes::account::verify))
         .route("/auth/google", get(routes::oidc::start))
         .route("/auth/google/callback", get(routes::oidc::callback))
         .leptos_routes_with_context(

@@ -71,6 +71,13 @@ async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
         .await
         .unwrap();
     assert!(r.status().is_success());
+    let r = c
+        .post(format!("{base}/api/sign_in"))
+        .form(&[("email", "crash@example.com"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
     let form = reqwest::multipart::Form::new()
         .part("photo", reqwest::multipart::Part::bytes(big_photo()).file_name("big.png"))
         .text("rights", "on")

@@ -30,13 +30,14 @@ pub fn check_email(email: &str) -> Result<(), ServiceError> {
 }
 
 /// Creates a member account with the sign-up grant, records the age and terms consents
-/// (version, time, keyed hash of the IP) and mails the verification link (a failure to mail
-/// is logged; the member can ask again).
+/// (version, time, keyed hash of the IP) and mails the verification link; the link signs
+/// them in. Returns `None` when the address already has an account: then nothing is made and
+/// the owner is mailed a note instead, so the answer (and its timing: mail goes out in the
+/// background either way) never tells whether an address is registered.
 ///
 /// Errors: [`ServiceError::RateLimited`] (per IP); [`ServiceError::Invalid`] naming the field
-/// to fix; [`ServiceError::Conflict`] if the email is registered (the form says so plainly:
-/// the per-IP limit bounds how far that can be used to probe).
-pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, ServiceError> {
+/// to fix.
+pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>, ServiceError> {
     state.auth_limits.check(form.ip, None)?;
     check_email(form.email)?;
     let name = form.display_name.trim();
@@ -64,18 +65,38 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<User, Service
             signup_grant: state.config.signup_grant,
             email_verified: false,
         })
-        .await
-        .map_err(|e| match e {
-            darkroom_store::StoreError::Conflict(_) => ServiceError::Conflict("An account with this email already exists. Sign in instead.".into()),
-            other => other.into(),
-        })?;
+        .await;
+    let (state, base) = (state.clone(), form.base.to_string());
+    let user = match user {
+        Ok(user) => user,
+        Err(darkroom_store::StoreError::Conflict(_)) => {
+            let to = darkroom_store::users::normalize_email(form.email);
+            tokio::spawn(async move {
+                let mail = Mail::with_link(
+                    "Someone tried to sign up with your address",
+                    &["Someone (perhaps you) tried to create a Darkroom account with this email address. It already has an account, so nothing changed."],
+                    "Sign in",
+                    &format!("{base}/signin"),
+                    "Forgot the password? Choose a new one from the sign-in page. If it was not you, you can ignore this message.",
+                );
+                if let Err(e) = state.mailer.send(&to, mail).await {
+                    tracing::warn!(error = %e, "sign-up notice not sent");
+                }
+            });
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let ip_hash = form.ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
     state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &ip_hash).await?;
     state.store.record_consent(&user.id, "terms", &user.terms_version, true, &ip_hash).await?;
-    if let Err(e) = send_verification(state, &user.id, &user.email, form.base).await {
-        tracing::warn!(error = %e, "verification mail not sent");
-    }
-    Ok(user)
+    let (id, email) = (user.id.clone(), user.email.clone());
+    tokio::spawn(async move {
+        if let Err(e) = send_verification(&state, &id, &email, &base).await {
+            tracing::warn!(error = %e, "verification mail not sent");
+        }
+    });
+    Ok(Some(user))
 }
 
 /// Creates an account for an identity Google verified (no password: it signs in with Google
@@ -254,6 +275,32 @@ pub async fn verify_email(state: &AppState, token: &str, origin: &Origin) -> Res
     match state.store.verify_email(&crate::sharing::token_hash(token.trim()), origin).await {
         Err(darkroom_store::StoreError::NotFound) => Err(ServiceError::Invalid("This link is not valid any more. Sign in and ask for a new one.".into())),
         other => Ok(other?),
+    }
+}
+
+/// What a mailed link did.
+pub enum LinkOutcome {
+    /// Sign-up confirmed: the member to sign in (the link proves the mailbox).
+    Verified(User),
+    /// The account moved to the new address.
+    EmailChanged,
+}
+
+/// Uses a mailed link: `token` (sign-up confirmation) or `change` (a new address).
+///
+/// Errors: [`ServiceError::Invalid`] for a bad, used or expired link; [`ServiceError::Conflict`]
+/// for a new address another account took meanwhile.
+pub async fn use_link(state: &AppState, token: Option<&str>, change: Option<&str>, origin: &Origin) -> Result<LinkOutcome, ServiceError> {
+    match (token.filter(|t| !t.is_empty()), change.filter(|t| !t.is_empty())) {
+        (Some(t), _) => {
+            let id = verify_email(state, t, origin).await?;
+            Ok(LinkOutcome::Verified(state.store.user(&id).await?))
+        }
+        (None, Some(t)) => {
+            confirm_email_change(state, t, origin).await?;
+            Ok(LinkOutcome::EmailChanged)
+        }
+        _ => Err(ServiceError::Invalid("This link is incomplete.".into())),
     }
 }
 

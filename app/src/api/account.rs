@@ -118,22 +118,25 @@ pub(crate) mod ssr {
     }
 }
 
-/// Confirms an address from a mailed link: `token` (sign-up verification) or `change` (a
-/// new address). Returns what to tell the member.
+/// Uses a mailed link: `token` (sign-up confirmation: also signs this browser in) or
+/// `change` (a new address). Returns what to tell the member. Browsers open links through
+/// `GET /verify` (`server/src/routes/account.rs`), which does the same and redirects.
 #[server(endpoint = "verify_email")]
 pub async fn verify_email(token: Option<String>, change: Option<String>) -> Result<String, ServerFnError> {
+    use darkroom_service::accounts::{use_link, LinkOutcome};
     let state = ssr::state()?;
     let client = ssr::client().await;
-    match (token.filter(|t| !t.is_empty()), change.filter(|t| !t.is_empty())) {
-        (Some(t), _) => {
-            darkroom_service::accounts::verify_email(&state, &t, &client.origin).await.map_err(ssr::fail)?;
-            Ok("Your email address is confirmed. You can start creating.".into())
+    match use_link(&state, token.as_deref(), change.as_deref(), &client.origin).await.map_err(ssr::fail)? {
+        LinkOutcome::Verified(user) => {
+            let mut auth = crate::api::ssr::auth().await?;
+            if user.suspended_at.is_none() && auth.user.as_ref().map(|u| u.id.as_str()) != Some(user.id.as_str()) {
+                let id = user.id.clone();
+                auth.login(&user.into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
+                state.store.security_event(&id, "sign_in", &client.origin, "email link").await.map_err(ssr::store_err)?;
+            }
+            Ok(crate::pages::account::link_message("verified").into())
         }
-        (None, Some(t)) => {
-            darkroom_service::accounts::confirm_email_change(&state, &t, &client.origin).await.map_err(ssr::fail)?;
-            Ok("Your account now uses the new email address.".into())
-        }
-        _ => Err(ssr::fail(darkroom_service::ServiceError::Invalid("This link is incomplete.".into()))),
+        LinkOutcome::EmailChanged => Ok(crate::pages::account::link_message("changed").into()),
     }
 }
 

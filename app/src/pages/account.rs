@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{
-    account_page, verify_email, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
+    account_page, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
     ResetPassword, SetPreferences, SetTrainingConsent,
 };
 use crate::i18n::{t, LANGUAGES};
@@ -54,23 +54,46 @@ pub fn ResetPage() -> impl IntoView {
     }
 }
 
+/// What `/verify/done?m=` says: `verified`, `changed`, or an error code (`invalid`, `conflict`).
+pub fn link_message(code: &str) -> &'static str {
+    match code {
+        "verified" => "Your email address is confirmed and you are signed in. You can start creating.",
+        "changed" => "Your account now uses the new email address.",
+        "conflict" => "That address belongs to another account.",
+        _ => "This link is not valid any more. Sign in and ask for a new one.",
+    }
+}
+
+/// After a mailed link (`GET /verify` redirects here with the outcome).
 #[component]
-pub fn VerifyPage() -> impl IntoView {
+pub fn VerifyDonePage() -> impl IntoView {
     let query = use_query_map();
-    let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
-    let result = Resource::new(move || (q("token"), q("change")), |(token, change)| verify_email(Some(token), Some(change)));
+    let code = move || query.with(|m| m.get("m").unwrap_or_default());
     view! {
         <Title text="Confirm your email address · Darkroom"/>
         <section class="page narrow">
             <h1>{t("verify.title")}</h1>
-            <Suspense fallback=|| view! { <p class="muted">"…"</p> }>
-                {move || Suspend::new(async move {
-                    match result.await {
-                        Ok(m) => view! { <p class="notice" data-testid="verify-done">{m}</p> <p><a href="/create" rel="external">{t("nav.create")}</a></p> }.into_any(),
-                        Err(e) => view! { <p class="notice error" data-testid="verify-error">{server_message(&e)}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {move || {
+                let c = code();
+                if c == "verified" || c == "changed" {
+                    view! { <p class="notice" data-testid="verify-done">{link_message(&c)}</p> <p><a href="/create" rel="external">{t("nav.create")}</a></p> }.into_any()
+                } else {
+                    view! { <p class="notice error" data-testid="verify-error">{link_message(&c)}</p> }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// After sign-up: the link is in the mail.
+#[component]
+pub fn SignUpSentPage() -> impl IntoView {
+    view! {
+        <Title text="Check your inbox · Darkroom"/>
+        <section class="page narrow">
+            <h1>{t("sent.title")}</h1>
+            <p class="notice" data-testid="signup-sent">{t("sent.body")}</p>
+            <p><a href="/signin">{t("nav.sign_in")}</a></p>
         </section>
     }
 }

@@ -1,8 +1,18 @@
-//! `GET /account/exports/{id}?exp=&sig=`: a data export's ZIP, for whoever holds the signed
-//! link the export mail carries (valid 24 h; `darkroom_service::privacy`). A bad or expired
-//! signature, or an export that is gone, is 404.
+//! Links from mail:
+//!
+//! - `GET /verify?token=` (sign-up confirmation) or `?change=` (new address): uses the link,
+//!   signs the browser in after a sign-up confirmation, and redirects to
+//!   `/verify/done?m=verified|changed|invalid|conflict`. A plain route rather than a page, so
+//!   the session it starts is saved before any HTML streams.
+//! - `GET /account/exports/{id}?exp=&sig=`: a data export's ZIP, for whoever holds the signed
+//!   link the export mail carries (valid 24 h; `darkroom_service::privacy`). A bad or expired
+//!   signature, or an export that is gone, is 404.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::response::Redirect;
+use darkroom_service::accounts::{origin, use_link, LinkOutcome};
+use darkroom_service::auth::AuthSession;
+use darkroom_service::ServiceError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use darkroom_service::AppState;
@@ -39,4 +49,38 @@ pub async fn export_download(State(app): State<AppState>, Path(id): Path<String>
             .into_response(),
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+#[derive(Deserialize)]
+pub struct Link {
+    token: Option<String>,
+    change: Option<String>,
+}
+
+pub async fn verify(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    mut auth: AuthSession,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<Link>,
+) -> Response {
+    let ua = headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let from = origin(Some(addr.ip()), ua);
+    let code = match use_link(&app, q.token.as_deref(), q.change.as_deref(), &from).await {
+        Ok(LinkOutcome::Verified(user)) => {
+            if user.suspended_at.is_none() && auth.user.as_ref().map(|u| u.id.as_str()) != Some(user.id.as_str()) {
+                let id = user.id.clone();
+                if auth.login(&user.into()).await.is_err() {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+                let _ = app.store.security_event(&id, "sign_in", &from, "email link").await;
+            }
+            "verified"
+        }
+        Ok(LinkOutcome::EmailChanged) => "changed",
+        Err(ServiceError::Conflict(_)) => "conflict",
+        Err(ServiceError::Invalid(_)) => "invalid",
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    Redirect::to(&format!("/verify/done?m={code}")).into_response()
 }

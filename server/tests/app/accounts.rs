@@ -43,12 +43,22 @@ pub async fn verification_gates_creating(b: Backend) {
     assert_ne!(newer, token);
     let (s, _) = app.call(&client(), "verify_email", &[("token", &token)]).await;
     assert_eq!(s, 400, "the replaced link no longer works");
-    let (s, v) = app.call(&client(), "verify_email", &[("token", &newer)]).await;
+    let fresh = client();
+    let (s, v) = app.call(&fresh, "verify_email", &[("token", &newer)]).await;
     assert_eq!(s, 200, "{v}");
+    assert!(app.call(&fresh, "get_me", &[]).await.1.is_object(), "the link signs in");
     let (s, _) = app.call(&client(), "verify_email", &[("token", &newer)]).await;
     assert_eq!(s, 400, "single use");
     let (s, v) = submit(&app, &c, "k2").await;
     assert_eq!(s, 201, "{v}");
+    // Signing up with a taken address answers the same, makes nothing, and mails its owner.
+    let (probe, newcomer) = (browser(), browser());
+    let a = probe.post(format!("{}/api/sign_up", app.base)).form(&[("email", "new@example.com"), ("password", "another password 1"), ("display_name", "X"), ("age_confirmed", "on"), ("terms_accepted", "on")]).send().await.unwrap();
+    let b = newcomer.post(format!("{}/api/sign_up", app.base)).form(&[("email", "brand-new@example.com"), ("password", "another password 1"), ("display_name", "Y"), ("age_confirmed", "on"), ("terms_accepted", "on")]).send().await.unwrap();
+    assert_eq!((a.status(), a.headers().get("location").cloned()), (b.status(), b.headers().get("location").cloned()), "the same answer");
+    assert_eq!(app.call(&probe, "get_me", &[]).await.1, Value::Null, "nobody is signed in by signing up");
+    app.mail_with("new@example.com", "already has an account").await;
+    assert!(app.state.store.user_by_email("brand-new@example.com").await.unwrap().is_some());
     // An expired link (24 h passed) is refused.
     let other = client();
     app.sign_up_unverified(&other, "late@example.com").await;
@@ -57,6 +67,15 @@ pub async fn verification_gates_creating(b: Backend) {
     app.state.store.issue_token(&late, darkroom_store::accounts::Purpose::Verify, &hash, None, -1).await.unwrap();
     assert_eq!(app.call(&other, "verify_email", &[("token", &tok)]).await.0, 400);
     assert!(kinds_of_events(&app, "new@example.com").await.contains(&"email_verified".to_string()));
+    // Browsers open links through GET /verify, which signs in and says how it went.
+    let late_browser = browser();
+    let (tok, hash) = server::darkroom_service::sharing::new_token();
+    app.state.store.issue_token(&late, darkroom_store::accounts::Purpose::Verify, &hash, None, 60_000).await.unwrap();
+    let r = late_browser.get(format!("{}/verify?token={tok}", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/verify/done?m=verified");
+    assert!(app.call(&late_browser, "get_me", &[]).await.1.is_object());
+    let r = late_browser.get(format!("{}/verify?token={tok}", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/verify/done?m=invalid");
     // Consents from sign-up: age and terms, with a hash of the IP.
     let consents = app.state.store.consents(&user_id(&app, "new@example.com").await).await.unwrap();
     assert_eq!(consents.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), vec!["age", "terms"]);

@@ -57,7 +57,7 @@ pub fn client() -> reqwest::Client {
 impl TestApp {
     /// Signs up and confirms the address from the outbox (as a member would).
     pub async fn sign_up(&self, c: &reqwest::Client, email: &str) {
-        self.sign_up_unverified(c, email).await;
+        self.sign_up_only(c, email).await;
         let mail = self.last_mail_to(email).await;
         let token = link_token(&mail, "/verify?token=");
         let (s, v) = self.call(c, "verify_email", &[("token", &token)]).await;
@@ -95,7 +95,16 @@ impl TestApp {
         }
     }
 
+    /// Signs up (not signed in afterwards: the mailed link does that), then signs in with the
+    /// password, as a member who has not opened the link yet would.
     pub async fn sign_up_unverified(&self, c: &reqwest::Client, email: &str) {
+        self.sign_up_only(c, email).await;
+        let (s, v) = self.call(c, "sign_in", &[("email", email), ("password", "correct horse battery")]).await;
+        assert!(s < 400, "sign in: {s} {v}");
+    }
+
+    /// Posts the sign-up form.
+    pub async fn sign_up_only(&self, c: &reqwest::Client, email: &str) {
         let r = c
             .post(format!("{}/api/sign_up", self.base))
             .form(&[("email", email), ("password", "correct horse battery"), ("display_name", "Tester"), ("age_confirmed", "on"), ("terms_accepted", "on")])
