@@ -60,9 +60,6 @@ pub fn App() -> impl IntoView {
     let prefs = i18n::read_prefs();
     provide_context(prefs.clone());
     let live = live::Live::provide();
-    // True once the page is interactive (effects never run on the server).
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     // Marks the page as interactive (end-to-end tests wait for it).
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -80,10 +77,6 @@ pub fn App() -> impl IntoView {
         <Title text="Darkroom"/>
         <Router>
             <Header/>
-            // Browser only: one more resource awaited during server rendering made the Async
-            // share pages race in Leptos' SSR (see ARCHITECTURE, Runtime); the banner can wait
-            // for hydration.
-            {move || hydrated.get().then(|| view! { <pages::account::AccountBanner/> })}
             <live::ConnectionBanner/>
             <main>
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
@@ -142,14 +135,15 @@ fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">"Darkroom"</A>
-            <nav>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match session.me.await {
-                            Ok(Some(me)) => {
-                                let initial = me.balance;
-                                let moderator = me.role == "moderator" || me.role == "admin";
-                                view! {
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.me.await {
+                        Ok(Some(me)) => {
+                            let initial = me.balance;
+                            let moderator = me.role == "moderator" || me.role == "admin";
+                            let (verified, pending_terms) = (me.email_verified, me.pending_terms.is_some());
+                            view! {
+                                <nav>
                                     <A href="/explore">{t("nav.explore")}</A>
                                     <A href="/create">{t("nav.create")}</A>
                                     <A href="/gallery">{t("nav.gallery")}</A>
@@ -161,19 +155,23 @@ fn Header() -> impl IntoView {
                                     <ActionForm action=session.sign_out attr:class="inline">
                                         <button type="submit" class="link">{t("nav.sign_out")}</button>
                                     </ActionForm>
-                                }
-                                    .into_any()
+                                </nav>
+                                // Under the links, awaited with them (no extra resource in rendering).
+                                <pages::account::AccountNotices verified pending_terms/>
                             }
-                            _ => view! {
+                                .into_any()
+                        }
+                        _ => view! {
+                            <nav>
                                 <A href="/explore">{t("nav.explore")}</A>
                                 <A href="/signin">{t("nav.sign_in")}</A>
                                 <A href="/signup" attr:class="button">{t("nav.sign_up")}</A>
-                            }
-                                .into_any(),
+                            </nav>
                         }
-                    })}
-                </Transition>
-            </nav>
+                            .into_any(),
+                    }
+                })}
+            </Transition>
         </header>
     }
 }

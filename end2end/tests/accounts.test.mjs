@@ -26,7 +26,8 @@ test('sign up, verify, reset, theme and language, new terms, export, delete', { 
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('pageerror', (e) => { errors.push(String(e)); console.log('PAGEERROR at', page.url(), String(e)); });
+  page.on('console', (m) => { if (m.type() === 'error') console.log('console:', page.url(), m.text()); });
   const shot = (step) => page.screenshot({ path: path.join(SHOTS, `accounts-${step}.png`), fullPage: true });
 
   // Sign up: browsing works, creating waits for the confirmed address.

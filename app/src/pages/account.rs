@@ -98,37 +98,31 @@ pub fn SignUpSentPage() -> impl IntoView {
     }
 }
 
-/// Under the header, for members: "confirm your address" (with a resend button) or "accept
-/// the new terms".
+/// Under the header's links, for members: "confirm your address" (with a resend button) or
+/// "accept the new terms". Rendered inside the header's own `Transition`, from the member
+/// it already awaited: no resource of its own (one more in server rendering made the share
+/// pages race), nothing inserted after hydration.
 #[component]
-pub fn AccountBanner() -> impl IntoView {
-    let session = expect_context::<crate::Session>();
+pub fn AccountNotices(verified: bool, pending_terms: bool) -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let me = session.me.await.ok().flatten();
-                me.map(|me| view! {
-                    {(!me.email_verified).then(|| view! {
-                        <div class="notice banner" data-testid="verify-banner">
-                            {t("verify.banner")} " "
-                            <ActionForm action=resend attr:class="inline">
-                                <button type="submit" class="link" data-testid="resend-verification">{t("verify.resend")}</button>
-                            </ActionForm>
-                            {move || resend.value().get().map(|r| match r {
-                                Ok(()) => t("verify.sent").to_string(),
-                                Err(e) => server_message(&e),
-                            })}
-                        </div>
-                    })}
-                    {me.pending_terms.map(|_| view! {
-                        <div class="notice banner" data-testid="terms-banner">
-                            {t("terms.banner")} " " <a href="/terms">{t("footer.terms")}</a>
-                        </div>
-                    })}
-                })
-            })}
-        </Transition>
+        {(!verified).then(|| view! {
+            <div class="notice banner" data-testid="verify-banner">
+                {t("verify.banner")} " "
+                <ActionForm action=resend attr:class="inline">
+                    <button type="submit" class="link" data-testid="resend-verification">{t("verify.resend")}</button>
+                </ActionForm>
+                {move || resend.value().get().map(|r| match r {
+                    Ok(()) => t("verify.sent").to_string(),
+                    Err(e) => server_message(&e),
+                })}
+            </div>
+        })}
+        {pending_terms.then(|| view! {
+            <div class="notice banner" data-testid="terms-banner">
+                {t("terms.banner")} " " <a href="/terms">{t("footer.terms")}</a>
+            </div>
+        })}
     }
 }
 
@@ -146,6 +140,7 @@ pub fn AccountSettings() -> impl IntoView {
         move || (end.version().get(), training.version().get(), export.version().get(), password.version().get()),
         |_| account_page(),
     );
+    let standing = Resource::new(|| (), |_| crate::api::moderation::my_standing());
     // New preferences: reload, so the whole page renders in them.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -174,7 +169,9 @@ pub fn AccountSettings() -> impl IntoView {
         </ActionForm>
         <Transition fallback=|| view! { <p class="muted">"…"</p> }>
             {move || Suspend::new(async move {
-                page.await.map(|a| view! {
+                let standing = standing.await;
+                page.await.and_then(|a| Ok((a, standing?))).map(|(a, standing)| view! {
+                    {crate::pages::settings::standing_view(standing)}
                     <h2>{t("settings.account")}</h2>
                     <p data-testid="account-email">{a.email.clone()} {if a.email_verified { " ✓" } else { "" }}</p>
                     <details>
