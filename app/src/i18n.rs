@@ -4,7 +4,8 @@
 //! server renders the first page in them and the browser hydrates the same.
 //!
 //! Text goes through [`t`]: a key and its words per language. Pages moved to it so far: the
-//! header, the footer, sign-in, sign-up, password reset and the account settings.
+//! header, the footer, the home and create pages, sign-in, sign-up, password reset, the
+//! account notices and the account settings.
 
 use leptos::prelude::*;
 
@@ -117,6 +118,38 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("settings.delete_warning", "This action is permanent and cannot be undone.", "Diese Aktion ist endgültig und kann nicht rückgängig gemacht werden."),
     ("settings.password", "Change password", "Passwort ändern"),
     ("settings.email", "Change email address", "E-Mail-Adresse ändern"),
+    ("home.title", "Turn a photo into a painting.", "Machen Sie aus einem Foto ein Gemälde."),
+    ("home.lead", "Upload a photo, pick one of 26 styles or blend two, and watch it develop. Everything you make is private until you choose otherwise.", "Laden Sie ein Foto hoch, wählen Sie einen von 26 Stilen oder mischen Sie zwei, und sehen Sie zu, wie es entsteht. Alles, was Sie machen, bleibt privat, bis Sie es anders wollen."),
+    ("home.start", "Start creating", "Loslegen"),
+    ("home.signup", "Create a free account", "Kostenloses Konto erstellen"),
+    ("home.fact1", "New accounts get free credits to try it.", "Neue Konten bekommen Gratis-Credits zum Ausprobieren."),
+    ("home.fact2", "Runs on this server: your photos are not sent to anyone else.", "Läuft auf diesem Server: Ihre Fotos gehen an niemanden sonst."),
+    ("home.fact3", "Location and camera data are removed from every upload.", "Standort- und Kameradaten werden aus jedem Upload entfernt."),
+    ("create.loading", "Loading styles…", "Stile werden geladen …"),
+    ("create.recent", "Recent", "Zuletzt"),
+    ("create.empty", "Nothing yet. Your generations appear here.", "Noch nichts. Ihre Bilder erscheinen hier."),
+    ("create.step1", "1. Your photo", "1. Ihr Foto"),
+    ("create.step2", "2. Style", "2. Stil"),
+    ("create.step3", "3. Finish", "3. Fertigstellen"),
+    ("create.drop", "Drop a photo here, or tap to choose or take one", "Foto hierher ziehen oder tippen, um eines zu wählen oder aufzunehmen"),
+    ("create.formats", "JPEG, PNG or WebP, up to {mb} MB. Location and camera data are removed.", "JPEG, PNG oder WebP, bis {mb} MB. Standort- und Kameradaten werden entfernt."),
+    ("create.rights", "I have the rights and consent for this image", "Ich habe die Rechte und die Einwilligung für dieses Bild"),
+    ("create.blend_with", "Blend with", "Mischen mit"),
+    ("create.no_blend", "No blend", "Nicht mischen"),
+    ("create.prompt", "Prompt (optional)", "Beschreibung (optional)"),
+    ("create.prompt_help", "It becomes the title, and prompt-driven templates use it. Prompts are checked by moderation.", "Sie wird zum Titel, und beschreibungsgesteuerte Vorlagen nutzen sie. Beschreibungen werden moderiert."),
+    ("create.keep_colours", "Keep original colours", "Originalfarben behalten"),
+    ("create.cost", "Cost: {cost} credits.", "Kosten: {cost} Credits."),
+    ("create.charged", "Charged when you submit. If moderation rejects the image, the credits are not refunded.", "Abgebucht beim Absenden. Lehnt die Moderation das Bild ab, werden die Credits nicht erstattet."),
+    ("create.refund", "If it fails for a technical reason, they are refunded.", "Scheitert es aus technischen Gründen, werden sie erstattet."),
+    ("create.generate", "Generate ({cost} credits)", "Erzeugen ({cost} Credits)"),
+    ("status.queued", "Queued", "In der Warteschlange"),
+    ("status.review", "Waiting for review", "Wartet auf Prüfung"),
+    ("status.running", "Developing", "Entsteht"),
+    ("status.succeeded", "Done", "Fertig"),
+    ("status.rejected", "Rejected by moderation", "Von der Moderation abgelehnt"),
+    ("status.failed", "Failed", "Fehlgeschlagen"),
+    ("status.canceled", "Canceled", "Abgebrochen"),
     ("cookies.notice", "Darkroom uses only essential cookies: your session and your display preferences.", "Darkroom verwendet nur notwendige Cookies: Ihre Sitzung und Ihre Darstellungseinstellungen."),
 ];
 

@@ -6,6 +6,8 @@
 //! live from the event stream.
 
 use leptos::prelude::*;
+
+use crate::i18n::t;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -31,18 +33,18 @@ fn CreateForm() -> impl IntoView {
     let error = move || query.with(|q| q.get("error"));
     view! {
         <section class="page create">
-            <h1>"Create"</h1>
+            <h1>{t("nav.create")}</h1>
             {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading styles…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">{t("create.loading")}</p> }>
                 // A failing loader lands in the global error boundary, not a blank page.
                 {move || Suspend::new(async move { info.await.map(|info| view! { <Form info/> }) })}
             </Suspense>
-            <h2>"Recent"</h2>
+            <h2>{t("create.recent")}</h2>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let list = jobs.await.unwrap_or_default();
                     if list.is_empty() {
-                        view! { <p class="muted">"Nothing yet. Your generations appear here."</p> }.into_any()
+                        view! { <p class="muted">{t("create.empty")}</p> }.into_any()
                     } else {
                         view! {
                             <ul class="jobs" data-testid="jobs">
@@ -94,7 +96,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
         <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
             <input type="hidden" name="idempotency_key" value=idempotency_key/>
             <fieldset>
-                <legend>"1. Your photo"</legend>
+                <legend>{t("create.step1")}</legend>
                 <label
                     class="dropzone"
                     on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
@@ -110,17 +112,17 @@ fn Form(info: CreateInfo) -> impl IntoView {
                         data-testid="photo"
                     />
                     <span>
-                        {move || file_name.get().unwrap_or_else(|| "Drop a photo here, or tap to choose or take one".into())}
+                        {move || file_name.get().unwrap_or_else(|| t("create.drop").into())}
                     </span>
-                    <small>{format!("JPEG, PNG or WebP, up to {max_upload_mb} MB. Location and camera data are removed.")}</small>
+                    <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
                 </label>
                 <label class="check">
                     <input type="checkbox" name="rights" required data-testid="rights"/>
-                    "I have the rights and consent for this image"
+                    {t("create.rights")}
                 </label>
             </fieldset>
             <fieldset>
-                <legend>"2. Style"</legend>
+                <legend>{t("create.step2")}</legend>
                 <div class="style-grid" role="radiogroup" aria-label="Style">
                     {styles
                         .into_iter()
@@ -137,9 +139,9 @@ fn Form(info: CreateInfo) -> impl IntoView {
                 </div>
                 <div class="row">
                     <label>
-                        "Blend with "
+                        {t("create.blend_with")} " "
                         <select name="blend_with" data-testid="blend-with">
-                            <option value="">"No blend"</option>
+                            <option value="">{t("create.no_blend")}</option>
                             {blend_options
                                 .into_iter()
                                 .map(|s| view! { <option value=s.index.to_string()>{s.name}</option> })
@@ -150,24 +152,24 @@ fn Form(info: CreateInfo) -> impl IntoView {
                 </div>
             </fieldset>
             <fieldset>
-                <legend>"3. Finish"</legend>
+                <legend>{t("create.step3")}</legend>
                 <label class="block">
-                    "Prompt (optional) "
+                    {t("create.prompt")} " "
                     <textarea name="prompt" rows="2" maxlength="1000" data-testid="prompt"
                         placeholder="A title or description, e.g. \"Harbour at dusk, oil painting\""></textarea>
-                    <small>"It becomes the title, and prompt-driven templates use it. Prompts are checked by moderation."</small>
+                    <small>{t("create.prompt_help")}</small>
                 </label>
                 <div class="row">
                     <label>"Strength " <input type="range" name="strength" min="0" max="100" value="100" data-testid="strength"/></label>
-                    <label class="check"><input type="checkbox" name="preserve_color" data-testid="preserve-color"/> "Keep original colours"</label>
+                    <label class="check"><input type="checkbox" name="preserve_color" data-testid="preserve-color"/> {t("create.keep_colours")}</label>
                 </div>
             </fieldset>
             <p class="cost" data-testid="cost">
-                <strong>{format!("Cost: {cost} credits.")}</strong>
-                " Charged when you submit. If moderation rejects the image, the credits are not refunded. "
-                {if refund_on_failure { "If it fails for a technical reason, they are refunded." } else { "" }}
+                <strong>{t("create.cost").replace("{cost}", &cost.to_string())}</strong>
+                " " {t("create.charged")} " "
+                {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <button type="submit" class="primary" data-testid="submit">{format!("Generate ({cost} credits)")}</button>
+            <button type="submit" class="primary" data-testid="submit">{t("create.generate").replace("{cost}", &cost.to_string())}</button>
         </form>
     }
 }
@@ -175,13 +177,13 @@ fn Form(info: CreateInfo) -> impl IntoView {
 /// Human label of a job state.
 pub fn status_label(status: &str) -> &'static str {
     match status {
-        "queued" => "Queued",
-        "review" => "Waiting for review",
-        "running" => "Developing",
-        "succeeded" => "Done",
-        "rejected" => "Rejected by moderation",
-        "failed" => "Failed",
-        "canceled" => "Canceled",
+        "queued" => t("status.queued"),
+        "review" => t("status.review"),
+        "running" => t("status.running"),
+        "succeeded" => t("status.succeeded"),
+        "rejected" => t("status.rejected"),
+        "failed" => t("status.failed"),
+        "canceled" => t("status.canceled"),
         _ => "Unknown",
     }
 }

@@ -1,25 +1,26 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::i18n::t;
+
 /// The landing page.
 #[component]
 pub fn Home() -> impl IntoView {
     view! {
         <section class="hero">
-            <h1>"Turn a photo into a painting."</h1>
+            <h1>{t("home.title")}</h1>
             <p>
-                "Upload a photo, pick one of 26 styles or blend two, and watch it develop. "
-                "Everything you make is private until you choose otherwise."
+                {t("home.lead")}
             </p>
             <p class="actions">
-                <A href="/create" attr:class="button primary">"Start creating"</A>
+                <A href="/create" attr:class="button primary">{t("home.start")}</A>
                 " "
-                <A href="/signup">"Create a free account"</A>
+                <A href="/signup">{t("home.signup")}</A>
             </p>
             <ul class="facts">
-                <li>"New accounts get free credits to try it."</li>
-                <li>"Runs on this server: your photos are not sent to anyone else."</li>
-                <li>"Location and camera data are removed from every upload."</li>
+                <li>{t("home.fact1")}</li>
+                <li>{t("home.fact2")}</li>
+                <li>{t("home.fact3")}</li>
             </ul>
         </section>
     }
