@@ -204,7 +204,7 @@ pub fn AccountSettings() -> impl IntoView {
                             <li data-current=s.current.to_string()>
                                 {s.device} " · " {s.ip} " · " {format_time(s.last_seen_at)}
                                 {if s.current {
-                                    view! { " · " <strong>{t("settings.this_device")}</strong> }.into_any()
+                                    view! { <span>" · " <strong>{t("settings.this_device")}</strong></span> }.into_any()
                                 } else {
                                     view! {
                                         <ActionForm action=end attr:class="inline">
@@ -240,7 +240,8 @@ pub fn AccountSettings() -> impl IntoView {
                         {a.exports.into_iter().map(|x| view! {
                             <li data-status=x.status.clone()>
                                 {format_time(x.created_at)} " · " {x.status.clone()}
-                                {x.link.map(|l| view! { " · " <a href=l rel="external" data-testid="export-link">"Download"</a> })}
+                                // One element, not an optional pair of siblings (those did not hydrate).
+                                {x.link.map(|l| view! { <span>" · " <a href=l rel="external" data-testid="export-link">"Download"</a></span> })}
                             </li>
                         }).collect_view()}
                     </ul>

@@ -32,6 +32,7 @@ pub fn SignUpPage() -> impl IntoView {
                     Some(match o.google_signup {
                         // Back from Google with a new address: age and terms, then the account.
                         Some((email, _)) => view! {
+                            <div>
                             <ActionForm action=google attr:class="stack notice" attr:data-testid="google-signup">
                                 <p>"Google confirmed " <strong>{email}</strong> ". One more step:"</p>
                                 <label class="check"><input type="checkbox" name="age_confirmed" required/> "I am 18 or older"</label>
@@ -42,6 +43,7 @@ pub fn SignUpPage() -> impl IntoView {
                                 <button type="submit" class="primary">"Create my account"</button>
                             </ActionForm>
                             <ActionError value=Signal::derive(move || google.value().get())/>
+                            </div>
                         }.into_any(),
                         None => view! { {o.google.then(|| view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">"Continue with Google"</a></p> })} }.into_any(),
                     })

@@ -76,12 +76,14 @@ fn Buy() -> impl IntoView {
                                 }.into_any()
                             }}
                             {(!p.subscriptions.is_empty()).then(|| view! {
+                                <div>
                                 <h2>"Subscriptions"</h2>
                                 <ul data-testid="subscriptions">
                                     {p.subscriptions.into_iter().map(|s| view! {
                                         <li>{s.plan}" · "{s.provider}" · "{s.status}" · since "{format_time(s.created_at)}</li>
                                     }).collect_view()}
                                 </ul>
+                                </div>
                             })}
                             <h2>"Your payments"</h2>
                             <PaymentsTable payments=p.payments/>

@@ -64,7 +64,7 @@ fn Credits() -> impl IntoView {
                             <p class="balance-big" data-testid="ledger-balance">{p.balance}" credits"</p>
                             <p><a href="/credits/buy" class="button" data-testid="buy-credits">"Buy credits"</a>" · "
                                 <a href=csv rel="external" data-testid="ledger-csv">"Download CSV"</a>
-                                {p.admin.then(|| view! { " · " <a href="/admin/plans">"Edit plans"</a> })}</p>
+                                {p.admin.then(|| view! { <span>" · " <a href="/admin/plans">"Edit plans"</a></span> })}</p>
                             {if p.entries.is_empty() {
                                 view! { <p class="muted" data-testid="ledger-empty">"No entries."</p> }.into_any()
                             } else {
@@ -89,7 +89,7 @@ fn Credits() -> impl IntoView {
                                 }.into_any()
                             }}
                             {older.map(|href| view! { <p><a href=href data-testid="ledger-older">"Older entries"</a></p> })}
-                            {p.admin.then(|| view! { <AdminAdjust adjust form_key=p.form_key.clone()/> })}
+                            {p.admin.then(|| view! { <div><AdminAdjust adjust form_key=p.form_key.clone()/></div> })}
                         }
                     })
                 })}

@@ -59,12 +59,15 @@ fn LegalDoc(doc: &'static str, title: &'static str, builtin: fn() -> AnyView) ->
                             </ActionForm>
                         })}
                         {(p.history.len() > 1).then(|| view! {
+                            <div>
                             <h2>"Earlier versions"</h2>
                             <ul>{p.history.iter().skip(1).map(|(v, at, material)| view! {
                                 <li>{format!("{v} · {}{}", format_time(*at), if *material { " · material change" } else { "" })}</li>
                             }).collect_view()}</ul>
+                            </div>
                         })}
                         {p.admin.then(|| view! {
+                            <div>
                             <h2>"Publish a new version"</h2>
                             <ActionForm action=publish attr:class="stack" attr:data-testid="publish-legal">
                                 <input type="hidden" name="doc" value=doc/>
@@ -78,6 +81,7 @@ fn LegalDoc(doc: &'static str, title: &'static str, builtin: fn() -> AnyView) ->
                                 Ok(()) => "Published.".to_string(),
                                 Err(e) => server_message(&e),
                             })}
+                            </div>
                         })}
                     })
                 })}
