@@ -272,10 +272,10 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
             "This account is suspended after repeated moderation strikes. Contact support to appeal.".into(),
         )));
     }
-    auth.login(&user).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    state.store.security_event(&user.id, "sign_in", &client.origin, "password").await.map_err(|e| ssr::fail(e.into()))?;
+    let id = user.id.clone();
+    darkroom_service::auth::sign_in(&state.store, &mut auth, user, &client.origin, "password").await.map_err(ssr::fail)?;
     // This browser takes the member's stored theme and language.
-    let prefs = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    let prefs = state.store.user(&id).await.map_err(|e| ssr::fail(e.into()))?;
     account::ssr::set_pref_cookie(&state, &prefs.theme, &prefs.language);
     leptos_axum::redirect("/create");
     Ok(())

@@ -29,6 +29,33 @@ pub fn check_email(email: &str) -> Result<(), ServiceError> {
     if ok { Ok(()) } else { Err(ServiceError::Invalid("Enter a valid email address.".into())) }
 }
 
+/// The sign-up boxes: the minimum age confirmed and the terms accepted.
+///
+/// Errors: [`ServiceError::Invalid`] saying which box is missing.
+fn check_boxes(state: &AppState, age_confirmed: bool, terms_accepted: bool) -> Result<(), ServiceError> {
+    if !age_confirmed {
+        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", state.config.min_age)));
+    }
+    if !terms_accepted {
+        return Err(ServiceError::Invalid("Please accept the terms of service.".into()));
+    }
+    Ok(())
+}
+
+/// What a consent record keeps of the client's address: a keyed hash (HMAC with the media
+/// key), empty when unknown.
+pub fn ip_hash(state: &AppState, ip: Option<std::net::IpAddr>) -> String {
+    ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default()
+}
+
+/// The consents sign-up records: the operator's minimum age and the terms version accepted.
+async fn record_sign_up_consents(state: &AppState, user: &User, ip: Option<std::net::IpAddr>) -> Result<(), ServiceError> {
+    let hash = ip_hash(state, ip);
+    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &hash).await?;
+    state.store.record_consent(&user.id, "terms", &user.terms_version, true, &hash).await?;
+    Ok(())
+}
+
 /// Creates a member account with the sign-up grant, records the age and terms consents
 /// (version, time, keyed hash of the IP) and mails the verification link; the link signs
 /// them in. Returns `None` when the address already has an account: then nothing is made and
@@ -45,12 +72,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
         return Err(ServiceError::Invalid("Enter a display name of 1 to 50 characters.".into()));
     }
     auth::check_password(form.password)?;
-    if !form.age_confirmed {
-        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", state.config.min_age)));
-    }
-    if !form.terms_accepted {
-        return Err(ServiceError::Invalid("Please accept the terms of service.".into()));
-    }
+    check_boxes(state, form.age_confirmed, form.terms_accepted)?;
     let password = form.password.to_string();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ServiceError::internal)?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
@@ -87,9 +109,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
         }
         Err(e) => return Err(e.into()),
     };
-    let ip_hash = form.ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
-    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &ip_hash).await?;
-    state.store.record_consent(&user.id, "terms", &user.terms_version, true, &ip_hash).await?;
+    record_sign_up_consents(&state, &user, form.ip).await?;
     let (id, email) = (user.id.clone(), user.email.clone());
     tokio::spawn(async move {
         if let Err(e) = send_verification(&state, &id, &email, &base).await {
@@ -106,12 +126,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
 /// Errors: as [`sign_up`], without the email and password checks.
 pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity, age_confirmed: bool, terms_accepted: bool, ip: Option<std::net::IpAddr>) -> Result<User, ServiceError> {
     state.auth_limits.check(ip, None)?;
-    if !age_confirmed {
-        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", state.config.min_age)));
-    }
-    if !terms_accepted {
-        return Err(ServiceError::Invalid("Please accept the terms of service.".into()));
-    }
+    check_boxes(state, age_confirmed, terms_accepted)?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let name = if who.name.trim().is_empty() { who.email.split('@').next().unwrap_or("Member").to_string() } else { who.name.trim().to_string() };
     let user = state
@@ -130,9 +145,7 @@ pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity
             darkroom_store::StoreError::Conflict(_) => ServiceError::Conflict("An account with this email already exists. Sign in instead.".into()),
             other => other.into(),
         })?;
-    let ip_hash = ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
-    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &ip_hash).await?;
-    state.store.record_consent(&user.id, "terms", &user.terms_version, true, &ip_hash).await?;
+    record_sign_up_consents(state, &user, ip).await?;
     Ok(user)
 }
 

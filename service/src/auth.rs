@@ -138,3 +138,23 @@ pub async fn end_sessions(store: &SessionStoreRef, ids: &[String]) {
         }
     }
 }
+
+/// Signs `user` in on this session (its id rotates) and records the `sign_in` security event;
+/// `how` is `password`, `google` or `email link`.
+///
+/// Errors: [`ServiceError::Internal`] when the session cannot be saved.
+pub async fn sign_in(store: &Store, auth: &mut AuthSession, user: SessionUser, origin: &darkroom_store::accounts::Origin, how: &str) -> Result<(), ServiceError> {
+    let id = user.id.clone();
+    auth.login(&user).await.map_err(ServiceError::internal)?;
+    store.security_event(&id, "sign_in", origin, how).await?;
+    Ok(())
+}
+
+/// After a sign-up confirmation link: signs its member in on this session, unless the session
+/// is theirs already or the account is suspended.
+pub async fn sign_in_from_link(store: &Store, auth: &mut AuthSession, user: darkroom_store::users::User, origin: &darkroom_store::accounts::Origin) -> Result<(), ServiceError> {
+    if user.suspended_at.is_some() || auth.user.as_ref().is_some_and(|u| u.id == user.id) {
+        return Ok(());
+    }
+    sign_in(store, auth, user.into(), origin, "email link").await
+}

@@ -161,7 +161,8 @@ const PLAN_COLUMNS: &str = "id, kind, name, credits, price_minor, currency, lot_
 const PAYMENT_COLUMNS: &str = "id, user_id, plan_id, provider, kind, checkout_id, customer_id, transaction_id, subscription_id, status, \
      amount_minor, currency, billing_email, credits, lot_id, refunded_minor, credits_revoked, created_at, updated_at";
 
-async fn payment_in(tx: &mut Transaction<'static, Any>, by: PaymentRef<'_>) -> Result<Option<Payment>> {
+/// The payment `by` names, read on `conn` (a transaction's, or the pool).
+async fn payment_in<'c, E: sqlx::Executor<'c, Database = Any>>(conn: E, by: PaymentRef<'_>) -> Result<Option<Payment>> {
     let (sql, a, b) = match by {
         PaymentRef::Id(id) => ("id = $1 AND $2 = ''", id, ""),
         PaymentRef::Checkout(p, c) => ("provider = $1 AND checkout_id = $2", p, c),
@@ -170,7 +171,7 @@ async fn payment_in(tx: &mut Transaction<'static, Any>, by: PaymentRef<'_>) -> R
     Ok(sqlx::query_as::<_, Payment>(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE {sql}"))
         .bind(a)
         .bind(b)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?)
 }
 
@@ -303,7 +304,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let p = payment_in(&mut tx, PaymentRef::Id(&id)).await?.ok_or(StoreError::NotFound)?;
+        let p = payment_in(&mut *tx, PaymentRef::Id(&id)).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(p)
     }
@@ -318,10 +319,7 @@ impl Store {
 
     /// A payment found by id, checkout or transaction.
     pub async fn payment(&self, by: PaymentRef<'_>) -> Result<Option<Payment>> {
-        let mut tx = self.pool.begin().await?;
-        let p = payment_in(&mut tx, by).await?;
-        tx.commit().await?;
-        Ok(p)
+        payment_in(&self.pool, by).await
     }
 
     /// The member's payments, newest first (all members' with `user_id: None`, for admins).
@@ -401,7 +399,7 @@ impl Store {
         let applied: Result<Applied> = {
             let tx = &mut tx;
             async move {
-            let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
+            let Some(p) = payment_in(&mut **tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             if paid.amount_minor != p.amount_minor || !paid.currency.eq_ignore_ascii_case(&p.currency) {
                 return Ok(Applied::Ignored(format!("paid {} {} for a payment of {} {}", paid.amount_minor, paid.currency, p.amount_minor, p.currency)));
             }
@@ -436,7 +434,7 @@ impl Store {
         let applied: Result<Applied> = {
             let tx = &mut tx;
             async move {
-            let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
+            let Some(p) = payment_in(&mut **tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             sqlx::query("UPDATE payments SET subscription_id = $1, customer_id = COALESCE($2, customer_id), billing_email = COALESCE($3, billing_email), updated_at = $4 WHERE id = $5")
                 .bind(subscription_id)
                 .bind(customer_id)
@@ -463,11 +461,11 @@ impl Store {
             let tx = &mut tx;
             async move {
             let provider = event.map_or("stripe", |e| e.provider);
-            if payment_in(tx, PaymentRef::Transaction(provider, inv.invoice_id)).await?.is_some() {
+            if payment_in(&mut **tx, PaymentRef::Transaction(provider, inv.invoice_id)).await?.is_some() {
                 return Ok(Applied::Duplicate);
             }
             let first = match inv.payment_id {
-                Some(id) => payment_in(tx, PaymentRef::Id(id)).await?.filter(|p| p.provider == provider),
+                Some(id) => payment_in(&mut **tx, PaymentRef::Id(id)).await?.filter(|p| p.provider == provider),
                 None => None,
             };
             let sub: Option<Subscription> = sqlx::query_as(
@@ -528,7 +526,7 @@ impl Store {
                     id
                 }
             };
-            let p = payment_in(tx, PaymentRef::Id(&payment_id)).await?.ok_or(StoreError::NotFound)?;
+            let p = payment_in(&mut **tx, PaymentRef::Id(&payment_id)).await?.ok_or(StoreError::NotFound)?;
             let balance = credit_payment_in(tx, &p, &plan).await?;
             Ok(Applied::Balance { user_id, balance })
             }
@@ -568,7 +566,7 @@ impl Store {
         let applied: Result<Applied> = {
             let tx = &mut tx;
             async move {
-            let Some(p) = payment_in(tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
+            let Some(p) = payment_in(&mut **tx, by).await? else { return Ok(Applied::Ignored("unknown payment".into())) };
             if p.status == "created" {
                 return Ok(Applied::Ignored("the payment was never completed".into()));
             }

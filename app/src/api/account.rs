@@ -129,11 +129,7 @@ pub async fn verify_email(token: Option<String>, change: Option<String>) -> Resu
     match use_link(&state, token.as_deref(), change.as_deref(), &client.origin).await.map_err(ssr::fail)? {
         LinkOutcome::Verified(user) => {
             let mut auth = crate::api::ssr::auth().await?;
-            if user.suspended_at.is_none() && auth.user.as_ref().map(|u| u.id.as_str()) != Some(user.id.as_str()) {
-                let id = user.id.clone();
-                auth.login(&user.into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-                state.store.security_event(&id, "sign_in", &client.origin, "email link").await.map_err(ssr::store_err)?;
-            }
+            darkroom_service::auth::sign_in_from_link(&state.store, &mut auth, user, &client.origin).await.map_err(ssr::fail)?;
             Ok(crate::pages::account::link_message("verified").into())
         }
         LinkOutcome::EmailChanged => Ok(crate::pages::account::link_message("changed").into()),
@@ -267,7 +263,7 @@ pub async fn set_training_consent(consent: Option<String>) -> Result<bool, Serve
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
     let on = consent.is_some_and(|c| !c.is_empty());
-    let ip_hash = client.ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
+    let ip_hash = darkroom_service::accounts::ip_hash(&state, client.ip);
     state.store.record_consent(&user.id, "training", "", on, &ip_hash).await.map_err(ssr::store_err)?;
     Ok(on)
 }
@@ -326,7 +322,7 @@ pub async fn accept_terms(version: String) -> Result<(), ServerFnError> {
     if version != current {
         return Err(ssr::fail(darkroom_service::ServiceError::Conflict("The terms changed again; reload the page.".into())));
     }
-    let ip_hash = client.ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default();
+    let ip_hash = darkroom_service::accounts::ip_hash(&state, client.ip);
     state.store.record_consent(&user.id, "terms", &version, true, &ip_hash).await.map_err(ssr::store_err)?;
     Ok(())
 }
@@ -422,8 +418,7 @@ pub async fn sign_up_google(age_confirmed: Option<String>, terms_accepted: Optio
         .ok_or_else(|| ssr::fail(darkroom_service::ServiceError::Invalid("Sign in with Google again.".into())))?;
     let user = darkroom_service::accounts::sign_up_with_identity(&state, &who, age_confirmed.is_some(), terms_accepted.is_some(), client.ip).await.map_err(ssr::fail)?;
     let _ = auth.session.remove::<darkroom_service::oidc::Identity>(darkroom_service::oidc::SIGNUP_KEY).await;
-    auth.login(&user.clone().into()).await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    state.store.security_event(&user.id, "sign_in", &client.origin, "google").await.map_err(ssr::store_err)?;
+    darkroom_service::auth::sign_in(&state.store, &mut auth, user.into(), &client.origin, "google").await.map_err(ssr::fail)?;
     leptos_axum::redirect("/create");
     Ok(())
 }

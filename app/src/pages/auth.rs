@@ -16,6 +16,24 @@ pub fn ActionError(value: Signal<Option<Result<(), ServerFnError>>>) -> impl Int
     }
 }
 
+/// The sign-up form's age confirmation and terms acceptance (both required).
+#[component]
+fn ConsentBoxes() -> impl IntoView {
+    view! {
+        <label class="check"><input type="checkbox" name="age_confirmed" required/> "I am 18 or older"</label>
+        <label class="check"><input type="checkbox" name="terms_accepted" required/>
+            "I accept the " <a href="/terms" target="_blank">"terms"</a> " and have read the "
+            <a href="/privacy" target="_blank">"privacy notice"</a>
+        </label>
+    }
+}
+
+/// Starts Google sign-in (`/auth/google`, a full page load).
+#[component]
+fn GoogleButton() -> impl IntoView {
+    view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">"Continue with Google"</a></p> }
+}
+
 /// Sign-up: email, password, display name, age and terms.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -35,17 +53,13 @@ pub fn SignUpPage() -> impl IntoView {
                             <div>
                             <ActionForm action=google attr:class="stack notice" attr:data-testid="google-signup">
                                 <p>"Google confirmed " <strong>{email}</strong> ". One more step:"</p>
-                                <label class="check"><input type="checkbox" name="age_confirmed" required/> "I am 18 or older"</label>
-                                <label class="check"><input type="checkbox" name="terms_accepted" required/>
-                                    "I accept the " <a href="/terms" target="_blank">"terms"</a> " and have read the "
-                                    <a href="/privacy" target="_blank">"privacy notice"</a>
-                                </label>
+                                <ConsentBoxes/>
                                 <button type="submit" class="primary">"Create my account"</button>
                             </ActionForm>
                             <ActionError value=Signal::derive(move || google.value().get())/>
                             </div>
                         }.into_any(),
-                        None => view! { {o.google.then(|| view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">"Continue with Google"</a></p> })} }.into_any(),
+                        None => view! { {o.google.then(|| view! { <GoogleButton/> })} }.into_any(),
                     })
                 })}
             </Suspense>
@@ -55,11 +69,7 @@ pub fn SignUpPage() -> impl IntoView {
                     <small>"At least 10 characters."</small>
                 </label>
                 <label>"Display name" <input type="text" name="display_name" required maxlength="50" autocomplete="nickname"/></label>
-                <label class="check"><input type="checkbox" name="age_confirmed" required/> "I am 18 or older"</label>
-                <label class="check"><input type="checkbox" name="terms_accepted" required/>
-                    "I accept the " <a href="/terms" target="_blank">"terms"</a> " and have read the "
-                    <a href="/privacy" target="_blank">"privacy notice"</a>
-                </label>
+                <ConsentBoxes/>
                 <button type="submit" class="primary">"Create account"</button>
             </ActionForm>
             <ActionError value=Signal::derive(move || session.sign_up.value().get())/>
@@ -98,7 +108,7 @@ pub fn SignInPage() -> impl IntoView {
             }}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    options.await.ok().filter(|o| o.google).map(|_| view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">"Continue with Google"</a></p> })
+                    options.await.ok().filter(|o| o.google).map(|_| view! { <GoogleButton/> })
                 })}
             </Suspense>
             <p><A href="/forgot">{t("auth.forgot")}</A></p>

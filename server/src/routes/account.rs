@@ -68,12 +68,8 @@ pub async fn verify(
     let from = origin(Some(addr.ip()), ua);
     let code = match use_link(&app, q.token.as_deref(), q.change.as_deref(), &from).await {
         Ok(LinkOutcome::Verified(user)) => {
-            if user.suspended_at.is_none() && auth.user.as_ref().map(|u| u.id.as_str()) != Some(user.id.as_str()) {
-                let id = user.id.clone();
-                if auth.login(&user.into()).await.is_err() {
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                }
-                let _ = app.store.security_event(&id, "sign_in", &from, "email link").await;
+            if darkroom_service::auth::sign_in_from_link(&app.store, &mut auth, user, &from).await.is_err() {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             "verified"
         }

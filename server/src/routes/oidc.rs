@@ -81,10 +81,10 @@ pub async fn callback(
     match app.store.user_by_email(&who.email).await {
         Ok(Some(user)) if user.suspended_at.is_some() => fail("google"),
         Ok(Some(user)) if user.email_verified_at.is_some() => {
-            if auth.login(&user.clone().into()).await.is_err() {
+            let origin = darkroom_service::accounts::origin(ip, ua);
+            if darkroom_service::auth::sign_in(&app.store, &mut auth, user.into(), &origin, "google").await.is_err() {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
-            let _ = app.store.security_event(&user.id, "sign_in", &darkroom_service::accounts::origin(ip, ua), "google").await;
             // A fresh Google sign-in counts as re-authentication (account deletion without a password).
             let _ = auth.session.insert(oidc::REAUTH_KEY, darkroom_store::now_ms()).await;
             Redirect::to("/create").into_response()

@@ -75,6 +75,32 @@ pub async fn start_checkout(state: &AppState, user_id: &str, email: &str, plan_i
     Ok(url)
 }
 
+/// A client for provider calls: 30 s timeout, no redirects.
+pub(crate) fn client() -> Result<reqwest::Client, ServiceError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(ServiceError::internal)
+}
+
+/// Logs a failed provider call; the member reads that the provider is not reachable.
+pub(crate) fn unavailable(provider: &str, e: impl std::fmt::Display) -> ServiceError {
+    tracing::warn!(provider, error = %e, "payment provider call failed");
+    ServiceError::Unavailable("The payment provider is not reachable. Please try again later.".into())
+}
+
+/// Sends one provider request (the client is [`client`]); returns the HTTP status and the
+/// JSON body, whatever the status.
+///
+/// Errors: [`ServiceError::Unavailable`] when the provider is unreachable or answers without JSON.
+pub(crate) async fn send(provider: &str, build: impl FnOnce(reqwest::Client) -> reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, serde_json::Value), ServiceError> {
+    let answer = build(client()?).send().await.map_err(|e| unavailable(provider, e))?;
+    let status = answer.status();
+    let body = answer.json().await.map_err(|e| unavailable(provider, e))?;
+    Ok((status, body))
+}
+
 /// Currencies without a minor unit (ISO 4217 exponent 0), as Stripe lists them.
 const ZERO_DECIMAL: [&str; 16] = ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"];
 

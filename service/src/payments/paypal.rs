@@ -14,7 +14,7 @@ use darkroom_store::payments::{Applied, EventRef, Paid, Payment, PaymentRef, Pla
 use darkroom_store::Store;
 use serde_json::{json, Value};
 
-use super::stripe::{client, unavailable};
+use super::{send, unavailable};
 use super::{decimal_to_minor, minor_to_decimal, WebhookError};
 use crate::{Config, ServiceError};
 
@@ -33,17 +33,10 @@ async fn token(config: &Config) -> Result<String, ServiceError> {
     let (Some(id), Some(secret)) = (&config.paypal_client_id, &config.paypal_client_secret) else {
         return Err(ServiceError::Invalid("PayPal is not configured.".into()));
     };
-    let answer = client()?
-        .post(api(config, "/v1/oauth2/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(|e| unavailable("PayPal", e))?;
-    if !answer.status().is_success() {
-        return Err(unavailable("PayPal", format!("token: HTTP {}", answer.status())));
+    let (status, body) = send("PayPal", |c| c.post(api(config, "/v1/oauth2/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")])).await?;
+    if !status.is_success() {
+        return Err(unavailable("PayPal", format!("token: HTTP {status}")));
     }
-    let body: Value = answer.json().await.map_err(|e| unavailable("PayPal", e))?;
     body["access_token"].as_str().map(str::to_string).ok_or_else(|| unavailable("PayPal", "token: no access_token"))
 }
 
@@ -68,16 +61,8 @@ pub async fn create_order(config: &Config, base: &str, payment: &Payment, plan: 
             "shipping_preference": "NO_SHIPPING",
         }}},
     });
-    let answer = client()?
-        .post(api(config, "/v2/checkout/orders"))
-        .bearer_auth(&token)
-        .header("PayPal-Request-Id", format!("order-{}", payment.id))
-        .json(&order)
-        .send()
-        .await
-        .map_err(|e| unavailable("PayPal", e))?;
-    let status = answer.status();
-    let body: Value = answer.json().await.map_err(|e| unavailable("PayPal", e))?;
+    let (status, body) =
+        send("PayPal", |c| c.post(api(config, "/v2/checkout/orders")).bearer_auth(&token).header("PayPal-Request-Id", format!("order-{}", payment.id)).json(&order)).await?;
     if !status.is_success() {
         tracing::warn!(%status, error = %body["message"], "PayPal refused the order");
         return Err(ServiceError::Unavailable("The payment provider refused the checkout. Please try again later.".into()));
@@ -115,17 +100,13 @@ pub async fn capture(config: &Config, store: &Store, order_id: &str) -> Result<(
         return Ok((payment, Applied::Duplicate));
     }
     let token = token(config).await?;
-    let answer = client()?
-        .post(api(config, &format!("/v2/checkout/orders/{order_id}/capture")))
-        .bearer_auth(&token)
-        .header("PayPal-Request-Id", format!("capture-{}", payment.id))
-        .header("Content-Type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .map_err(|e| unavailable("PayPal", e))?;
-    let status = answer.status();
-    let body: Value = answer.json().await.map_err(|e| unavailable("PayPal", e))?;
+    let (status, body) = send("PayPal", |c| {
+        c.post(api(config, &format!("/v2/checkout/orders/{order_id}/capture")))
+            .bearer_auth(&token)
+            .header("PayPal-Request-Id", format!("capture-{}", payment.id))
+            .json(&json!({}))
+    })
+    .await?;
     if !status.is_success() {
         tracing::warn!(%status, error = %body["name"], "PayPal refused the capture");
         // Already captured (the webhook may have credited it) or declined: nothing to apply here.
@@ -165,26 +146,19 @@ pub async fn verify(config: &Config, t: &Transmission<'_>, event: &Value, now: i
     }
     let webhook_id = config.paypal_webhook_id.as_deref().ok_or(Ok(WebhookError::Malformed))?;
     let token = token(config).await.map_err(Err)?;
-    let answer = client()
-        .map_err(Err)?
-        .post(api(config, "/v1/notifications/verify-webhook-signature"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "auth_algo": t.auth_algo,
-            "cert_url": t.cert_url,
-            "transmission_id": t.id,
-            "transmission_sig": t.sig,
-            "transmission_time": t.time,
-            "webhook_id": webhook_id,
-            "webhook_event": event,
-        }))
-        .send()
-        .await
-        .map_err(|e| Err(unavailable("PayPal", e)))?;
-    if !answer.status().is_success() {
-        return Err(Err(unavailable("PayPal", format!("verify-webhook-signature: HTTP {}", answer.status()))));
+    let request = json!({
+        "auth_algo": t.auth_algo,
+        "cert_url": t.cert_url,
+        "transmission_id": t.id,
+        "transmission_sig": t.sig,
+        "transmission_time": t.time,
+        "webhook_id": webhook_id,
+        "webhook_event": event,
+    });
+    let (status, body) = send("PayPal", |c| c.post(api(config, "/v1/notifications/verify-webhook-signature")).bearer_auth(&token).json(&request)).await.map_err(Err)?;
+    if !status.is_success() {
+        return Err(Err(unavailable("PayPal", format!("verify-webhook-signature: HTTP {status}"))));
     }
-    let body: Value = answer.json().await.map_err(|e| Err(unavailable("PayPal", e)))?;
     if body["verification_status"] == "SUCCESS" {
         Ok(())
     } else {

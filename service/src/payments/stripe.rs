@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::WebhookError;
+use super::{send, WebhookError};
 use crate::{Config, ServiceError};
 
 /// Seconds a signed webhook stays acceptable (Stripe's libraries default to 300).
@@ -51,16 +51,7 @@ pub async fn create_checkout(config: &Config, base: &str, payment: &Payment, pla
         form.push(("payment_intent_data[metadata][payment_id]".into(), payment.id.clone()));
     }
     let url = format!("{}/v1/checkout/sessions", config.stripe_api_base.trim_end_matches('/'));
-    let answer = client()?
-        .post(&url)
-        .bearer_auth(key)
-        .header("Idempotency-Key", format!("checkout-{}", payment.id))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| unavailable("Stripe", e))?;
-    let status = answer.status();
-    let body: Value = answer.json().await.map_err(|e| unavailable("Stripe", e))?;
+    let (status, body) = send("Stripe", |c| c.post(&url).bearer_auth(key).header("Idempotency-Key", format!("checkout-{}", payment.id)).form(&form)).await?;
     if !status.is_success() {
         tracing::warn!(%status, error = %body["error"]["message"], "Stripe refused the checkout session");
         return Err(ServiceError::Unavailable("The payment provider refused the checkout. Please try again later.".into()));
@@ -69,20 +60,6 @@ pub async fn create_checkout(config: &Config, base: &str, payment: &Payment, pla
         (Some(id), Some(url)) => Ok((id.to_string(), url.to_string())),
         _ => Err(ServiceError::Unavailable("The payment provider gave no checkout page.".into())),
     }
-}
-
-/// A client for provider calls: 30 s timeout, no redirects.
-pub(crate) fn client() -> Result<reqwest::Client, ServiceError> {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(ServiceError::internal)
-}
-
-pub(crate) fn unavailable(provider: &str, e: impl std::fmt::Display) -> ServiceError {
-    tracing::warn!(provider, error = %e, "payment provider call failed");
-    ServiceError::Unavailable("The payment provider is not reachable. Please try again later.".into())
 }
 
 /// Checks a `Stripe-Signature` header over the raw `payload` with the endpoint `secret` at
