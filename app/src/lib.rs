@@ -121,8 +121,8 @@ pub fn App() -> impl IntoView {
 pub fn GlobalError() -> impl IntoView {
     view! {
         <div class="notice error" role="alert">
-            <p>"Something went wrong. Reload the page or try again a little later."</p>
-            <a class="button" href="" rel="external">"Reload"</a>
+            <p>{i18n::t("error.global")}</p>
+            <a class="button" href="" rel="external">{i18n::t("error.reload")}</a>
         </div>
     }
 }
@@ -149,7 +149,7 @@ fn Header() -> impl IntoView {
                                     <A href="/gallery">{t("nav.gallery")}</A>
                                     {moderator.then(|| view! { <A href="/moderation">{t("nav.moderation")}</A> })}
                                     <A href="/settings">{t("nav.settings")}</A>
-                                    <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title="Your credits and ledger">
+                                    <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title=t("nav.credits_title")>
                                         {move || live.balance.get().unwrap_or(initial)} " " {t("nav.credits")}
                                     </A>
                                     <ActionForm action=session.sign_out attr:class="inline">

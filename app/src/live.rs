@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use crate::api::Me;
+use crate::i18n::{t, tf};
 
 /// A job's live state, as the `job` event carries it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -161,36 +162,36 @@ pub fn ConnectionBanner() -> impl IntoView {
                 Conn::Off | Conn::Open => None,
                 Conn::Reconnecting => Some(view! {
                     <div class="conn-banner">
-                        <strong>"Reconnecting…"</strong>
-                        " Trying to reconnect to the server. This usually takes a few seconds."
+                        <strong>{t("conn.reconnecting")}</strong>
+                        " " {t("conn.reconnecting_body")}
                     </div>
                 }.into_any()),
                 Conn::Waiting { seconds } => Some(view! {
                     <div class="conn-banner">
-                        <span>{format!("Still trying to reconnect. Next attempt in {seconds} seconds.")}</span>
-                        <button type="button" on:click=move |_| live.retry()>"Retry now"</button>
+                        <span>{tf("conn.waiting", &[("seconds", &seconds)])}</span>
+                        <button type="button" on:click=move |_| live.retry()>{t("conn.retry_now")}</button>
                     </div>
                 }.into_any()),
                 Conn::Lost => Some(view! {
                     <div class="conn-banner error">
-                        <span><strong>"Connection lost."</strong>
-                        " We could not restore the server connection. Check your internet connection and try again."</span>
-                        <button type="button" on:click=move |_| live.retry()>"Retry"</button>
+                        <span><strong>{t("conn.lost")}</strong>
+                        " " {t("conn.lost_body")}</span>
+                        <button type="button" on:click=move |_| live.retry()>{t("conn.retry")}</button>
                     </div>
                 }.into_any()),
                 Conn::Paused => Some(view! {
                     <div class="conn-banner">
-                        <span><strong>"Session paused."</strong>
-                        " This page was inactive for too long. Resume the session to continue."</span>
-                        <button type="button" on:click=move |_| live.resume()>"Resume"</button>
+                        <span><strong>{t("conn.paused")}</strong>
+                        " " {t("conn.paused_body")}</span>
+                        <button type="button" on:click=move |_| live.resume()>{t("conn.resume")}</button>
                     </div>
                 }.into_any()),
                 Conn::ResumeFailed => Some(view! {
                     <div class="conn-banner error">
-                        <span><strong>"Could not resume session."</strong>
-                        " The server could not restore the current session. Try resuming it again."</span>
-                        <button type="button" on:click=move |_| live.resume()>"Resume"</button>
-                        <a class="button" href="/signin" rel="external">"Sign in"</a>
+                        <span><strong>{t("conn.resume_failed")}</strong>
+                        " " {t("conn.resume_failed_body")}</span>
+                        <button type="button" on:click=move |_| live.resume()>{t("conn.resume")}</button>
+                        <a class="button" href="/signin" rel="external">{t("nav.sign_in")}</a>
                     </div>
                 }.into_any()),
             }}

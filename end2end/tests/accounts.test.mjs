@@ -74,7 +74,27 @@ test('sign up, verify, reset, theme and language, new terms, export, delete', { 
   assert.equal((await page.textContent('h1')).trim(), 'Einstellungen');
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(20, 19, 17)', 'dark background');
+  assert.match(await page.textContent('[data-testid=security-events]'), /Passwort zurückgesetzt/);
   await shot('2-dark-german');
+  // Every page speaks it, rendered by the server and after hydration alike.
+  for (const [url, words] of [
+    ['/gallery', ['Meine Galerie', 'Zeigen', 'Filtern']],
+    ['/credits', ['Credits kaufen', 'CSV herunterladen']],
+    ['/credits/buy', ['Ihre Zahlungen']],
+    ['/settings/api', ['API-Schlüssel', 'Neuer Schlüssel', 'Beispiele']],
+    ['/explore', ['Entdecken', 'Neueste']],
+    ['/privacy', ['Datenschutzhinweise', 'Was wir speichern']],
+    ['/nowhere', ['Nicht gefunden']],
+  ]) {
+    await page.goto(`${BASE}${url}`);
+    await hydrated(page);
+    await page.waitForFunction(() => !document.body.innerText.includes('Wird geladen'));
+    const text = await page.textContent('main');
+    for (const w of words) assert.ok(text.includes(w), `${url} says "${w}"`);
+    for (const english of ['Loading…', 'Download CSV', 'Nothing here yet', 'AI-generated']) {
+      assert.ok(!text.includes(english), `${url} has no English "${english}"`);
+    }
+  }
 
   // An administrator publishes a material terms version; the member must accept it.
   const actx = await browser.newContext();

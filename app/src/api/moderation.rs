@@ -101,13 +101,13 @@ pub struct StandingView {
 /// Words for a stored category.
 pub fn category_label(c: &str) -> &'static str {
     match c {
-        "sexual" => "sexual content",
-        "minors" => "minors",
-        "violence" => "violence",
-        "hate" => "hate",
-        "illegal" => "illegal content",
-        "spam" => "spam",
-        _ => "other",
+        "sexual" => crate::i18n::t("category.sexual"),
+        "minors" => crate::i18n::t("category.minors"),
+        "violence" => crate::i18n::t("category.violence"),
+        "hate" => crate::i18n::t("category.hate"),
+        "illegal" => crate::i18n::t("category.illegal"),
+        "spam" => crate::i18n::t("category.spam"),
+        _ => crate::i18n::t("category.other"),
     }
 }
 

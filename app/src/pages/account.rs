@@ -12,7 +12,7 @@ use crate::api::account::{
     account_page, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
     ResetPassword, SetPreferences, SetTrainingConsent,
 };
-use crate::i18n::{t, LANGUAGES};
+use crate::i18n::{t, t_dyn, title, LANGUAGES};
 use crate::pages::auth::ActionError;
 use crate::pages::{format_time, server_message};
 
@@ -20,7 +20,7 @@ use crate::pages::{format_time, server_message};
 pub fn ForgotPage() -> impl IntoView {
     let send = ServerAction::<RequestReset>::new();
     view! {
-        <Title text="Reset your password · Darkroom"/>
+        <Title text=title("reset.title")/>
         <section class="page narrow">
             <h1>{t("reset.title")}</h1>
             <ActionForm action=send attr:class="stack">
@@ -41,7 +41,7 @@ pub fn ResetPage() -> impl IntoView {
     let token = move || query.with(|m| m.get("token").unwrap_or_default());
     let reset = ServerAction::<ResetPassword>::new();
     view! {
-        <Title text="Choose a new password · Darkroom"/>
+        <Title text=title("reset.choose")/>
         <section class="page narrow">
             <h1>{t("reset.title")}</h1>
             <ActionForm action=reset attr:class="stack">
@@ -57,10 +57,10 @@ pub fn ResetPage() -> impl IntoView {
 /// What `/verify/done?m=` says: `verified`, `changed`, or an error code (`invalid`, `conflict`).
 pub fn link_message(code: &str) -> &'static str {
     match code {
-        "verified" => "Your email address is confirmed and you are signed in. You can start creating.",
-        "changed" => "Your account now uses the new email address.",
-        "conflict" => "That address belongs to another account.",
-        _ => "This link is not valid any more. Sign in and ask for a new one.",
+        "verified" => t("link.verified"),
+        "changed" => t("link.changed"),
+        "conflict" => t("link.conflict"),
+        _ => t("link.invalid"),
     }
 }
 
@@ -70,7 +70,7 @@ pub fn VerifyDonePage() -> impl IntoView {
     let query = use_query_map();
     let code = move || query.with(|m| m.get("m").unwrap_or_default());
     view! {
-        <Title text="Confirm your email address · Darkroom"/>
+        <Title text=title("verify.title")/>
         <section class="page narrow">
             <h1>{t("verify.title")}</h1>
             {move || {
@@ -89,7 +89,7 @@ pub fn VerifyDonePage() -> impl IntoView {
 #[component]
 pub fn SignUpSentPage() -> impl IntoView {
     view! {
-        <Title text="Check your inbox · Darkroom"/>
+        <Title text=title("sent.title")/>
         <section class="page narrow">
             <h1>{t("sent.title")}</h1>
             <p class="notice" data-testid="signup-sent">{t("sent.body")}</p>
@@ -177,24 +177,24 @@ pub fn AccountSettings() -> impl IntoView {
                     <details>
                         <summary>{t("settings.email")}</summary>
                         <ActionForm action=email attr:class="stack">
-                            <label>"New address " <input type="email" name="email" required/></label>
+                            <label>{t("account.new_address")} " " <input type="email" name="email" required/></label>
                             <label>{t("auth.password")} " " <input type="password" name="password" required autocomplete="current-password"/></label>
-                            <button type="submit">"Send a confirmation link"</button>
+                            <button type="submit">{t("account.send_link")}</button>
                         </ActionForm>
                         {move || email.value().get().map(|r| match r {
-                            Ok(()) => "We sent a link to the new address; your account moves there when you open it.".to_string(),
+                            Ok(()) => t("account.email_sent").to_string(),
                             Err(e) => server_message(&e),
                         })}
                     </details>
                     <details>
                         <summary>{t("settings.password")}</summary>
                         <ActionForm action=password attr:class="stack">
-                            <label>"Current password " <input type="password" name="current" required autocomplete="current-password"/></label>
+                            <label>{t("account.current_password")} " " <input type="password" name="current" required autocomplete="current-password"/></label>
                             <label>{t("reset.new")} " " <input type="password" name="new" required minlength="10" maxlength="128" autocomplete="new-password"/></label>
                             <button type="submit">{t("settings.password")}</button>
                         </ActionForm>
                         {move || password.value().get().map(|r| match r {
-                            Ok(()) => "Changed. Your other sessions are signed out.".to_string(),
+                            Ok(()) => t("account.password_changed").to_string(),
                             Err(e) => server_message(&e),
                         })}
                     </details>
@@ -224,7 +224,7 @@ pub fn AccountSettings() -> impl IntoView {
                     <table class="log" data-testid="security-events">
                         <tbody>
                             {a.events.into_iter().map(|e| view! {
-                                <tr data-kind=e.kind.clone()><td>{format_time(e.created_at)}</td><td>{e.kind.replace('_', " ")}</td><td>{e.device}</td><td>{e.ip}</td></tr>
+                                <tr data-kind=e.kind.clone()><td>{format_time(e.created_at)}</td><td>{t_dyn(&format!("event.{}", e.kind)).map_or_else(|| e.kind.replace('_', " "), str::to_string)}</td><td>{e.device}</td><td>{e.ip}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -239,23 +239,23 @@ pub fn AccountSettings() -> impl IntoView {
                     <ul data-testid="exports">
                         {a.exports.into_iter().map(|x| view! {
                             <li data-status=x.status.clone()>
-                                {format_time(x.created_at)} " · " {x.status.clone()}
+                                {format_time(x.created_at)} " · " {t_dyn(&format!("export.{}", x.status)).unwrap_or_default()}
                                 // One element, not an optional pair of siblings (those did not hydrate).
-                                {x.link.map(|l| view! { <span>" · " <a href=l rel="external" data-testid="export-link">"Download"</a></span> })}
+                                {x.link.map(|l| view! { <span>" · " <a href=l rel="external" data-testid="export-link">{t("item.download")}</a></span> })}
                             </li>
                         }).collect_view()}
                     </ul>
-                    <p class="muted small">"Terms version accepted: " {a.terms_version}</p>
+                    <p class="muted small">{t("account.terms_version")} " " {a.terms_version}</p>
                 })
             })}
         </Transition>
         <h2>{t("settings.delete")}</h2>
         <p class="notice error" data-testid="delete-warning">{t("settings.delete_warning")}</p>
-        <p class="muted small">"Made your account with Google and never set a password? "
-            <a href="/auth/google" rel="external">"Sign in with Google again"</a>" first, then leave the password empty."</p>
+        <p class="muted small">{t("account.google_delete1")} " "
+            <a href="/auth/google" rel="external">{t("account.google_delete2")}</a>" " {t("account.google_delete3")}</p>
         <ActionForm action=delete attr:class="stack" attr:data-testid="delete-form">
             <label>{t("auth.password")} " " <input type="password" name="password" autocomplete="current-password"/></label>
-            <label>"Type DELETE to confirm " <input type="text" name="confirm" required pattern="DELETE"/></label>
+            <label>{t("account.type_delete")} " " <input type="text" name="confirm" required pattern="DELETE"/></label>
             <button type="submit" class="danger">{t("settings.delete")}</button>
         </ActionForm>
         <ActionError value=Signal::derive(move || delete.value().get())/>

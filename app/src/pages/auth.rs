@@ -2,6 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::i18n::{t, title};
+
 /// Shows the last error of an action, if any.
 #[component]
 pub fn ActionError(value: Signal<Option<Result<(), ServerFnError>>>) -> impl IntoView {
@@ -20,10 +22,10 @@ pub fn ActionError(value: Signal<Option<Result<(), ServerFnError>>>) -> impl Int
 #[component]
 fn ConsentBoxes() -> impl IntoView {
     view! {
-        <label class="check"><input type="checkbox" name="age_confirmed" required/> "I am 18 or older"</label>
+        <label class="check"><input type="checkbox" name="age_confirmed" required/> {t("signup.age")}</label>
         <label class="check"><input type="checkbox" name="terms_accepted" required/>
-            "I accept the " <a href="/terms" target="_blank">"terms"</a> " and have read the "
-            <a href="/privacy" target="_blank">"privacy notice"</a>
+            {t("signup.accept1")} " " <a href="/terms" target="_blank">{t("signup.terms")}</a> " " {t("signup.accept2")} " "
+            <a href="/privacy" target="_blank">{t("signup.privacy")}</a> {t("signup.accept3")}
         </label>
     }
 }
@@ -31,7 +33,7 @@ fn ConsentBoxes() -> impl IntoView {
 /// Starts Google sign-in (`/auth/google`, a full page load).
 #[component]
 fn GoogleButton() -> impl IntoView {
-    view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">"Continue with Google"</a></p> }
+    view! { <p><a class="button" href="/auth/google" rel="external" data-testid="google">{t("auth.google")}</a></p> }
 }
 
 /// Sign-up: email, password, display name, age and terms.
@@ -41,9 +43,9 @@ pub fn SignUpPage() -> impl IntoView {
     let options = Resource::new(|| (), |_| crate::api::account::auth_options());
     let google = ServerAction::<crate::api::account::SignUpGoogle>::new();
     view! {
-        <Title text="Sign up · Darkroom"/>
+        <Title text=title("nav.sign_up")/>
         <section class="page narrow">
-            <h1>"Create your account"</h1>
+            <h1>{t("signup.title")}</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let o = options.await.ok()?;
@@ -52,9 +54,9 @@ pub fn SignUpPage() -> impl IntoView {
                         Some((email, _)) => view! {
                             <div>
                             <ActionForm action=google attr:class="stack notice" attr:data-testid="google-signup">
-                                <p>"Google confirmed " <strong>{email}</strong> ". One more step:"</p>
+                                <p>{t("signup.google1")} " " <strong>{email}</strong> ". " {t("signup.google2")}</p>
                                 <ConsentBoxes/>
-                                <button type="submit" class="primary">"Create my account"</button>
+                                <button type="submit" class="primary">{t("signup.create_mine")}</button>
                             </ActionForm>
                             <ActionError value=Signal::derive(move || google.value().get())/>
                             </div>
@@ -64,16 +66,16 @@ pub fn SignUpPage() -> impl IntoView {
                 })}
             </Suspense>
             <ActionForm action=session.sign_up attr:class="stack">
-                <label>"Email" <input type="email" name="email" required autocomplete="email"/></label>
-                <label>"Password" <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
-                    <small>"At least 10 characters."</small>
+                <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
+                <label>{t("auth.password")} <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                    <small>{t("signup.min")}</small>
                 </label>
-                <label>"Display name" <input type="text" name="display_name" required maxlength="50" autocomplete="nickname"/></label>
+                <label>{t("signup.name")} <input type="text" name="display_name" required maxlength="50" autocomplete="nickname"/></label>
                 <ConsentBoxes/>
-                <button type="submit" class="primary">"Create account"</button>
+                <button type="submit" class="primary">{t("signup.create")}</button>
             </ActionForm>
             <ActionError value=Signal::derive(move || session.sign_up.value().get())/>
-            <p>"Already have an account? " <A href="/signin">"Sign in"</A></p>
+            <p>{t("signup.have")} " " <A href="/signin">{t("nav.sign_in")}</A></p>
         </section>
     }
 }
@@ -81,12 +83,11 @@ pub fn SignUpPage() -> impl IntoView {
 /// Sign-in with email and password.
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    use crate::i18n::t;
     let session = expect_context::<crate::Session>();
     let query = leptos_router::hooks::use_query_map();
     let options = Resource::new(|| (), |_| crate::api::account::auth_options());
     view! {
-        <Title text="Sign in · Darkroom"/>
+        <Title text=title("nav.sign_in")/>
         <section class="page narrow">
             <h1>{t("auth.sign_in")}</h1>
             <ActionForm action=session.sign_in attr:class="stack">
@@ -100,9 +101,9 @@ pub fn SignInPage() -> impl IntoView {
                 let code = query.with(|m| m.get("error").unwrap_or_default());
                 let msg = match code.as_str() {
                     "" => None,
-                    "google_unverified" => Some("An account uses this address but has not confirmed it. Sign in with your password and confirm the address first; then Google sign-in works."),
-                    "google_unavailable" => Some("Google sign-in is not reachable right now. Please try again later."),
-                    _ => Some("Google sign-in did not succeed. Please try again."),
+                    "google_unverified" => Some(t("google.unverified")),
+                    "google_unavailable" => Some(t("google.unavailable")),
+                    _ => Some(t("google.failed")),
                 };
                 msg.map(|m| view! { <p class="notice error" data-testid="signin-error">{m}</p> })
             }}

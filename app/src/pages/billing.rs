@@ -9,12 +9,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::payments::{admin_plans, billing_page, PaymentView, PlanView, SavePlan};
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
 #[component]
 pub fn BuyPage() -> impl IntoView {
     view! {
-        <Title text="Buy credits · Darkroom"/>
+        <Title text=title("buy.title")/>
         <MembersOnly>
             <Buy/>
         </MembersOnly>
@@ -23,17 +24,17 @@ pub fn BuyPage() -> impl IntoView {
 
 fn lasts(days: Option<i64>) -> String {
     match days {
-        Some(d) => format!("Credits expire {d} days after they are added."),
-        None => "Credits never expire.".to_string(),
+        Some(d) => tf("buy.lasts", &[("days", &d)]),
+        None => t("buy.forever").to_string(),
     }
 }
 
 /// Words for the `error` code `/payments/checkout` sends back.
 fn checkout_error(code: &str) -> &'static str {
     match code {
-        "unavailable" => "The payment provider is not reachable. Please try again later.",
-        "not_found" => "That checkout was not found.",
-        _ => "That plan cannot be bought here right now.",
+        "unavailable" => t("buy.err.unavailable"),
+        "not_found" => t("buy.err.not_found"),
+        _ => t("buy.err.plan"),
     }
 }
 
@@ -46,46 +47,46 @@ fn Buy() -> impl IntoView {
     let page = Resource::new(move || (q("paid"), live.balance.get()), |(paid, _)| billing_page(Some(paid)));
     view! {
         <section class="page">
-            <h1>"Buy credits"</h1>
+            <h1>{t("buy.title")}</h1>
             {move || (!q("error").is_empty()).then(|| view! { <p class="notice error" data-testid="checkout-error">{checkout_error(&q("error"))}</p> })}
-            {move || (!q("canceled").is_empty()).then(|| view! { <p class="notice" data-testid="checkout-canceled">"Checkout canceled: nothing was charged."</p> })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || (!q("canceled").is_empty()).then(|| view! { <p class="notice" data-testid="checkout-canceled">{t("buy.canceled")}</p> })}
+            <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
                         let returned = p.returned.clone().map(|status| {
                             let text = if status == "created" {
-                                "Thank you. Your credits arrive as soon as the payment provider confirms the payment; this page updates by itself."
+                                t("buy.thanks_pending")
                             } else {
-                                "Thank you. The payment is confirmed and your credits are added."
+                                t("buy.thanks_done")
                             };
                             view! { <p class="notice" data-testid="checkout-returned">{text}</p> }
                         });
                         let (stripe, paypal) = (p.stripe, p.paypal);
                         view! {
                             {returned}
-                            <p class="muted">"Your balance: " <a href="/credits">{p.balance}" credits"</a>
-                                ". Credits from a plan are spent soonest-expiring first. Generations rejected by moderation are not refunded."</p>
+                            <p class="muted">{t("buy.balance")} " " <a href="/credits">{tf("credits.n", &[("n", &p.balance)])}</a>
+                                ". " {t("buy.rules")}</p>
                             {if !stripe && !paypal {
-                                view! { <p class="notice" data-testid="payments-off">"Payments are off on this server. An administrator can still grant credits."</p> }.into_any()
+                                view! { <p class="notice" data-testid="payments-off">{t("buy.off")}</p> }.into_any()
                             } else {
                                 view! {
                                     <div class="plans" data-testid="plans">
                                         {p.plans.into_iter().map(|plan| view! { <PlanCard plan stripe paypal/> }).collect_view()}
                                     </div>
-                                    <p class="muted small">"Card and PayPal details are handled by the payment providers; Darkroom never sees or stores them."</p>
+                                    <p class="muted small">{t("buy.cards")}</p>
                                 }.into_any()
                             }}
                             {(!p.subscriptions.is_empty()).then(|| view! {
                                 <div>
-                                <h2>"Subscriptions"</h2>
+                                <h2>{t("buy.subscriptions")}</h2>
                                 <ul data-testid="subscriptions">
                                     {p.subscriptions.into_iter().map(|s| view! {
-                                        <li>{s.plan}" · "{s.provider}" · "{s.status}" · since "{format_time(s.created_at)}</li>
+                                        <li>{s.plan}" · "{s.provider}" · "{s.status}" · "{tf("buy.since", &[("time", &format_time(s.created_at))])}</li>
                                     }).collect_view()}
                                 </ul>
                                 </div>
                             })}
-                            <h2>"Your payments"</h2>
+                            <h2>{t("buy.payments")}</h2>
                             <PaymentsTable payments=p.payments/>
                         }
                     })
@@ -98,7 +99,7 @@ fn Buy() -> impl IntoView {
 #[component]
 fn PlanCard(plan: PlanView, stripe: bool, paypal: bool) -> impl IntoView {
     let subscription = plan.kind == "subscription";
-    let price = if subscription { format!("{} {} / month", plan.currency, plan.price) } else { format!("{} {}", plan.currency, plan.price) };
+    let price = if subscription { tf("buy.per_month", &[("price", &format!("{} {}", plan.currency, plan.price))]) } else { format!("{} {}", plan.currency, plan.price) };
     let form = move |provider: &'static str, label: &'static str, id: String| {
         view! {
             <form method="post" action="/payments/checkout" class="inline">
@@ -111,12 +112,12 @@ fn PlanCard(plan: PlanView, stripe: bool, paypal: bool) -> impl IntoView {
     view! {
         <div class="plan card" data-testid="plan" data-plan=plan.id.clone()>
             <h3>{plan.name.clone()}</h3>
-            <p class="balance-big">{plan.credits}" credits"{subscription.then_some(" a month")}</p>
+            <p class="balance-big">{tf("credits.n", &[("n", &plan.credits)])}{subscription.then(|| t("buy.a_month"))}</p>
             <p>{price}</p>
             <p class="muted small">{lasts(plan.lot_days)}</p>
             <div class="row">
-                {stripe.then(|| form("stripe", if subscription { "Subscribe" } else { "Buy" }, plan.id.clone()))}
-                {(paypal && !subscription).then(|| form("paypal", "Pay with PayPal", plan.id.clone()))}
+                {stripe.then(|| form("stripe", if subscription { t("buy.subscribe") } else { t("buy.buy") }, plan.id.clone()))}
+                {(paypal && !subscription).then(|| form("paypal", t("buy.paypal"), plan.id.clone()))}
             </div>
         </div>
     }
@@ -125,11 +126,11 @@ fn PlanCard(plan: PlanView, stripe: bool, paypal: bool) -> impl IntoView {
 #[component]
 fn PaymentsTable(payments: Vec<PaymentView>) -> impl IntoView {
     if payments.is_empty() {
-        return view! { <p class="muted" data-testid="payments-empty">"No payments yet."</p> }.into_any();
+        return view! { <p class="muted" data-testid="payments-empty">{t("buy.no_payments")}</p> }.into_any();
     }
     view! {
         <table class="log" data-testid="payments">
-            <thead><tr><th>"Time"</th><th>"Plan"</th><th>"Provider"</th><th>"Amount"</th><th>"Credits"</th><th>"Status"</th><th>"Transaction"</th></tr></thead>
+            <thead><tr><th>{t("col.time")}</th><th>{t("col.plan")}</th><th>{t("col.provider")}</th><th>{t("col.amount")}</th><th>{t("col.credits")}</th><th>{t("col.status")}</th><th>{t("col.transaction")}</th></tr></thead>
             <tbody>
                 {payments.into_iter().map(|p| view! {
                     <tr data-status=p.status.clone()>
@@ -154,22 +155,22 @@ pub fn AdminPlansPage() -> impl IntoView {
     let save = ServerAction::<SavePlan>::new();
     let page = Resource::new(move || save.version().get(), |_| admin_plans());
     view! {
-        <Title text="Plans · Darkroom"/>
+        <Title text=title("plans.short")/>
         <MembersOnly>
             <section class="page">
-                <h1>"Plans and payments"</h1>
+                <h1>{t("plans.title")}</h1>
                 {move || save.value().get().map(|r| match r {
-                    Ok(p) => view! { <p class="notice" data-testid="plan-saved">{format!("Saved {}.", p.name)}</p> }.into_any(),
+                    Ok(p) => view! { <p class="notice" data-testid="plan-saved">{tf("plans.saved", &[("name", &p.name)])}</p> }.into_any(),
                     Err(e) => view! { <p class="notice error" data-testid="plan-error">{server_message(&e)}</p> }.into_any(),
                 })}
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                     {move || Suspend::new(async move {
                         page.await.map(|p| view! {
-                            <h2>"Catalogue"</h2>
+                            <h2>{t("plans.catalogue")}</h2>
                             {p.plans.into_iter().map(|plan| view! { <PlanForm save plan=Some(plan)/> }).collect_view()}
-                            <h2>"New plan"</h2>
+                            <h2>{t("plans.new")}</h2>
                             <PlanForm save plan=None/>
-                            <h2>"Latest payments"</h2>
+                            <h2>{t("plans.latest")}</h2>
                             <PaymentsTable payments=p.payments/>
                         })
                     })}
@@ -188,20 +189,20 @@ fn PlanForm(save: ServerAction<SavePlan>, plan: Option<PlanView>) -> impl IntoVi
     view! {
         <ActionForm action=save attr:class="row plan-form" attr:data-testid="plan-form">
             <input type="hidden" name="id" value={get(|p| p.id.clone())}/>
-            <label>"Kind "
+            <label>{t("plans.kind")} " "
                 <select name="kind">
-                    <option value="package" selected={kind != "subscription"}>"one-time package"</option>
-                    <option value="subscription" selected={kind == "subscription"}>"monthly subscription"</option>
+                    <option value="package" selected={kind != "subscription"}>{t("plans.package")}</option>
+                    <option value="subscription" selected={kind == "subscription"}>{t("plans.subscription")}</option>
                 </select>
             </label>
-            <label>"Name " <input type="text" name="name" required maxlength="80" value={get(|p| p.name.clone())}/></label>
-            <label>"Credits " <input type="number" name="credits" min="1" step="1" required value={get(|p| p.credits.to_string())}/></label>
-            <label>"Price " <input type="text" name="price" required inputmode="decimal" size="8" value={get(|p| p.price.clone())}/></label>
-            <label>"Currency " <input type="text" name="currency" required maxlength="3" size="4" value={plan.as_ref().map_or("USD".to_string(), |p| p.currency.clone())}/></label>
-            <label>"Credits last (days, empty: forever) " <input type="number" name="lot_days" min="1" step="1" value={get(|p| p.lot_days.map(|d| d.to_string()).unwrap_or_default())}/></label>
-            <label>"Position " <input type="number" name="position" min="0" step="1" value={get(|p| p.position.to_string())}/></label>
-            <label><input type="checkbox" name="archived" checked=archived/>" archived (not offered)"</label>
-            <button type="submit">{if plan.is_some() { "Save" } else { "Add plan" }}</button>
+            <label>{t("plans.name")} " " <input type="text" name="name" required maxlength="80" value={get(|p| p.name.clone())}/></label>
+            <label>{t("plans.credits")} " " <input type="number" name="credits" min="1" step="1" required value={get(|p| p.credits.to_string())}/></label>
+            <label>{t("plans.price")} " " <input type="text" name="price" required inputmode="decimal" size="8" value={get(|p| p.price.clone())}/></label>
+            <label>{t("plans.currency")} " " <input type="text" name="currency" required maxlength="3" size="4" value={plan.as_ref().map_or("USD".to_string(), |p| p.currency.clone())}/></label>
+            <label>{t("plans.lot_days")} " " <input type="number" name="lot_days" min="1" step="1" value={get(|p| p.lot_days.map(|d| d.to_string()).unwrap_or_default())}/></label>
+            <label>{t("plans.position")} " " <input type="number" name="position" min="0" step="1" value={get(|p| p.position.to_string())}/></label>
+            <label><input type="checkbox" name="archived" checked=archived/>" " {t("plans.archived")}</label>
+            <button type="submit">{if plan.is_some() { t("settings.save") } else { t("plans.add") }}</button>
         </ActionForm>
     }
 }

@@ -18,7 +18,7 @@ use crate::pages::MembersOnly;
 #[component]
 pub fn CreatePage() -> impl IntoView {
     view! {
-        <Title text="Create · Darkroom"/>
+        <Title text=crate::i18n::title("nav.create")/>
         <MembersOnly>
             <CreateForm/>
         </MembersOnly>
@@ -123,7 +123,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
             </fieldset>
             <fieldset>
                 <legend>{t("create.step2")}</legend>
-                <div class="style-grid" role="radiogroup" aria-label="Style">
+                <div class="style-grid" role="radiogroup" aria-label=t("filter.style")>
                     {styles
                         .into_iter()
                         .map(|s| {
@@ -148,7 +148,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
                                 .collect_view()}
                         </select>
                     </label>
-                    <label>"Blend " <input type="range" name="blend" min="0" max="100" value="50"/></label>
+                    <label>{t("create.blend")} " " <input type="range" name="blend" min="0" max="100" value="50"/></label>
                 </div>
             </fieldset>
             <fieldset>
@@ -156,11 +156,11 @@ fn Form(info: CreateInfo) -> impl IntoView {
                 <label class="block">
                     {t("create.prompt")} " "
                     <textarea name="prompt" rows="2" maxlength="1000" data-testid="prompt"
-                        placeholder="A title or description, e.g. \"Harbour at dusk, oil painting\""></textarea>
+                        placeholder=t("create.placeholder")></textarea>
                     <small>{t("create.prompt_help")}</small>
                 </label>
                 <div class="row">
-                    <label>"Strength " <input type="range" name="strength" min="0" max="100" value="100" data-testid="strength"/></label>
+                    <label>{t("item.strength")} " " <input type="range" name="strength" min="0" max="100" value="100" data-testid="strength"/></label>
                     <label class="check"><input type="checkbox" name="preserve_color" data-testid="preserve-color"/> {t("create.keep_colours")}</label>
                 </div>
             </fieldset>
@@ -184,7 +184,7 @@ pub fn status_label(status: &str) -> &'static str {
         "rejected" => t("status.rejected"),
         "failed" => t("status.failed"),
         "canceled" => t("status.canceled"),
-        _ => "Unknown",
+        _ => t("status.unknown"),
     }
 }
 
@@ -220,7 +220,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                 view! {
                     <div class="job-thumb">
                         {if done {
-                            view! { <a href=href.clone()><img src=thumb.clone() alt="Result thumbnail" width="128"/></a> }.into_any()
+                            view! { <a href=href.clone()><img src=thumb.clone() alt=t("create.thumb") width="128"/></a> }.into_any()
                         } else {
                             view! { <div class="placeholder" aria-hidden="true"></div> }.into_any()
                         }}
@@ -228,25 +228,25 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                     <div class="job-body">
                         <p>
                             <strong data-testid="job-status">{status_label(&status)}</strong>
-                            " · " {style_label.clone()} " · " {cost} " credits"
+                            " · " {style_label.clone()} " · " {crate::i18n::tf("credits.n", &[("n", &cost)])}
                         </p>
                         {(status == "queued").then(|| view! {
-                            <p class="muted">{match queue { Some(0) | None => "Next in line".to_string(), Some(n) => format!("{n} ahead of you") }}</p>
+                            <p class="muted">{match queue { Some(0) | None => t("job.next").to_string(), Some(n) => crate::i18n::tf("job.ahead", &[("n", &n)]) }}</p>
                         })}
                         {(status == "review").then(|| view! {
-                            <p class="muted">"A moderator is checking this generation. The outcome appears here."</p>
+                            <p class="muted">{t("job.review")}</p>
                         })}
                         {(status == "running" || status == "queued").then(|| view! {
-                            <progress max="100" value=progress.to_string() aria-label="Progress">{format!("{progress}%")}</progress>
+                            <progress max="100" value=progress.to_string() aria-label=t("job.progress")>{format!("{progress}%")}</progress>
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
                         {(status == "queued" || status == "review").then(|| view! {
                             <ActionForm action=cancel attr:class="inline">
                                 <input type="hidden" name="id" value=jid/>
-                                <button type="submit" class="link" data-testid="cancel" title="Cancel before it starts (refunded unless the operator turned that off)">"Cancel"</button>
+                                <button type="submit" class="link" data-testid="cancel" title=t("job.cancel_help")>{t("job.cancel")}</button>
                             </ActionForm>
                         })}
-                        {done.then(|| view! { <a href=href.clone()>"Open"</a> })}
+                        {done.then(|| view! { <a href=href.clone()>{t("job.open")}</a> })}
                     </div>
                 }
             }}

@@ -7,12 +7,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
 use crate::api::{gallery_page, get_job, DeleteJob};
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
     view! {
-        <Title text="My gallery · Darkroom"/>
+        <Title text=title("nav.gallery")/>
         <MembersOnly>
             <Gallery/>
         </MembersOnly>
@@ -20,7 +21,7 @@ pub fn GalleryPage() -> impl IntoView {
 }
 
 const FILTERS: [(&str, &str); 5] =
-    [("succeeded", "Done"), ("rejected", "Rejected"), ("failed", "Failed"), ("canceled", "Canceled"), ("all", "Everything")];
+    [("succeeded", "status.succeeded"), ("rejected", "gallery.f.rejected"), ("failed", "status.failed"), ("canceled", "status.canceled"), ("all", "gallery.f.all")];
 
 #[component]
 fn Gallery() -> impl IntoView {
@@ -36,21 +37,21 @@ fn Gallery() -> impl IntoView {
     );
     view! {
         <section class="page">
-            <h1>"My gallery"</h1>
-            <p class="muted">"Private: only you can see these, unless you share one."</p>
-            {move || deleted().map(|n| view! { <p class="notice" role="status" data-testid="deleted">{format!("Deleted {n} item(s).")}</p> })}
+            <h1>{t("nav.gallery")}</h1>
+            <p class="muted">{t("gallery.private")}</p>
+            {move || deleted().map(|n| view! { <p class="notice" role="status" data-testid="deleted">{tf("gallery.deleted", &[("n", &n)])}</p> })}
             <form method="get" action="/gallery" class="filters row">
-                <label>"Show "
+                <label>{t("filter.show")} " "
                     <select name="status" data-testid="gallery-filter">
-                        {FILTERS.map(|(v, l)| view! { <option value=v selected=move || status() == v>{l}</option> }).collect_view()}
+                        {FILTERS.map(|(v, l)| view! { <option value=v selected=move || status() == v>{t(l)}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Style " {move || view! { <StyleSelect selected=style() testid="gallery-style"/> }}</label>
-                <label>"From " <input type="date" name="from" value=from data-testid="gallery-from"/></label>
-                <label>"To " <input type="date" name="to" value=to data-testid="gallery-to"/></label>
-                <button type="submit">"Filter"</button>
+                <label>{t("filter.style")} " " {move || view! { <StyleSelect selected=style() testid="gallery-style"/> }}</label>
+                <label>{t("filter.from")} " " <input type="date" name="from" value=from data-testid="gallery-from"/></label>
+                <label>{t("filter.to")} " " <input type="date" name="to" value=to data-testid="gallery-to"/></label>
+                <button type="submit">{t("filter.apply")}</button>
             </form>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     // The filters reach the "Older" link only once the server accepted them.
                     let page = match jobs.await {
@@ -58,10 +59,10 @@ fn Gallery() -> impl IntoView {
                         Err(e) => return view! { <p class="notice error" data-testid="gallery-error">{crate::pages::server_message(&e)}</p> }.into_any(),
                     };
                     if page.items.is_empty() && (status() != "succeeded" || !(style().is_empty() && from().is_empty() && to().is_empty())) {
-                        return view! { <p data-testid="gallery-empty">"Nothing matches these filters."</p> }.into_any();
+                        return view! { <p data-testid="gallery-empty">{t("gallery.no_match")}</p> }.into_any();
                     }
                     if page.items.is_empty() {
-                        return view! { <p data-testid="gallery-empty">"Nothing here yet. " <A href="/create">"Create something"</A></p> }.into_any();
+                        return view! { <p data-testid="gallery-empty">{t("gallery.empty")} " " <A href="/create">{t("gallery.create_something")}</A></p> }.into_any();
                     }
                     let next = page.next.map(|n| format!("/gallery?status={}&style={}&from={}&to={}&before={n}", status(), style(), from(), to()));
                     view! {
@@ -76,7 +77,7 @@ fn Gallery() -> impl IntoView {
                                         let alt = if j.prompt.is_empty() { j.style_label.clone() } else { j.prompt.clone() };
                                         let shows_image = j.status == "succeeded" && !j.hidden;
                                         let (tile_id, pick_id) = (j.id.clone(), j.id.clone());
-                                        let placeholder = if j.hidden { "Hidden by moderation" } else { crate::pages::create::status_label(&j.status) };
+                                        let placeholder = if j.hidden { t("gallery.hidden") } else { crate::pages::create::status_label(&j.status) };
                                         view! {
                                             <li class="tile" data-job-id=tile_id>
                                                 <A href=href>
@@ -90,9 +91,9 @@ fn Gallery() -> impl IntoView {
                                                         view! { <div class="placeholder hidden-item">{placeholder}</div> }.into_any()
                                                     }}
                                                 </A>
-                                                <span class="label ai">"AI-generated"</span>
-                                                <label class="pick" title="Select">
-                                                    <input type="checkbox" name="id" value=pick_id aria-label="Select"/>
+                                                <span class="label ai">{t("label.ai")}</span>
+                                                <label class="pick" title=t("gallery.select")>
+                                                    <input type="checkbox" name="id" value=pick_id aria-label=t("gallery.select")/>
                                                 </label>
                                             </li>
                                         }
@@ -100,8 +101,8 @@ fn Gallery() -> impl IntoView {
                                     .collect_view()}
                             </ul>
                             <p class="row">
-                                <button type="submit" class="danger" data-testid="delete-selected">"Delete selected"</button>
-                                {next.map(|href| view! { <a class="button" href=href rel="next" data-testid="older">"Older"</a> })}
+                                <button type="submit" class="danger" data-testid="delete-selected">{t("gallery.delete_selected")}</button>
+                                {next.map(|href| view! { <a class="button" href=href rel="next" data-testid="older">{t("gallery.older")}</a> })}
                             </p>
                         </form>
                     }
@@ -135,8 +136,8 @@ pub fn ItemPage() -> impl IntoView {
         |(id, ..)| async move { (get_job(id.clone()).await, item_sharing(id).await.ok()) },
     );
     view! {
-        <Title text="Item · Darkroom"/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=title("item.title")/>
+        <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 let (me, item) = (session.me.await, job.await);
                 if !matches!(me, Ok(Some(_))) {
@@ -148,14 +149,11 @@ pub fn ItemPage() -> impl IntoView {
                     <section class="page item">
                         {j.hidden.then(|| view! {
                             <p class="notice error" role="status" data-testid="hidden-notice">
-                                {format!(
-                                    "A moderator hid this item everywhere ({}). It no longer shows to anyone, and its files no longer open.",
-                                    crate::api::moderation::category_label(j.moderation_category.as_deref().unwrap_or("other"))
-                                )}
+                                {tf("item.hidden", &[("category", &crate::api::moderation::category_label(j.moderation_category.as_deref().unwrap_or("other")))])}
                             </p>
                         })}
                         {(j.status == "review").then(|| view! {
-                            <p class="notice" role="status">"A moderator is checking this item; it shows here once approved."</p>
+                            <p class="notice" role="status">{t("item.in_review")}</p>
                         })}
                         {(!j.prompt.is_empty()).then(|| view! { <h1 class="item-title">{j.prompt.clone()}</h1> })}
                         <figure>
@@ -168,33 +166,33 @@ pub fn ItemPage() -> impl IntoView {
                                 }
                             })}
                             <figcaption>
-                                <span class="label ai">"AI-generated"</span>
+                                <span class="label ai">{t("label.ai")}</span>
                                 " "
-                                <span class="label">{if j.visibility == "private" { "Private" } else { "Shared" }}</span>
+                                <span class="label">{if j.visibility == "private" { t("item.private") } else { t("item.shared") }}</span>
                             </figcaption>
                         </figure>
                         <dl class="details">
-                            <dt>"Status"</dt><dd>{crate::pages::create::status_label(&j.status)}</dd>
-                            <dt>"Style"</dt><dd>{j.style_label.clone()}</dd>
-                            <dt>"Strength"</dt><dd>{format!("{}%", j.strength)}</dd>
-                            <dt>"Colours"</dt><dd>{if j.preserve_color { "Original kept" } else { "From the style" }}</dd>
-                            <dt>"Size"</dt><dd>{match (j.width, j.height) { (Some(w), Some(h)) => format!("{w} × {h} px"), _ => "—".into() }}</dd>
-                            <dt>"Cost"</dt><dd>{format!("{} credits", j.cost)}</dd>
-                            <dt>"Made"</dt><dd>{format_time(j.created_at)}</dd>
+                            <dt>{t("item.status")}</dt><dd>{crate::pages::create::status_label(&j.status)}</dd>
+                            <dt>{t("item.style")}</dt><dd>{j.style_label.clone()}</dd>
+                            <dt>{t("item.strength")}</dt><dd>{format!("{}%", j.strength)}</dd>
+                            <dt>{t("item.colours")}</dt><dd>{if j.preserve_color { t("item.colours_kept") } else { t("item.colours_style") }}</dd>
+                            <dt>{t("item.size")}</dt><dd>{match (j.width, j.height) { (Some(w), Some(h)) => format!("{w} × {h} px"), _ => "—".into() }}</dd>
+                            <dt>{t("item.cost")}</dt><dd>{tf("credits.n", &[("n", &j.cost)])}</dd>
+                            <dt>{t("item.made")}</dt><dd>{format_time(j.created_at)}</dd>
                             // Always both elements: an optional pair of siblings did not hydrate.
-                            <dt>"Kept until"</dt>
-                            <dd data-testid="expires">{j.expires_at.map(format_time).unwrap_or_else(|| "No expiry".into())}</dd>
+                            <dt>{t("item.kept")}</dt>
+                            <dd data-testid="expires">{j.expires_at.map(format_time).unwrap_or_else(|| t("item.no_expiry").into())}</dd>
                         </dl>
                         <p class="actions">
-                            {(j.status == "succeeded" && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">"Download"</a> })}
+                            {(j.status == "succeeded" && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">{t("item.download")}</a> })}
                             " "
-                            <A href="/create">"Make another"</A>
+                            <A href="/create">{t("item.another")}</A>
                         </p>
                         {sharing.filter(|_| j.status == "succeeded" && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
                         <ActionForm action=delete attr:class="danger-zone">
                             <input type="hidden" name="id" value=j.id.clone()/>
-                            <button type="submit" class="danger" data-testid="delete">"Delete"</button>
-                            <small>" Deletes the image and its files for good."</small>
+                            <button type="submit" class="danger" data-testid="delete">{t("item.delete")}</button>
+                            <small>" " {t("item.delete_help")}</small>
                         </ActionForm>
                     </section>
                 }
@@ -227,42 +225,42 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
     };
     let s = sharing;
     let vis = s.visibility.clone();
-    let option = move |v: &'static str, label: &'static str| view! { <option value=v selected=vis == v>{label}</option> };
+    let option = move |v: &'static str, label: &'static str| view! { <option value=v selected=vis == v>{t(label)}</option> };
     let (id1, id2, id3, public_href) = (id.clone(), id.clone(), id.clone(), format!("/p/{id}"));
     view! {
         <section class="sharing" data-testid="sharing">
-            <h2>"Sharing"</h2>
+            <h2>{t("share.title")}</h2>
             {errors}
             <ActionForm action=visibility attr:class="row">
                 <input type="hidden" name="id" value=id1/>
-                <label>"Who can see it "
+                <label>{t("share.who")} " "
                     <select name="visibility" data-testid="visibility">
-                        {option("private", "Only me (private)")}
-                        {option("link", "Anyone with a link")}
-                        {option("public", "Everyone (listed in Explore)")}
+                        {option("private", "share.private")}
+                        {option("link", "share.link")}
+                        {option("public", "share.public")}
                     </select>
                 </label>
-                <button type="submit" data-testid="visibility-save">"Save"</button>
+                <button type="submit" data-testid="visibility-save">{t("settings.save")}</button>
             </ActionForm>
             {(s.visibility == "public").then(|| view! {
-                <p><a href=public_href data-testid="public-link">"Public page"</a></p>
+                <p><a href=public_href data-testid="public-link">{t("share.public_page")}</a></p>
             })}
             <ActionForm action=create attr:class="row">
                 <input type="hidden" name="id" value=id2/>
-                <label>"New share link, expires "
+                <label>{t("share.new_link")} " "
                     <select name="days" data-testid="link-days">
-                        <option value="1">"after 1 day"</option>
-                        <option value="7" selected>"after 7 days"</option>
-                        <option value="30">"after 30 days"</option>
-                        <option value="never">"never"</option>
+                        <option value="1">{t("share.after1")}</option>
+                        <option value="7" selected>{t("share.after7")}</option>
+                        <option value="30">{t("share.after30")}</option>
+                        <option value="never">{t("never")}</option>
                     </select>
                 </label>
-                <button type="submit" data-testid="link-create">"Create link"</button>
+                <button type="submit" data-testid="link-create">{t("share.create")}</button>
             </ActionForm>
             {move || create.value().get().map(|r| match r {
                 Ok(url) => view! {
-                    <p class="notice">"Copy it now; it is shown once: "
-                        <input type="text" readonly value=url.clone() data-testid="new-link" aria-label="New share link"/>
+                    <p class="notice">{t("share.copy")} " "
+                        <input type="text" readonly value=url.clone() data-testid="new-link" aria-label=t("share.new_link_label")/>
                     </p>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error">{crate::pages::server_message(&e)}</p> }.into_any(),
@@ -270,17 +268,17 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
             {(!s.links.is_empty()).then(|| view! {
                 <ul class="links" data-testid="links">
                     {s.links.into_iter().map(|l| {
-                        let state = if l.revoked { "revoked".to_string() } else if l.expired { "expired".to_string() } else {
-                            l.expires_at.map(|t| format!("expires {}", format_time(t))).unwrap_or_else(|| "never expires".into())
+                        let state = if l.revoked { t("share.revoked").to_string() } else if l.expired { t("share.expired").to_string() } else {
+                            l.expires_at.map(|at| tf("share.expires", &[("time", &format_time(at))])).unwrap_or_else(|| t("share.never_expires").into())
                         };
                         let link_id = l.id.clone();
                         view! {
                             <li data-link-id=link_id>
-                                {format!("Made {} · {} · {} view(s)", format_time(l.created_at), state, l.views)}
+                                {tf("share.link_row", &[("time", &format_time(l.created_at)), ("state", &state), ("views", &l.views)])}
                                 {(!l.revoked && !l.expired).then(|| view! {
                                     <ActionForm action=revoke attr:class="inline">
                                         <input type="hidden" name="id" value=l.id.clone()/>
-                                        <button type="submit" class="link" data-testid="link-revoke">"Revoke"</button>
+                                        <button type="submit" class="link" data-testid="link-revoke">{t("revoke")}</button>
                                     </ActionForm>
                                 })}
                             </li>
@@ -291,9 +289,9 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
             <ActionForm action=showcase attr:class="row">
                 <input type="hidden" name="id" value=id3/>
                 <input type="hidden" name="on" value=(!s.showcase).to_string()/>
-                <span>{if s.showcase { "The operator may showcase this item." } else { "The operator may not showcase this item." }}</span>
+                <span>{if s.showcase { t("share.showcase_on") } else { t("share.showcase_off") }}</span>
                 <button type="submit" class="link" data-testid="showcase">
-                    {if s.showcase { "Withdraw consent" } else { "Allow the operator to showcase this item" }}
+                    {if s.showcase { t("share.withdraw") } else { t("share.allow") }}
                 </button>
             </ActionForm>
         </section>

@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::keys::{api_keys_page, CreateApiKey, KeyView, ResendDelivery, RevokeApiKey, SetKeyWebhook};
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
     view! {
-        <Title text="API keys · Darkroom"/>
+        <Title text=title("keys.title")/>
         <MembersOnly>
             <Keys/>
         </MembersOnly>
@@ -30,56 +31,56 @@ fn Keys() -> impl IntoView {
     );
     view! {
         <section class="page">
-            <h1>"API keys"</h1>
-            <p class="muted">"Keys let your own software create generations with your credits. Reference: "
-                <a href="/api/v1/docs" rel="external" data-testid="api-docs-link">"API documentation"</a>" · "
-                <a href="/api/v1/openapi.json" rel="external">"OpenAPI document"</a></p>
-            <h2>"New key"</h2>
+            <h1>{t("keys.title")}</h1>
+            <p class="muted">{t("keys.lead")} " "
+                <a href="/api/v1/docs" rel="external" data-testid="api-docs-link">{t("keys.docs")}</a>" · "
+                <a href="/api/v1/openapi.json" rel="external">{t("keys.openapi")}</a></p>
+            <h2>{t("keys.new")}</h2>
             <ActionForm action=create attr:class="stack" attr:data-testid="key-form">
-                <label>"Name " <input type="text" name="name" required maxlength="60" placeholder="My app" data-testid="key-name"/></label>
+                <label>{t("plans.name")} " " <input type="text" name="name" required maxlength="60" placeholder=t("keys.placeholder") data-testid="key-name"/></label>
                 <fieldset class="row">
-                    <legend>"Scopes"</legend>
-                    <label><input type="checkbox" name="scope_generate" checked/>" generate (create, cancel, delete, upload)"</label>
-                    <label><input type="checkbox" name="scope_read" checked/>" read"</label>
+                    <legend>{t("keys.scopes")}</legend>
+                    <label><input type="checkbox" name="scope_generate" checked/>" " {t("keys.scope_generate")}</label>
+                    <label><input type="checkbox" name="scope_read" checked/>" " {t("keys.scope_read")}</label>
                 </fieldset>
-                <label>"Credit cap (optional) " <input type="number" name="cap_credits" min="0" step="1" data-testid="key-cap"/></label>
-                <label>"per "
+                <label>{t("keys.cap")} " " <input type="number" name="cap_credits" min="0" step="1" data-testid="key-cap"/></label>
+                <label>{t("keys.per")} " "
                     <select name="cap_period">
-                        <option value="day">"day (UTC)"</option>
-                        <option value="month" selected>"month"</option>
+                        <option value="day">{t("keys.day")}</option>
+                        <option value="month" selected>{t("keys.month")}</option>
                     </select>
                 </label>
-                <label>"Expires "
+                <label>{t("keys.expires")} " "
                     <select name="expires_days">
-                        <option value="never">"never"</option>
-                        <option value="7">"in 7 days"</option>
-                        <option value="30">"in 30 days"</option>
-                        <option value="90">"in 90 days"</option>
-                        <option value="365">"in a year"</option>
+                        <option value="never">{t("never")}</option>
+                        <option value="7">{t("keys.in7")}</option>
+                        <option value="30">{t("keys.in30")}</option>
+                        <option value="90">{t("keys.in90")}</option>
+                        <option value="365">{t("keys.in365")}</option>
                     </select>
                 </label>
                 <label><input type="checkbox" name="rights" required data-testid="key-rights"/>
-                    " I will only send images I have the rights and consent for."</label>
-                <button type="submit" data-testid="key-create">"Create key"</button>
+                    " " {t("keys.rights")}</label>
+                <button type="submit" data-testid="key-create">{t("keys.create")}</button>
             </ActionForm>
             {move || create.value().get().map(|r| match r {
                 Ok(k) => view! {
-                    <p class="notice">"Copy your key now: it is shown once and cannot be shown again. "
-                        <input type="text" readonly class="secret" value=k.secret.clone() data-testid="new-key-secret" aria-label="New API key"/>
+                    <p class="notice">{t("keys.copy")} " "
+                        <input type="text" readonly class="secret" value=k.secret.clone() data-testid="new-key-secret" aria-label=t("keys.new_label")/>
                     </p>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
             })}
             {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <p class="notice error">{server_message(&e)}</p> })}
             {move || webhook.value().get().and_then(|r| r.err()).map(|e| view! { <p class="notice error" data-testid="webhook-error">{server_message(&e)}</p> })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     page.await.map(|p| {
                         let base = p.base_url.clone();
                         view! {
-                            <h2>"Your keys"</h2>
+                            <h2>{t("keys.yours")}</h2>
                             {if p.keys.is_empty() {
-                                view! { <p class="muted" data-testid="no-keys">"No keys yet."</p> }.into_any()
+                                view! { <p class="muted" data-testid="no-keys">{t("keys.none")}</p> }.into_any()
                             } else {
                                 view! {
                                     <ul class="keys" data-testid="keys">
@@ -87,13 +88,13 @@ fn Keys() -> impl IntoView {
                                     </ul>
                                 }.into_any()
                             }}
-                            <h2>"Webhook deliveries"</h2>
+                            <h2>{t("keys.deliveries")}</h2>
                             {if p.deliveries.is_empty() {
-                                view! { <p class="muted">"None yet. Set an endpoint on a key to receive generation events."</p> }.into_any()
+                                view! { <p class="muted">{t("keys.no_deliveries")}</p> }.into_any()
                             } else {
                                 view! {
                                     <table class="log" data-testid="deliveries">
-                                        <thead><tr><th>"Time"</th><th>"Event"</th><th>"Generation"</th><th>"State"</th><th>"Attempts"</th><th>"Last answer"</th><th></th></tr></thead>
+                                        <thead><tr><th>{t("col.time")}</th><th>{t("col.event")}</th><th>{t("col.generation")}</th><th>{t("col.state")}</th><th>{t("col.attempts")}</th><th>{t("col.last_answer")}</th><th></th></tr></thead>
                                         <tbody>
                                             {p.deliveries.into_iter().map(|d| view! {
                                                 <tr>
@@ -106,7 +107,7 @@ fn Keys() -> impl IntoView {
                                                     <td>
                                                         <ActionForm action=resend attr:class="inline">
                                                             <input type="hidden" name="id" value=d.id/>
-                                                            <button type="submit" class="link">"Resend"</button>
+                                                            <button type="submit" class="link">{t("keys.resend")}</button>
                                                         </ActionForm>
                                                     </td>
                                                 </tr>
@@ -115,13 +116,13 @@ fn Keys() -> impl IntoView {
                                     </table>
                                 }.into_any()
                             }}
-                            <h2>"Requests"</h2>
+                            <h2>{t("keys.requests")}</h2>
                             {if p.requests.is_empty() {
-                                view! { <p class="muted">"No API requests yet."</p> }.into_any()
+                                view! { <p class="muted">{t("keys.no_requests")}</p> }.into_any()
                             } else {
                                 view! {
                                     <table class="log" data-testid="requests">
-                                        <thead><tr><th>"Time"</th><th>"Key"</th><th>"Request"</th><th>"Status"</th><th>"Credits"</th></tr></thead>
+                                        <thead><tr><th>{t("col.time")}</th><th>{t("col.key")}</th><th>{t("col.request")}</th><th>{t("col.status")}</th><th>{t("col.credits")}</th></tr></thead>
                                         <tbody>
                                             {p.requests.into_iter().map(|r| view! {
                                                 <tr>
@@ -147,10 +148,10 @@ fn Keys() -> impl IntoView {
 
 #[component]
 fn KeyRow(k: KeyView, revoke: ServerAction<RevokeApiKey>, webhook: ServerAction<SetKeyWebhook>) -> impl IntoView {
-    let state = if k.revoked { "revoked" } else if k.expired { "expired" } else { "active" };
+    let state = if k.revoked { t("share.revoked") } else if k.expired { t("share.expired") } else { t("keys.active") };
     let cap = match (k.cap_credits, k.cap_period.as_deref()) {
-        (Some(c), Some(p)) => format!("{} of {c} credits this {p}", k.spent),
-        _ => format!("{} credits this month, no cap", k.spent),
+        (Some(c), Some(p)) => tf(if p == "day" { "keys.cap_day" } else { "keys.cap_month" }, &[("spent", &k.spent), ("cap", &c)]),
+        _ => tf("keys.no_cap", &[("spent", &k.spent)]),
     };
     let has = |e: &str| k.webhook_events.iter().any(|x| x == &format!("generation.{e}")) || k.webhook_url.is_none();
     let [ev_succeeded, ev_failed, ev_rejected, ev_canceled] = ["succeeded", "failed", "rejected", "canceled"].map(has);
@@ -160,30 +161,30 @@ fn KeyRow(k: KeyView, revoke: ServerAction<RevokeApiKey>, webhook: ServerAction<
         <li class="key" data-testid="key">
             <p><strong>{k.name.clone()}</strong>" "<code data-testid="key-prefix">{k.prefix.clone()}"…"</code>" · "
                 <span data-testid="key-state">{state}</span>" · "{k.scopes.join(", ")}</p>
-            <p class="muted">{cap}" · last used "{k.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}
-                " · expires "{k.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</p>
+            <p class="muted">{cap}" · "{t("keys.last_used")}" "{k.last_used_at.map(format_time).unwrap_or_else(|| t("never").into())}
+                " · "{t("keys.expires_lc")}" "{k.expires_at.map(format_time).unwrap_or_else(|| t("never").into())}</p>
             {live.then(move || view! {
                 <ActionForm action=revoke attr:class="inline">
                     <input type="hidden" name="id" value=id1/>
-                    <button type="submit" class="danger" data-testid="key-revoke">"Revoke"</button>
+                    <button type="submit" class="danger" data-testid="key-revoke">{t("revoke")}</button>
                 </ActionForm>
                 <details>
-                    <summary>"Webhook"</summary>
+                    <summary>{t("keys.webhook")}</summary>
                     <ActionForm action=webhook attr:class="stack">
                         <input type="hidden" name="key_id" value=id2/>
-                        <label>"HTTPS endpoint (empty removes it) "
+                        <label>{t("keys.endpoint")} " "
                             <input type="url" name="url" value=url placeholder="https://example.com/hooks/darkroom" data-testid="webhook-url"/></label>
                         <fieldset class="row">
-                            <legend>"Events"</legend>
+                            <legend>{t("keys.events")}</legend>
                             <label><input type="checkbox" name="ev_succeeded" checked=ev_succeeded/>" succeeded"</label>
                             <label><input type="checkbox" name="ev_failed" checked=ev_failed/>" failed"</label>
                             <label><input type="checkbox" name="ev_rejected" checked=ev_rejected/>" rejected"</label>
                             <label><input type="checkbox" name="ev_canceled" checked=ev_canceled/>" canceled"</label>
                         </fieldset>
-                        <button type="submit" data-testid="webhook-save">"Save webhook"</button>
+                        <button type="submit" data-testid="webhook-save">{t("keys.save_webhook")}</button>
                     </ActionForm>
                     {secret.map(|s| view! {
-                        <p class="muted">"Signing secret (Standard Webhooks): "<code data-testid="webhook-secret">{s}</code></p>
+                        <p class="muted">{t("keys.signing")} " "<code data-testid="webhook-secret">{s}</code></p>
                     })}
                 </details>
             })}
@@ -212,7 +213,7 @@ fn Examples(base: String, cost: i64) -> impl IntoView {
          const generation = await res.json(); // {{ id, status: \"queued\", urls: {{ get, cancel }} }}"
     );
     view! {
-        <h2>"Examples"</h2>
+        <h2>{t("keys.examples")}</h2>
         <h3>"curl"</h3><pre><code data-testid="example-curl">{curl}</code></pre>
         <h3>"Python"</h3><pre><code>{python}</code></pre>
         <h3>"JavaScript"</h3><pre><code>{js}</code></pre>

@@ -16,6 +16,8 @@ pub mod share;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::i18n::t;
+
 /// The 404 page (also what a missing or someone else's item shows: no oracle).
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -25,9 +27,9 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <section class="page narrow">
-            <h1>"Not found"</h1>
-            <p>"There is nothing here, or it is not yours to see."</p>
-            <A href="/">"Go home"</A>
+            <h1>{t("notfound.title")}</h1>
+            <p>{t("notfound.body")}</p>
+            <A href="/">{t("notfound.home")}</A>
         </section>
     }
 }
@@ -38,7 +40,7 @@ pub fn MembersOnly(children: ChildrenFn) -> impl IntoView {
     let session = expect_context::<crate::Session>();
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(Some(_)) => children.with_value(|c| c()).into_any(),
@@ -54,11 +56,11 @@ pub fn MembersOnly(children: ChildrenFn) -> impl IntoView {
 pub fn SignInPrompt() -> impl IntoView {
     view! {
         <section class="page narrow">
-            <h1>"Please sign in"</h1>
-            <p>"This page is for members."</p>
-            <A href="/signin" attr:class="button">"Sign in"</A>
+            <h1>{t("members.title")}</h1>
+            <p>{t("members.body")}</p>
+            <A href="/signin" attr:class="button">{t("nav.sign_in")}</A>
             " "
-            <A href="/signup">"Create an account"</A>
+            <A href="/signup">{t("auth.create_account")}</A>
         </section>
     }
 }
@@ -78,7 +80,7 @@ pub const STYLE_COUNT: usize = 26;
 
 /// A style's display name, as the server names it (`darkroom_service::styles::style_name`).
 pub fn style_name(i: usize) -> String {
-    format!("Style {}", i + 1)
+    crate::i18n::tf("style.n", &[("n", &(i + 1))])
 }
 
 /// A `<select name="style">` of every style, "Any style" first (value ""), `selected` chosen.
@@ -86,7 +88,7 @@ pub fn style_name(i: usize) -> String {
 pub fn StyleSelect(#[prop(into)] selected: String, testid: &'static str) -> impl IntoView {
     view! {
         <select name="style" data-testid=testid>
-            <option value="" selected=selected.is_empty()>"Any style"</option>
+            <option value="" selected=selected.is_empty()>{t("style.any")}</option>
             {(0..STYLE_COUNT).map(|i| view! { <option value=i.to_string() selected=selected == i.to_string()>{style_name(i)}</option> }).collect_view()}
         </select>
     }

@@ -11,12 +11,13 @@ use leptos_router::hooks::use_query_map;
 use crate::api::moderation::{
     category_label, moderation_queue, DecisionView, LiftStanding, QueueEntry, RuleOnJob, RuleOnReport,
 };
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly};
 
 #[component]
 pub fn ModerationPage() -> impl IntoView {
     view! {
-        <Title text="Moderation · Darkroom"/>
+        <Title text=title("nav.moderation")/>
         <MembersOnly>
             <Queue/>
         </MembersOnly>
@@ -72,30 +73,30 @@ fn Queue() -> impl IntoView {
     };
     view! {
         <section class="page moderation">
-            <h1>"Review queue"</h1>
+            <h1>{t("mod.title")}</h1>
             <Form method="GET" action="" attr:class="filters">
-                <label>"Kind "
+                <label>{t("plans.kind")} " "
                     <select name="kind" data-testid="filter-kind">
-                        <option value="" selected=move || kind().is_none()>"All"</option>
-                        <option value="review" selected=move || kind().as_deref() == Some("review")>"Held by a gate"</option>
-                        <option value="report" selected=move || kind().as_deref() == Some("report")>"Reports"</option>
+                        <option value="" selected=move || kind().is_none()>{t("mod.all")}</option>
+                        <option value="review" selected=move || kind().as_deref() == Some("review")>{t("mod.held_gate")}</option>
+                        <option value="report" selected=move || kind().as_deref() == Some("report")>{t("mod.reports")}</option>
                     </select>
                 </label>
-                <label>"Category "
+                <label>{t("mod.category")} " "
                     <select name="category" data-testid="filter-category">
-                        <option value="">"All"</option>
+                        <option value="">{t("mod.all")}</option>
                         {CATEGORIES.map(|c| view! { <option value=c selected=move || category().as_deref() == Some(c)>{category_label(c)}</option> }).collect_view()}
                     </select>
                 </label>
-                <button type="submit">"Filter"</button>
-                <small class="muted">" Keys: a approves, r rejects the first item."</small>
+                <button type="submit">{t("filter.apply")}</button>
+                <small class="muted">" " {t("mod.keys")}</small>
             </Form>
             {failure}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     match items.await {
                         Err(e) => view! { <p class="notice error" role="alert">{crate::pages::server_message(&e)}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p data-testid="queue-empty">"Nothing waits for review."</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p data-testid="queue-empty">{t("mod.empty")}</p> }.into_any(),
                         Ok(list) => view! {
                             <ol class="queue" data-testid="queue">
                                 {list.into_iter().map(|e| view! { <Entry entry=e rule_job rule_report lift/> }).collect_view()}
@@ -130,24 +131,24 @@ fn Entry(
         .unwrap_or_else(|| "other".into());
     let category_select = move |selected: String| {
         view! {
-            <select name="category" aria-label="Category shown to the member">
+            <select name="category" aria-label=t("mod.category_label")>
                 {CATEGORIES.map(|c| view! { <option value=c selected=c == selected>{category_label(c)}</option> }).collect_view()}
             </select>
         }
     };
     let standing = if owner_suspended {
-        "suspended".to_string()
-    } else if let Some(t) = owner_restricted_until {
-        format!("restricted until {}", format_time(t))
+        t("mod.suspended").to_string()
+    } else if let Some(at) = owner_restricted_until {
+        tf("mod.restricted", &[("time", &format_time(at))])
     } else {
-        "good standing".to_string()
+        t("mod.good").to_string()
     };
     let (approve_id, reject_id) = (job_id.clone(), job_id.clone());
     let has_standing = owner_suspended || owner_restricted_until.is_some() || owner_active_strikes > 0;
     view! {
         <li class="queue-item" data-job-id=job_id data-kind=kind.clone() data-testid="queue-item">
             <figure class="mod-image">
-                <img src=image_url alt="Item under review" width=image_width height=image_height/>
+                <img src=image_url alt=t("mod.image_alt") width=image_width height=image_height/>
                 {boxes.into_iter().map(|b| {
                     let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], image_width), pct(b.rect[1], image_height), pct(b.rect[2], image_width), pct(b.rect[3], image_height));
                     view! {
@@ -159,33 +160,33 @@ fn Entry(
             </figure>
             <div class="mod-body">
                 <p>
-                    <strong>{if kind == "report" { "Report" } else { "Held for review" }}</strong>
+                    <strong>{if kind == "report" { t("mod.report") } else { t("mod.held") }}</strong>
                     " · " {format_time(created_at)}
                 </p>
                 {report.clone().map(|r| view! {
-                    <p class="notice">"Reported for " <strong>{category_label(&r.reason)}</strong>
+                    <p class="notice">{t("mod.reported_for")} " " <strong>{category_label(&r.reason)}</strong>
                         {(!r.note.is_empty()).then(|| format!(": “{}”", r.note))}
                     </p>
                 })}
-                <p><span class="muted">"Prompt: "</span>{if prompt.is_empty() { "(none)".to_string() } else { prompt }}</p>
+                <p><span class="muted">{t("mod.prompt")} " "</span>{if prompt.is_empty() { t("mod.none").to_string() } else { prompt }}</p>
                 <Decisions list=decisions/>
                 <p>
-                    <span class="muted">"Member: "</span>{owner_name}" <"{owner_email}"> · "
+                    <span class="muted">{t("mod.member")} " "</span>{owner_name}" <"{owner_email}"> · "
                     <span data-testid="owner-standing">{standing}</span>
-                    {format!(" · {owner_active_strikes} active strike(s)")}
+                    {tf("mod.strikes", &[("n", &owner_active_strikes)])}
                 </p>
                 {(!owner_history.is_empty()).then(|| view! {
-                    <details><summary>{format!("History ({} flagged)", owner_history.len())}</summary><Decisions list=owner_history/></details>
+                    <details><summary>{tf("mod.history", &[("n", &owner_history.len())])}</summary><Decisions list=owner_history/></details>
                 })}
                 {if let Some(r) = report {
                     view! {
                         <ActionForm action=rule_report attr:class="ruling">
                             <input type="hidden" name="id" value=r.id/>
                             {category_select(flagged_category.clone())}
-                            <input type="text" name="reason" placeholder="Reason (audit log)" maxlength="500"/>
-                            <button type="submit" name="verdict" value="dismiss" data-testid="approve">"Dismiss"</button>
-                            <button type="submit" name="verdict" value="uphold">"Uphold"</button>
-                            <button type="submit" name="verdict" value="hide" class="danger" data-testid="reject">"Uphold and hide"</button>
+                            <input type="text" name="reason" placeholder=t("mod.reason") maxlength="500"/>
+                            <button type="submit" name="verdict" value="dismiss" data-testid="approve">{t("mod.dismiss")}</button>
+                            <button type="submit" name="verdict" value="uphold">{t("mod.uphold")}</button>
+                            <button type="submit" name="verdict" value="hide" class="danger" data-testid="reject">{t("mod.uphold_hide")}</button>
                         </ActionForm>
                     }.into_any()
                 } else {
@@ -196,14 +197,14 @@ fn Entry(
                                 <input type="hidden" name="verdict" value="approve"/>
                                 <input type="hidden" name="category" value="other"/>
                                 <input type="hidden" name="reason" value=""/>
-                                <button type="submit" class="primary" data-testid="approve">"Approve (a)"</button>
+                                <button type="submit" class="primary" data-testid="approve">{t("mod.approve")}</button>
                             </ActionForm>
                             <ActionForm action=rule_job attr:class="inline">
                                 <input type="hidden" name="id" value=reject_id/>
                                 <input type="hidden" name="verdict" value="reject"/>
                                 {category_select(flagged_category.clone())}
-                                <input type="text" name="reason" placeholder="Reason (audit log)" maxlength="500" data-testid="reason"/>
-                                <button type="submit" class="danger" data-testid="reject">"Reject (r)"</button>
+                                <input type="text" name="reason" placeholder=t("mod.reason") maxlength="500" data-testid="reason"/>
+                                <button type="submit" class="danger" data-testid="reject">{t("mod.reject")}</button>
                             </ActionForm>
                         </div>
                     }.into_any()
@@ -211,8 +212,8 @@ fn Entry(
                 {has_standing.then(|| view! {
                     <ActionForm action=lift attr:class="inline">
                         <input type="hidden" name="user_id" value=owner_id/>
-                        <input type="text" name="reason" placeholder="Reason to lift" maxlength="500" required/>
-                        <button type="submit" class="link">"Lift restrictions and strikes"</button>
+                        <input type="text" name="reason" placeholder=t("mod.lift_reason") maxlength="500" required/>
+                        <button type="submit" class="link">{t("mod.lift")}</button>
                     </ActionForm>
                 })}
             </div>

@@ -5,12 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::moderation::category_label;
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <Title text="Settings · Darkroom"/>
+        <Title text=title("settings.title")/>
         <MembersOnly>
             <Settings/>
         </MembersOnly>
@@ -21,8 +22,8 @@ pub fn SettingsPage() -> impl IntoView {
 fn Settings() -> impl IntoView {
     view! {
         <section class="page narrow">
-            <h1>{crate::i18n::t("settings.title")}</h1>
-            <p><a href="/settings/api" data-testid="api-keys-link">"API keys, webhooks and request log"</a></p>
+            <h1>{t("settings.title")}</h1>
+            <p><a href="/settings/api" data-testid="api-keys-link">{t("settings.api_link")}</a></p>
             <crate::pages::account::AccountSettings/>
         </section>
     }
@@ -32,25 +33,22 @@ fn Settings() -> impl IntoView {
 /// rest of the page's data: one boundary, not two racing ones).
 pub fn standing_view(s: crate::api::moderation::StandingView) -> impl IntoView {
     let summary = if s.suspended {
-        "Suspended: you cannot sign in again or use API keys until a moderator lifts it.".to_string()
-    } else if let Some(t) = s.restricted_until {
-        format!("Restricted: you can't start new generations until {}.", format_time(t))
+        t("standing.suspended").to_string()
+    } else if let Some(at) = s.restricted_until {
+        tf("standing.restricted", &[("time", &format_time(at))])
     } else {
-        "Good standing.".to_string()
+        t("standing.good").to_string()
     };
     view! {
-        <h2>"Account standing"</h2>
+        <h2>{t("standing.title")}</h2>
         <p data-testid="standing" class=if s.suspended || s.restricted_until.is_some() { "notice error" } else { "notice" }>{summary}</p>
-        <p class="muted">{format!(
-            "Active strikes: {} of {}. Each generation rejected by moderation and each upheld report adds one; {} restrict new generations for a while, {} suspend the account. Strikes stop counting after {} days.",
-            s.active, s.suspend_at, s.restrict_at, s.suspend_at, s.window_days
-        )}</p>
+        <p class="muted">{tf("standing.strikes", &[("active", &s.active), ("suspend", &s.suspend_at), ("restrict", &s.restrict_at), ("days", &s.window_days)])}</p>
         {(!s.strikes.is_empty()).then(|| view! {
             <ul class="strikes" data-testid="strikes">
                 {s.strikes.into_iter().map(|k| view! {
                     <li>
                         {format_time(k.created_at)} " · " {category_label(&k.category)}
-                        {if k.lifted { " · lifted" } else if k.expired { " · expired" } else { "" }}
+                        {if k.lifted { t("standing.lifted") } else if k.expired { t("standing.expired") } else { "" }}
                     </li>
                 }).collect_view()}
             </ul>

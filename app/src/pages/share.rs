@@ -10,6 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::moderation::ReportItem;
 use crate::api::sharing::{explore, get_public_item, shared_item, LikeItem, PublicItem};
+use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, NotFound, StyleSelect};
 
 /// `/s/:token`: an item shared by link.
@@ -35,7 +36,7 @@ pub fn PublicPage() -> impl IntoView {
 #[component]
 fn ItemPageFrame(item: Resource<Result<PublicItem, ServerFnError>>, noindex: bool) -> impl IntoView {
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match item.await {
                     Ok(i) => {
@@ -51,20 +52,20 @@ fn ItemPageFrame(item: Resource<Result<PublicItem, ServerFnError>>, noindex: boo
 }
 
 const REPORT_REASONS: [(&str, &str); 7] = [
-    ("sexual", "Sexual content"),
-    ("minors", "Involves minors"),
-    ("violence", "Violence or gore"),
-    ("hate", "Hate or harassment"),
-    ("illegal", "Illegal content"),
-    ("spam", "Spam"),
-    ("other", "Something else"),
+    ("sexual", "report.sexual"),
+    ("minors", "report.minors"),
+    ("violence", "report.violence"),
+    ("hate", "report.hate"),
+    ("illegal", "report.illegal"),
+    ("spam", "report.spam"),
+    ("other", "report.other"),
 ];
 
 #[component]
 fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
     let like = ServerAction::<LikeItem>::new();
     let report = ServerAction::<ReportItem>::new();
-    let description = format!("{} · AI-generated with Darkroom", item.style_label);
+    let description = tf("public.description", &[("style", &item.style_label)]);
     let likes = RwSignal::new(item.likes);
     let liked = RwSignal::new(item.liked);
     Effect::new(move |_| {
@@ -102,19 +103,19 @@ fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
                     <img src=item.image_url.clone() srcset=item.srcset_jpeg.clone() sizes="(max-width: 900px) 100vw, 900px"
                         alt=item.title.clone() width=w height=h data-testid="shared-image"/>
                 </picture>
-                <figcaption><span class="label ai">"AI-generated"</span></figcaption>
+                <figcaption><span class="label ai">{t("label.ai")}</span></figcaption>
             </figure>
             <p class="muted">{item.style_label.clone()} " · " {format_time(item.created_at)}</p>
             // A <div>, not a <p>: the like form inside may not sit in a paragraph (HTML).
             <div class="actions row">
-                <a class="button" href=download download>"Download"</a>
+                <a class="button" href=download download>{t("item.download")}</a>
                 {item.public.then(|| if signed_in {
                     view! {
                         <ActionForm action=like attr:class="inline">
                             <input type="hidden" name="id" value=id.clone()/>
                             <input type="hidden" name="on" value=move || (!liked.get()).to_string()/>
                             <button type="submit" data-testid="like">
-                                {move || if liked.get() { "♥ Liked" } else { "♡ Like" }} " · " {move || likes.get()}
+                                {move || if liked.get() { t("public.liked") } else { t("public.like") }} " · " {move || likes.get()}
                             </button>
                         </ActionForm>
                     }.into_any()
@@ -123,21 +124,21 @@ fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
                 })}
             </div>
             <details class="report">
-                <summary data-testid="report-open">"Report this image"</summary>
+                <summary data-testid="report-open">{t("report.open")}</summary>
                 {move || match report.value().get() {
-                    Some(Ok(())) => view! { <p class="notice" data-testid="reported">"Thank you. A moderator will look at it."</p> }.into_any(),
+                    Some(Ok(())) => view! { <p class="notice" data-testid="reported">{t("report.thanks")}</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
                     None => ().into_any(),
                 }}
                 <ActionForm action=report attr:class="stack">
                     <input type="hidden" name="id" value=item.id.clone()/>
-                    <label>"Reason "
+                    <label>{t("col.reason")} " "
                         <select name="reason" data-testid="report-reason">
-                            {REPORT_REASONS.map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                            {REPORT_REASONS.map(|(v, l)| view! { <option value=v>{t(l)}</option> }).collect_view()}
                         </select>
                     </label>
-                    <label>"Details (optional) "<textarea name="note" rows="2" maxlength="1000"></textarea></label>
-                    <button type="submit" data-testid="report-submit">"Send report"</button>
+                    <label>{t("report.details")} " "<textarea name="note" rows="2" maxlength="1000"></textarea></label>
+                    <button type="submit" data-testid="report-submit">{t("report.send")}</button>
                 </ActionForm>
             </details>
         </section>
@@ -168,26 +169,26 @@ pub fn ExploreFeed() -> impl IntoView {
         if q.is_empty() { "/explore".to_string() } else { format!("/explore?{}", q.join("&")) }
     };
     view! {
-        <Title text="Explore · Darkroom"/>
+        <Title text=title("nav.explore")/>
         <section class="page">
-            <h1>"Explore"</h1>
+            <h1>{t("nav.explore")}</h1>
             <nav class="tabs">
-                <a href=move || href(false, None) class:active=move || sort().is_none() data-testid="sort-newest">"Newest"</a>
-                <a href=move || href(true, None) class:active=move || sort().is_some() data-testid="sort-top">"Top this week"</a>
+                <a href=move || href(false, None) class:active=move || sort().is_none() data-testid="sort-newest">{t("explore.newest")}</a>
+                <a href=move || href(true, None) class:active=move || sort().is_some() data-testid="sort-top">{t("explore.top")}</a>
             </nav>
             <form method="get" action="/explore" class="filters row">
                 {move || sort().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
-                <label>"Style " {move || view! { <StyleSelect selected=style() testid="explore-style"/> }}</label>
-                <button type="submit">"Filter"</button>
+                <label>{t("filter.style")} " " {move || view! { <StyleSelect selected=style() testid="explore-style"/> }}</label>
+                <button type="submit">{t("filter.apply")}</button>
             </form>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     let p = match page.await {
                         Ok(p) => p,
                         Err(e) => return view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
                     };
                     if p.items.is_empty() {
-                        return view! { <p data-testid="explore-empty">"Nothing public yet."</p> }.into_any();
+                        return view! { <p data-testid="explore-empty">{t("explore.empty")}</p> }.into_any();
                     }
                     // Reached only once the server accepted the style.
                     let next = p.next.map(|n| href(sort().is_some(), Some(n)));
@@ -201,12 +202,12 @@ pub fn ExploreFeed() -> impl IntoView {
                                             <img src=i.thumb_url srcset=i.srcset_jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
                                         </picture>
                                     </A>
-                                    <span class="label ai">"AI-generated"</span>
+                                    <span class="label ai">{t("label.ai")}</span>
                                     <span class="label likes">{format!("♥ {}", i.likes)}</span>
                                 </li>
                             }).collect_view()}
                         </ul>
-                        {next.map(|href| view! { <p class="more"><a class="button" href=href rel="next" data-testid="more">"More"</a></p> })}
+                        {next.map(|href| view! { <p class="more"><a class="button" href=href rel="next" data-testid="more">{t("explore.more")}</a></p> })}
                     }.into_any()
                 })}
             </Transition>
