@@ -48,6 +48,14 @@ pub fn ip_hash(state: &AppState, ip: Option<std::net::IpAddr>) -> String {
     ip.map(|ip| state.signer.keyed_hash(&ip.to_string())).unwrap_or_default()
 }
 
+/// What pages and the API call a session: the first 16 bytes of SHA-256 over its id, as 32
+/// hex characters. The id itself is the session cookie's value (HttpOnly) and never goes
+/// into a page, where a script could read it.
+pub fn session_handle(session_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(session_id.as_bytes())[..16])
+}
+
 /// The consents sign-up records: the operator's minimum age and the terms version accepted.
 async fn record_sign_up_consents(state: &AppState, user: &User, ip: Option<std::net::IpAddr>) -> Result<(), ServiceError> {
     let hash = ip_hash(state, ip);

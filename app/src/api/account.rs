@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A session as the sessions list shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SessionView {
+    /// The session's handle (`darkroom_service::accounts::session_handle`), never its id.
     pub id: String,
     /// Browser and system, read from the user agent.
     pub device: String,
@@ -192,7 +193,13 @@ pub async fn account_page() -> Result<AccountView, ServerFnError> {
         terms_version: u.terms_version,
         sessions: sessions
             .into_iter()
-            .map(|s| SessionView { current: current.as_deref() == Some(s.session_id.as_str()), device: device(&s.user_agent), ip: s.ip, last_seen_at: s.last_seen_at, id: s.session_id })
+            .map(|s| SessionView {
+                current: current.as_deref() == Some(s.session_id.as_str()),
+                device: device(&s.user_agent),
+                ip: s.ip,
+                last_seen_at: s.last_seen_at,
+                id: darkroom_service::accounts::session_handle(&s.session_id),
+            })
             .collect(),
         events: events.into_iter().map(|e| SecurityEventView { kind: e.kind, ip: e.ip, device: device(&e.user_agent), created_at: e.created_at }).collect(),
         exports: exports
@@ -211,7 +218,9 @@ pub async fn account_page() -> Result<AccountView, ServerFnError> {
     })
 }
 
-/// Ends one of the member's sessions (`id`), or every other one (`id` empty).
+/// Ends one of the member's sessions (`id`: its handle from [`account_page`]), or every
+/// other one (`id` empty). Errors: this session's own handle (use sign-out), a handle of
+/// no session of this member (404).
 #[server(endpoint = "end_session")]
 pub async fn end_session(id: String) -> Result<usize, ServerFnError> {
     let (state, user) = ssr::member().await?;
@@ -219,10 +228,15 @@ pub async fn end_session(id: String) -> Result<usize, ServerFnError> {
     let current = ssr::current_session().await;
     let ids = if id.is_empty() {
         state.store.end_user_sessions(&user.id, None, current.as_deref()).await
-    } else if Some(&id) == current.as_ref() {
+    } else if current.as_deref().map(darkroom_service::accounts::session_handle) == Some(id.clone()) {
         return Err(ssr::fail(darkroom_service::ServiceError::Invalid("Use “Sign out” for this session.".into())));
     } else {
-        state.store.end_user_sessions(&user.id, Some(&id), None).await
+        // `id` is a handle: find the member's own session it names.
+        let sessions = state.store.user_sessions(&user.id).await.map_err(ssr::store_err)?;
+        let Some(s) = sessions.into_iter().find(|s| darkroom_service::accounts::session_handle(&s.session_id) == id) else {
+            return Err(ssr::fail(darkroom_service::ServiceError::NotFound));
+        };
+        state.store.end_user_sessions(&user.id, Some(&s.session_id), None).await
     }
     .map_err(ssr::store_err)?;
     ssr::end(&ids).await;

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{
-    account_page, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
+    account_page, AccountView, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
     ResetPassword, SetPreferences, SetTrainingConsent,
 };
 use crate::i18n::{t, t_dyn, title, LANGUAGES};
@@ -126,21 +126,42 @@ pub fn AccountNotices(verified: bool, pending_terms: bool) -> impl IntoView {
     }
 }
 
-/// The account sections of Settings.
+/// The Settings page's actions and data. Made by `SettingsPage` at the top, outside
+/// `MembersOnly`'s `Suspend`: that `Suspend` can run its children more than once while the
+/// server renders, and resources made inside were then made (and fetched, and serialized)
+/// once per run; the browser hydrated against the first run's data while the HTML came from
+/// the last, and the sessions list (which the request itself updates) differed between the
+/// two: "failed to cast element" on reload. Same rule as `ItemPage`.
+#[derive(Clone, Copy)]
+pub struct AccountData {
+    pub prefs: ServerAction<SetPreferences>,
+    pub password: ServerAction<ChangePassword>,
+    pub email: ServerAction<ChangeEmail>,
+    pub end: ServerAction<EndSession>,
+    pub training: ServerAction<SetTrainingConsent>,
+    pub export: ServerAction<RequestExport>,
+    pub delete: ServerAction<DeleteAccount>,
+    pub page: Resource<Result<AccountView, ServerFnError>>,
+    pub standing: Resource<Result<crate::api::moderation::StandingView, ServerFnError>>,
+}
+
+impl AccountData {
+    /// The actions, and the two resources keyed on the actions that change them.
+    pub fn new() -> Self {
+        let (password, end, training, export) = (ServerAction::new(), ServerAction::new(), ServerAction::new(), ServerAction::new());
+        let page = Resource::new(
+            move || (end.version().get(), training.version().get(), export.version().get(), password.version().get()),
+            |_| account_page(),
+        );
+        let standing = Resource::new(|| (), |_| crate::api::moderation::my_standing());
+        Self { prefs: ServerAction::new(), password, email: ServerAction::new(), end, training, export, delete: ServerAction::new(), page, standing }
+    }
+}
+
+/// The account sections of Settings (its data: [`AccountData`] from the context).
 #[component]
 pub fn AccountSettings() -> impl IntoView {
-    let prefs_action = ServerAction::<SetPreferences>::new();
-    let password = ServerAction::<ChangePassword>::new();
-    let email = ServerAction::<ChangeEmail>::new();
-    let end = ServerAction::<EndSession>::new();
-    let training = ServerAction::<SetTrainingConsent>::new();
-    let export = ServerAction::<RequestExport>::new();
-    let delete = ServerAction::<DeleteAccount>::new();
-    let page = Resource::new(
-        move || (end.version().get(), training.version().get(), export.version().get(), password.version().get()),
-        |_| account_page(),
-    );
-    let standing = Resource::new(|| (), |_| crate::api::moderation::my_standing());
+    let AccountData { prefs: prefs_action, password, email, end, training, export, delete, page, standing } = expect_context::<AccountData>();
     // New preferences: reload, so the whole page renders in them.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {

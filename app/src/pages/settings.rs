@@ -10,6 +10,8 @@ use crate::pages::{format_time, MembersOnly};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    // Outside `MembersOnly`: see `AccountData`.
+    provide_context(crate::pages::account::AccountData::new());
     view! {
         <Title text=title("settings.title")/>
         <MembersOnly>

@@ -187,6 +187,17 @@ pub async fn sessions_are_listed_and_ended(b: Backend) {
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     assert!(sessions.iter().all(|s| s["ip"] == "127.0.0.0/24"), "IPs are shown truncated: {sessions:?}");
     let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
+    // Pages see handles, not the session ids that the HttpOnly cookies carry.
+    let mut ids = Vec::new();
+    for (session_id,) in sqlx::query_as::<_, (String,)>("SELECT session_id FROM user_sessions").fetch_all(&app.state.store.pool).await.unwrap() {
+        ids.push(session_id);
+    }
+    assert_eq!(ids.len(), 2);
+    for s in &sessions {
+        let handle = s["id"].as_str().unwrap();
+        assert!(handle.len() == 32 && !ids.iter().any(|i| i == handle), "{handle}");
+    }
+    assert_eq!(app.call(&c1, "end_session", &[("id", &"0".repeat(32))]).await.0, 404, "no such session");
     let (s, n) = app.call(&c1, "end_session", &[("id", &other)]).await;
     assert_eq!((s, n.as_i64()), (200, Some(1)));
     assert_eq!(app.call(&c2, "get_me", &[]).await.1, Value::Null, "that session ended");
