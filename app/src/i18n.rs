@@ -456,7 +456,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("account.google_delete2", "Sign in with Google again", "Melden Sie sich erneut mit Google an"),
     ("account.google_delete3", "first, then leave the password empty.", "und lassen Sie dann das Passwort leer."),
     ("account.type_delete", "Type DELETE to confirm", "Zur Bestätigung DELETE eingeben"),
-    ("signup.age", "I am 18 or older", "Ich bin 18 Jahre oder älter"),
+    ("signup.age", "I am {age} or older", "Ich bin {age} Jahre oder älter"),
     ("signup.accept1", "I accept the", "Ich akzeptiere die"),
     ("signup.terms", "terms", "Nutzungsbedingungen"),
     ("signup.accept2", "and have read the", "und habe die"),

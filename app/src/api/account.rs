@@ -399,12 +399,15 @@ pub async fn delete_account(password: String, confirm: String) -> Result<(), Ser
 }
 
 /// What the sign-in and sign-up pages offer: Google sign-in (when configured) and, after a
-/// Google sign-in with a new address, that identity waiting for age and terms.
+/// Google sign-in with a new address, that identity waiting for age and terms; and the
+/// minimum age the sign-up form asks to confirm.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AuthChoices {
     pub google: bool,
     /// `(email, name)` Google verified, when a sign-up with it is pending.
     pub google_signup: Option<(String, String)>,
+    /// The age, in years, a member must have reached (`DARKROOM_MIN_AGE`).
+    pub min_age: u32,
 }
 
 /// See [`AuthChoices`].
@@ -413,7 +416,7 @@ pub async fn auth_options() -> Result<AuthChoices, ServerFnError> {
     let state = ssr::state()?;
     let auth = crate::api::ssr::auth().await?;
     let pending: Option<darkroom_service::oidc::Identity> = auth.session.get(darkroom_service::oidc::SIGNUP_KEY).await.ok().flatten();
-    Ok(AuthChoices { google: darkroom_service::oidc::enabled(&state.config), google_signup: pending.map(|p| (p.email, p.name)) })
+    Ok(AuthChoices { google: darkroom_service::oidc::enabled(&state.config), google_signup: pending.map(|p| (p.email, p.name)), min_age: state.config.min_age })
 }
 
 /// Makes the account for the identity Google verified (kept in the session by the callback),

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::i18n::{t, title};
+use crate::i18n::{t, tf, title};
 
 /// Shows the last error of an action, if any.
 #[component]
@@ -18,11 +18,12 @@ pub fn ActionError(value: Signal<Option<Result<(), ServerFnError>>>) -> impl Int
     }
 }
 
-/// The sign-up form's age confirmation and terms acceptance (both required).
+/// The sign-up form's age confirmation (`min_age`: the operator's `DARKROOM_MIN_AGE`, years)
+/// and terms acceptance (both required).
 #[component]
-fn ConsentBoxes() -> impl IntoView {
+fn ConsentBoxes(min_age: u32) -> impl IntoView {
     view! {
-        <label class="check"><input type="checkbox" name="age_confirmed" required/> {t("signup.age")}</label>
+        <label class="check"><input type="checkbox" name="age_confirmed" required/> {tf("signup.age", &[("age", &min_age)])}</label>
         <label class="check"><input type="checkbox" name="terms_accepted" required/>
             {t("signup.accept1")} " " <a href="/terms" target="_blank">{t("signup.terms")}</a> " " {t("signup.accept2")} " "
             <a href="/privacy" target="_blank">{t("signup.privacy")}</a> {t("signup.accept3")}
@@ -46,34 +47,40 @@ pub fn SignUpPage() -> impl IntoView {
         <Title text=title("nav.sign_up")/>
         <section class="page narrow">
             <h1>{t("signup.title")}</h1>
-            <Suspense fallback=|| ()>
+            // The forms wait for the server's choices: Google, a pending Google sign-up, and
+            // the operator's minimum age, which the age box names.
+            <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
-                    let o = options.await.ok()?;
-                    Some(match o.google_signup {
+                    let o = options.await.unwrap_or(crate::api::account::AuthChoices { google: false, google_signup: None, min_age: 18 });
+                    let min_age = o.min_age;
+                    let google_part = match o.google_signup {
                         // Back from Google with a new address: age and terms, then the account.
                         Some((email, _)) => view! {
                             <div>
                             <ActionForm action=google attr:class="stack notice" attr:data-testid="google-signup">
                                 <p>{t("signup.google1")} " " <strong>{email}</strong> ". " {t("signup.google2")}</p>
-                                <ConsentBoxes/>
+                                <ConsentBoxes min_age/>
                                 <button type="submit" class="primary">{t("signup.create_mine")}</button>
                             </ActionForm>
                             <ActionError value=Signal::derive(move || google.value().get())/>
                             </div>
                         }.into_any(),
-                        None => view! { {o.google.then(|| view! { <GoogleButton/> })} }.into_any(),
-                    })
+                        None => view! { <div>{o.google.then(|| view! { <GoogleButton/> })}</div> }.into_any(),
+                    };
+                    view! {
+                        {google_part}
+                        <ActionForm action=session.sign_up attr:class="stack">
+                            <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
+                            <label>{t("auth.password")} <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
+                                <small>{t("signup.min")}</small>
+                            </label>
+                            <label>{t("signup.name")} <input type="text" name="display_name" required maxlength="50" autocomplete="nickname"/></label>
+                            <ConsentBoxes min_age/>
+                            <button type="submit" class="primary">{t("signup.create")}</button>
+                        </ActionForm>
+                    }
                 })}
             </Suspense>
-            <ActionForm action=session.sign_up attr:class="stack">
-                <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
-                <label>{t("auth.password")} <input type="password" name="password" required minlength="10" maxlength="128" autocomplete="new-password"/>
-                    <small>{t("signup.min")}</small>
-                </label>
-                <label>{t("signup.name")} <input type="text" name="display_name" required maxlength="50" autocomplete="nickname"/></label>
-                <ConsentBoxes/>
-                <button type="submit" class="primary">{t("signup.create")}</button>
-            </ActionForm>
             <ActionError value=Signal::derive(move || session.sign_up.value().get())/>
             <p>{t("signup.have")} " " <A href="/signin">{t("nav.sign_in")}</A></p>
         </section>

@@ -23,7 +23,14 @@ async fn kinds_of_events(app: &TestApp, email: &str) -> Vec<String> {
 }
 
 pub async fn verification_gates_creating(b: Backend) {
-    let app = spawn_app(b, |c| c.workers = 0).await;
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.min_age = 21;
+    })
+    .await;
+    // The sign-up form names the operator's minimum age.
+    let html = client().get(format!("{}/signup", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("I am 21 or older") && !html.contains("I am 18"), "{html}");
     let c = client();
     app.sign_up_unverified(&c, "new@example.com").await;
     let (s, v) = submit(&app, &c, "k1").await;
@@ -430,6 +437,7 @@ pub async fn google_sign_in_links_creates_and_refuses_bad_tokens(b: Backend) {
     assert_eq!(google_sign_in(&app, &oidc, &c, grant("fresh@example.com")).await, "/signup?google=1");
     let (_, opts) = app.call(&c, "auth_options", &[]).await;
     assert_eq!(opts["google_signup"][0], "fresh@example.com", "{opts}");
+    assert_eq!(opts["min_age"], 18, "{opts}");
     assert_eq!(app.call(&c, "sign_up_google", &[("terms_accepted", "on")]).await.0, 400, "age is required");
     let (s, _) = app.call(&c, "sign_up_google", &[("age_confirmed", "on"), ("terms_accepted", "on")]).await;
     assert!(s < 400, "{s}");
