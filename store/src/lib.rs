@@ -178,11 +178,26 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`) so concurrent writers queue on `busy_timeout` instead of failing
     /// on a lock upgrade; on PostgreSQL it is a plain `BEGIN`.
+    ///
+    /// Cancel-safe: sqlx 0.8's `begin`/`begin_with` are not (launchbadge/sqlx#2054, #4393).
+    /// A caller dropped between the `BEGIN` and the `Transaction` being made (a browser that
+    /// navigates away mid-request) left the connection inside a transaction nothing owned,
+    /// and every later `BEGIN` on SQLite's one write connection failed with "attempted to
+    /// call begin_with at non-zero transaction depth". So the begin runs in its own task: if
+    /// the caller is gone, the task still finishes and drops the `Transaction`, which rolls
+    /// back.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        let (backend, pool) = match self.backend {
+            Backend::Sqlite => (self.backend, self.write_pool.clone()),
+            Backend::Postgres => (self.backend, self.pool.clone()),
+        };
+        let begin = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
+            }
+        });
+        Ok(begin.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
     }
 }
 
