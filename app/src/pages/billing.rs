@@ -8,16 +8,23 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::payments::{admin_plans, billing_page, PaymentView, PlanView, SavePlan};
+use crate::api::payments::{admin_plans, billing_page, BillingView, PaymentView, PlanView, SavePlan};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
 #[component]
 pub fn BuyPage() -> impl IntoView {
+    // Made above `MembersOnly`, whose `Suspend` may run its children several times on the
+    // server (a resource made inside would be fetched once per run; a payment confirmed
+    // between two runs would make the HTML and the hydrated data differ).
+    let query = use_query_map();
+    // Re-read when a live balance event arrives: a confirmed payment then shows as such.
+    let live = expect_context::<crate::live::Live>();
+    let page = Resource::new(move || (query.with(|m| m.get("paid").unwrap_or_default()), live.balance.get()), |(paid, _)| billing_page(Some(paid)));
     view! {
         <Title text=title("buy.title")/>
         <MembersOnly>
-            <Buy/>
+            <Buy page/>
         </MembersOnly>
     }
 }
@@ -39,12 +46,9 @@ fn checkout_error(code: &str) -> &'static str {
 }
 
 #[component]
-fn Buy() -> impl IntoView {
+fn Buy(page: Resource<Result<BillingView, ServerFnError>>) -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
-    // Re-read when a live balance event arrives: a confirmed payment then shows as such.
-    let live = expect_context::<crate::live::Live>();
-    let page = Resource::new(move || (q("paid"), live.balance.get()), |(paid, _)| billing_page(Some(paid)));
     view! {
         <section class="page">
             <h1>{t("buy.title")}</h1>

@@ -6,16 +6,26 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::credits::{ledger_page, AdminAdjustCredits};
+use crate::api::credits::{ledger_page, AdminAdjustCredits, LedgerView};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
 #[component]
 pub fn CreditsPage() -> impl IntoView {
+    // Made above `MembersOnly`, whose `Suspend` may run its children several times on the
+    // server: a resource made inside was fetched once per run, and a charge or refund
+    // between two runs made the HTML and the hydrated data differ.
+    let query = use_query_map();
+    let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    let adjust = ServerAction::<AdminAdjustCredits>::new();
+    let page = Resource::new(
+        move || (q("kind"), q("from"), q("to"), q("before"), adjust.version().get()),
+        |(kind, from, to, before, _)| ledger_page(Some(kind), Some(from), Some(to), Some(before)),
+    );
     view! {
         <Title text=title("credits.title")/>
         <MembersOnly>
-            <Credits/>
+            <Credits adjust page/>
         </MembersOnly>
     }
 }
@@ -32,14 +42,9 @@ const KINDS: [(&str, &str); 8] = [
 ];
 
 #[component]
-fn Credits() -> impl IntoView {
+fn Credits(adjust: ServerAction<AdminAdjustCredits>, page: Resource<Result<LedgerView, ServerFnError>>) -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
-    let adjust = ServerAction::<AdminAdjustCredits>::new();
-    let page = Resource::new(
-        move || (q("kind"), q("from"), q("to"), q("before"), adjust.version().get()),
-        |(kind, from, to, before, _)| ledger_page(Some(kind), Some(from), Some(to), Some(before)),
-    );
     view! {
         <section class="page">
             <h1>{t("credits.title")}</h1>

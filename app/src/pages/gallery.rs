@@ -6,16 +6,25 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
-use crate::api::{gallery_page, get_job, DeleteJob};
+use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
+    // Made above `MembersOnly`, whose `Suspend` may run its children several times on the
+    // server: a resource made inside was fetched once per run, and a job finishing between
+    // two runs made the HTML and the hydrated data differ.
+    let query = use_query_map();
+    let q = move |k: &'static str| query.with(|m| m.get(k));
+    let jobs = Resource::new(
+        move || (q("status").unwrap_or_else(|| "succeeded".into()), q("style").unwrap_or_default(), q("from").unwrap_or_default(), q("to").unwrap_or_default(), q("before")),
+        |(s, st, f, t, b)| gallery_page(Some(s), Some(st), Some(f), Some(t), b),
+    );
     view! {
         <Title text=title("nav.gallery")/>
         <MembersOnly>
-            <Gallery/>
+            <Gallery jobs/>
         </MembersOnly>
     }
 }
@@ -24,17 +33,12 @@ const FILTERS: [(&str, &str); 5] =
     [("succeeded", "status.succeeded"), ("rejected", "gallery.f.rejected"), ("failed", "status.failed"), ("canceled", "status.canceled"), ("all", "gallery.f.all")];
 
 #[component]
-fn Gallery() -> impl IntoView {
+fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|q| q.get("status")).unwrap_or_else(|| "succeeded".into());
     let param = move |k: &'static str| move || query.with(|q| q.get(k)).unwrap_or_default();
     let (style, from, to) = (param("style"), param("from"), param("to"));
-    let before = move || query.with(|q| q.get("before"));
     let deleted = move || query.with(|q| q.get("deleted"));
-    let jobs = Resource::new(
-        move || (status(), style(), from(), to(), before()),
-        |(s, st, f, t, b)| gallery_page(Some(s), Some(st), Some(f), Some(t), b),
-    );
     view! {
         <section class="page">
             <h1>{t("nav.gallery")}</h1>

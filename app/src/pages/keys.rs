@@ -5,30 +5,42 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::keys::{api_keys_page, CreateApiKey, KeyView, ResendDelivery, RevokeApiKey, SetKeyWebhook};
+use crate::api::keys::{api_keys_page, CreateApiKey, KeyView, KeysPage as KeysPageView, ResendDelivery, RevokeApiKey, SetKeyWebhook};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    view! {
-        <Title text=title("keys.title")/>
-        <MembersOnly>
-            <Keys/>
-        </MembersOnly>
-    }
-}
-
-#[component]
-fn Keys() -> impl IntoView {
-    let create = ServerAction::<CreateApiKey>::new();
-    let revoke = ServerAction::<RevokeApiKey>::new();
-    let webhook = ServerAction::<SetKeyWebhook>::new();
-    let resend = ServerAction::<ResendDelivery>::new();
+    // Made above `MembersOnly`, whose `Suspend` may run its children several times on the
+    // server: a resource made inside was fetched once per run, and a webhook delivered
+    // between two runs made the HTML and the hydrated data differ.
+    let (create, revoke, webhook, resend) = (ServerAction::new(), ServerAction::new(), ServerAction::new(), ServerAction::new());
     let page = Resource::new(
         move || (create.version().get(), revoke.version().get(), webhook.version().get(), resend.version().get()),
         |_| api_keys_page(),
     );
+    let data = KeysData { create, revoke, webhook, resend, page };
+    view! {
+        <Title text=title("keys.title")/>
+        <MembersOnly>
+            <Keys data/>
+        </MembersOnly>
+    }
+}
+
+/// The page's actions, and its data (fetched again after each action).
+#[derive(Clone, Copy)]
+struct KeysData {
+    create: ServerAction<CreateApiKey>,
+    revoke: ServerAction<RevokeApiKey>,
+    webhook: ServerAction<SetKeyWebhook>,
+    resend: ServerAction<ResendDelivery>,
+    page: Resource<Result<KeysPageView, ServerFnError>>,
+}
+
+#[component]
+fn Keys(data: KeysData) -> impl IntoView {
+    let KeysData { create, revoke, webhook, resend, page } = data;
     view! {
         <section class="page">
             <h1>{t("keys.title")}</h1>

@@ -14,12 +14,30 @@ use crate::api::moderation::{
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly};
 
+/// The queue's rulings and the queue itself, made above `MembersOnly` (whose `Suspend` may
+/// run its children several times on the server: resources made inside were fetched once
+/// per run, and a job held between two runs made the HTML and the hydrated data differ).
+#[derive(Clone, Copy)]
+struct QueueData {
+    rule_job: ServerAction<RuleOnJob>,
+    rule_report: ServerAction<RuleOnReport>,
+    lift: ServerAction<LiftStanding>,
+    items: Resource<Result<Vec<QueueEntry>, ServerFnError>>,
+}
+
 #[component]
 pub fn ModerationPage() -> impl IntoView {
+    let query = use_query_map();
+    let (rule_job, rule_report, lift) = (ServerAction::<RuleOnJob>::new(), ServerAction::<RuleOnReport>::new(), ServerAction::<LiftStanding>::new());
+    let items = Resource::new(
+        move || (query.with(|q| q.get("kind")), query.with(|q| q.get("category")), rule_job.version().get(), rule_report.version().get(), lift.version().get()),
+        |(k, c, ..)| moderation_queue(k, c),
+    );
+    let data = QueueData { rule_job, rule_report, lift, items };
     view! {
         <Title text=title("nav.moderation")/>
         <MembersOnly>
-            <Queue/>
+            <Queue data/>
         </MembersOnly>
     }
 }
@@ -27,17 +45,11 @@ pub fn ModerationPage() -> impl IntoView {
 const CATEGORIES: [&str; 4] = ["sexual", "minors", "violence", "other"];
 
 #[component]
-fn Queue() -> impl IntoView {
+fn Queue(data: QueueData) -> impl IntoView {
+    let QueueData { rule_job, rule_report, lift, items } = data;
     let query = use_query_map();
     let kind = move || query.with(|q| q.get("kind"));
     let category = move || query.with(|q| q.get("category"));
-    let rule_job = ServerAction::<RuleOnJob>::new();
-    let rule_report = ServerAction::<RuleOnReport>::new();
-    let lift = ServerAction::<LiftStanding>::new();
-    let items = Resource::new(
-        move || (kind(), category(), rule_job.version().get(), rule_report.version().get(), lift.version().get()),
-        |(k, c, ..)| moderation_queue(k, c),
-    );
     // One key per ruling on the first item: `a` approves, `r` rejects (not while typing).
     #[cfg(feature = "hydrate")]
     {
