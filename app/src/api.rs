@@ -116,10 +116,9 @@ pub mod ssr {
     pub async fn client() -> Client {
         let ip = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip());
         let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.unwrap_or_default();
-        let ua = headers.get(axum::http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
         let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
         let base = state().map(|s| darkroom_service::api::base_for(&s, host)).unwrap_or_default();
-        Client { ip, origin: darkroom_service::accounts::origin(ip, ua), base }
+        Client { ip, origin: darkroom_service::accounts::request_origin(ip, &headers), base }
     }
 
     /// The request's auth session.

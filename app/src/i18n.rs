@@ -55,15 +55,14 @@ pub fn read_prefs() -> Prefs {
 
 /// The words for `key` in the page's language (English when a key has no translation).
 pub fn t(key: &'static str) -> &'static str {
-    let lang = use_context::<Prefs>().map(|p| p.lang).unwrap_or_default();
-    tr(&lang, key)
+    t_dyn(key).unwrap_or(key)
 }
 
 /// The words for a key made at run time (`event.sign_in`), or `None` when the table has no
 /// such key.
 pub fn t_dyn(key: &str) -> Option<&'static str> {
-    let lang = use_context::<Prefs>().map(|p| p.lang).unwrap_or_default();
-    TEXT.iter().find(|(k, _, _)| *k == key).map(|(_, en, de)| if lang == "de" { *de } else { *en })
+    let lang = leptos::reactive::owner::with_context::<Prefs, _>(|p| if p.lang == "de" { "de" } else { "en" }).unwrap_or("en");
+    words(lang, key)
 }
 
 /// The words for `key` with each `{name}` replaced by its value:
@@ -88,8 +87,14 @@ pub fn title(key: &'static str) -> String {
 
 /// The words for `key` in `lang`.
 pub fn tr(lang: &str, key: &'static str) -> &'static str {
-    let Some((_, en, de)) = TEXT.iter().find(|(k, _, _)| *k == key) else { return key };
-    if lang == "de" { de } else { en }
+    words(lang, key).unwrap_or(key)
+}
+
+/// `key`'s row in [`TEXT`], in `lang` (English unless `de`).
+fn words(lang: &str, key: &str) -> Option<&'static str> {
+    static INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, (&'static str, &'static str)>> =
+        std::sync::LazyLock::new(|| TEXT.iter().map(|(k, en, de)| (*k, (*en, *de))).collect());
+    INDEX.get(key).map(|(en, de)| if lang == "de" { *de } else { *en })
 }
 
 /// `(key, English, German)`.

@@ -76,7 +76,7 @@ pub async fn track(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let ua = req.headers().get(axum::http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+    let from = darkroom_service::accounts::request_origin(ip, req.headers());
     let response = next.run(req).await;
     // After the handler: a sign-in has saved its (new) session id by now.
     if let (Some(user), Some(id)) = (&auth.user, auth.session.id()) {
@@ -96,7 +96,7 @@ pub async fn track(
             }
         };
         if due {
-            if let Err(e) = app.store.touch_session(&id, &user.id, &darkroom_service::accounts::origin(ip, &ua)).await {
+            if let Err(e) = app.store.touch_session(&id, &user.id, &from).await {
                 tracing::warn!(error = %e, "session not recorded");
             }
         }

@@ -240,6 +240,12 @@ pub fn origin(ip: Option<IpAddr>, user_agent: &str) -> Origin {
     Origin { ip: ip.map(truncate_ip).unwrap_or_default(), user_agent: user_agent.chars().take(300).collect() }
 }
 
+/// [`origin`] of a request: its client IP and its `User-Agent` header (empty when absent or
+/// not text).
+pub fn request_origin(ip: Option<IpAddr>, headers: &reqwest::header::HeaderMap) -> Origin {
+    origin(ip, headers.get(reqwest::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""))
+}
+
 /// Sign-in, sign-up and reset limits: per client IP (`per_ip_per_hour`) and per email address
 /// (`per_account` at once, then one every 3 minutes: a lockout that backs off). Keys are
 /// normalised emails whether or not an account has them, so the answers never tell.

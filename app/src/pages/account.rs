@@ -14,7 +14,7 @@ use crate::api::account::{
 };
 use crate::i18n::{t, t_dyn, title, LANGUAGES};
 use crate::pages::auth::ActionError;
-use crate::pages::{format_time, server_message};
+use crate::pages::{format_time, outcome, server_message};
 
 #[component]
 pub fn ForgotPage() -> impl IntoView {
@@ -112,10 +112,7 @@ pub fn AccountNotices(verified: bool, pending_terms: bool) -> impl IntoView {
                 <ActionForm action=resend attr:class="inline">
                     <button type="submit" class="link" data-testid="resend-verification">{t("verify.resend")}</button>
                 </ActionForm>
-                {move || resend.value().get().map(|r| match r {
-                    Ok(()) => t("verify.sent").to_string(),
-                    Err(e) => server_message(&e),
-                })}
+                {move || outcome(resend.value().get(), t("verify.sent"))}
             </div>
         })}
         {pending_terms.then(|| view! {
@@ -202,10 +199,7 @@ pub fn AccountSettings() -> impl IntoView {
                             <label>{t("auth.password")} " " <input type="password" name="password" required autocomplete="current-password"/></label>
                             <button type="submit">{t("account.send_link")}</button>
                         </ActionForm>
-                        {move || email.value().get().map(|r| match r {
-                            Ok(()) => t("account.email_sent").to_string(),
-                            Err(e) => server_message(&e),
-                        })}
+                        {move || outcome(email.value().get(), t("account.email_sent"))}
                     </details>
                     <details>
                         <summary>{t("settings.password")}</summary>
@@ -214,10 +208,7 @@ pub fn AccountSettings() -> impl IntoView {
                             <label>{t("reset.new")} " " <input type="password" name="new" required minlength="10" maxlength="128" autocomplete="new-password"/></label>
                             <button type="submit">{t("settings.password")}</button>
                         </ActionForm>
-                        {move || password.value().get().map(|r| match r {
-                            Ok(()) => t("account.password_changed").to_string(),
-                            Err(e) => server_message(&e),
-                        })}
+                        {move || outcome(password.value().get(), t("account.password_changed"))}
                     </details>
                     <h2>{t("settings.sessions")}</h2>
                     <ul class="sessions" data-testid="sessions">

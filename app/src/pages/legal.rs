@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::api::account::{legal_page, AcceptTerms, PublishLegal};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, server_message};
+use crate::pages::{format_time, outcome};
 
 #[component]
 pub fn Terms() -> impl IntoView {
@@ -78,10 +78,7 @@ fn LegalDoc(doc: &'static str, title: &'static str, builtin: fn() -> AnyView) ->
                                 <label><input type="checkbox" name="material"/>" " {t("legal.f.material")}</label>
                                 <button type="submit">{t("legal.publish")}</button>
                             </ActionForm>
-                            {move || publish.value().get().map(|r| match r {
-                                Ok(()) => t("legal.published").to_string(),
-                                Err(e) => server_message(&e),
-                            })}
+                            {move || outcome(publish.value().get(), t("legal.published"))}
                             </div>
                         })}
                     })

@@ -74,6 +74,12 @@ pub fn server_message(e: &ServerFnError) -> String {
     }
 }
 
+/// What an action's last run says, as text: `done` when it succeeded, the server's message
+/// when it failed, nothing before it ran.
+pub fn outcome(last: Option<Result<(), ServerFnError>>, done: &str) -> Option<String> {
+    last.map(|r| r.map(|()| done.to_string()).unwrap_or_else(|e| server_message(&e)))
+}
+
 /// Styles in the catalogue (`multistyle26.onnx`); their indexes are `0..STYLE_COUNT`
 /// (the same as `darkroom_service::generation::NUM_STYLES`; a test keeps the two equal).
 pub const STYLE_COUNT: usize = 26;

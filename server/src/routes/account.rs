@@ -10,7 +10,7 @@
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::Redirect;
-use darkroom_service::accounts::{origin, use_link, LinkOutcome};
+use darkroom_service::accounts::{request_origin, use_link, LinkOutcome};
 use darkroom_service::auth::AuthSession;
 use darkroom_service::ServiceError;
 use axum::http::{header, StatusCode};
@@ -64,8 +64,7 @@ pub async fn verify(
     headers: axum::http::HeaderMap,
     Query(q): Query<Link>,
 ) -> Response {
-    let ua = headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let from = origin(Some(addr.ip()), ua);
+    let from = request_origin(Some(addr.ip()), &headers);
     let code = match use_link(&app, q.token.as_deref(), q.change.as_deref(), &from).await {
         Ok(LinkOutcome::Verified(user)) => {
             if darkroom_service::auth::sign_in_from_link(&app.store, &mut auth, user, &from).await.is_err() {

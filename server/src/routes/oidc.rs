@@ -76,12 +76,10 @@ pub async fn callback(
         }
         Err(Err(_)) => return fail("google_unavailable"),
     };
-    let ip = Some(addr.ip());
-    let ua = headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
     match app.store.user_by_email(&who.email).await {
         Ok(Some(user)) if user.suspended_at.is_some() => fail("google"),
         Ok(Some(user)) if user.email_verified_at.is_some() => {
-            let origin = darkroom_service::accounts::origin(ip, ua);
+            let origin = darkroom_service::accounts::request_origin(Some(addr.ip()), &headers);
             if darkroom_service::auth::sign_in(&app.store, &mut auth, user.into(), &origin, "google").await.is_err() {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
