@@ -81,8 +81,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
     }
     auth::check_password(form.password)?;
     check_boxes(state, form.age_confirmed, form.terms_accepted)?;
-    let password = form.password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ServiceError::internal)?;
+    let hash = auth::hash_password_off_thread(form.password).await?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let user = state
         .store
@@ -373,8 +372,7 @@ pub async fn request_reset(state: &AppState, email: &str, ip: Option<IpAddr>, or
 /// Errors: [`ServiceError::Invalid`] for a bad password or an unknown, used or expired link.
 pub async fn reset_password(state: &AppState, token: &str, password: &str, origin: &Origin) -> Result<String, ServiceError> {
     auth::check_password(password)?;
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ServiceError::internal)?;
+    let hash = auth::hash_password_off_thread(password).await?;
     let user = match state.store.reset_password(&crate::sharing::token_hash(token.trim()), &hash, origin).await {
         Err(darkroom_store::StoreError::NotFound) => return Err(ServiceError::Invalid("This link is not valid any more. Ask for a new one.".into())),
         other => other?,
@@ -397,8 +395,7 @@ pub async fn check_current_password(state: &AppState, user_id: &str, password: &
 pub async fn change_password(state: &AppState, user_id: &str, current: &str, new: &str, origin: &Origin) -> Result<(), ServiceError> {
     check_current_password(state, user_id, current).await?;
     auth::check_password(new)?;
-    let new = new.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&new)).await.map_err(ServiceError::internal)?;
+    let hash = auth::hash_password_off_thread(new).await?;
     state.store.set_password(user_id, &hash, origin).await?;
     Ok(())
 }

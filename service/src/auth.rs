@@ -17,6 +17,12 @@ pub fn hash_password(password: &str) -> String {
     Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 with valid params").to_string()
 }
 
+/// [`hash_password`] on a blocking thread (argon2 takes tens of milliseconds of CPU).
+pub async fn hash_password_off_thread(password: &str) -> Result<String, ServiceError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(ServiceError::internal)
+}
+
 /// True if `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
