@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The second command: runs every test — unit and integration tests on SQLite and on
 # PostgreSQL (DARKROOM_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test; a fresh
-# database is made per test), the crash test, then the browser tests in Chromium.
+# database is made per test), the crash test, the API contract (schemathesis against a running
+# server), then the browser tests in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-tools.sh --test
@@ -16,4 +17,5 @@ if command -v psql > /dev/null; then
     while read -r db; do psql "$PG" -qc "DROP DATABASE IF EXISTS $db" || true; done
 fi
 cargo test --workspace --exclude frontend --no-fail-fast
+scripts/schemathesis.sh
 scripts/e2e.sh

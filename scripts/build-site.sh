@@ -11,6 +11,22 @@ mkdir -p "$SITE/pkg"
 dir="$PROFILE"; [ "$PROFILE" = dev ] && dir=debug
 wasm-bindgen --target web --no-typescript --out-dir "$SITE/pkg" --out-name darkroom \
   "target/wasm32-unknown-unknown/$dir/frontend.wasm"
+WASM="$SITE/pkg/darkroom_bg.wasm"
+raw=$(stat -c %s "$WASM")
+# Size: Debian's binaryen (`-Oz`, with the features rustc's wasm32 target emits). A dev
+# build skips it (it takes a minute).
+if [ "$PROFILE" != dev ] && command -v wasm-opt > /dev/null; then
+  wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+    "$WASM" -o "$WASM.opt"
+  mv "$WASM.opt" "$WASM"
+fi
 cp style/main.css "$SITE/pkg/darkroom.css"
 cp -r public/. "$SITE/" 2>/dev/null || true
-echo "site built in $SITE ($(du -h "$SITE/pkg/darkroom_bg.wasm" | cut -f1) wasm)"
+# Precompressed copies for the static file server (brotli and gzip, best compression).
+for f in "$SITE/pkg/darkroom.js" "$WASM" "$SITE/pkg/darkroom.css"; do
+  rm -f "$f.br" "$f.gz"
+  brotli -q 11 -k -f "$f"
+  gzip -9 -k -f -n "$f"
+done
+echo "site built in $SITE: wasm $raw → $(stat -c %s "$WASM") bytes, brotli $(stat -c %s "$WASM.br"), js brotli $(stat -c %s "$SITE/pkg/darkroom.js.br")"

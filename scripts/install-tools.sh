@@ -16,6 +16,9 @@ fi
 need_apt=()
 command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
 command -v curl > /dev/null || need_apt+=(curl)
+# The browser bundle: wasm-opt shrinks it, brotli precompresses it (scripts/build-site.sh).
+command -v wasm-opt > /dev/null || need_apt+=(binaryen)
+command -v brotli > /dev/null || need_apt+=(brotli)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium > /dev/null || need_apt+=(chromium)
   command -v node > /dev/null || need_apt+=(nodejs npm)

@@ -156,6 +156,9 @@ pub mod ssr {
     pub fn fail(e: ServiceError) -> ServerFnError {
         if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
             opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+            if let ServiceError::RateLimited { retry_after_secs } = &e {
+                opts.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+            }
         }
         ServerFnError::new(e.to_string())
     }

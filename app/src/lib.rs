@@ -12,7 +12,7 @@ pub mod live;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Html, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Html, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -20,12 +20,15 @@ use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The stylesheet sits beside the bundle, under its build id (`site_pkg_dir`).
+    let css = format!("/{}/darkroom.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" id="leptos" href=css/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -73,7 +76,6 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Html {..} lang=prefs.lang.clone() data-theme=prefs.theme.clone()/>
-        <Stylesheet id="leptos" href="/pkg/darkroom.css"/>
         <Title text="Darkroom"/>
         <Router>
             <Header/>

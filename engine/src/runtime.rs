@@ -41,7 +41,9 @@ pub struct EngineConfig {
     pub models_dir: PathBuf,
     /// Sessions per model: how many inferences of one model may run at once.
     pub sessions_per_model: usize,
-    /// ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (all cores).
+    /// The process's ONNX Runtime thread budget: one intra-op pool of this many threads that
+    /// every session of every model shares (0: one per core). Fixed by the first engine
+    /// loaded in the process (the environment is process-wide).
     pub intra_threads: usize,
     /// Longest side in pixels the style network is run at (the reference default is 1024).
     pub max_side: u32,
@@ -56,17 +58,27 @@ impl EngineConfig {
 
 static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 
-/// The process-wide ONNX Runtime environment, loading the shared library on first use.
+/// The process-wide ONNX Runtime environment, loading the shared library on first use, with
+/// one global thread pool (`CreateEnvWithGlobalThreadPools`) of `threads` intra-op threads
+/// (0: one per core) that never spin while idle: sessions of several models (and several
+/// in-process workers) share the cores instead of each busy-waiting a pool of its own, and an
+/// idle engine leaves the CPU to the web side.
 ///
 /// Errors: [`EngineError::Missing`] if the library file is absent, [`EngineError::Runtime`] if
-/// it fails to load. The first library path wins for the life of the process.
-pub fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
+/// it fails to load. The first library path and thread budget win for the life of the process.
+pub fn environment(library: &Path, threads: usize) -> Result<&'static Environment, EngineError> {
     if !library.exists() {
         return Err(EngineError::Missing(library.display().to_string()));
     }
     let env = ENVIRONMENT.get_or_init(|| {
         let builder = ort::init_from(library).map_err(|e| e.to_string())?;
-        builder.with_name("darkroom").build().map_err(|e| e.to_string())
+        let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+        let pool = ort::environment::GlobalThreadPoolOptions::default()
+            .with_intra_threads(threads)
+            .and_then(|p| p.with_inter_threads(1))
+            .and_then(|p| p.with_spin_control(false))
+            .map_err(|e| e.to_string())?;
+        builder.with_name("darkroom").with_global_thread_pool(pool).build().map_err(|e| e.to_string())
     });
     env.as_ref().map_err(|e| EngineError::Runtime(e.clone()))
 }
@@ -78,18 +90,14 @@ pub struct SessionPool {
 }
 
 impl SessionPool {
-    /// Loads `model` `count` times (at least once).
-    pub fn load(env: &Environment, model: &Path, count: usize, intra_threads: usize) -> Result<Self, EngineError> {
+    /// Loads `model` `count` times (at least once), on the environment's shared thread pool.
+    pub fn load(env: &Environment, model: &Path, count: usize) -> Result<Self, EngineError> {
         if !model.exists() {
             return Err(EngineError::Missing(model.display().to_string()));
         }
         let mut sessions = Vec::new();
         for _ in 0..count.max(1) {
-            let mut builder = Session::builder(env)?;
-            if intra_threads > 0 {
-                builder = builder.with_intra_threads(intra_threads).map_err(|e| EngineError::Runtime(e.to_string()))?;
-            }
-            sessions.push(Mutex::new(builder.commit_from_file(model)?));
+            sessions.push(Mutex::new(Session::builder(env)?.commit_from_file(model)?));
         }
         Ok(Self { sessions, next: AtomicUsize::new(0) })
     }
@@ -121,9 +129,9 @@ impl Engine {
     /// `config.models_dir`. Errors: [`EngineError::Missing`] for an absent file.
     pub fn load(config: EngineConfig) -> Result<Self, EngineError> {
         let files = ModelFiles::in_dir(&config.models_dir);
-        let env = environment(&files.onnxruntime)?;
-        let style = SessionPool::load(env, &files.multistyle26, config.sessions_per_model, config.intra_threads)?;
-        let detector = SessionPool::load(env, &files.nudenet, config.sessions_per_model, config.intra_threads)?;
+        let env = environment(&files.onnxruntime, config.intra_threads)?;
+        let style = SessionPool::load(env, &files.multistyle26, config.sessions_per_model)?;
+        let detector = SessionPool::load(env, &files.nudenet, config.sessions_per_model)?;
         Ok(Self { style, detector, config })
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! `main.rs` is only the command line; tests build an [`Application`] in-process.
 
+pub mod bundle;
 pub mod explore_cache;
 pub mod csrf;
 pub mod routes;
@@ -185,7 +186,9 @@ pub const SESSION_COOKIE: &str = "darkroom_session";
 pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router> {
     let config = state.config.clone();
     let site_root = config.site_root.display().to_string();
-    let leptos = LeptosOptions::builder().output_name("darkroom").site_root(site_root.as_str()).site_pkg_dir("pkg").site_addr(addr).build();
+    // Pages link the bundle under its build id (`/pkg/<id>/…`, cached for a year).
+    let bundle = bundle::Bundle::open(&config.site_root);
+    let leptos = LeptosOptions::builder().output_name("darkroom").site_root(site_root.as_str()).site_pkg_dir(bundle.pkg_path()).site_addr(addr).build();
     let routes = generate_route_list(app::App);
 
     let sessions = sessions::DbSessionStore::connect(state.store.url(), state.store.backend).await?;
@@ -202,7 +205,8 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let upload_limit = config.upload.max_bytes + 1024 * 1024;
     // The API: its routes and OpenAPI document come from one list (routes::api::routes).
     let (api_routes, api_doc) = routes::api::routes();
-    let api_doc_json = serde_json::to_value(&api_doc)?;
+    let mut api_doc_json = serde_json::to_value(&api_doc)?;
+    routes::api::docs::complete(&mut api_doc_json);
     let api_layer = routes::api::LayerState {
         app: state.clone(),
         limits: std::sync::Arc::new(routes::api::Limits::new(config.api_key_rate_per_min, config.api_ip_rate_per_min)),
@@ -217,7 +221,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .merge(
             Router::new()
                 .route("/api/v1/docs", get(routes::api::docs::page))
-                .with_state(routes::api::docs::Page(std::sync::Arc::new(routes::api::docs::render(&api_doc_json)))),
+                .with_state(routes::api::docs::Page(std::sync::Arc::new(routes::api::docs::render(&api_doc_json, &format!("/{}/darkroom.css", bundle.pkg_path()))))),
         );
     let ctx = state.clone();
     let cache_state = state.clone();
@@ -240,7 +244,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))
-        .nest_service("/pkg", ServeDir::new(config.site_root.join("pkg")))
+        .route_service("/pkg/{*path}", get(bundle::serve).with_state(bundle.clone()))
         .route("/account/exports/{id}", get(routes::account::export_download))
         .route("/verify", get(routes::account::verify))
         .route("/auth/google", get(routes::oidc::start))
@@ -261,6 +265,9 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         .layer(axum::middleware::from_fn(csrf::layer))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // HTML and JSON compressed on the fly (brotli or gzip, as the client accepts); images,
+        // live event streams and the precompressed bundle are left alone.
+        .layer(tower_http::compression::CompressionLayer::new());
     Ok(router)
 }

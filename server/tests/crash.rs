@@ -97,6 +97,7 @@ async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(status(&store, &id).await, ("running".to_string(), 1), "killed mid-job");
+    let first_start = store.job_any_owner(&id).await.unwrap().started_at.expect("first attempt started");
 
     let (mut child, _) = start(&db, &data).await;
     let t = Instant::now();
@@ -127,7 +128,17 @@ async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
     expected.sort();
     assert_eq!(expected.len(), 7);
     assert_eq!(files, expected, "exactly one result");
-    assert!(job.result_key.unwrap().ends_with("/2.png"));
+    assert!(job.result_key.as_deref().unwrap().ends_with("/2.png"));
+    // The attempt times: the first start is kept, the successful attempt has its own, after
+    // the lease lapsed; the API's predict_time counts only that attempt.
+    let attempt_start = job.attempt_started_at.expect("second attempt started");
+    assert_eq!(job.started_at, Some(first_start), "the first start is kept");
+    assert!(attempt_start > first_start, "the second attempt started later: {attempt_start} vs {first_start}");
+    let finished = job.finished_at.unwrap();
+    let api = server::darkroom_service::api::generation_metrics(&job);
+    assert_eq!(api.predict_time, Some((finished - attempt_start) as f64 / 1000.0), "predict_time is the successful attempt's run");
+    assert_eq!(api.total_time, Some((finished - first_start) as f64 / 1000.0));
+    assert!(api.total_time.unwrap() > api.predict_time.unwrap(), "the lease wait is not in predict_time");
     let events = store.events_after(&user, 0, 1000).await.unwrap();
     let succeeded = events.iter().filter(|e| e.kind == "job" && e.payload.contains("\"succeeded\"")).count();
     assert_eq!(succeeded, 1, "finished exactly once");

@@ -283,8 +283,11 @@ pub struct GenerationUrls {
 /// Timings.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct GenerationMetrics {
-    /// Seconds from start to completion, once finished.
+    /// Seconds from the start of the attempt that finished to its completion (a job run
+    /// again after a worker crash counts only its last run, not the wait for the lease).
     pub predict_time: Option<f64>,
+    /// Seconds from the first attempt's start to completion, waits for leases included.
+    pub total_time: Option<f64>,
 }
 
 /// A generation, in the shape of Replicate's prediction object.
@@ -308,11 +311,31 @@ pub struct Generation {
     pub moderation_category: Option<String>,
     /// RFC 3339 times.
     pub created_at: String,
+    /// When the attempt that is running or finished started.
     pub started_at: Option<String>,
+    /// When the first attempt started (earlier than `started_at` after a worker crash).
+    pub first_started_at: Option<String>,
     pub completed_at: Option<String>,
     pub output_expires_at: Option<String>,
     pub urls: GenerationUrls,
     pub metrics: GenerationMetrics,
+}
+
+/// A job's timings: its successful (or running) attempt's run time, and the whole time since
+/// the first attempt started.
+pub fn generation_metrics(job: &Job) -> GenerationMetrics {
+    GenerationMetrics {
+        predict_time: seconds_between(job.attempt_started_at.or(job.started_at), job.finished_at),
+        total_time: seconds_between(job.started_at, job.finished_at),
+    }
+}
+
+/// Seconds from `start` to `end` (Unix ms), when both are known and in order.
+fn seconds_between(start: Option<i64>, end: Option<i64>) -> Option<f64> {
+    match (start, end) {
+        (Some(s), Some(f)) if f >= s => Some((f - s) as f64 / 1000.0),
+        _ => None,
+    }
 }
 
 /// RFC 3339 (UTC, milliseconds) for a time in Unix milliseconds.
@@ -366,7 +389,8 @@ pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
         cost: job.cost,
         moderation_category: job.moderation_category.clone(),
         created_at: rfc3339(job.created_at),
-        started_at: job.started_at.map(rfc3339),
+        started_at: job.attempt_started_at.or(job.started_at).map(rfc3339),
+        first_started_at: job.started_at.map(rfc3339),
         completed_at: job.finished_at.map(rfc3339),
         output_expires_at: expires,
         urls: GenerationUrls {
@@ -374,12 +398,7 @@ pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
             cancel: format!("{base}/api/v1/generations/{}/cancel", job.id),
             web: format!("{base}/gallery/{}", job.id),
         },
-        metrics: GenerationMetrics {
-            predict_time: match (job.started_at, job.finished_at) {
-                (Some(s), Some(f)) if f >= s => Some((f - s) as f64 / 1000.0),
-                _ => None,
-            },
-        },
+        metrics: generation_metrics(job),
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Config {
     pub workers: usize,
     /// `DARKROOM_MAX_SIDE` longest side in pixels results are made at (default 1024).
     pub max_side: u32,
+    /// `DARKROOM_ENGINE_THREADS`: the cores the local models may use, one thread pool shared
+    /// by every model and worker of the process (default 0: every core of the machine).
+    pub engine_threads: usize,
     /// `DARKROOM_MIN_AGE` minimum age to sign up (default 18).
     pub min_age: u32,
     /// Version of the terms members accept (`DARKROOM_TERMS_VERSION`, default `2026-11-22`).
@@ -178,6 +181,7 @@ impl Config {
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
+            engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
             min_age: var("DARKROOM_MIN_AGE", 18),
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
             idle_limit_secs: var("DARKROOM_IDLE_LIMIT_SECS", 1800),

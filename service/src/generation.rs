@@ -212,7 +212,9 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     if !rights_confirmed {
         return Err(ServiceError::Invalid("Please confirm that you have the rights and consent for this image.".into()));
     }
-    let prompt_text = request.prompt.trim().to_string();
+    // Stored and shown without invisible characters (no bidi spoofing of titles); the gate
+    // reads them out too.
+    let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
     if prompt_text.chars().count() > MAX_PROMPT_CHARS {
         return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
     }

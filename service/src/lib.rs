@@ -36,6 +36,7 @@ pub mod mail;
 pub mod media;
 pub mod moderation;
 pub mod oidc;
+pub mod outbound;
 pub mod payments;
 pub mod privacy;
 pub mod retention;
@@ -85,6 +86,7 @@ impl AppState {
         let mut engine_config = darkroom_engine::EngineConfig::new(&config.models_dir);
         engine_config.max_side = config.max_side;
         engine_config.sessions_per_model = config.workers.max(1);
+        engine_config.intra_threads = config.engine_threads;
         let engine = match tokio::task::spawn_blocking(move || Engine::load(engine_config)).await? {
             Ok(e) => Some(Arc::new(e)),
             Err(e) => {

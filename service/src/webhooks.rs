@@ -11,6 +11,9 @@
 //!   30 min, 2 h, 5 h, 10 h and 6.4 h (24 h in all), then the delivery is `failed`. A
 //!   delivered one is never sent again unless the member presses "resend".
 //!
+//! Endpoints must resolve to public addresses ([`outbound`]: checked when set, at each
+//! attempt, and by the client's resolver at connection time).
+//!
 //! Deliveries are created in the job's own transaction (see `darkroom_store::api`), so a
 //! crash can delay a webhook but not lose or duplicate it; senders on several nodes claim
 //! each attempt with a lease.
@@ -26,7 +29,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use tokio::sync::watch;
 
-use crate::{api, AppState, ServiceError};
+use crate::{api, outbound, AppState, ServiceError};
 
 /// Events a webhook can ask for.
 pub const EVENTS: [&str; 4] = ["generation.succeeded", "generation.failed", "generation.rejected", "generation.canceled"];
@@ -80,58 +83,6 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// True for addresses a webhook must not reach from the server: loopback, private
-/// (RFC 1918, fc00::/7), link-local (incl. cloud metadata 169.254.169.254), CGNAT
-/// (100.64/10), unspecified, broadcast, multicast, documentation ranges.
-pub fn is_internal(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        std::net::IpAddr::V6(v6) => {
-            let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(v4.into()))
-        }
-    }
-}
-
-/// Resolves the endpoint's host and refuses internal addresses (SSRF), unless the operator
-/// allows plain-HTTP development endpoints (`DARKROOM_WEBHOOK_ALLOW_HTTP`), which are usually
-/// local. Errors: [`ServiceError::Invalid`].
-pub async fn check_reachable(url: &str, allow_internal: bool) -> Result<(), ServiceError> {
-    if allow_internal {
-        return Ok(());
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|_| ServiceError::Invalid("The webhook URL is not a valid absolute URL.".into()))?;
-    let host = parsed.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![(ip, port).into()],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|_| ServiceError::Invalid("The webhook URL's host could not be resolved.".into()))?
-            .collect(),
-    };
-    if addrs.is_empty() || addrs.iter().any(|a| is_internal(a.ip())) {
-        return Err(ServiceError::Invalid("The webhook URL must point at a public address.".into()));
-    }
-    Ok(())
-}
-
 /// Sets the key's webhook endpoint and events (`url = None` removes it). The signing secret
 /// is made the first time and kept after.
 ///
@@ -141,7 +92,7 @@ pub async fn set(state: &AppState, user_id: &str, key_id: &str, url: Option<&str
     let url = url.map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = url {
         check_url(u, state.config.webhook_allow_http)?;
-        check_reachable(u, state.config.webhook_allow_http).await?;
+        outbound::check_target(u, state.config.webhook_allow_http).await?;
         if events.is_empty() || events.iter().any(|e| !EVENTS.contains(&e.as_str())) {
             return Err(ServiceError::Invalid(format!("Choose the webhook's events among {}.", EVENTS.join(", "))));
         }
@@ -163,12 +114,7 @@ pub fn retry_delay_ms(attempts_done: i64, scale: f64) -> Option<i64> {
 pub fn spawn(state: &AppState, shutdown: &watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     let (state, mut stop) = (state.clone(), shutdown.clone());
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder()
-            .timeout(ATTEMPT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Darkroom-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-        {
+        let client = match outbound::client(ATTEMPT_TIMEOUT, state.config.webhook_allow_http, concat!("Darkroom-Webhooks/", env!("CARGO_PKG_VERSION"))) {
             Ok(c) => c,
             Err(e) => return tracing::error!(error = %e, "webhook sender not started"),
         };
@@ -207,8 +153,9 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Re
         state.store.delivery_attempted(&d.id, None, Some("the key's webhook was removed"), false, None).await?;
         return Ok(());
     };
-    // Checked again at each attempt: the name may resolve elsewhere now.
-    if let Err(e) = check_reachable(url, state.config.webhook_allow_http).await {
+    // Checked again at each attempt (the name may resolve elsewhere now), and the client's
+    // resolver checks the address it connects to.
+    if let Err(e) = outbound::check_target(url, state.config.webhook_allow_http).await {
         let next = retry_delay_ms(d.attempts + 1, state.config.webhook_retry_scale).map(|w| now_ms() + w);
         state.store.delivery_attempted(&d.id, None, Some(&e.to_string()), false, next).await?;
         return Ok(());
@@ -249,16 +196,6 @@ mod tests {
         assert!((23 * 3_600_000..=25 * 3_600_000).contains(&total), "about 24 h in all: {total} ms");
         assert_eq!(retry_delay_ms(8, 1.0), None, "no attempt after the window");
         assert_eq!(retry_delay_ms(1, 0.001), Some(5));
-    }
-
-    #[test]
-    fn internal_addresses_are_refused() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
-            assert!(is_internal(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
-            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
-        }
     }
 
     #[test]

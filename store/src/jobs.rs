@@ -47,7 +47,11 @@ pub struct Job {
     /// `private` (default), `link` or `public`.
     pub visibility: String,
     pub created_at: i64,
+    /// When the first attempt started (Unix ms).
     pub started_at: Option<i64>,
+    /// When the latest attempt started (Unix ms): after a crash and a new claim, later than
+    /// `started_at`.
+    pub attempt_started_at: Option<i64>,
     pub finished_at: Option<i64>,
     /// The member's prompt (may be empty), as checked by the prompt gate.
     pub prompt: String,
@@ -66,7 +70,7 @@ pub struct Job {
 }
 
 pub(crate) const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
-     result_hash, result_width, result_height, visibility, created_at, started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash";
+     result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash";
 
 /// What a member's gallery shows (all `None`: everything not deleted).
 #[derive(Clone, Debug, Default)]
@@ -356,7 +360,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let claimed: Option<String> = sqlx::query_scalar(&format!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
-             started_at = COALESCE(started_at, $3) WHERE id = ({pick}) RETURNING id"
+             started_at = COALESCE(started_at, $3), attempt_started_at = $3 WHERE id = ({pick}) RETURNING id"
         ))
         .bind(worker)
         .bind(now + lease_ms)

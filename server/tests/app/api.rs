@@ -510,7 +510,127 @@ pub async fn per_ip_rate_limit_applies_before_the_key_check(b: Backend) {
     assert_eq!((s, v["error"]["type"].as_str()), (429, Some("rate_limit_error")), "{v}");
 }
 
+/// The README's default limits, from outside: sign-ins (5 per address at once, 60 per IP per
+/// hour) and API requests (120 per key and 600 per IP per minute) end in 429 with
+/// `Retry-After`, where the README says and not before.
+pub async fn default_rate_limits_answer_429_with_retry_after(b: Backend) {
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.auth_rate_per_ip_per_hour = 60;
+        c.auth_rate_per_account = 5;
+        c.api_key_rate_per_min = 120;
+        c.api_ip_rate_per_min = 600;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "limits@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    // Per key: 120, then 429.
+    let mut ok = 0;
+    let (status, headers) = loop {
+        let (s, _, h) = api(&app, "GET", "/api/v1/styles", Some(&secret), None, &[]).await;
+        if s != 200 || ok > 200 {
+            break (s, h);
+        }
+        ok += 1;
+    };
+    assert_eq!(status, 429, "per-key limit");
+    assert!((120..=125).contains(&ok), "per key: {ok} requests before 429");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Per IP: 600 in all (the key's requests counted too), then 429 even for unknown keys.
+    let mut from_ip = ok + 1;
+    let (status, headers) = loop {
+        let (s, _, h) = api(&app, "GET", "/api/v1/balance", Some("dk_guess"), None, &[]).await;
+        if s == 429 || from_ip > 800 {
+            break (s, h);
+        }
+        assert_eq!(s, 401);
+        from_ip += 1;
+    };
+    assert_eq!(status, 429, "per-IP limit");
+    assert!((600..=640).contains(&from_ip), "per IP: {from_ip} requests before 429");
+    assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // Sign-in per address: 5 tries at once, then 429 with Retry-After (at most 3 minutes).
+    let sign_in = |email: String| {
+        let base = app.base.clone();
+        async move {
+            let r = client().post(format!("{base}/api/sign_in")).header("accept", "application/json").form(&[("email", email.as_str()), ("password", "not the password")]).send().await.unwrap();
+            (r.status().as_u16(), r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()))
+        }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(sign_in("limits@example.com".into()).await);
+    }
+    assert_eq!(statuses.iter().map(|s| s.0).collect::<Vec<_>>(), [401, 401, 401, 401, 401, 429]);
+    assert!(statuses[5].1.is_some_and(|r| (1..=180).contains(&r)), "Retry-After on the sign-in 429: {:?}", statuses[5]);
+    // Per IP: 60 attempts an hour (sign-up and the six above included), then 429.
+    let mut attempts = 7;
+    let last = loop {
+        let (s, retry) = sign_in(format!("nobody{attempts}@example.com")).await;
+        if s == 429 || attempts > 80 {
+            break (s, retry);
+        }
+        attempts += 1;
+    };
+    assert_eq!(last.0, 429, "per-IP sign-in limit");
+    assert!((55..=61).contains(&attempts), "per IP: {attempts} attempts before 429");
+    assert!(last.1.is_some_and(|r| r >= 1), "Retry-After: {last:?}");
+}
+
+/// Every rejection, axum's extractors' included, answers the documented error body; the
+/// document states the list's query parameters and the error statuses.
+pub async fn rejections_use_the_documented_error_body(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let c = client();
+    app.sign_up(&c, "shape@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let raw = |method: &str, path: &str, content_type: &str, body: &'static str| {
+        let req = reqwest::Client::new().request(method.parse().unwrap(), format!("{}{path}", app.base)).bearer_auth(&secret).header("content-type", content_type).body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            (status, ct, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (path, openai) in [("/api/v1/uploads", false), ("/v1/images/edits", true), ("/api/v1/generations", false)] {
+        let (s, ct, v) = raw("POST", path, "text/plain", "not a form").await;
+        assert_eq!((s, ct.as_str()), (400, "application/json"), "{path}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {v}");
+        assert_eq!(v["error"]["type"].is_string(), openai, "{path}: OpenAI's shape only under /v1: {v}");
+        let (s, ct, v) = raw("POST", path, "multipart/form-data; boundary=x", "--x\r\nbroken").await;
+        assert_eq!((s, ct.as_str()), (400, "application/json"), "{path} with a broken form: {v}");
+    }
+    for query in ["limit=abc", "limit=0", "limit=101", "status=bogus"] {
+        let (s, v, _) = api(&app, "GET", &format!("/api/v1/generations?{query}"), Some(&secret), None, &[]).await;
+        assert_eq!((s, error_code(&v)), (400, "invalid_request"), "{query}: {v}");
+    }
+    assert_eq!(api(&app, "GET", "/api/v1/generations?limit=5&status=queued", Some(&secret), None, &[]).await.0, 200);
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": " " })), &[]).await;
+    assert_eq!((s, v["error"]["type"].as_str()), (400, Some("invalid_request_error")), "an empty prompt: {v}");
+
+    let (_, doc, _) = api(&app, "GET", "/api/v1/openapi.json", None, None, &[]).await;
+    let params = doc.pointer("/paths/~1api~1v1~1generations/get/parameters").and_then(Value::as_array).expect("list parameters");
+    for name in ["cursor", "limit", "status"] {
+        let p = params.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} documented"));
+        assert_eq!((p["in"].as_str(), p["required"].as_bool().unwrap_or(false)), (Some("query"), false), "{name}: {p}");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["400", "401", "429", "500"] {
+                assert!(op["responses"].get(status).is_some(), "{method} {path} documents {status}");
+            }
+        }
+    }
+    let one_of = doc.pointer("/components/schemas/CreateGeneration/oneOf").expect("image xor upload_id");
+    assert_eq!(one_of.as_array().unwrap().len(), 2);
+}
+
 on_both!(
+    rejections_use_the_documented_error_body,
+    default_rate_limits_answer_429_with_retry_after,
     per_ip_rate_limit_applies_before_the_key_check,
     api_keys_scopes_caps_and_revocation,
     api_generation_lifecycle,

@@ -217,6 +217,7 @@ macro_rules! on_both {
 mod accounts;
 mod api;
 mod credits;
+mod delivery;
 mod payments;
 mod standin;
 

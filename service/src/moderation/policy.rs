@@ -1,12 +1,15 @@
 //! The operator's moderation policy: a TOML file (`DARKROOM_MODERATION_POLICY`), or the
 //! default shipped in `default_policy.toml` (read it for every field's meaning).
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use darkroom_engine::detect::LABELS;
 use darkroom_store::moderation::StrikeRules;
 use serde::Deserialize;
 
+use super::prompt::{Compiled, View};
 use super::{Category, Decision};
 
 /// The whole policy.
@@ -88,6 +91,53 @@ pub struct PromptPolicy {
     pub blocklist: Vec<Term>,
     #[serde(default)]
     pub allowlist: Vec<String>,
+    /// Named word lists that [`Pattern`] steps refer to as `@name`.
+    #[serde(default)]
+    pub sets: BTreeMap<String, Vec<String>>,
+    /// Word-order rules for requests no single phrase names (undressing the person in a
+    /// photo: "remove her clothes", "take his shirt off").
+    #[serde(default)]
+    pub patterns: Vec<Pattern>,
+    /// The lists and terms tokenised for both readings, made at the first check: change a
+    /// policy before it checks its first prompt.
+    #[serde(skip)]
+    compiled: OnceLock<Arc<[Compiled; 2]>>,
+}
+
+impl PromptPolicy {
+    /// The compiled terms for [`View::Split`] and [`View::Glued`] (made once).
+    pub fn compiled(&self) -> Arc<[Compiled; 2]> {
+        self.compiled.get_or_init(|| Arc::new([Compiled::new(self, View::Split), Compiled::new(self, View::Glued)])).clone()
+    }
+}
+
+/// A word-order rule: its steps must match in order, each starting at most `gap` tokens
+/// after the previous one ends.
+///
+/// A step is `|`-separated alternatives, each a phrase (a trailing `*` matches any ending)
+/// or `@name` for every phrase of the set `name` in [`PromptPolicy::sets`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pattern {
+    /// Recorded in the decision's labels (moderators see it, members never do).
+    pub name: String,
+    pub steps: Vec<String>,
+    /// Tokens allowed between two steps (default 2: "remove *all of* her clothes").
+    #[serde(default = "default_gap")]
+    pub gap: usize,
+    /// Words that may not stand in a gap: "remove the woman *in* a dress" is no undressing.
+    #[serde(default)]
+    pub gap_excludes: Option<String>,
+    /// Alternatives that cancel the match when they start right after its last step (or
+    /// one token later): "remove the clothes *from* the chair".
+    #[serde(default)]
+    pub unless_next: Option<String>,
+    pub category: Category,
+    pub decision: Decision,
+}
+
+fn default_gap() -> usize {
+    2
 }
 
 /// An operator blocklist entry.
@@ -138,7 +188,7 @@ impl Policy {
     ///
     /// Errors (a message naming the problem): bad TOML, an unknown field or label, a
     /// threshold outside 0..=1, `review_at` above `block_at`, strike thresholds of 0 or
-    /// `suspend_at` below `restrict_at`.
+    /// `suspend_at` below `restrict_at`, a pattern without steps or naming an unknown set.
     pub fn parse(text: &str) -> Result<Self, String> {
         let p: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
         for rule in &p.images.rules {
@@ -164,6 +214,25 @@ impl Policy {
         }
         if p.prompts.blocklist.iter().any(|t| t.phrase.trim_end_matches('*').trim().is_empty()) {
             return Err("prompts.blocklist: empty phrase".into());
+        }
+        for pattern in &p.prompts.patterns {
+            if pattern.steps.is_empty() {
+                return Err(format!("prompts.patterns {:?}: no steps", pattern.name));
+            }
+            let fields = pattern.steps.iter().map(String::as_str).chain(pattern.gap_excludes.as_deref()).chain(pattern.unless_next.as_deref());
+            for field in fields {
+                for alt in field.split('|').map(str::trim) {
+                    match alt.strip_prefix('@') {
+                        Some(set) if !p.prompts.sets.contains_key(set) => {
+                            return Err(format!("prompts.patterns {:?}: unknown set @{set}", pattern.name));
+                        }
+                        None if alt.trim_end_matches('*').is_empty() => {
+                            return Err(format!("prompts.patterns {:?}: empty alternative in {field:?}", pattern.name));
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
         Ok(p)
     }

@@ -18,6 +18,54 @@ pub async fn openapi_json(State(doc): State<Doc>) -> Response {
     ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=300")], doc.0.as_str().to_owned()).into_response()
 }
 
+/// Completes the generated document with what every operation shares and the derive macros
+/// cannot say: the error answers the layer and axum's extractors send (400 bad input, 401
+/// no or bad key, 403 scope or standing, 404 for an id, 413 a body over the limit, 429 with
+/// `Retry-After`, 500), each with the route family's error body; and that a generation takes
+/// exactly one of `image` and `upload_id`.
+pub fn complete(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let body = if path.starts_with("/v1/") { "#/components/schemas/OpenAiErrorBody" } else { "#/components/schemas/ErrorBody" };
+        let Some(ops) = item.as_object_mut() else { continue };
+        for (_, op) in ops.iter_mut() {
+            let has_body = op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            let mut common = vec![
+                ("400", "Bad input: a parameter, the body or its encoding"),
+                ("401", "Missing or invalid API key"),
+                ("403", "The key lacks the scope, or the account is restricted or suspended"),
+                ("429", "Rate limited: retry after `Retry-After` seconds"),
+                ("500", "Server error"),
+            ];
+            if path.contains('{') {
+                common.push(("404", "Not found (or not yours)"));
+            }
+            if has_body {
+                common.push(("413", "The body is over the size limit"));
+            }
+            for (status, description) in common {
+                responses.entry(status).or_insert_with(|| {
+                    let mut r = serde_json::json!({ "description": description, "content": { "application/json": { "schema": { "$ref": body } } } });
+                    if status == "429" {
+                        r["headers"] = serde_json::json!({ "Retry-After": { "description": "Seconds to wait", "schema": { "type": "integer" } } });
+                    }
+                    r
+                });
+            }
+        }
+    }
+    let one_of = serde_json::json!([
+        { "required": ["image"], "not": { "required": ["upload_id"] } },
+        { "required": ["upload_id"], "not": { "required": ["image"] } }
+    ]);
+    for name in ["CreateGeneration", "CreateGenerationForm"] {
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")).and_then(Value::as_object_mut) {
+            schema.insert("oneOf".into(), one_of.clone());
+        }
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -31,14 +79,14 @@ fn schema_html(schema: &Value) -> String {
     format!("<code>{}</code>", esc(&schema.to_string()))
 }
 
-/// The docs page's HTML for an OpenAPI document.
-pub fn render(doc: &Value) -> String {
+/// The docs page's HTML for an OpenAPI document; `css` is the stylesheet's URL.
+pub fn render(doc: &Value, css: &str) -> String {
     let mut h = String::new();
     let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or("API");
     let _ = write!(
         h,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} reference</title><link rel=\"stylesheet\" href=\"/pkg/darkroom.css\"></head><body><main class=\"page api-docs\">\
+         <title>{t} reference</title><link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"page api-docs\">\
          <h1>{t}</h1><p>{d}</p><p>The machine-readable document: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI {v}). \
          Keys, webhooks and your request log: <a href=\"/settings/api\">API keys</a>.</p>",
         t = esc(title),

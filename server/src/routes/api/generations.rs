@@ -29,17 +29,22 @@ pub struct CreateGeneration {
     /// A template id from `GET /api/v1/templates`, e.g. `style-07`.
     pub template: Option<String>,
     /// Style index 0..=25 (`GET /api/v1/styles`).
+    #[schema(minimum = 0, maximum = 25)]
     pub style: Option<usize>,
     /// A second style to blend with.
+    #[schema(minimum = 0, maximum = 25)]
     pub blend_with: Option<usize>,
     /// 0..=1, share of `blend_with` (default 0.5).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub blend: Option<f32>,
     /// 0..=1, how much style over the photo (default 1).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub strength: Option<f32>,
     /// Keep the photo's colours.
     pub preserve_color: Option<bool>,
     /// Optional prompt (title), at most 1,000 characters; moderated.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub prompt: String,
 }
 
@@ -225,14 +230,20 @@ pub async fn get(State(app): State<AppState>, Extension(Caller(key)): Extension<
     Ok(Json(api::generation(&app, &super::base(&app, &headers), &job)))
 }
 
+/// Every status a generation can have (the `status` filter's values).
+const STATUSES: [&str; 7] = ["queued", "review", "running", "succeeded", "failed", "rejected", "canceled"];
+
 /// `GET /api/v1/generations` query.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// From the previous page's `next`.
     pub cursor: Option<String>,
     /// 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Only this status.
+    #[param(pattern = "^(queued|review|running|succeeded|failed|rejected|canceled)?$")]
     pub status: Option<String>,
 }
 
@@ -258,6 +269,9 @@ pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension
         return Err(ServiceError::Invalid("`limit` must be 1 to 100.".into()).into());
     }
     let status = q.status.as_deref().filter(|s| !s.is_empty());
+    if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
+        return Err(ServiceError::Invalid(format!("Unknown status {s:?}; one of {}.", STATUSES.join(", "))).into());
+    }
     let mut jobs = app.store.jobs_for_user(&key.user_id, status, q.cursor.as_deref(), limit + 1).await?;
     let more = jobs.len() as i64 > limit;
     jobs.truncate(limit as usize);

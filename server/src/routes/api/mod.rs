@@ -155,6 +155,7 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
                 next.run(req).await
             }
         };
+        let resp = json_errors(resp, openai).await;
         let cost = resp.extensions().get::<Charged>().map_or(0, |c| c.0);
         if let Err(e) = s.app.store.log_api_request(&key.user_id, &key.id, &key.prefix, &method, &route, resp.status().as_u16(), cost).await {
             tracing::warn!(error = %e, "API request not logged");
@@ -162,6 +163,40 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
         resp
     });
     task.await.unwrap_or_else(|e| ApiError(ServiceError::internal(format!("API handler panicked: {e}"))).into_response())
+}
+
+/// Error answers that are not JSON yet (axum's own extractor rejections: a missing or
+/// malformed multipart body, a bad query string, a body over the limit) become the documented
+/// error body, keeping their status, headers and text: `{"error":{"code","message"}}`, or
+/// OpenAI's shape under `/v1/`.
+async fn json_errors(resp: Response, openai: bool) -> Response {
+    let status = resp.status();
+    let is_json = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Error").to_string() } else { text };
+    let code = match status.as_u16() {
+        400 | 422 => "invalid_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "file_too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal",
+        _ => "invalid_request",
+    };
+    let body = if openai {
+        let kind = if status.is_server_error() { "server_error" } else { "invalid_request_error" };
+        serde_json::to_vec(&openai::OpenAiErrorBody { error: openai::OpenAiErrorDetail { message, kind: kind.into(), param: None, code: code.into() } })
+    } else {
+        serde_json::to_vec(&ErrorBody { error: ErrorDetail { code: code.into(), message } })
+    }
+    .unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 struct BearerAuth;

@@ -112,15 +112,18 @@ pub struct ImagesResponse {
 /// accepted and ignored).
 #[derive(Deserialize, ToSchema, Default)]
 pub struct CreateImageRequest {
-    /// Up to 1,000 characters; moderated. Seeds the canvas and titles the result.
+    /// 1 to 1,000 characters; moderated. Seeds the canvas and titles the result.
+    #[schema(min_length = 1, max_length = 1000)]
     pub prompt: String,
     /// A template or style id; OpenAI model names mean the first template.
     pub model: Option<String>,
     /// 1..=4 images (each charged).
+    #[schema(minimum = 1, maximum = 4)]
     pub n: Option<u32>,
     /// `WxH` (64..=the server's largest side) or `auto` (1024x1024).
     pub size: Option<String>,
     /// `url` (default) or `b64_json`.
+    #[schema(pattern = "^(url|b64_json)$")]
     pub response_format: Option<String>,
 }
 
@@ -131,12 +134,23 @@ pub struct CreateImageEditRequest {
     /// The photo (JPEG, PNG or WebP). `image[]` is accepted too (first one used).
     #[schema(format = Binary, value_type = String)]
     image: Vec<u8>,
+    /// What to make of the photo, 1 to 1,000 characters; moderated, and the result's title.
+    #[schema(min_length = 1, max_length = 1000)]
     prompt: String,
     model: Option<String>,
+    #[schema(minimum = 1, maximum = 4)]
     n: Option<u32>,
     /// Accepted for compatibility; the result keeps the photo's aspect ratio.
     size: Option<String>,
     response_format: Option<String>,
+}
+
+/// OpenAI's Images API requires a prompt. Errors: [`ServiceError::Invalid`] when it is empty.
+fn check_prompt(prompt: &str) -> Result<(), ServiceError> {
+    if prompt.trim().is_empty() {
+        return Err(ServiceError::Invalid("`prompt` is required.".into()));
+    }
+    Ok(())
 }
 
 /// Largest `n`.
@@ -281,6 +295,7 @@ async fn wait(app: &AppState, job: Job, deadline: Instant) -> Result<Job, Servic
 pub async fn generations(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Result<Response, OpenAiError> {
     require_scope(&key, "generate")?;
     let req: CreateImageRequest = serde_json::from_slice(&body).map_err(|e| ServiceError::Invalid(format!("The JSON body could not be read: {e}")))?;
+    check_prompt(&req.prompt)?;
     let template = template_for(req.model.as_deref(), app.config.generation_cost)?;
     let n = check_n(req.n)?;
     let b64 = check_format(req.response_format.as_deref())?;
@@ -330,6 +345,7 @@ pub async fn edits(State(app): State<AppState>, Extension(Caller(key)): Extensio
         }
     }
     let image = image.filter(|i| !i.is_empty()).ok_or_else(|| ServiceError::Invalid("`image` is required.".into()))?;
+    check_prompt(&prompt)?;
     let template = template_for(model.as_deref(), app.config.generation_cost)?;
     let n = check_n(n)?;
     let b64 = check_format(format.as_deref())?;

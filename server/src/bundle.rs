@@ -1,0 +1,114 @@
+//! The browser bundle (`<site>/pkg`: `darkroom.js`, `darkroom_bg.wasm`, `darkroom.css`, and
+//! the `.br`/`.gz` copies `scripts/build-site.sh` makes) and how it is served.
+//!
+//! Pages link the bundle under `/pkg/<build id>/…`, where the build id is a hash of the
+//! three files' contents ([`Bundle::open`]), so a deploy changes every URL and the files can
+//! be cached for a year: `Cache-Control: public, max-age=31536000, immutable`. A browser
+//! that asks with `Accept-Encoding: br` (or `gzip`) gets the precompressed copy with its
+//! `Content-Encoding`. A URL under `/pkg/` without the current id (an old page after a
+//! deploy, or a hand-written link) gets the current file with `Cache-Control: no-cache`, so it
+//! is never cached past the next deploy.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+/// The files whose contents make the build id, in order.
+pub const FILES: [&str; 3] = ["darkroom.js", "darkroom_bg.wasm", "darkroom.css"];
+
+/// `Cache-Control` of a file under the current build id.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The bundle of one build.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    /// 16 hex digits of SHA-256 over [`FILES`] (each prefixed by its length), or `dev` when
+    /// none of them exists (a server built without the site).
+    pub id: String,
+    /// The `pkg` folder.
+    pub dir: PathBuf,
+}
+
+impl Bundle {
+    /// Reads the bundle in `<site_root>/pkg` and hashes it (a few milliseconds for an 8 MB
+    /// WASM file; done once at start).
+    pub fn open(site_root: &Path) -> Self {
+        let dir = site_root.join("pkg");
+        let mut hash = Sha256::new();
+        let mut found = false;
+        for name in FILES {
+            if let Ok(bytes) = std::fs::read(dir.join(name)) {
+                found = true;
+                hash.update((bytes.len() as u64).to_le_bytes());
+                hash.update(&bytes);
+            } else {
+                hash.update(u64::MAX.to_le_bytes());
+            }
+        }
+        let id = if found { hex::encode(&hash.finalize()[..8]) } else { "dev".to_string() };
+        Self { id, dir }
+    }
+
+    /// The URL path of the bundle's folder without the leading slash (`pkg/<id>`): Leptos'
+    /// `site_pkg_dir`.
+    pub fn pkg_path(&self) -> String {
+        format!("pkg/{}", self.id)
+    }
+}
+
+/// `GET /pkg/{*path}`: the file, precompressed where the browser accepts it, immutable
+/// under the current build id and `no-cache` otherwise.
+pub async fn serve(State(bundle): State<Bundle>, req: Request) -> Response {
+    let path = req.uri().path().strip_prefix("/pkg/").unwrap_or("").to_string();
+    let (rest, current) = match path.split_once('/') {
+        Some((id, rest)) if id == bundle.id => (rest.to_string(), true),
+        _ => (path, false),
+    };
+    let (mut parts, body) = req.into_parts();
+    parts.uri = match format!("/{rest}").parse::<Uri>() {
+        Ok(u) => u,
+        Err(_) => return axum::http::StatusCode::NOT_FOUND.into_response(),
+    };
+    let files = ServeDir::new(&bundle.dir).precompressed_br().precompressed_gzip();
+    let mut resp = match files.oneshot(Request::from_parts(parts, body)).await {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    };
+    if resp.status().is_success() || resp.status() == axum::http::StatusCode::NOT_MODIFIED {
+        let cache = if current { IMMUTABLE } else { "no-cache" };
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_id_changes_with_any_file() {
+        let dir = std::env::temp_dir().join(format!("darkroom-bundle-{}", darkroom_store::new_id()));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        assert_eq!(Bundle::open(&dir).id, "dev", "no bundle built");
+        for name in FILES {
+            std::fs::write(dir.join("pkg").join(name), name).unwrap();
+        }
+        let first = Bundle::open(&dir).id;
+        assert_eq!(first.len(), 16);
+        assert_eq!(Bundle::open(&dir).id, first, "stable for the same files");
+        let mut seen = vec![first];
+        for name in FILES {
+            std::fs::write(dir.join("pkg").join(name), format!("{name} v2")).unwrap();
+            let id = Bundle::open(&dir).id;
+            assert!(!seen.contains(&id), "{name} changed, so must the id");
+            seen.push(id);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
