@@ -37,7 +37,7 @@ SECRET="$(curl -fsS -c "$JAR" -b "$JAR" -H "Origin: $BASE" -H "Accept: applicati
   -d "name=contract&scope_generate=on&scope_read=on&rights=on" "$BASE/api/create_api_key" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])')"
 echo "schemathesis $ST_VERSION against $BASE (every check)"
-timeout 900 "$VENV/bin/st" run "$BASE/api/v1/openapi.json" --checks all -H "Authorization: Bearer $SECRET" \
-  --max-examples "${DARKROOM_ST_EXAMPLES:-30}" --max-time "${DARKROOM_ST_SECONDS:-240}" --seed 20261201 \
+timeout 900 "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$BASE/api/v1/openapi.json" --checks all -H "Authorization: Bearer $SECRET" \
+  --max-examples "${DARKROOM_ST_EXAMPLES:-30}" --max-time "${DARKROOM_ST_SECONDS:-180}" --seed 20261201 \
   --workers 2 --request-timeout 30 --no-shrink --warnings off ||
   { echo "--- server log"; tail -40 "$DATA/server.log"; exit 1; }

@@ -62,12 +62,19 @@ impl Bundle {
     }
 }
 
+/// 16 lowercase hex digits, or `dev`: what [`Bundle::open`] makes.
+fn is_build_id(s: &str) -> bool {
+    s == "dev" || (s.len() == 16 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 /// `GET /pkg/{*path}`: the file, precompressed where the browser accepts it, immutable
 /// under the current build id and `no-cache` otherwise.
 pub async fn serve(State(bundle): State<Bundle>, req: Request) -> Response {
     let path = req.uri().path().strip_prefix("/pkg/").unwrap_or("").to_string();
     let (rest, current) = match path.split_once('/') {
         Some((id, rest)) if id == bundle.id => (rest.to_string(), true),
+        // Another build's id (a page rendered before a deploy): today's file, not cached.
+        Some((id, rest)) if is_build_id(id) => (rest.to_string(), false),
         _ => (path, false),
     };
     let (mut parts, body) = req.into_parts();

@@ -22,7 +22,8 @@ use super::{ApiError, Caller, Charged, ErrorBody};
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGeneration {
-    /// The source photo: JPEG, PNG or WebP as base64 (standard alphabet) or a `data:` URL.
+    /// The source photo: JPEG, PNG or WebP, both sides at least 32 pixels, as base64 (standard
+    /// alphabet) or a `data:` URL.
     pub image: Option<String>,
     /// An image stored with `POST /api/v1/uploads`.
     pub upload_id: Option<String>,
@@ -48,7 +49,8 @@ pub struct CreateGeneration {
     pub prompt: String,
 }
 
-/// `POST /api/v1/generations` as `multipart/form-data`: the same fields, with `image` a file.
+/// `POST /api/v1/generations` as `multipart/form-data`: the same fields, with `image` a file
+/// (JPEG, PNG or WebP, both sides at least 32 pixels). Exactly one of `image` and `upload_id`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct CreateGenerationForm {
@@ -56,11 +58,16 @@ pub struct CreateGenerationForm {
     image: Option<Vec<u8>>,
     upload_id: Option<String>,
     template: Option<String>,
+    #[schema(minimum = 0, maximum = 25)]
     style: Option<usize>,
+    #[schema(minimum = 0, maximum = 25)]
     blend_with: Option<usize>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     blend: Option<f32>,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     strength: Option<f32>,
     preserve_color: Option<bool>,
+    #[schema(max_length = 1000)]
     prompt: Option<String>,
 }
 

@@ -112,15 +112,17 @@ pub struct ImagesResponse {
 /// accepted and ignored).
 #[derive(Deserialize, ToSchema, Default)]
 pub struct CreateImageRequest {
-    /// 1 to 1,000 characters; moderated. Seeds the canvas and titles the result.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// 1 to 1,000 characters, not only spaces; moderated. Seeds the canvas and titles the result.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub prompt: String,
     /// A template or style id; OpenAI model names mean the first template.
     pub model: Option<String>,
     /// 1..=4 images (each charged).
     #[schema(minimum = 1, maximum = 4)]
     pub n: Option<u32>,
-    /// `WxH` (64..=the server's largest side) or `auto` (1024x1024).
+    /// `auto` (1024x1024, or the server's largest side) or `WIDTHxHEIGHT`, each side 1 to 9999
+    /// without leading zeros; sides are clamped to 64..=the server's largest side.
+    #[schema(pattern = "^(auto|[1-9][0-9]{0,3}x[1-9][0-9]{0,3})$")]
     pub size: Option<String>,
     /// `url` (default) or `b64_json`.
     #[schema(pattern = "^(url|b64_json)$")]
@@ -134,21 +136,31 @@ pub struct CreateImageEditRequest {
     /// The photo (JPEG, PNG or WebP). `image[]` is accepted too (first one used).
     #[schema(format = Binary, value_type = String)]
     image: Vec<u8>,
-    /// What to make of the photo, 1 to 1,000 characters; moderated, and the result's title.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// What to make of the photo, 1 to 1,000 characters, not only spaces; moderated, and the
+    /// result's title.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     prompt: String,
     model: Option<String>,
     #[schema(minimum = 1, maximum = 4)]
     n: Option<u32>,
-    /// Accepted for compatibility; the result keeps the photo's aspect ratio.
+    /// Accepted for compatibility (`auto` or `WIDTHxHEIGHT` as for generations); the result
+    /// keeps the photo's aspect ratio.
+    #[schema(pattern = "^(auto|[1-9][0-9]{0,3}x[1-9][0-9]{0,3})$")]
     size: Option<String>,
+    /// `url` (default) or `b64_json`.
+    #[schema(pattern = "^(url|b64_json)$")]
     response_format: Option<String>,
 }
 
-/// OpenAI's Images API requires a prompt. Errors: [`ServiceError::Invalid`] when it is empty.
+/// OpenAI's Images API requires a prompt: 1 to 1,000 characters, not all of them spaces (the
+/// document's `\S`: Unicode white space and the ASCII separators U+001C..U+001F).
+/// Errors: [`ServiceError::Invalid`] saying which.
 fn check_prompt(prompt: &str) -> Result<(), ServiceError> {
-    if prompt.trim().is_empty() {
+    if prompt.chars().all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)) {
         return Err(ServiceError::Invalid("`prompt` is required.".into()));
+    }
+    if prompt.chars().count() > generation::MAX_PROMPT_CHARS {
+        return Err(ServiceError::Invalid(format!("The prompt can be at most {} characters.", generation::MAX_PROMPT_CHARS)));
     }
     Ok(())
 }
@@ -158,6 +170,15 @@ pub const MAX_N: u32 = 4;
 
 /// OpenAI model names that mean "the default template".
 const OPENAI_MODELS: [&str; 4] = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"];
+
+/// Every `model` value the endpoints accept: the template ids, OpenAI's model names, and
+/// `darkroom` (the last two mean the first template). For the API document.
+pub fn model_ids(cost: i64) -> Vec<String> {
+    let mut ids: Vec<String> = api::templates(cost).into_iter().map(|t| t.id).collect();
+    ids.extend(OPENAI_MODELS.iter().map(|m| m.to_string()));
+    ids.push("darkroom".into());
+    ids
+}
 
 /// The template for `model`. Errors: [`ServiceError::Invalid`] for an unknown model.
 fn template_for(model: Option<&str>, cost: i64) -> Result<api::Template, ServiceError> {
@@ -185,13 +206,19 @@ fn check_format(f: Option<&str>) -> Result<bool, ServiceError> {
 
 /// `WxH` or `auto` → pixels, each side 64..=`max`. Errors: [`ServiceError::Invalid`].
 fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> {
-    let bad = || ServiceError::Invalid(format!("`size` must be auto or WIDTHxHEIGHT with sides 64 to {max}."));
+    let bad = || ServiceError::Invalid("`size` must be auto or WIDTHxHEIGHT (sides 1 to 9999, no leading zeros).".into());
+    // The document's pattern, exactly: `auto|[1-9][0-9]{0,3}x[1-9][0-9]{0,3}`.
+    let side = |s: &str| -> Option<u32> {
+        let ok = (1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+        ok.then(|| s.parse().ok()).flatten()
+    };
+    let clamp = |v: u32| v.clamp(64, max.max(64));
     match size.unwrap_or("auto") {
         "auto" => Ok((max.min(1024), max.min(1024))),
         s => {
             let (w, h) = s.split_once('x').ok_or_else(bad)?;
-            let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
-            if (64..=max).contains(&w) && (64..=max).contains(&h) { Ok((w, h)) } else { Err(bad()) }
+            let (w, h) = (side(w).ok_or_else(bad)?, side(h).ok_or_else(bad)?);
+            Ok((clamp(w), clamp(h)))
         }
     }
 }
@@ -349,6 +376,6 @@ pub async fn edits(State(app): State<AppState>, Extension(Caller(key)): Extensio
     let template = template_for(model.as_deref(), app.config.generation_cost)?;
     let n = check_n(n)?;
     let b64 = check_format(format.as_deref())?;
-    parse_size(size.as_deref().filter(|s| *s != "auto"), 4096)?;
+    parse_size(size.as_deref(), 4096)?;
     run(&app, &key, &headers, image, &prompt, &template, n, b64).await
 }

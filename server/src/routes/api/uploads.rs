@@ -34,7 +34,8 @@ pub struct UploadObject {
     pub expires_at: Option<String>,
 }
 
-/// The multipart body: one file field `file` (or `image`).
+/// The multipart body: one file field `file` (or `image`): JPEG, PNG or WebP, both sides at
+/// least 32 pixels.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
