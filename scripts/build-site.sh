@@ -13,13 +13,16 @@ wasm-bindgen --target web --no-typescript --out-dir "$SITE/pkg" --out-name darkr
   "target/wasm32-unknown-unknown/$dir/frontend.wasm"
 WASM="$SITE/pkg/darkroom_bg.wasm"
 raw=$(stat -c %s "$WASM")
-# Size: Debian's binaryen (`-Oz`, with the features rustc's wasm32 target emits). A dev
-# build skips it (it takes a minute).
-if [ "$PROFILE" != dev ] && command -v wasm-opt > /dev/null; then
-  wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+# Size: binaryen's wasm-opt `-Oz` (pinned, installed by install-tools.sh), with the features
+# rustc's wasm32 target emits. A dev build skips it (it takes a minute or two).
+WASM_OPT="target/tools/node_modules/.bin/wasm-opt"
+if [ "$PROFILE" != dev ] && [ -x "$WASM_OPT" ]; then
+  "$WASM_OPT" -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
     "$WASM" -o "$WASM.opt"
   mv "$WASM.opt" "$WASM"
+elif [ "$PROFILE" != dev ]; then
+  echo "wasm-opt not installed (scripts/install-tools.sh): the bundle stays unoptimised"
 fi
 cp style/main.css "$SITE/pkg/darkroom.css"
 cp -r public/. "$SITE/" 2>/dev/null || true

@@ -25,10 +25,7 @@ DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADDR="127.0.0.1
   ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER $STANDIN 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1 && break
-  sleep 0.5
-done
+scripts/wait-ready.sh "http://127.0.0.1:$PORT" || { tail -20 "$DATA/server.log"; exit 1; }
 (cd end2end && [ -d node_modules/playwright-core ] && [ -d node_modules/openai ] && [ -d node_modules/@seriousme/openapi-schema-validator ] || npm ci --no-audit --no-fund)
 # A hung browser must not hang CI: the whole suite gets 20 minutes.
 # Arguments name test files to run instead of all (e.g. tests/create.test.mjs).

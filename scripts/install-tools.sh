@@ -16,9 +16,10 @@ fi
 need_apt=()
 command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
 command -v curl > /dev/null || need_apt+=(curl)
-# The browser bundle: wasm-opt shrinks it, brotli precompresses it (scripts/build-site.sh).
-command -v wasm-opt > /dev/null || need_apt+=(binaryen)
+# The browser bundle: wasm-opt shrinks it (binaryen from npm, below), brotli precompresses it
+# (scripts/build-site.sh).
 command -v brotli > /dev/null || need_apt+=(brotli)
+command -v node > /dev/null || need_apt+=(nodejs npm)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium > /dev/null || need_apt+=(chromium)
   command -v node > /dev/null || need_apt+=(nodejs npm)
@@ -27,6 +28,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q "${need_apt[@]}"
+fi
+# binaryen's wasm-opt, pinned, from npm: Debian's (108) corrupts the externref table that
+# wasm-bindgen makes for reference types, and the bundle no longer hydrates.
+BINARYEN_VERSION=132.0.0
+if [ "$(node -p "require('./target/tools/node_modules/binaryen/package.json').version" 2>/dev/null)" != "$BINARYEN_VERSION" ]; then
+  npm install --prefix target/tools --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION"
 fi
 if [ "${1:-}" = "--test" ] && { [ ! -d end2end/node_modules/playwright-core ] || [ ! -d end2end/node_modules/openai ] || [ ! -d end2end/node_modules/@seriousme/openapi-schema-validator ]; }; then
   (cd end2end && npm ci --no-audit --no-fund)

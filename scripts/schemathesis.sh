@@ -25,10 +25,7 @@ DARKROOM_ADDR="127.0.0.1:$PORT" DARKROOM_API_KEY_RATE_PER_MIN=1000000 DARKROOM_A
   ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  curl -fs "$BASE/readyz" > /dev/null 2>&1 && break
-  sleep 0.5
-done
+scripts/wait-ready.sh "$BASE" || { tail -20 "$DATA/server.log"; exit 1; }
 # A key, made the way a member makes one: sign in, then the API keys form's server function.
 JAR="$DATA/cookies"
 curl -fsS -c "$JAR" -b "$JAR" -H "Origin: $BASE" -H "Accept: application/json" \

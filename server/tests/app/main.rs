@@ -458,7 +458,7 @@ async fn cross_site_posts_are_refused(b: Backend) {
 /// of the strike thresholds; written into the app's data folder.
 fn policy_file(extra: &str, restrict_at: u32, suspend_at: u32) -> PathBuf {
     let text = server::darkroom_service::moderation::policy::DEFAULT_POLICY
-        .replace("version = \"darkroom-default-2026-11\"", "version = \"test-policy\"")
+        .replace("version = \"darkroom-default-2026-12\"", "version = \"test-policy\"")
         .replace("restrict_at = 3", &format!("restrict_at = {restrict_at}"))
         .replace("suspend_at = 5", &format!("suspend_at = {suspend_at}"));
     let path = std::env::temp_dir().join(format!("darkroom-policy-{}.toml", darkroom_store::new_id()));
@@ -497,7 +497,7 @@ async fn gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output(b: B
         let d = app.state.store.decisions_for_job(job["id"].as_str().unwrap()).await.unwrap();
         let gates: Vec<(&str, &str)> = d.iter().map(|d| (d.gate.as_str(), d.decision.as_str())).collect();
         assert_eq!(gates, [("prompt", "allow"), ("upload", "allow"), ("output", "allow")], "{photo}");
-        assert!(d.iter().all(|d| d.policy_version == "darkroom-default-2026-11"));
+        assert!(d.iter().all(|d| d.policy_version == "darkroom-default-2026-12"));
         assert_eq!(d[1].detector, "nudenet-320n");
     }
 
