@@ -15,6 +15,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 need_apt=()
 command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
+# Debian's python3 makes virtual environments only with python3-venv (scripts/schemathesis.sh).
+if command -v python3 > /dev/null && ! python3 -c 'import ensurepip' 2> /dev/null; then
+  need_apt+=(python3-venv)
+fi
 command -v curl > /dev/null || need_apt+=(curl)
 # The browser bundle: wasm-opt shrinks it (binaryen from npm, below), brotli precompresses it
 # (scripts/build-site.sh).
@@ -22,7 +26,6 @@ command -v brotli > /dev/null || need_apt+=(brotli)
 command -v node > /dev/null || need_apt+=(nodejs npm)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium > /dev/null || need_apt+=(chromium)
-  command -v node > /dev/null || need_apt+=(nodejs npm)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -64,9 +64,11 @@ pub fn complete(doc: &mut Value, models: &[String]) {
         schema.insert("oneOf".into(), one_of);
     }
     let templates: Vec<&String> = models.iter().filter(|m| m.starts_with("style-")).collect();
+    // An empty form field is an absent one (the form reader drops it).
+    let form_templates: Vec<&str> = templates.iter().map(|t| t.as_str()).chain([""]).collect();
     for (schema, field, ids) in [
         ("CreateGeneration", "template", serde_json::json!(templates)),
-        ("CreateGenerationForm", "template", serde_json::json!(templates)),
+        ("CreateGenerationForm", "template", serde_json::json!(form_templates)),
         ("CreateImageRequest", "model", serde_json::json!(models)),
         ("CreateImageEditRequest", "model", serde_json::json!(models)),
     ] {
