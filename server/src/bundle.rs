@@ -33,6 +33,8 @@ pub struct Bundle {
     pub id: String,
     /// The `pkg` folder.
     pub dir: PathBuf,
+    /// Its files, with the precompressed copies preferred (made once).
+    files: ServeDir,
 }
 
 impl Bundle {
@@ -52,7 +54,8 @@ impl Bundle {
             }
         }
         let id = if found { hex::encode(&hash.finalize()[..8]) } else { "dev".to_string() };
-        Self { id, dir }
+        let files = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
+        Self { id, dir, files }
     }
 
     /// The URL path of the bundle's folder without the leading slash (`pkg/<id>`): Leptos'
@@ -82,8 +85,7 @@ pub async fn serve(State(bundle): State<Bundle>, req: Request) -> Response {
         Ok(u) => u,
         Err(_) => return axum::http::StatusCode::NOT_FOUND.into_response(),
     };
-    let files = ServeDir::new(&bundle.dir).precompressed_br().precompressed_gzip();
-    let mut resp = match files.oneshot(Request::from_parts(parts, body)).await {
+    let mut resp = match bundle.files.clone().oneshot(Request::from_parts(parts, body)).await {
         Ok(r) => r.map(Body::new),
         Err(never) => match never {},
     };

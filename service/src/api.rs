@@ -425,9 +425,6 @@ pub fn style_request(template_id: Option<&str>, style: Option<usize>, blend_with
         Some(t) => template(t, cost)?.params,
         None => TemplateParams { style: 0, blend_with: None, blend: 0.5, strength: 1.0, preserve_color: false },
     };
-    if prompt.chars().count() > crate::generation::MAX_PROMPT_CHARS {
-        return Err(ServiceError::Invalid(format!("The prompt can be at most {} characters.", crate::generation::MAX_PROMPT_CHARS)));
-    }
     let style = style.unwrap_or(base.style);
     if style >= NUM_STYLES || blend_with.is_some_and(|b| b >= NUM_STYLES) {
         return Err(ServiceError::Invalid(format!("Styles are numbered 0 to {}: see GET /api/v1/styles.", NUM_STYLES - 1)));

@@ -212,12 +212,13 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     if !rights_confirmed {
         return Err(ServiceError::Invalid("Please confirm that you have the rights and consent for this image.".into()));
     }
-    // Stored and shown without invisible characters (no bidi spoofing of titles); the gate
-    // reads them out too.
-    let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
-    if prompt_text.chars().count() > MAX_PROMPT_CHARS {
+    // The limit counts the prompt as sent (as the API document's `maxLength` does); it is
+    // stored and shown without invisible characters (no bidi spoofing of titles), which the
+    // gate reads out too.
+    if request.prompt.chars().count() > MAX_PROMPT_CHARS {
         return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
     }
+    let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
     moderation::ensure_may_create(state, user_id).await?;
     let policy = &state.policy;
     // The upload: stored now (a new photo), or an earlier API upload with its gate's record.

@@ -188,7 +188,7 @@ async fn json_errors(resp: Response, openai: bool) -> Response {
         _ => "invalid_request",
     };
     let body = if openai {
-        let kind = if status.is_server_error() { "server_error" } else { "invalid_request_error" };
+        let kind = openai::error_kind(status.as_u16());
         serde_json::to_vec(&openai::OpenAiErrorBody { error: openai::OpenAiErrorDetail { message, kind: kind.into(), param: None, code: code.into() } })
     } else {
         serde_json::to_vec(&ErrorBody { error: ErrorDetail { code: code.into(), message } })

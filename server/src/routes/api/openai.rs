@@ -64,18 +64,23 @@ pub struct OpenAiErrorBody {
     pub error: OpenAiErrorDetail,
 }
 
+/// OpenAI's error `type` for an HTTP status.
+pub fn error_kind(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "insufficient_quota",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "server_error",
+        _ => "invalid_request_error",
+    }
+}
+
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
         // OpenAI answers content-policy refusals with 400.
         let status = if matches!(self.0, ServiceError::ContentRejected(_)) { 400 } else { self.0.status() };
-        let kind = match status {
-            401 => "authentication_error",
-            402 => "insufficient_quota",
-            403 => "permission_error",
-            429 => "rate_limit_error",
-            s if s >= 500 => "server_error",
-            _ => "invalid_request_error",
-        };
+        let kind = error_kind(status);
         let code = match &self.0 {
             ServiceError::ContentRejected(_) => "content_policy_violation",
             e => e.code(),
@@ -152,15 +157,12 @@ pub struct CreateImageEditRequest {
     response_format: Option<String>,
 }
 
-/// OpenAI's Images API requires a prompt: 1 to 1,000 characters, not all of them spaces (the
-/// document's `\S`: Unicode white space and the ASCII separators U+001C..U+001F).
-/// Errors: [`ServiceError::Invalid`] saying which.
+/// OpenAI's Images API requires a prompt that is not all spaces (the document's `\S`: Unicode
+/// white space and the ASCII separators U+001C..U+001F). Checked first, before any work; the
+/// length limit is `generation::submit`'s. Errors: [`ServiceError::Invalid`].
 fn check_prompt(prompt: &str) -> Result<(), ServiceError> {
     if prompt.chars().all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)) {
         return Err(ServiceError::Invalid("`prompt` is required.".into()));
-    }
-    if prompt.chars().count() > generation::MAX_PROMPT_CHARS {
-        return Err(ServiceError::Invalid(format!("The prompt can be at most {} characters.", generation::MAX_PROMPT_CHARS)));
     }
     Ok(())
 }
@@ -171,18 +173,19 @@ pub const MAX_N: u32 = 4;
 /// OpenAI model names that mean "the default template".
 const OPENAI_MODELS: [&str; 4] = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"];
 
-/// Every `model` value the endpoints accept: the template ids, OpenAI's model names, and
-/// `darkroom` (the last two mean the first template). For the API document.
+/// Every `model` value the endpoints accept, exactly as written: the template ids, OpenAI's
+/// model names, `darkroom` and the empty string (the last three mean the first template). For
+/// the API document.
 pub fn model_ids(cost: i64) -> Vec<String> {
     let mut ids: Vec<String> = api::templates(cost).into_iter().map(|t| t.id).collect();
     ids.extend(OPENAI_MODELS.iter().map(|m| m.to_string()));
-    ids.push("darkroom".into());
+    ids.extend(["darkroom".to_string(), String::new()]);
     ids
 }
 
 /// The template for `model`. Errors: [`ServiceError::Invalid`] for an unknown model.
 fn template_for(model: Option<&str>, cost: i64) -> Result<api::Template, ServiceError> {
-    match model.map(str::trim).filter(|m| !m.is_empty()) {
+    match model.filter(|m| !m.is_empty()) {
         None => api::template(&api::style_id(0), cost),
         Some(m) if OPENAI_MODELS.contains(&m) || m == "darkroom" => api::template(&api::style_id(0), cost),
         Some(m) => api::template(m, cost).map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates."))),
@@ -226,9 +229,6 @@ fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> 
 /// Submits `n` generations of `photo` and waits for them; answers OpenAI's shape.
 #[allow(clippy::too_many_arguments)]
 async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Bytes, prompt: &str, template: &api::Template, n: u32, b64: bool) -> Result<Response, OpenAiError> {
-    if prompt.trim().is_empty() {
-        return Err(ServiceError::Invalid("`prompt` is required.".into()).into());
-    }
     let p = &template.params;
     let request = api::style_request(Some(&template.id), None, None, None, None, Some(p.preserve_color), prompt, app.config.generation_cost)?;
     let idem = super::generations::idempotency_key(headers)?;
