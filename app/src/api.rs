@@ -3,6 +3,7 @@
 //! the member from the session, never from its arguments.
 
 use leptos::prelude::*;
+pub use darkroom_contract::{Category, JobStatus, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// The signed-in member, as the header and pages show them.
@@ -31,8 +32,7 @@ pub struct Me {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct JobView {
     pub id: String,
-    /// `queued`, `running`, `succeeded`, `rejected`, `failed`, `canceled`.
-    pub status: String,
+    pub status: JobStatus,
     /// 0..=100.
     pub progress: i64,
     pub error: Option<String>,
@@ -44,7 +44,7 @@ pub struct JobView {
     /// Result size in pixels.
     pub width: Option<i64>,
     pub height: Option<i64>,
-    pub visibility: String,
+    pub visibility: Visibility,
     /// e.g. "Style 8" or "Style 4 + Style 13 (50%)".
     pub style_label: String,
     /// Strength 0..=100 and colour-keeping, for the details list.
@@ -56,8 +56,8 @@ pub struct JobView {
     pub prompt: String,
     /// Hidden everywhere by a moderator (its files no longer answer).
     pub hidden: bool,
-    /// For rejected or hidden items: `sexual`, `minors`, `violence` or `other`.
-    pub moderation_category: Option<String>,
+    /// For rejected or hidden items.
+    pub moderation_category: Option<Category>,
     /// When the result is purged under the operator's retention (Unix ms), if it is.
     pub expires_at: Option<i64>,
 }
@@ -310,12 +310,12 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
 
 /// The member's generations, newest first (50 at most; `status` filters).
 #[server(endpoint = "list_jobs")]
-pub async fn list_jobs(status: Option<String>) -> Result<Vec<JobView>, ServerFnError> {
+pub async fn list_jobs(status: Option<JobStatus>) -> Result<Vec<JobView>, ServerFnError> {
     let (state, user) = ssr::member().await?;
-    let jobs = state.store.jobs_for_user(&user.id, status.as_deref(), None, 50).await.map_err(|e| ssr::fail(e.into()))?;
+    let jobs = state.store.jobs_for_user(&user.id, status, None, 50).await.map_err(|e| ssr::fail(e.into()))?;
     let mut out = Vec::with_capacity(jobs.len());
     for j in jobs {
-        let pos = if j.status == "queued" { Some(state.store.queue_position(&j).await.map_err(|e| ssr::fail(e.into()))?) } else { None };
+        let pos = if j.status == JobStatus::Queued { Some(state.store.queue_position(&j).await.map_err(|e| ssr::fail(e.into()))?) } else { None };
         out.push(ssr::job_view(j, pos));
     }
     Ok(out)
@@ -331,6 +331,9 @@ pub struct GalleryChunk {
 
 /// Items per gallery page.
 pub const GALLERY_PAGE: i64 = 24;
+
+/// The gallery's status filter value that keeps every finished item.
+pub const GALLERY_ALL: &str = "all";
 
 /// The member's gallery, newest first, [`GALLERY_PAGE`] at a time: `status` is `succeeded`
 /// (default), `rejected`, `failed`, `canceled` or `all`; `style` a style's index (empty: any);
@@ -349,10 +352,12 @@ pub async fn gallery_page(
     use darkroom_service::ServiceError::Invalid;
     let (state, user) = ssr::member().await?;
     let status = match status.as_deref() {
-        None | Some("") | Some("succeeded") => Some("succeeded"),
-        Some("all") => None,
-        Some(s @ ("rejected" | "failed" | "canceled")) => Some(s),
-        Some(_) => return Err(ssr::fail(Invalid("Unknown status filter.".into()))),
+        None | Some("") => Some(JobStatus::Succeeded),
+        Some(GALLERY_ALL) => None,
+        Some(s) => match s.parse::<JobStatus>() {
+            Ok(s) if s.is_terminal() => Some(s),
+            _ => return Err(ssr::fail(Invalid("Unknown status filter.".into()))),
+        },
     };
     let day = |d: Option<String>, end: bool| match d.as_deref() {
         None | Some("") => Ok(None),

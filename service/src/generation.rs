@@ -8,6 +8,7 @@
 use bytes::Bytes;
 use darkroom_engine::imageio::{self, UploadFormat};
 pub use darkroom_engine::{StyleParams, NUM_STYLES};
+use darkroom_contract::{JobStatus, Mode, Visibility};
 use darkroom_store::jobs::{ApiOrigin, Gates, Job, NewJob};
 use darkroom_store::moderation::NewDecision;
 use darkroom_store::uploads::Upload;
@@ -15,7 +16,7 @@ use darkroom_store::{new_id, now_ms};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::moderation::{self, Category, Decision, ImageGate, ReviewMode};
+use crate::moderation::{self, Category, Decision, Gate, ImageGate, ReviewMode};
 use crate::{AppState, ServiceError};
 
 /// What the create form asks for (image→image with built-in styles).
@@ -41,7 +42,8 @@ pub struct StyleRequest {
 pub const MAX_PROMPT_CHARS: usize = 1000;
 
 impl StyleRequest {
-    /// Engine parameters. Errors: [`ServiceError::Invalid`] for out-of-range values.
+    /// The 26-style network's parameters. Errors: [`ServiceError::Invalid`] for out-of-range
+    /// values.
     pub fn params(&self) -> Result<StyleParams, ServiceError> {
         if !(0.0..=1.0).contains(&self.blend) {
             return Err(ServiceError::Invalid("The blend must be between 0 and 1.".into()));
@@ -53,6 +55,31 @@ impl StyleRequest {
         let p = StyleParams { styles, strength: self.strength, preserve_color: self.preserve_color };
         p.weights().map_err(|e| ServiceError::Invalid(e.to_string()))?;
         Ok(p)
+    }
+}
+
+/// The job's parameters (`jobs.params`, see [`crate::generators::Plan`]): the 26-style
+/// network's, or with a style image (its upload id) the any-image-as-style generator's.
+/// Errors: [`ServiceError::Invalid`] for out-of-range values.
+fn job_params(request: &StyleRequest, style_upload_id: Option<&str>) -> Result<(serde_json::Value, i64), ServiceError> {
+    use crate::generators::{any_style, local_style};
+    match style_upload_id {
+        None => {
+            let p = request.params()?;
+            let mut v = serde_json::to_value(&p).map_err(ServiceError::internal)?;
+            v["generator"] = local_style::ID.into();
+            Ok((v, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
+        }
+        Some(id) => {
+            if !(0.0..=1.0).contains(&request.strength) {
+                return Err(ServiceError::Invalid("The strength must be between 0 and 1.".into()));
+            }
+            let v = serde_json::json!({
+                "generator": any_style::ID, "style_upload_id": id,
+                "strength": request.strength, "preserve_color": request.preserve_color,
+            });
+            Ok((v, -1))
+        }
     }
 }
 
@@ -71,6 +98,8 @@ pub enum Source {
 pub struct Submission<'a> {
     pub user_id: &'a str,
     pub source: Source,
+    /// A second image whose look is applied (any image as the style), if the member sent one.
+    pub style_source: Option<Source>,
     /// The member confirmed rights and consent for the image (for API keys: when the key
     /// was created).
     pub rights_confirmed: bool,
@@ -99,7 +128,7 @@ pub async fn submit(
     request: &StyleRequest,
     idempotency_key: &str,
 ) -> Result<Job, ServiceError> {
-    let sub = Submission { user_id, source: Source::Photo(photo), rights_confirmed, request, idempotency_key, api: None };
+    let sub = Submission { user_id, source: Source::Photo(photo), style_source: None, rights_confirmed, request, idempotency_key, api: None };
     Ok(submit_with(state, sub).await?.0)
 }
 
@@ -173,7 +202,7 @@ pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> 
         tracing::info!(user_id, category = category.as_str(), "API upload blocked by the upload gate");
         return Err(ServiceError::ContentRejected(format!("The image was rejected by moderation ({}).", category.label())));
     }
-    let record = cleaned.verdict.record("upload", &state.policy.version);
+    let record = cleaned.verdict.record(Gate::Upload, &state.policy.version);
     let gate = serde_json::to_string(&record).map_err(ServiceError::internal)?;
     store_cleaned(state, user_id, cleaned, Some(gate)).await
 }
@@ -194,7 +223,7 @@ pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> 
 /// unknown upload id), [`ServiceError::InsufficientCredits`], [`ServiceError::CreditCapReached`]
 /// (the key's cap), [`ServiceError::Forbidden`] (account restricted or suspended).
 pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, bool), ServiceError> {
-    let Submission { user_id, source, rights_confirmed, request, idempotency_key, api } = sub;
+    let Submission { user_id, source, style_source, rights_confirmed, request, idempotency_key, api } = sub;
     if idempotency_key.is_empty() || idempotency_key.len() > MAX_KEY_LEN {
         return Err(ServiceError::Invalid(format!("The idempotency key must be 1 to {MAX_KEY_LEN} characters.")));
     }
@@ -208,7 +237,8 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         same_request(&job)?;
         return Ok((job, false));
     }
-    let params = request.params()?;
+    // Checked before anything is stored (the style image's id is known only once it is).
+    job_params(request, style_source.as_ref().map(|_| ""))?;
     if !rights_confirmed {
         return Err(ServiceError::Invalid("Please confirm that you have the rights and consent for this image.".into()));
     }
@@ -221,60 +251,63 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
     moderation::ensure_may_create(state, user_id).await?;
     let policy = &state.policy;
-    // The upload: stored now (a new photo), or an earlier API upload with its gate's record.
-    let (upload, upload_record, fresh) = match source {
-        Source::Photo(photo) => {
-            let cleaned = clean(state, photo).await?;
-            let record = cleaned.verdict.record("upload", &policy.version);
-            (store_cleaned(state, user_id, cleaned, None).await?, record, true)
-        }
-        Source::Upload(id) => {
-            let upload = state.store.upload(&id, user_id).await?;
-            let record: NewDecision = upload.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()).ok_or(ServiceError::NotFound)?;
-            (upload, record, false)
-        }
+    // The uploads: stored now (a new photo), or earlier API uploads with their gate's record.
+    let (upload, upload_record, fresh) = take(state, user_id, source).await?;
+    let style = match style_source {
+        None => None,
+        Some(src) => match take(state, user_id, src).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                forget(state, user_id, &[(&upload, fresh)]).await;
+                return Err(e);
+            }
+        },
     };
+    let stored: Vec<(&Upload, bool)> = std::iter::once((&upload, fresh)).chain(style.as_ref().map(|(u, _, f)| (u, *f))).collect();
+    let (params, style_index) = job_params(request, style.as_ref().map(|(u, _, _)| u.id.as_str()))?;
+    let plan = crate::generators::Plan { chain: vec![params["generator"].as_str().unwrap_or_default().to_string()], params: params.clone() };
+    if let Err(crate::generators::GenerateError::BadInput(m)) = state.generators.check(&plan, Mode::ImageToImage) {
+        forget(state, user_id, &stored).await;
+        return Err(ServiceError::Invalid(m));
+    }
     let prompt_verdict = moderation::prompt::check(&prompt_text, &policy.prompts);
-    let prompt_record = prompt_verdict.record("prompt", &policy.version);
-    let decision_of = |r: &NewDecision| match r.decision.as_str() {
-        "block" => Decision::Block,
-        "review" => Decision::Review,
-        _ => Decision::Allow,
-    };
-    let decisions = [prompt_record, upload_record];
-    let worst = decisions.iter().max_by_key(|r| decision_of(r)).expect("two records");
+    let prompt_record = prompt_verdict.record(Gate::Prompt, &policy.version);
+    let mut decisions = vec![prompt_record, upload_record];
+    decisions.extend(style.as_ref().map(|(_, r, _)| r.clone()));
+    let worst = decisions.iter().max_by_key(|r| r.decision).expect("at least two records");
     let strike_rules = policy.strikes.rules();
-    let category = worst.category.as_deref().map(Category::parse).unwrap_or(Category::Other);
+    let category = worst.category.unwrap_or(Category::Other);
     let message = moderation::rejection_message(category);
-    let gates = match decision_of(worst) {
+    let gates = match worst.decision {
         Decision::Block => Gates {
-            status: "rejected",
-            category: Some(category.as_str()),
+            status: JobStatus::Rejected,
+            category: Some(category),
             message: Some(&message),
             decisions: &decisions,
             strike: policy.strikes.auto_block.then_some(&strike_rules),
         },
         Decision::Review if policy.images.review_mode == ReviewMode::Hold || prompt_verdict.decision == Decision::Review => {
-            Gates { status: "review", category: None, message: None, decisions: &decisions, strike: None }
+            Gates { status: JobStatus::Review, category: None, message: None, decisions: &decisions, strike: None }
         }
-        _ => Gates { status: "queued", category: None, message: None, decisions: &decisions, strike: None },
+        _ => Gates { status: JobStatus::Queued, category: None, message: None, decisions: &decisions, strike: None },
     };
     let cap = match &api {
         Some(a) => crate::api::cap_window(a.key, now_ms())?,
         None => None,
     };
     let created = async {
-        let params_json = serde_json::to_string(&params).map_err(ServiceError::internal)?;
+        let params_json = params.to_string();
         let created = state
             .store
             .create_job(NewJob {
                 user_id,
                 upload_id: &upload.id,
-                mode: "image_to_image",
+                style_upload_id: style.as_ref().map(|(u, _, _)| u.id.as_str()),
+                mode: Mode::ImageToImage,
                 params: &params_json,
-                style: params.styles.first().map_or(-1, |(s, _)| *s as i64),
+                style: style_index,
                 cost: state.config.generation_cost,
-                visibility: "private",
+                visibility: Visibility::Private,
                 idempotency_key,
                 prompt: &prompt_text,
                 gates,
@@ -289,9 +322,8 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
             // A concurrent retry with the same key won (this copy is not needed), or a gate
             // blocked it: a blocked photo sent with the request is not kept (the decision
             // record keeps the labels). An earlier API upload stays for other generations.
-            if fresh && (!created || job.status == "rejected") {
-                let _ = state.store.delete_upload(&upload.id, user_id).await;
-                state.media.delete(&upload.object_key).await?;
+            if !created || job.status == JobStatus::Rejected {
+                forget(state, user_id, &stored).await;
             }
             if !created {
                 same_request(&job)?;
@@ -299,11 +331,39 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
             Ok((job, created))
         }
         Err(e) => {
-            if fresh {
-                let _ = state.store.delete_upload(&upload.id, user_id).await;
-                let _ = state.media.delete(&upload.object_key).await;
-            }
+            forget(state, user_id, &stored).await;
             Err(e)
+        }
+    }
+}
+
+/// The upload a [`Source`] names: a new photo checked, cleaned and stored now (`true`: made
+/// by this request), or an earlier API upload with its upload gate's record.
+async fn take(state: &AppState, user_id: &str, source: Source) -> Result<(Upload, NewDecision, bool), ServiceError> {
+    match source {
+        Source::Photo(photo) => {
+            let cleaned = clean(state, photo).await?;
+            let record = cleaned.verdict.record(Gate::Upload, &state.policy.version);
+            Ok((store_cleaned(state, user_id, cleaned, None).await?, record, true))
+        }
+        Source::Upload(id) => {
+            let upload = state.store.upload(&id, user_id).await?;
+            let record: NewDecision = upload.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()).ok_or(ServiceError::NotFound)?;
+            Ok((upload, record, false))
+        }
+    }
+}
+
+/// Removes the uploads this request stored (`true`) when no job keeps them: a concurrent
+/// retry won, a gate blocked the request, or it failed. Earlier API uploads stay. Best
+/// effort: a file left behind is purged by retention.
+async fn forget(state: &AppState, user_id: &str, uploads: &[(&Upload, bool)]) {
+    for (upload, fresh) in uploads {
+        if *fresh {
+            let _ = state.store.delete_upload(&upload.id, user_id).await;
+            if let Err(e) = state.media.delete(&upload.object_key).await {
+                tracing::warn!(key = %upload.object_key, error = %e, "removing an unused upload failed");
+            }
         }
     }
 }

@@ -10,7 +10,9 @@
 //! - [`mail`]: transactional mail (SMTP or the outbox folder).
 //! - [`media`]: media storage through `object_store` (local folder by default).
 //! - [`generation`]: submit a photo with style parameters (checks, upload, charge, queue).
-//! - [`worker`]: the loop that claims jobs, runs the engine and stores results.
+//! - [`generators`]: the [`generators::Generator`] trait and the registry of local models
+//!   and remote providers the worker dispatches to.
+//! - [`worker`]: the loop that claims jobs, runs their generators and stores results.
 //! - [`styles`]: the style catalogue and its engine-made previews.
 //! - [`retention`]: purges uploads and results past the operator's keep-for times.
 //! - [`sharing`]: share links, likes, showcase consent, signed media URLs.
@@ -31,6 +33,7 @@ pub mod config;
 pub mod credits;
 pub mod error;
 pub mod generation;
+pub mod generators;
 pub mod legal;
 pub mod mail;
 pub mod media;
@@ -48,7 +51,6 @@ pub mod worker;
 use std::sync::Arc;
 
 pub use config::Config;
-pub use darkroom_engine::imageio::RENDITION_WIDTHS;
 pub use darkroom_engine::Engine;
 pub use darkroom_store::Store;
 pub use error::ServiceError;
@@ -61,6 +63,8 @@ pub struct AppState {
     pub media: Media,
     /// `None` when the models are not fetched: pages work, jobs fail with a clear message.
     pub engine: Option<Arc<Engine>>,
+    /// The generators jobs can name (the local ones only with an engine).
+    pub generators: generators::Generators,
     pub config: Arc<Config>,
     /// The moderation policy in force (operator file or the shipped default).
     pub policy: Arc<moderation::Policy>,
@@ -103,7 +107,8 @@ impl AppState {
         let provenance = load_provenance(&config)?;
         let mailer = mail::Mailer::from_config(&config)?;
         let auth_limits = Arc::new(accounts::AuthLimits::new(config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
-        Ok(Self { store, media, engine, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits })
+        let generators = generators::Generators::new(engine.clone(), &config);
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits })
     }
 }
 

@@ -5,21 +5,21 @@
 //! While a job runs, its lease is renewed with every progress report and at least every
 //! third of the lease; if the store says the lease was lost, the worker drops its result.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use darkroom_engine::provenance::Action;
-use darkroom_engine::{imageio, EngineError, StyleParams};
+use darkroom_engine::imageio;
 use darkroom_store::jobs::{Job, JobOutput, OutputGate};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::moderation::{self, Category, Decision, ImageGate, ReviewMode};
+use crate::moderation::{self, Category, Decision, Gate, ImageGate, ReviewMode};
+use crate::generators::{GenerateError, Generator, Inputs, Need, Output, Plan, Progress};
 use crate::{media, AppState, ServiceError};
 
-/// Width in pixels of the gallery thumbnail (the 512 JPEG rendition; its key names the
-/// result's renditions, see [`media::rendition_key`]).
-pub const THUMB_WIDTH: u32 = 512;
+pub use darkroom_contract::media::THUMB_WIDTH;
 
 /// Runs jobs until `shutdown` turns true. Idle polling every 500 ms (woken sooner by new jobs
 /// created in this process).
@@ -58,100 +58,123 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
     let refund = state.config.refund_on_failure;
     let fail = |msg: String| {
         let id = job.id.clone();
-        async move { store.fail_job(&id, worker, "failed", &msg, refund).await }
+        async move { store.fail_job(&id, worker, &msg, refund).await }
     };
-    let Some(engine) = state.engine.clone() else {
-        fail("The generation engine is not available right now.".into()).await?;
-        return Ok(());
-    };
-    let params: StyleParams = match serde_json::from_str(&job.params) {
+    let plan = match Plan::parse(&job.params) {
         Ok(p) => p,
-        Err(_) => {
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "unreadable job parameters");
             fail("The job's parameters could not be read.".into()).await?;
             return Ok(());
         }
     };
-    let upload = match store.upload(&job.upload_id, &job.user_id).await {
-        Ok(u) => u,
-        Err(darkroom_store::StoreError::NotFound) => {
-            fail("The source photo is no longer available.".into()).await?;
+    let chain: Vec<_> = plan.chain.iter().filter_map(|id| state.generators.get(id).cloned()).collect();
+    if chain.is_empty() {
+        tracing::error!(job = %job.id, chain = ?plan.chain, "no generator of the job's plan runs here");
+        fail("The generation engine is not available right now.".into()).await?;
+        return Ok(());
+    }
+    let inputs = match inputs(state, &job, &chain).await? {
+        Ok(i) => i,
+        Err(message) => {
+            fail(message).await?;
             return Ok(());
         }
-        Err(e) => return Err(e.into()),
     };
-    let photo = state.media.get(&upload.object_key).await?;
 
-    // Progress travels from the blocking engine thread through a watch channel; this task
-    // writes it (which renews the lease) and renews at least every lease/3 while silent.
+    // Progress travels from the generator through a watch channel; this task writes it
+    // (which renews the lease) and renews at least every lease/3 while silent.
     let (tx, mut rx) = watch::channel(5i64);
-    let policy = state.policy.clone();
-    let (provenance, job_id) = (state.provenance.clone(), job.id.clone());
-    let engine_task = tokio::task::spawn_blocking(move || {
-        let img = image::load_from_memory(&photo).map_err(|e| EngineError::BadInput(e.to_string()))?.into_rgb8();
-        let progress = |p: f32| {
-            let _ = tx.send(5 + (p * 80.0) as i64);
-        };
-        let out = engine.stylize(img, &params, &progress)?;
+    let tx = Arc::new(tx);
+    let progress: Progress = {
+        let tx = tx.clone();
+        Arc::new(move |p: f32| {
+            let _ = tx.send(5 + (p.clamp(0.0, 1.0) * 80.0) as i64);
+        })
+    };
+    let (engine, policy, provenance, job_id) = (state.engine.clone(), state.policy.clone(), state.provenance.clone(), job.id.clone());
+    let run = tokio::spawn(async move {
+        let output = generate(&chain, &plan, inputs, progress).await?;
         // The output gate runs before the result is encoded or stored anywhere.
-        let verdict = moderation::check_image(Some(&engine), &out, ImageGate::Output, &policy);
-        let _ = tx.send(90);
-        if verdict.decision == Decision::Block {
-            return Ok::<_, EngineError>((verdict, None));
-        }
-        let mut png = imageio::encode_png_labelled(&out);
-        if let Some(p) = &provenance {
-            // Content credentials on the original; a signing failure leaves the XMP label only.
-            match p.sign(&png, "image/png", &format!("Darkroom generation {job_id}"), Action::Edited) {
-                Ok(signed) => png = signed,
-                Err(e) => tracing::error!(job = %job_id, error = %e, "C2PA signing failed; stored without a manifest"),
+        let finished = tokio::task::spawn_blocking(move || {
+            let out = output.image;
+            let verdict = moderation::check_image(engine.as_deref(), &out, ImageGate::Output, &policy);
+            let _ = tx.send(90);
+            if verdict.decision == Decision::Block {
+                return (verdict, None);
             }
-        }
-        let renditions = imageio::renditions(&out);
-        Ok((verdict, Some((png, renditions, out.width(), out.height()))))
+            let mut png = imageio::encode_png_labelled(&out);
+            if let Some(p) = &provenance {
+                // Content credentials on the original; a signing failure leaves the XMP label only.
+                let action = if output.created { Action::Created } else { Action::Edited };
+                match p.sign(&png, "image/png", &format!("Darkroom generation {job_id}"), action, &output.made_by) {
+                    Ok(signed) => png = signed,
+                    Err(e) => tracing::error!(job = %job_id, error = %e, "C2PA signing failed; stored without a manifest"),
+                }
+            }
+            let renditions = imageio::renditions(&out);
+            (verdict, Some((png, renditions, out.width(), out.height())))
+        })
+        .await
+        .map_err(|e| GenerateError::Failed(e.to_string()))?;
+        Ok::<_, GenerateError>(finished)
     });
-    tokio::pin!(engine_task);
+    tokio::pin!(run);
     let renew = Duration::from_millis((lease_ms / 3).max(100) as u64);
     let result = loop {
         tokio::select! {
-            r = &mut engine_task => break r.map_err(ServiceError::internal)?,
+            r = &mut run => break r.map_err(ServiceError::internal)?,
             _ = rx.changed() => {}
             _ = tokio::time::sleep(renew) => {}
         }
         let p = *rx.borrow_and_update();
         if !store.job_progress(&job.id, worker, p, lease_ms).await? {
             tracing::warn!(job = %job.id, "lease lost; dropping this attempt");
-            return Ok(());
-        }
-    };
-    let (verdict, files) = match result {
-        Ok(r) => r,
-        Err(EngineError::BadInput(m)) => {
-            fail(m).await?;
-            return Ok(());
-        }
-        Err(e) => {
-            tracing::error!(job = %job.id, error = %e, "engine failed");
-            fail("The generation failed for a technical reason.".into()).await?;
+            run.abort();
             return Ok(());
         }
     };
     let policy = &state.policy;
-    let record = verdict.record("output", &policy.version);
+    let (verdict, files) = match result {
+        Ok(r) => r,
+        Err(GenerateError::BadInput(m)) => {
+            fail(m).await?;
+            return Ok(());
+        }
+        Err(GenerateError::Refused(category)) => {
+            // The provider's content policy said no: a moderation rejection (SPEC §6), charged.
+            let verdict = moderation::Verdict::block(category, "provider", serde_json::json!({ "reason": "content policy refusal" }));
+            let record = verdict.record(Gate::Output, &policy.version);
+            let rules = policy.strikes.rules();
+            let strike = policy.strikes.auto_block.then_some(&rules);
+            store.reject_job(&job.id, worker, category, &moderation::rejection_message(category), &record, strike).await?;
+            return Ok(());
+        }
+        Err(GenerateError::Unavailable(m)) => {
+            tracing::error!(job = %job.id, error = %m, "no generator of the plan could run the job");
+            fail("The generation service is unavailable right now.".into()).await?;
+            return Ok(());
+        }
+        Err(GenerateError::Failed(m)) => {
+            tracing::error!(job = %job.id, error = %m, "generation failed");
+            fail("The generation failed for a technical reason.".into()).await?;
+            return Ok(());
+        }
+    };
+    let record = verdict.record(Gate::Output, &policy.version);
     let Some((png, renditions, w, h)) = files else {
         // Blocked: nothing was stored; the charge stays (SPEC §3, §6).
         let category = verdict.category.unwrap_or(Category::Other);
         let rules = policy.strikes.rules();
         let strike = policy.strikes.auto_block.then_some(&rules);
-        store.reject_job(&job.id, worker, category.as_str(), &moderation::rejection_message(category), &record, strike).await?;
+        store.reject_job(&job.id, worker, category, &moderation::rejection_message(category), &record, strike).await?;
         return Ok(());
     };
     // An upload that went to review under `hide_result` ran, but its result waits hidden.
     let upload_flagged = policy.images.review_mode == ReviewMode::HideResult
-        && store.decisions_for_job(&job.id).await?.iter().any(|d| d.gate == "upload" && d.decision == "review");
+        && store.decisions_for_job(&job.id).await?.iter().any(|d| d.gate == Gate::Upload && d.decision == Decision::Review);
     let gate = if verdict.decision == Decision::Review || upload_flagged { OutputGate::Review(&record) } else { OutputGate::Allow(&record) };
-    let attempt = job.attempts;
-    let result_key = format!("results/{}/{}/{attempt}.png", job.user_id, job.id);
-    let thumb_key = format!("results/{}/{}/{attempt}-w{THUMB_WIDTH}.jpg", job.user_id, job.id);
+    let (result_key, thumb_key) = media::result_keys_for(&job.user_id, &job.id, job.attempts);
     let hash = hex::encode(Sha256::digest(&png));
     state.media.put(&result_key, Bytes::from(png)).await?;
     for r in renditions {
@@ -165,12 +188,62 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
     }
     // A worker killed between storing and completing leaves its attempt's files behind.
     let ours = media::result_keys(Some(&result_key), Some(&thumb_key));
-    for key in state.media.list(&format!("results/{}/{}/", job.user_id, job.id)).await? {
+    for key in state.media.list(&media::result_prefix(&job.user_id, &job.id)).await? {
         if !ours.contains(&key) {
             state.media.delete(&key).await?;
         }
     }
     Ok(())
+}
+
+/// Loads what the plan's generators need: the photo (the job's upload) and the style image
+/// (the job's `style_upload_id`), decoded from the stored, cleaned files. `Ok(Err(message))` when one
+/// is gone (the member deleted it, retention purged it).
+async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Result<Result<Inputs, String>, ServiceError> {
+    let wants = |f: fn(&crate::generators::Capabilities) -> Need| chain.iter().any(|g| f(g.capabilities()) != Need::No);
+    let image_of = |upload_id: String, missing: &'static str| async move {
+        let upload = match state.store.upload(&upload_id, &job.user_id).await {
+            Ok(u) => u,
+            Err(darkroom_store::StoreError::NotFound) => return Ok(Err(missing.to_string())),
+            Err(e) => return Err(ServiceError::from(e)),
+        };
+        let bytes = state.media.get(&upload.object_key).await?;
+        let decoded = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
+            .await
+            .map_err(ServiceError::internal)?;
+        Ok(decoded.map_err(|_| missing.to_string()))
+    };
+    let mut inputs = Inputs { prompt: job.prompt.clone(), user_ref: state.signer.keyed_hash(&format!("provider-user:{}", job.user_id))[..32].to_string(), ..Default::default() };
+    if wants(|c| c.photo) {
+        match image_of(job.upload_id.clone(), "The source photo is no longer available.").await? {
+            Ok(i) => inputs.photo = Some(i),
+            Err(m) => return Ok(Err(m)),
+        }
+    }
+    if let (true, Some(id)) = (wants(|c| c.style_image), job.style_upload_id.as_deref()) {
+        match image_of(id.to_string(), "The style image is no longer available.").await? {
+            Ok(i) => inputs.style_image = Some(i),
+            Err(m) => return Ok(Err(m)),
+        }
+    }
+    Ok(Ok(inputs))
+}
+
+/// Runs the plan's generators in order; the next one is tried only when one is
+/// [`GenerateError::Unavailable`].
+async fn generate(chain: &[Arc<dyn Generator>], plan: &Plan, inputs: Inputs, progress: Progress) -> Result<Output, GenerateError> {
+    let mut last = GenerateError::Unavailable("no generator".into());
+    for g in chain {
+        match g.generate(&plan.params, inputs.clone(), progress.clone()).await {
+            Ok(out) => return Ok(out),
+            Err(GenerateError::Unavailable(m)) => {
+                tracing::warn!(generator = g.id(), error = %m, "generator unavailable; trying the next");
+                last = GenerateError::Unavailable(format!("{}: {m}", g.id()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// Starts `n` in-process workers; returns their handles.

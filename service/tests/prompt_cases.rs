@@ -236,7 +236,7 @@ fn operator_blocklist_matches_whole_words_and_phrases() {
 fn decisions_record_the_match_for_moderators_only() {
     let policy = Policy::default();
     let v = prompt::check("a beheading video", &policy.prompts);
-    let record = v.record("prompt", &policy.version);
+    let record = v.record(darkroom_contract::Gate::Prompt, &policy.version);
     assert_eq!(record.policy_version, policy.version);
     assert!(record.labels.to_string().contains("beheading"), "moderators see the rule: {}", record.labels);
     let message = darkroom_service::moderation::rejection_message(v.category.unwrap());

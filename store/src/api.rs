@@ -117,21 +117,10 @@ pub struct ApiRequest {
     pub created_at: i64,
 }
 
-/// The webhook event a job's final status sends, if any.
-pub fn event_for_status(status: &str) -> Option<&'static str> {
-    match status {
-        "succeeded" => Some("generation.succeeded"),
-        "failed" => Some("generation.failed"),
-        "rejected" => Some("generation.rejected"),
-        "canceled" => Some("generation.canceled"),
-        _ => None,
-    }
-}
-
 /// Inside a job's state transaction: queues the webhook delivery its final state calls for
 /// (none if the key has no endpoint, does not want the event, or it is already queued).
 pub(crate) async fn queue_delivery_in(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
-    let (Some(key_id), Some(event)) = (job.api_key_id.as_deref(), event_for_status(&job.status)) else { return Ok(()) };
+    let (Some(key_id), Some(event)) = (job.api_key_id.as_deref(), job.status.webhook_event()) else { return Ok(()) };
     let now = now_ms();
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, api_key_id, user_id, job_id, event, status, attempts, next_attempt_at, created_at) \

@@ -5,6 +5,7 @@
 //! committed. Ids increase monotonically per database; the stream uses them as SSE event ids
 //! and replays from `Last-Event-ID`.
 
+pub use darkroom_contract::{EventKind, LiveEvent};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
@@ -14,19 +15,19 @@ use crate::{now_ms, Result, Store};
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
 pub struct Event {
     pub id: i64,
-    /// `job` (payload: the job's public state) or `balance` (payload: `{"balance": n}`).
-    pub kind: String,
-    /// JSON text.
+    /// Which payload it carries (see [`LiveEvent`]).
+    pub kind: EventKind,
+    /// JSON text of the payload ([`LiveEvent::payload`]).
     pub payload: String,
     pub created_at: i64,
 }
 
 /// Appends an event inside `tx`; returns its id.
-pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, kind: &str, payload: &serde_json::Value) -> Result<i64> {
+pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, event: &LiveEvent) -> Result<i64> {
     Ok(sqlx::query_scalar("INSERT INTO events (user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(user_id)
-        .bind(kind)
-        .bind(payload.to_string())
+        .bind(event.kind())
+        .bind(event.payload())
         .bind(now_ms())
         .fetch_one(&mut **tx)
         .await?)

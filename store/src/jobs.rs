@@ -15,6 +15,7 @@
 //!   start refunds; a moderation rejection never does (SPEC §3). Refunds carry the idempotency
 //!   key `refund:<job id>`, so a job is refunded at most once.
 
+pub use darkroom_contract::{Category, JobState, JobStatus, LiveEvent, Mode, Visibility};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
@@ -27,13 +28,14 @@ pub struct Job {
     pub id: String,
     pub user_id: String,
     pub upload_id: String,
-    /// `image_to_image` for now.
-    pub mode: String,
+    /// The style image's upload, for any-image-as-style generations.
+    pub style_upload_id: Option<String>,
+    pub mode: Mode,
     /// Engine parameters as JSON text.
     pub params: String,
     /// Credits charged at creation.
     pub cost: i64,
-    pub status: String,
+    pub status: JobStatus,
     /// 0..=100.
     pub progress: i64,
     /// For `failed`/`rejected`: what the member is told (a category, never internals).
@@ -44,8 +46,7 @@ pub struct Job {
     pub result_hash: Option<String>,
     pub result_width: Option<i64>,
     pub result_height: Option<i64>,
-    /// `private` (default), `link` or `public`.
-    pub visibility: String,
+    pub visibility: Visibility,
     pub created_at: i64,
     /// When the first attempt started (Unix ms).
     pub started_at: Option<i64>,
@@ -55,8 +56,8 @@ pub struct Job {
     pub finished_at: Option<i64>,
     /// The member's prompt (may be empty), as checked by the prompt gate.
     pub prompt: String,
-    /// For `rejected` or hidden items: `sexual`, `minors`, `violence` or `other`.
-    pub moderation_category: Option<String>,
+    /// For `rejected` or hidden items.
+    pub moderation_category: Option<Category>,
     /// Set when a moderator hid the item everywhere.
     pub hidden_at: Option<i64>,
     /// Set while the owner allows the operator to showcase the item (SPEC §4).
@@ -69,14 +70,14 @@ pub struct Job {
     pub request_hash: Option<String>,
 }
 
-pub(crate) const COLUMNS: &str = "id, user_id, upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
+pub(crate) const COLUMNS: &str = "id, user_id, upload_id, style_upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
      result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash";
 
 /// What a member's gallery shows (all `None`: everything not deleted).
 #[derive(Clone, Debug, Default)]
-pub struct GalleryFilter<'a> {
+pub struct GalleryFilter {
     /// Keep only this status.
-    pub status: Option<&'a str>,
+    pub status: Option<JobStatus>,
     /// Keep only this (first) style, the engine's index.
     pub style: Option<i64>,
     /// Created at or after this time (Unix milliseconds).
@@ -89,12 +90,14 @@ pub struct GalleryFilter<'a> {
 pub struct NewJob<'a> {
     pub user_id: &'a str,
     pub upload_id: &'a str,
-    pub mode: &'a str,
+    /// A second upload of the member's the generator reads (the style image).
+    pub style_upload_id: Option<&'a str>,
+    pub mode: Mode,
     pub params: &'a str,
     /// The (first) style's engine index (see [`Job::style`]).
     pub style: i64,
     pub cost: i64,
-    pub visibility: &'a str,
+    pub visibility: Visibility,
     /// Client-chosen key; the same key returns the same job.
     pub idempotency_key: &'a str,
     pub prompt: &'a str,
@@ -116,10 +119,11 @@ pub struct ApiOrigin<'a> {
 
 /// The outcome of the gates a job passes before it is queued.
 pub struct Gates<'a> {
-    /// `queued` (allowed), `review` (held for a moderator) or `rejected` (blocked).
-    pub status: &'a str,
+    /// `queued` (allowed), `review` (held for a moderator) or `rejected` (blocked): see
+    /// [`JobStatus::can_start_as`].
+    pub status: JobStatus,
     /// For `rejected`: the category the member sees, and the message.
-    pub category: Option<&'a str>,
+    pub category: Option<Category>,
     pub message: Option<&'a str>,
     /// Every gate's decision, recorded with the job.
     pub decisions: &'a [NewDecision],
@@ -129,7 +133,7 @@ pub struct Gates<'a> {
 
 impl Gates<'_> {
     /// No moderation: queued, nothing recorded (store tests and tools).
-    pub const ALLOW: Gates<'static> = Gates { status: "queued", category: None, message: None, decisions: &[], strike: None };
+    pub const ALLOW: Gates<'static> = Gates { status: JobStatus::Queued, category: None, message: None, decisions: &[], strike: None };
 }
 
 /// What a finished job produced.
@@ -149,17 +153,20 @@ pub enum OutputGate<'a> {
     Review(&'a NewDecision),
 }
 
-/// Terminal states.
-pub const TERMINAL: [&str; 4] = ["succeeded", "rejected", "failed", "canceled"];
-
 impl Job {
     /// The state a member's page shows, as sent on the live stream.
-    pub fn public_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id, "status": self.status, "progress": self.progress, "error": self.error,
-            "cost": self.cost, "created_at": self.created_at, "finished_at": self.finished_at,
-            "category": self.moderation_category, "hidden": self.hidden_at.is_some(),
-        })
+    pub fn state(&self) -> JobState {
+        JobState {
+            id: self.id.clone(),
+            status: self.status,
+            progress: self.progress,
+            error: self.error.clone(),
+            cost: self.cost,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+            category: self.moderation_category,
+            hidden: self.hidden_at.is_some(),
+        }
     }
 }
 
@@ -200,7 +207,7 @@ pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Resu
 }
 
 pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
-    events::append_in(tx, &job.user_id, "job", &job.public_json()).await?;
+    events::append_in(tx, &job.user_id, &LiveEvent::Job(job.state())).await?;
     crate::api::queue_delivery_in(tx, job).await?;
     Ok(())
 }
@@ -225,15 +232,25 @@ impl Store {
         if owned.is_none() {
             return Err(StoreError::NotFound);
         }
+        if let Some(style) = new.style_upload_id {
+            let owned: Option<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL")
+                .bind(style)
+                .bind(new.user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if owned.is_none() {
+                return Err(StoreError::NotFound);
+            }
+        }
         let gates = &new.gates;
-        if !["queued", "review", "rejected"].contains(&gates.status) {
+        if !gates.status.can_start_as() {
             return Err(StoreError::Conflict(format!("a job cannot start as {}", gates.status)));
         }
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -248,10 +265,11 @@ impl Store {
         .bind(new.prompt)
         .bind(gates.message)
         .bind(gates.category)
-        .bind((gates.status == "rejected").then_some(now))
+        .bind((gates.status == JobStatus::Rejected).then_some(now))
         .bind(new.style)
         .bind(new.api.as_ref().map(|a| a.key_id))
         .bind(new.api.as_ref().map(|a| a.request_hash))
+        .bind(new.style_upload_id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);
@@ -267,8 +285,8 @@ impl Store {
         for d in gates.decisions {
             decision_in(&mut tx, new.user_id, Some(&id), d).await?;
         }
-        if let (Some(rules), "rejected") = (gates.strike, gates.status) {
-            let category = gates.category.unwrap_or("other");
+        if let (Some(rules), JobStatus::Rejected) = (gates.strike, gates.status) {
+            let category = gates.category.unwrap_or(Category::Other);
             strike_in(&mut tx, new.user_id, Some(&id), None, category, "blocked automatically", rules).await?;
         }
         let job = job_in(&mut tx, &id).await?;
@@ -315,20 +333,20 @@ impl Store {
 
     /// The member's jobs, newest first. `before`: a job id to page after (keyset);
     /// `status`: keep only this status.
-    pub async fn jobs_for_user(&self, user_id: &str, status: Option<&str>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+    pub async fn jobs_for_user(&self, user_id: &str, status: Option<JobStatus>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
         self.gallery_jobs(user_id, &GalleryFilter { status, ..Default::default() }, before, limit).await
     }
 
     /// The member's jobs that pass `filter`, newest first, at most `limit`; `before`: a job
     /// id to page after (keyset on the time-ordered id).
-    pub async fn gallery_jobs(&self, user_id: &str, filter: &GalleryFilter<'_>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+    pub async fn gallery_jobs(&self, user_id: &str, filter: &GalleryFilter, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
         Ok(sqlx::query_as::<_, Job>(&format!(
             "SELECT {COLUMNS} FROM jobs WHERE user_id = $1 AND deleted_at IS NULL \
              AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) AND ($5 < 0 OR style = $5) \
              AND created_at >= $6 AND created_at < $7 ORDER BY id DESC LIMIT $4"
         ))
         .bind(user_id)
-        .bind(filter.status.unwrap_or(""))
+        .bind(filter.status.map_or("", JobStatus::as_str))
         .bind(before.unwrap_or(""))
         .bind(limit)
         .bind(filter.style.unwrap_or(-1))
@@ -407,8 +425,8 @@ impl Store {
     /// changes nothing) if `worker` no longer holds it.
     pub async fn complete_job(&self, id: &str, worker: &str, out: &JobOutput<'_>, gate: OutputGate<'_>) -> Result<bool> {
         let (status, decision) = match gate {
-            OutputGate::Allow(d) => ("succeeded", d),
-            OutputGate::Review(d) => ("review", d),
+            OutputGate::Allow(d) => (JobStatus::Succeeded, d),
+            OutputGate::Review(d) => (JobStatus::Review, d),
         };
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -442,7 +460,7 @@ impl Store {
         &self,
         id: &str,
         worker: &str,
-        category: &str,
+        category: Category,
         message: &str,
         decision: &NewDecision,
         strike: Option<&StrikeRules>,
@@ -469,11 +487,11 @@ impl Store {
         self.finish(tx, id, done.rows_affected(), false).await
     }
 
-    /// Ends the job `failed` (technical) or `rejected` (moderation) with the message the
-    /// member sees. A failure is refunded when `refund` is true; a rejection never is.
+    /// Ends the job `failed` (a technical failure) with the message the member sees, refunded
+    /// when `refund` (the operator's setting). A moderation outcome is [`Store::reject_job`].
     /// Returns `false` if `worker` no longer holds it.
-    pub async fn fail_job(&self, id: &str, worker: &str, status: &str, message: &str, refund: bool) -> Result<bool> {
-        assert!(status == "failed" || status == "rejected", "fail_job takes failed or rejected");
+    pub async fn fail_job(&self, id: &str, worker: &str, message: &str, refund: bool) -> Result<bool> {
+        let status = JobStatus::Failed;
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE jobs SET status = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL \
@@ -486,7 +504,7 @@ impl Store {
         .bind(worker)
         .execute(&mut *tx)
         .await?;
-        self.finish(tx, id, done.rows_affected(), refund && status == "failed").await
+        self.finish(tx, id, done.rows_affected(), refund).await
     }
 
     /// Cancels the member's job if it has not started; refunds it when `refund` (the
@@ -531,13 +549,10 @@ impl Store {
         Ok(true)
     }
 
-    /// Sets the visibility of the member's finished item: `private`, `link` or `public`
-    /// (SPEC §4). Errors: [`StoreError::NotFound`] (not theirs, deleted);
-    /// [`StoreError::Conflict`] for an unknown visibility or an item that has not succeeded.
-    pub async fn set_visibility(&self, id: &str, user_id: &str, visibility: &str) -> Result<Job> {
-        if !["private", "link", "public"].contains(&visibility) {
-            return Err(StoreError::Conflict(format!("unknown visibility {visibility:?}")));
-        }
+    /// Sets the visibility of the member's finished item (SPEC §4). Errors:
+    /// [`StoreError::NotFound`] (not theirs, deleted); [`StoreError::Conflict`] for an item that
+    /// has not succeeded.
+    pub async fn set_visibility(&self, id: &str, user_id: &str, visibility: Visibility) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE jobs SET visibility = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL AND status = 'succeeded'")
             .bind(visibility)
@@ -563,7 +578,7 @@ impl Store {
     /// caller removes the files). From this moment its pages and media answer 404.
     pub async fn delete_job(&self, id: &str, user_id: &str) -> Result<Job> {
         let job = self.job(id, user_id).await?;
-        if !TERMINAL.contains(&job.status.as_str()) {
+        if !job.status.is_terminal() {
             return Err(StoreError::Conflict("a job can be deleted once it has finished".into()));
         }
         let mut tx = self.begin_write().await?;

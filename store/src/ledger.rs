@@ -110,7 +110,8 @@ pub(crate) async fn credit_in(
 
 /// Appends the member's live `balance` event inside `tx`.
 pub(crate) async fn emit_balance(tx: &mut Transaction<'static, Any>, user_id: &str, balance: i64) -> Result<()> {
-    crate::events::append_in(tx, user_id, "balance", &serde_json::json!({ "balance": balance })).await?;
+    let event = darkroom_contract::LiveEvent::Balance(darkroom_contract::event::Balance { balance });
+    crate::events::append_in(tx, user_id, &event).await?;
     Ok(())
 }
 

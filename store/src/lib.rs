@@ -263,3 +263,74 @@ pub mod testing {
         store
     }
 }
+
+#[cfg(test)]
+mod vocabulary {
+    //! The store's SQL names job states, visibilities and decisions as literals (the
+    //! database's own language, like the migrations). This check reads those queries and
+    //! fails on a word the contract does not define, so a renamed state cannot leave a query
+    //! behind that silently matches nothing.
+    use darkroom_contract::{Decision, JobStatus, Visibility};
+
+    const SOURCES: [(&str, &str); 5] = [
+        ("jobs.rs", include_str!("jobs.rs")),
+        ("sharing.rs", include_str!("sharing.rs")),
+        ("moderation.rs", include_str!("moderation.rs")),
+        ("retention.rs", include_str!("retention.rs")),
+        ("accounts.rs", include_str!("accounts.rs")),
+    ];
+
+    /// The quoted words after each `<column> =`, `<>`, `IN (` or `NOT IN (` on the `jobs` and
+    /// `moderation_decisions` columns this checks.
+    fn literals<'a>(src: &'a str, column: &str) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for (at, _) in src.match_indices(column) {
+            let before = src[..at].chars().last().unwrap_or(' ');
+            if before.is_alphanumeric() || before == '_' {
+                continue;
+            }
+            let rest = src[at + column.len()..].trim_start();
+            let rest = ["NOT IN", "IN", "<>", "="].iter().find_map(|op| rest.strip_prefix(op)).map(str::trim_start);
+            let Some(rest) = rest else { continue };
+            let rest = rest.strip_prefix('(').unwrap_or(rest);
+            let mut rest = rest.trim_start();
+            while let Some(r) = rest.strip_prefix('\'') {
+                let end = r.find('\'').expect("closed quote");
+                out.push(&r[..end]);
+                rest = r[end + 1..].trim_start().strip_prefix(',').map(str::trim_start).unwrap_or("");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_state_and_visibility_in_the_sql_is_the_contracts() {
+        let mut seen = 0;
+        for (file, src) in SOURCES {
+            // `exports.status`, `subscriptions.status` and `reports.status` are other tables' own words.
+            let others = ["exports", "subscriptions", "reports"];
+            let src: String = src.lines().filter(|l| !others.iter().any(|o| l.contains(o))).collect::<Vec<_>>().join("\n");
+            for word in literals(&src, "status") {
+                assert!(word.parse::<JobStatus>().is_ok(), "{file}: job status {word:?} is not the contract's");
+                seen += 1;
+            }
+            for word in literals(&src, "visibility") {
+                assert!(word.parse::<Visibility>().is_ok(), "{file}: visibility {word:?} is not the contract's");
+                seen += 1;
+            }
+            for word in literals(&src, "decision") {
+                assert!(word.parse::<Decision>().is_ok(), "{file}: decision {word:?} is not the contract's");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 20, "the scan found the queries ({seen} literals)");
+        // Retention's "not finished yet" list is every state that is not terminal.
+        let active: Vec<JobStatus> =
+            crate::retention::ACTIVE.trim_matches(['(', ')']).split(", ").map(|w| w.trim_matches('\'').parse().unwrap()).collect();
+        let open: Vec<JobStatus> = JobStatus::ALL.iter().copied().filter(|s| !s.is_terminal()).collect();
+        assert_eq!(active.len(), open.len());
+        assert!(open.iter().all(|s| active.contains(s)));
+        assert_eq!(literals("WHERE status = 'queued' OR (status IN ('running', 'review'))", "status"), ["queued", "running", "review"]);
+        assert_eq!(literals("x_status = 'nope'", "status"), Vec::<&str>::new());
+    }
+}

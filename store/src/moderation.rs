@@ -8,6 +8,8 @@
 //!   active strikes (not lifted, inside the window) into a restriction (no new jobs until a
 //!   time) and then a suspension (sign-in blocked).
 
+pub use darkroom_contract::moderation::{Category, Decision as Verdict, Gate};
+use darkroom_contract::JobStatus;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
@@ -18,12 +20,10 @@ use crate::{new_id, now_ms, Result, Store, StoreError};
 /// A gate's or moderator's decision, to record.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct NewDecision {
-    /// `prompt`, `upload`, `output`, `moderator` or `report`.
-    pub gate: String,
-    /// `allow`, `review` or `block`.
-    pub decision: String,
-    /// `sexual`, `minors`, `violence` or `other` when not `allow`.
-    pub category: Option<String>,
+    pub gate: Gate,
+    pub decision: Verdict,
+    /// Set when not `allow`.
+    pub category: Option<Category>,
     /// What decided: `rustrict+lists`, `nudenet-320n`, `moderator`, ...
     pub detector: String,
     /// JSON: the detector's labels with scores (and boxes for images).
@@ -42,9 +42,9 @@ pub struct Decision {
     pub id: String,
     pub job_id: Option<String>,
     pub user_id: String,
-    pub gate: String,
-    pub decision: String,
-    pub category: Option<String>,
+    pub gate: Gate,
+    pub decision: Verdict,
+    pub category: Option<Category>,
     pub detector: String,
     /// JSON text.
     pub labels: String,
@@ -73,7 +73,7 @@ pub struct Strike {
     pub id: String,
     pub job_id: Option<String>,
     pub report_id: Option<String>,
-    pub category: String,
+    pub category: Category,
     pub created_at: i64,
     pub lifted_at: Option<i64>,
 }
@@ -130,9 +130,9 @@ pub(crate) async fn decision_in(tx: &mut Transaction<'static, Any>, user_id: &st
     .bind(new_id())
     .bind(job_id)
     .bind(user_id)
-    .bind(&d.gate)
-    .bind(&d.decision)
-    .bind(&d.category)
+    .bind(d.gate)
+    .bind(d.decision)
+    .bind(d.category)
     .bind(&d.detector)
     .bind(d.labels.to_string())
     .bind(&d.policy_version)
@@ -150,7 +150,7 @@ pub(crate) async fn strike_in(
     user_id: &str,
     job_id: Option<&str>,
     report_id: Option<&str>,
-    category: &str,
+    category: Category,
     reason: &str,
     rules: &StrikeRules,
 ) -> Result<()> {
@@ -192,7 +192,7 @@ pub struct Ruling<'a> {
     /// Required, recorded in the audit log.
     pub reason: &'a str,
     /// The category the member is shown when rejected/hidden.
-    pub category: &'a str,
+    pub category: Category,
     /// The message a rejected job shows the member.
     pub message: &'a str,
     pub policy_version: &'a str,
@@ -282,13 +282,13 @@ impl Store {
     pub async fn moderate_job(&self, job_id: &str, approve: bool, ruling: &Ruling<'_>) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let job = job_in(&mut tx, job_id).await?;
-        if job.status != "review" {
+        if job.status != JobStatus::Review {
             tx.rollback().await?;
             return Err(StoreError::Conflict(format!("the job is {} and no longer waits for review", job.status)));
         }
         let now = now_ms();
         if approve {
-            let (status, finished) = if job.result_key.is_some() { ("succeeded", Some(now)) } else { ("queued", None) };
+            let (status, finished) = if job.result_key.is_some() { (JobStatus::Succeeded, Some(now)) } else { (JobStatus::Queued, None) };
             sqlx::query("UPDATE jobs SET status = $1, finished_at = $2 WHERE id = $3 AND status = 'review'")
                 .bind(status)
                 .bind(finished)
@@ -308,9 +308,9 @@ impl Store {
             strike_in(&mut tx, &job.user_id, Some(job_id), None, ruling.category, ruling.reason, ruling.strike).await?;
         }
         let decision = NewDecision {
-            gate: "moderator".into(),
-            decision: if approve { "allow" } else { "block" }.into(),
-            category: (!approve).then(|| ruling.category.to_string()),
+            gate: Gate::Moderator,
+            decision: if approve { Verdict::Allow } else { Verdict::Block },
+            category: (!approve).then_some(ruling.category),
             detector: "moderator".into(),
             labels: serde_json::json!([]),
             policy_version: ruling.policy_version.into(),
@@ -427,9 +427,9 @@ impl Store {
             }
         }
         let decision = NewDecision {
-            gate: "report".into(),
-            decision: if uphold && hide { "block" } else { "allow" }.into(),
-            category: uphold.then(|| ruling.category.to_string()),
+            gate: Gate::Report,
+            decision: if uphold && hide { Verdict::Block } else { Verdict::Allow },
+            category: uphold.then_some(ruling.category),
             detector: "moderator".into(),
             labels: serde_json::json!([{ "report": report_id, "reason": report.reason }]),
             policy_version: ruling.policy_version.into(),
@@ -501,7 +501,7 @@ pub struct AuditEntry {
     pub created_at: i64,
 }
 
-async fn hide_in(tx: &mut Transaction<'static, Any>, job_id: &str, category: &str) -> Result<()> {
+async fn hide_in(tx: &mut Transaction<'static, Any>, job_id: &str, category: Category) -> Result<()> {
     sqlx::query("UPDATE jobs SET hidden_at = $1, moderation_category = $2 WHERE id = $3 AND hidden_at IS NULL")
         .bind(now_ms())
         .bind(category)

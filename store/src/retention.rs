@@ -8,7 +8,7 @@ use crate::uploads::Upload;
 use crate::{now_ms, Result, Store};
 
 /// Jobs that still need their upload: not finished yet.
-const ACTIVE: &str = "('queued', 'review', 'running')";
+pub(crate) const ACTIVE: &str = "('queued', 'review', 'running')";
 
 impl Store {
     /// Uploads made before `before_ms`, not yet purged, whose jobs have all finished; oldest
@@ -17,7 +17,7 @@ impl Store {
         Ok(sqlx::query_as::<_, Upload>(&format!(
             "SELECT id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate FROM uploads u \
              WHERE deleted_at IS NULL AND created_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.upload_id = u.id AND j.status IN {ACTIVE}) \
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE (j.upload_id = u.id OR j.style_upload_id = u.id) AND j.status IN {ACTIVE}) \
              ORDER BY created_at LIMIT $2"
         ))
         .bind(before_ms)

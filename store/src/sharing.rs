@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::{emit_job, job_in, Job, COLUMNS};
+use crate::jobs::{emit_job, job_in, Job, JobStatus, Visibility, COLUMNS};
 use crate::{new_id, now_ms, Result, Store, StoreError};
 
 /// The SQL condition (on `jobs`) for an item others may see at all.
@@ -71,7 +71,7 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::NotFound);
         }
-        if job.status != "succeeded" || job.hidden_at.is_some() {
+        if job.status != JobStatus::Succeeded || job.hidden_at.is_some() {
             tx.rollback().await?;
             return Err(StoreError::Conflict("only finished, visible items can be shared".into()));
         }
@@ -85,7 +85,7 @@ impl Store {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-        if job.visibility == "private" {
+        if job.visibility == Visibility::Private {
             sqlx::query("UPDATE jobs SET visibility = 'link' WHERE id = $1").bind(job_id).execute(&mut *tx).await?;
             let after = job_in(&mut tx, job_id).await?;
             emit_job(&mut tx, &after).await?;

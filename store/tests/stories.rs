@@ -1,5 +1,6 @@
 //! Store stories, each run on a fresh SQLite file AND a fresh PostgreSQL database.
 
+use darkroom_contract::{Category, EventKind, JobStatus, Mode, Visibility};
 use darkroom_store::jobs::{GalleryFilter, Gates, JobOutput, NewJob, OutputGate};
 use darkroom_store::moderation::{NewDecision, Ruling, StrikeRules};
 use darkroom_store::sharing::{Cursor, Sort};
@@ -37,7 +38,7 @@ on_both!(
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
-    Ruling { actor_id: actor, reason, category: "sexual", message: "Rejected by moderation: sexual content.", policy_version: "test-1", strike: &RULES }
+    Ruling { actor_id: actor, reason, category: Category::Sexual, message: "Rejected by moderation: sexual content.", policy_version: "test-1", strike: &RULES }
 }
 
 async fn admin(store: &Store) -> String {
@@ -51,13 +52,13 @@ async fn gate_rejection_charges_without_refund_and_strikes(b: Backend) {
     let user = member(&store, "g@example.com", 10).await;
     let up = upload(&store, &user).await;
     let decisions = [decision("prompt", "block", Some("sexual")), decision("upload", "allow", None)];
-    let gates = Gates { status: "rejected", category: Some("sexual"), message: Some("Rejected: sexual content."), decisions: &decisions, strike: Some(&RULES) };
+    let gates = Gates { status: JobStatus::Rejected, category: Some(Category::Sexual), message: Some("Rejected: sexual content."), decisions: &decisions, strike: Some(&RULES) };
     let mut new = job(&user, &up, "blocked", 4);
     new.gates = gates;
     new.prompt = "a prompt";
     let (j, created) = store.create_job(new).await.unwrap();
     assert!(created);
-    assert_eq!((j.status.as_str(), j.moderation_category.as_deref(), j.prompt.as_str()), ("rejected", Some("sexual"), "a prompt"));
+    assert_eq!((j.status.as_str(), j.moderation_category.map(Category::as_str), j.prompt.as_str()), ("rejected", Some("sexual"), "a prompt"));
     assert!(j.finished_at.is_some());
     assert_eq!(store.user(&user).await.unwrap().balance, 6, "charged, not refunded");
     let kinds: Vec<String> = store.ledger(&user, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
@@ -78,10 +79,10 @@ async fn review_queue_approve_and_reject(b: Backend) {
     let up = upload(&store, &user).await;
     let held = [decision("upload", "review", Some("sexual"))];
     let mut a = job(&user, &up, "a", 2);
-    a.gates = Gates { status: "review", category: None, message: None, decisions: &held, strike: None };
+    a.gates = Gates { status: JobStatus::Review, category: None, message: None, decisions: &held, strike: None };
     let (a, _) = store.create_job(a).await.unwrap();
     let mut r = job(&user, &up, "r", 3);
-    r.gates = Gates { status: "review", category: None, message: None, decisions: &held, strike: None };
+    r.gates = Gates { status: JobStatus::Review, category: None, message: None, decisions: &held, strike: None };
     let (r, _) = store.create_job(r).await.unwrap();
     assert!(store.claim_job("w", 60_000).await.unwrap().is_none(), "held jobs do not run");
     let queue: Vec<String> = store.jobs_in_review(10).await.unwrap().into_iter().map(|j| j.id).collect();
@@ -89,14 +90,14 @@ async fn review_queue_approve_and_reject(b: Backend) {
     let before = store.last_event_id(&user).await.unwrap();
 
     let approved = store.moderate_job(&a.id, true, &ruling(&moderator, "fine")).await.unwrap();
-    assert_eq!(approved.status, "queued");
+    assert_eq!(approved.status, JobStatus::Queued);
     assert!(matches!(store.moderate_job(&a.id, false, &ruling(&moderator, "late")).await, Err(StoreError::Conflict(_))), "ruled once");
     let rejected = store.moderate_job(&r.id, false, &ruling(&moderator, "nudity")).await.unwrap();
-    assert_eq!((rejected.status.as_str(), rejected.moderation_category.as_deref()), ("rejected", Some("sexual")));
+    assert_eq!((rejected.status.as_str(), rejected.moderation_category.map(Category::as_str)), ("rejected", Some("sexual")));
     assert_eq!(store.claim_job("w", 60_000).await.unwrap().unwrap().id, a.id, "the approved job runs");
     assert_eq!(store.user(&user).await.unwrap().balance, 5, "the rejection is not refunded");
     let events = store.events_after(&user, before, 50).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "job" && e.payload.contains(&r.id) && e.payload.contains("rejected")), "member told live");
+    assert!(events.iter().any(|e| e.kind == EventKind::Job && e.payload.contains(&r.id) && e.payload.contains("rejected")), "member told live");
     let audit = store.audit_entries(&format!("job:{}", r.id), 10).await.unwrap();
     assert_eq!((audit[0].action.as_str(), audit[0].reason.as_str(), audit[0].actor_id.as_deref()), ("job.reject", "nudity", Some(moderator.as_str())));
     let d = store.decisions_for_job(&r.id).await.unwrap();
@@ -116,15 +117,15 @@ async fn output_review_hides_until_approved_and_output_block_keeps_charge(b: Bac
     let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
     let review = decision("output", "review", Some("sexual"));
     assert!(store.complete_job(&a.id, "w", &out, OutputGate::Review(&review)).await.unwrap());
-    assert_eq!(store.job(&a.id, &user).await.unwrap().status, "review");
+    assert_eq!(store.job(&a.id, &user).await.unwrap().status, JobStatus::Review);
     assert!(matches!(store.cancel_job(&a.id, &user, true).await, Err(StoreError::Conflict(_))), "a finished run cannot be canceled");
     let approved = store.moderate_job(&a.id, true, &ruling(&moderator, "ok")).await.unwrap();
     assert_eq!((approved.status.as_str(), approved.result_key.as_deref()), ("succeeded", Some("r")));
 
     store.claim_job("w", 60_000).await.unwrap().unwrap();
     let block = decision("output", "block", Some("sexual"));
-    assert!(store.reject_job(&c.id, "w", "sexual", "Rejected: sexual content.", &block, Some(&RULES)).await.unwrap());
-    assert!(!store.reject_job(&c.id, "w", "sexual", "again", &block, Some(&RULES)).await.unwrap(), "once");
+    assert!(store.reject_job(&c.id, "w", Category::Sexual, "Rejected: sexual content.", &block, Some(&RULES)).await.unwrap());
+    assert!(!store.reject_job(&c.id, "w", Category::Sexual, "again", &block, Some(&RULES)).await.unwrap(), "once");
     let c = store.job(&c.id, &user).await.unwrap();
     assert_eq!((c.status.as_str(), c.result_key.as_deref()), ("rejected", None));
     assert_eq!(store.user(&user).await.unwrap().balance, 6, "both charged, none refunded");
@@ -139,7 +140,7 @@ async fn strikes_restrict_then_suspend_and_lift(b: Backend) {
     let block = [decision("prompt", "block", Some("sexual"))];
     let reject = |key: &'static str| {
         let mut n = job(&user, &up, key, 1);
-        n.gates = Gates { status: "rejected", category: Some("sexual"), message: Some("Rejected."), decisions: &block, strike: Some(&RULES) };
+        n.gates = Gates { status: JobStatus::Rejected, category: Some(Category::Sexual), message: Some("Rejected."), decisions: &block, strike: Some(&RULES) };
         n
     };
     store.create_job(reject("1")).await.unwrap();
@@ -169,7 +170,7 @@ async fn reports_need_a_visible_item_and_uphold_hides(b: Backend) {
     let moderator = admin(&store).await;
     let up = upload(&store, &owner).await;
     let mut pubjob = job(&owner, &up, "pub", 1);
-    pubjob.visibility = "public";
+    pubjob.visibility = Visibility::Public;
     let (p, _) = store.create_job(pubjob).await.unwrap();
     let (private, _) = store.create_job(job(&owner, &up, "priv", 1)).await.unwrap();
     let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
@@ -188,7 +189,7 @@ async fn reports_need_a_visible_item_and_uphold_hides(b: Backend) {
     assert!(matches!(store.resolve_report(&rep.id, false, false, &ruling(&moderator, "x")).await, Err(StoreError::Conflict(_))));
     let hidden = store.job(&p.id, &owner).await.unwrap();
     assert!(hidden.hidden_at.is_some());
-    assert_eq!(hidden.moderation_category.as_deref(), Some("sexual"));
+    assert_eq!(hidden.moderation_category.map(Category::as_str), Some("sexual"));
     assert!(matches!(store.create_report(&p.id, None, "ip:2", "spam", "").await, Err(StoreError::NotFound)), "hidden items cannot be reported");
     assert_eq!(store.standing(&owner).await.unwrap().strikes.len(), 1);
     let shown = store.set_hidden(&p.id, false, &ruling(&moderator, "restored on appeal")).await.unwrap();
@@ -216,14 +217,14 @@ async fn upload(store: &Store, user: &str) -> String {
 
 fn job<'a>(user: &'a str, upload: &'a str, key: &'a str, cost: i64) -> NewJob<'a> {
     NewJob {
-        user_id: user, upload_id: upload, mode: "image_to_image", params: "{}", style: 0, cost, visibility: "private",
+        user_id: user, upload_id: upload, style_upload_id: None, mode: Mode::ImageToImage, params: "{}", style: 0, cost, visibility: Visibility::Private,
         idempotency_key: key, prompt: "", gates: Gates::ALLOW, api: None,
     }
 }
 
 fn decision(gate: &str, decision: &str, category: Option<&str>) -> NewDecision {
     NewDecision {
-        gate: gate.into(), decision: decision.into(), category: category.map(Into::into), detector: "test".into(),
+        gate: gate.parse().unwrap(), decision: decision.parse().unwrap(), category: category.map(|c| c.parse().unwrap()), detector: "test".into(),
         labels: serde_json::json!([{"label": "FACE_FEMALE", "score": 0.7}]), policy_version: "test-1".into(),
         actor_id: None, reason: None,
     }
@@ -363,13 +364,14 @@ async fn failure_refunds_rejection_does_not_cancel_refunds(b: Backend) {
     assert_eq!(store.user(&user).await.unwrap().balance, 1);
     let got = store.claim_job("w", 60_000).await.unwrap().unwrap();
     assert_eq!(got.id, a.id, "oldest first");
-    assert!(store.fail_job(&a.id, "w", "failed", "technical failure", true).await.unwrap());
-    assert!(!store.fail_job(&a.id, "w", "failed", "again", true).await.unwrap(), "refunded once");
+    assert!(store.fail_job(&a.id, "w", "technical failure", true).await.unwrap());
+    assert!(!store.fail_job(&a.id, "w", "again", true).await.unwrap(), "refunded once");
     let got = store.claim_job("w", 60_000).await.unwrap().unwrap();
     assert_eq!(got.id, r.id);
-    assert!(store.fail_job(&r.id, "w", "rejected", "sexual content", true).await.unwrap());
+    let block = decision("output", "block", Some("sexual"));
+    assert!(store.reject_job(&r.id, "w", Category::Sexual, "sexual content", &block, None).await.unwrap());
     let canceled = store.cancel_job(&c.id, &user, true).await.unwrap();
-    assert_eq!(canceled.status, "canceled");
+    assert_eq!(canceled.status, JobStatus::Canceled);
     assert!(matches!(store.cancel_job(&c.id, &user, true).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.user(&user).await.unwrap().balance, 1 + 2 + 4, "failure and cancel refunded, rejection not");
     let kinds: Vec<String> = store.ledger(&user, 20).await.unwrap().into_iter().map(|e| e.kind).collect();
@@ -461,7 +463,7 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     // Share links: a private item becomes `link`; expired, revoked and private answer NotFound.
     let live = store.create_share_link(a, &owner, "h-live", Some(darkroom_store::now_ms() + 60_000)).await.unwrap();
     store.create_share_link(a, &owner, "h-old", Some(darkroom_store::now_ms() - 1)).await.unwrap();
-    assert_eq!(store.job(a, &owner).await.unwrap().visibility, "link");
+    assert_eq!(store.job(a, &owner).await.unwrap().visibility, Visibility::Link);
     assert_eq!(store.open_share_link("h-live").await.unwrap().id, a);
     assert_eq!(store.open_share_link("h-live").await.unwrap().id, a);
     assert!(matches!(store.open_share_link("h-old").await, Err(StoreError::NotFound)), "expired");
@@ -470,9 +472,9 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     assert_eq!(links.iter().find(|l| l.id == live.id).unwrap().views, 2, "views counted");
     assert!(store.share_links(a, &fan).await.unwrap().is_empty(), "scoped to the owner");
     assert!(store.shareable(a).await.unwrap() && !store.shareable(bb).await.unwrap());
-    store.set_visibility(a, &owner, "private").await.unwrap();
+    store.set_visibility(a, &owner, Visibility::Private).await.unwrap();
     assert!(matches!(store.open_share_link("h-live").await, Err(StoreError::NotFound)), "private again: link stops");
-    store.set_visibility(a, &owner, "link").await.unwrap();
+    store.set_visibility(a, &owner, Visibility::Link).await.unwrap();
     assert!(matches!(store.revoke_share_link(&live.id, &fan).await, Err(StoreError::NotFound)));
     store.revoke_share_link(&live.id, &owner).await.unwrap();
     assert!(matches!(store.open_share_link("h-live").await, Err(StoreError::NotFound)), "revoked");
@@ -480,8 +482,8 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     // Explore: public and viewable only, keyset pages, likes order `Top`. Every change to it
     // bumps the feed version (caches key on it), in the database and in this process.
     let (v0, l0) = (store.feed_version().await.unwrap(), store.local_feed_changes());
-    store.set_visibility(bb, &owner, "public").await.unwrap();
-    store.set_visibility(c, &owner, "public").await.unwrap();
+    store.set_visibility(bb, &owner, Visibility::Public).await.unwrap();
+    store.set_visibility(c, &owner, Visibility::Public).await.unwrap();
     assert!(store.public_job(a).await.is_err(), "a link item has no public page");
     let page1 = store.explore(Sort::Newest, None, None, 1).await.unwrap();
     assert_eq!(page1.iter().map(|f| f.job.id.as_str()).collect::<Vec<_>>(), [c]);
@@ -491,9 +493,9 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     let (st, me) = (&store, owner.as_str());
     let styled = |style| async move { st.explore(Sort::Newest, Some(style), None, 5).await.unwrap().into_iter().map(|f| f.job.id).collect::<Vec<_>>() };
     assert_eq!((styled(3).await, styled(0).await, styled(7).await), (vec![bb.to_string()], vec![c.to_string()], vec![]), "filtered by style");
-    let mine = |f: GalleryFilter<'static>| async move { st.gallery_jobs(me, &f, None, 5).await.unwrap().len() };
+    let mine = |f: GalleryFilter| async move { st.gallery_jobs(me, &f, None, 5).await.unwrap().len() };
     assert_eq!(mine(GalleryFilter { style: Some(3), ..Default::default() }).await, 1);
-    assert_eq!(mine(GalleryFilter { style: Some(0), status: Some("succeeded"), ..Default::default() }).await, 2);
+    assert_eq!(mine(GalleryFilter { style: Some(0), status: Some(JobStatus::Succeeded), ..Default::default() }).await, 2);
     let made = store.job(a, &owner).await.unwrap().created_at;
     assert_eq!(mine(GalleryFilter { from_ms: Some(made + 86_400_000), ..Default::default() }).await, 0, "a later day");
     assert_eq!(mine(GalleryFilter { from_ms: Some(made - 1), until_ms: Some(made + 86_400_000), ..Default::default() }).await, 3);

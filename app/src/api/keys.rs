@@ -209,11 +209,10 @@ pub async fn set_key_webhook(
     ev_canceled: Option<String>,
 ) -> Result<(), ServerFnError> {
     let (state, user) = crate::api::ssr::member().await?;
-    let events: Vec<String> = [("succeeded", ev_succeeded), ("failed", ev_failed), ("rejected", ev_rejected), ("canceled", ev_canceled)]
-        .into_iter()
-        .filter(|(_, on)| on.is_some())
-        .map(|(e, _)| format!("generation.{e}"))
-        .collect();
+    use crate::api::JobStatus;
+    let chosen = [(JobStatus::Succeeded, ev_succeeded), (JobStatus::Failed, ev_failed), (JobStatus::Rejected, ev_rejected), (JobStatus::Canceled, ev_canceled)];
+    let events: Vec<String> =
+        chosen.into_iter().filter(|(_, on)| on.is_some()).filter_map(|(s, _)| s.webhook_event()).map(String::from).collect();
     darkroom_service::webhooks::set(&state, &user.id, &key_id, Some(url.as_str()), &events).await.map_err(ssr::err)?;
     Ok(())
 }

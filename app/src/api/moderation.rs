@@ -3,6 +3,8 @@
 //! these only check who is asking and shape the answers for the pages.
 
 use leptos::prelude::*;
+use darkroom_contract::{Category, Gate, JobStatus};
+use darkroom_contract::moderation::Decision as Verdict;
 use serde::{Deserialize, Serialize};
 
 /// A detector finding drawn on the image: a box in the image's pixels.
@@ -20,11 +22,9 @@ pub struct BoxView {
 /// A recorded moderation decision, for moderators.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct DecisionView {
-    /// `prompt`, `upload`, `output`, `moderator` or `report`.
-    pub gate: String,
-    /// `allow`, `review` or `block`.
-    pub decision: String,
-    pub category: Option<String>,
+    pub gate: Gate,
+    pub decision: Verdict,
+    pub category: Option<Category>,
     pub detector: String,
     /// The labels as one line, e.g. `FACE_FEMALE 0.72; blocklist "corpse"`.
     pub summary: String,
@@ -49,7 +49,7 @@ pub struct QueueEntry {
     /// `review` (held by a gate) or `report`.
     pub kind: String,
     pub job_id: String,
-    pub status: String,
+    pub status: JobStatus,
     pub prompt: String,
     pub created_at: i64,
     /// The image the boxes refer to: the result once it exists, else the upload.
@@ -76,7 +76,7 @@ pub struct QueueEntry {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct StrikeView {
     /// `sexual`, `minors`, `violence` or `other` (the words: [`category_label`]).
-    pub category: String,
+    pub category: Category,
     pub created_at: i64,
     pub lifted: bool,
     /// Past the policy window: no longer counts.
@@ -150,9 +150,9 @@ mod ssr {
             })
             .unwrap_or_default();
         DecisionView {
-            gate: d.gate.clone(),
-            decision: d.decision.clone(),
-            category: d.category.clone(),
+            gate: d.gate,
+            decision: d.decision,
+            category: d.category,
             detector: d.detector.clone(),
             summary,
             reason: d.reason.clone(),
@@ -162,7 +162,7 @@ mod ssr {
     }
 
     /// The boxes of the newest image decision at `gate`.
-    pub fn boxes(decisions: &[Decision], gate: &str) -> Vec<BoxView> {
+    pub fn boxes(decisions: &[Decision], gate: darkroom_contract::Gate) -> Vec<BoxView> {
         let Some(d) = decisions.iter().rev().find(|d| d.gate == gate) else { return vec![] };
         let labels: serde_json::Value = serde_json::from_str(&d.labels).unwrap_or_default();
         labels
@@ -197,7 +197,7 @@ pub async fn moderation_queue(kind: Option<String>, category: Option<String>) ->
         .into_iter()
         .map(|it| {
             let has_result = it.job.result_key.is_some();
-            let (variant, gate) = if has_result { ("result", "output") } else { ("upload", "upload") };
+            let (variant, gate) = if has_result { ("result", Gate::Output) } else { ("upload", Gate::Upload) };
             QueueEntry {
                 kind: it.kind,
                 image_url: format!("/media/{}/{variant}", it.job.id),
@@ -232,7 +232,7 @@ pub async fn moderation_queue(kind: Option<String>, category: Option<String>) ->
 /// empty reason becomes "approved" / "rejected: <category>".
 #[server(endpoint = "rule_on_job")]
 pub async fn rule_on_job(id: String, verdict: String, category: String, reason: String) -> Result<(), ServerFnError> {
-    use darkroom_service::moderation::{rule_on_job, Category};
+    use darkroom_service::moderation::rule_on_job;
     use darkroom_service::ServiceError;
     let (state, user) = ssr::moderator().await?;
     let approve = match verdict.as_str() {
@@ -240,10 +240,16 @@ pub async fn rule_on_job(id: String, verdict: String, category: String, reason: 
         "reject" => false,
         _ => return Err(ssr::err(ServiceError::Invalid("The verdict is approve or reject.".into()))),
     };
-    let category = Category::parse(&category);
+    let category = parse_category(&category)?;
     let reason = default_reason(reason, approve, category.as_str());
     rule_on_job(&state, &user.id, &id, approve, category, &reason).await.map_err(ssr::err)?;
     Ok(())
+}
+
+/// A category from a moderator's form. Errors: an unknown one (400).
+#[cfg(feature = "ssr")]
+fn parse_category(c: &str) -> Result<darkroom_contract::Category, ServerFnError> {
+    c.parse().map_err(|e: darkroom_contract::ParseError| ssr::err(darkroom_service::ServiceError::Invalid(e.to_string())))
 }
 
 #[cfg(feature = "ssr")]
@@ -261,7 +267,7 @@ fn default_reason(reason: String, yes: bool, category: &str) -> String {
 /// owner), `hide` (uphold and hide the item everywhere) or `dismiss`.
 #[server(endpoint = "rule_on_report")]
 pub async fn rule_on_report(id: String, verdict: String, category: String, reason: String) -> Result<(), ServerFnError> {
-    use darkroom_service::moderation::{rule_on_report, Category};
+    use darkroom_service::moderation::rule_on_report;
     use darkroom_service::ServiceError;
     let (state, user) = ssr::moderator().await?;
     let (uphold, hide) = match verdict.as_str() {
@@ -270,7 +276,7 @@ pub async fn rule_on_report(id: String, verdict: String, category: String, reaso
         "dismiss" => (false, false),
         _ => return Err(ssr::err(ServiceError::Invalid("The verdict is uphold, hide or dismiss.".into()))),
     };
-    let category = Category::parse(&category);
+    let category = parse_category(&category)?;
     let reason = default_reason(reason, !uphold, category.as_str());
     rule_on_report(&state, &user.id, &id, uphold, hide, category, &reason).await.map_err(ssr::err)?;
     Ok(())
@@ -280,10 +286,9 @@ pub async fn rule_on_report(id: String, verdict: String, category: String, reaso
 /// audited, with the category its owner is shown).
 #[server(endpoint = "set_hidden")]
 pub async fn set_hidden(id: String, hidden: String, category: String, reason: String) -> Result<(), ServerFnError> {
-    use darkroom_service::moderation::Category;
     let (state, user) = ssr::moderator().await?;
     let hide = hidden == "true";
-    let category = Category::parse(&category);
+    let category = parse_category(&category)?;
     let reason = default_reason(reason, !hide, category.as_str());
     darkroom_service::moderation::set_hidden(&state, &user.id, &id, hide, category, &reason).await.map_err(ssr::err)?;
     Ok(())
@@ -330,7 +335,7 @@ pub async fn my_standing() -> Result<StandingView, ServerFnError> {
         .strikes
         .iter()
         .map(|k| StrikeView {
-            category: k.category.clone(),
+            category: k.category,
             created_at: k.created_at,
             lifted: k.lifted_at.is_some(),
             expired: k.created_at <= now - rules.window_ms,

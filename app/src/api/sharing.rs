@@ -20,8 +20,7 @@ pub struct LinkView {
 /// The owner's sharing settings for one item.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SharingView {
-    /// `private`, `link` or `public`.
-    pub visibility: String,
+    pub visibility: crate::api::Visibility,
     pub links: Vec<LinkView>,
     /// The owner allows the operator to showcase the item.
     pub showcase: bool,
@@ -114,7 +113,7 @@ pub(crate) mod ssr {
             likes,
             liked,
             created_at: job.created_at,
-            public: job.visibility == "public",
+            public: job.visibility == crate::api::Visibility::Public,
             viewer_signed_in: false,
         }
     }
@@ -148,10 +147,10 @@ pub async fn item_sharing(id: String) -> Result<SharingView, ServerFnError> {
 #[server(endpoint = "set_visibility")]
 pub async fn set_visibility(id: String, visibility: String) -> Result<(), ServerFnError> {
     let (state, user) = crate::api::ssr::member().await?;
-    if !["private", "link", "public"].contains(&visibility.as_str()) {
+    let Ok(visibility) = visibility.parse::<crate::api::Visibility>() else {
         return Err(ssr::err(darkroom_service::ServiceError::Invalid("Visibility is private, link or public.".into())));
-    }
-    state.store.set_visibility(&id, &user.id, &visibility).await.map_err(ssr::err)?;
+    };
+    state.store.set_visibility(&id, &user.id, visibility).await.map_err(ssr::err)?;
     Ok(())
 }
 

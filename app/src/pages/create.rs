@@ -11,7 +11,7 @@ use crate::i18n::t;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_jobs, load_create_page, CancelJob, CreateInfo, JobView};
+use crate::api::{list_jobs, load_create_page, CancelJob, CreateInfo, JobStatus, JobView};
 use crate::live::Live;
 use crate::pages::MembersOnly;
 
@@ -175,16 +175,15 @@ fn Form(info: CreateInfo) -> impl IntoView {
 }
 
 /// Human label of a job state.
-pub fn status_label(status: &str) -> &'static str {
+pub fn status_label(status: JobStatus) -> &'static str {
     match status {
-        "queued" => t("status.queued"),
-        "review" => t("status.review"),
-        "running" => t("status.running"),
-        "succeeded" => t("status.succeeded"),
-        "rejected" => t("status.rejected"),
-        "failed" => t("status.failed"),
-        "canceled" => t("status.canceled"),
-        _ => t("status.unknown"),
+        JobStatus::Queued => t("status.queued"),
+        JobStatus::Review => t("status.review"),
+        JobStatus::Running => t("status.running"),
+        JobStatus::Succeeded => t("status.succeeded"),
+        JobStatus::Rejected => t("status.rejected"),
+        JobStatus::Failed => t("status.failed"),
+        JobStatus::Canceled => t("status.canceled"),
     }
 }
 
@@ -193,14 +192,14 @@ pub fn status_label(status: &str) -> &'static str {
 pub fn JobCard(job: JobView) -> impl IntoView {
     let live = expect_context::<Live>();
     let id = job.id.clone();
-    let initial = (job.status.clone(), job.progress, job.error.clone());
+    let initial = (job.status, job.progress, job.error.clone());
     // Hydration must see the state the server rendered: a live update that arrives while the
     // page hydrates would change the card's shape under the hydrating code. So the card
     // follows the live stream only once it is mounted (effects run after hydration).
     let mounted = RwSignal::new(false);
     Effect::new(move |_| mounted.set(true));
     let state = Memo::new(move |_| {
-        let live_state = || live.jobs.with(|m| m.get(&id).map(|u| (u.status.clone(), u.progress, u.error.clone())));
+        let live_state = || live.jobs.with(|m| m.get(&id).map(|u| (u.status, u.progress, u.error.clone())));
         mounted.get().then(live_state).flatten().unwrap_or_else(|| initial.clone())
     });
     let href = format!("/gallery/{}", job.id);
@@ -212,10 +211,10 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     let cancel = ServerAction::<CancelJob>::new();
     let job_id = job.id.clone();
     view! {
-        <li class="job" data-job-id=job.id.clone() data-status=move || state.get().0>
+        <li class="job" data-job-id=job.id.clone() data-status=move || state.get().0.as_str()>
             {move || {
                 let (status, progress, error) = state.get();
-                let done = status == "succeeded";
+                let done = status == JobStatus::Succeeded;
                 let jid = job_id.clone();
                 view! {
                     <div class="job-thumb">
@@ -227,20 +226,20 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                     </div>
                     <div class="job-body">
                         <p>
-                            <strong data-testid="job-status">{status_label(&status)}</strong>
+                            <strong data-testid="job-status">{status_label(status)}</strong>
                             " · " {style_label.clone()} " · " {crate::i18n::tf("credits.n", &[("n", &cost)])}
                         </p>
-                        {(status == "queued").then(|| view! {
+                        {(status == JobStatus::Queued).then(|| view! {
                             <p class="muted">{match queue { Some(0) | None => t("job.next").to_string(), Some(n) => crate::i18n::tf("job.ahead", &[("n", &n)]) }}</p>
                         })}
-                        {(status == "review").then(|| view! {
+                        {(status == JobStatus::Review).then(|| view! {
                             <p class="muted">{t("job.review")}</p>
                         })}
-                        {(status == "running" || status == "queued").then(|| view! {
+                        {(status == JobStatus::Running || status == JobStatus::Queued).then(|| view! {
                             <progress max="100" value=progress.to_string() aria-label=t("job.progress")>{format!("{progress}%")}</progress>
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
-                        {(status == "queued" || status == "review").then(|| view! {
+                        {(status == JobStatus::Queued || status == JobStatus::Review).then(|| view! {
                             <ActionForm action=cancel attr:class="inline">
                                 <input type="hidden" name="id" value=jid/>
                                 <button type="submit" class="link" data-testid="cancel" title=t("job.cancel_help")>{t("job.cancel")}</button>

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
-use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk};
+use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk, JobStatus, Visibility};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
 
@@ -18,7 +18,7 @@ pub fn GalleryPage() -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &'static str| query.with(|m| m.get(k));
     let jobs = Resource::new(
-        move || (q("status").unwrap_or_else(|| "succeeded".into()), q("style").unwrap_or_default(), q("from").unwrap_or_default(), q("to").unwrap_or_default(), q("before")),
+        move || (q("status").unwrap_or_else(|| JobStatus::Succeeded.to_string()), q("style").unwrap_or_default(), q("from").unwrap_or_default(), q("to").unwrap_or_default(), q("before")),
         |(s, st, f, t, b)| gallery_page(Some(s), Some(st), Some(f), Some(t), b),
     );
     view! {
@@ -29,13 +29,18 @@ pub fn GalleryPage() -> impl IntoView {
     }
 }
 
-const FILTERS: [(&str, &str); 5] =
-    [("succeeded", "status.succeeded"), ("rejected", "gallery.f.rejected"), ("failed", "status.failed"), ("canceled", "status.canceled"), ("all", "gallery.f.all")];
+const FILTERS: [(&str, &str); 5] = [
+    (JobStatus::Succeeded.as_str(), "status.succeeded"),
+    (JobStatus::Rejected.as_str(), "gallery.f.rejected"),
+    (JobStatus::Failed.as_str(), "status.failed"),
+    (JobStatus::Canceled.as_str(), "status.canceled"),
+    (crate::api::GALLERY_ALL, "gallery.f.all"),
+];
 
 #[component]
 fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView {
     let query = use_query_map();
-    let status = move || query.with(|q| q.get("status")).unwrap_or_else(|| "succeeded".into());
+    let status = move || query.with(|q| q.get("status")).unwrap_or_else(|| JobStatus::Succeeded.to_string());
     let param = move |k: &'static str| move || query.with(|q| q.get(k)).unwrap_or_default();
     let (style, from, to) = (param("style"), param("from"), param("to"));
     let deleted = move || query.with(|q| q.get("deleted"));
@@ -62,7 +67,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                         Ok(p) => p,
                         Err(e) => return view! { <p class="notice error" data-testid="gallery-error">{crate::pages::server_message(&e)}</p> }.into_any(),
                     };
-                    if page.items.is_empty() && (status() != "succeeded" || !(style().is_empty() && from().is_empty() && to().is_empty())) {
+                    if page.items.is_empty() && (status() != JobStatus::Succeeded.as_str() || !(style().is_empty() && from().is_empty() && to().is_empty())) {
                         return view! { <p data-testid="gallery-empty">{t("gallery.no_match")}</p> }.into_any();
                     }
                     if page.items.is_empty() {
@@ -79,9 +84,9 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                         let href = format!("/gallery/{}", j.id);
                                         let tile_media = j.id.clone();
                                         let alt = if j.prompt.is_empty() { j.style_label.clone() } else { j.prompt.clone() };
-                                        let shows_image = j.status == "succeeded" && !j.hidden;
+                                        let shows_image = j.status == JobStatus::Succeeded && !j.hidden;
                                         let (tile_id, pick_id) = (j.id.clone(), j.id.clone());
-                                        let placeholder = if j.hidden { t("gallery.hidden") } else { crate::pages::create::status_label(&j.status) };
+                                        let placeholder = if j.hidden { t("gallery.hidden") } else { crate::pages::create::status_label(j.status) };
                                         view! {
                                             <li class="tile" data-job-id=tile_id>
                                                 <A href=href>
@@ -153,15 +158,15 @@ pub fn ItemPage() -> impl IntoView {
                     <section class="page item">
                         {j.hidden.then(|| view! {
                             <p class="notice error" role="status" data-testid="hidden-notice">
-                                {tf("item.hidden", &[("category", &crate::api::moderation::category_label(j.moderation_category.as_deref().unwrap_or("other")))])}
+                                {tf("item.hidden", &[("category", &crate::api::moderation::category_label(j.moderation_category.unwrap_or(crate::api::Category::Other).as_str()))])}
                             </p>
                         })}
-                        {(j.status == "review").then(|| view! {
+                        {(j.status == JobStatus::Review).then(|| view! {
                             <p class="notice" role="status">{t("item.in_review")}</p>
                         })}
                         {(!j.prompt.is_empty()).then(|| view! { <h1 class="item-title">{j.prompt.clone()}</h1> })}
                         <figure>
-                            {(j.status == "succeeded" && !j.hidden).then(|| {
+                            {(j.status == JobStatus::Succeeded && !j.hidden).then(|| {
                                 let media = j.id.clone();
                                 view! {
                                     <ResultPicture width=j.width.unwrap_or(1200) height=j.height.unwrap_or(1200) alt=j.style_label.clone()
@@ -172,11 +177,11 @@ pub fn ItemPage() -> impl IntoView {
                             <figcaption>
                                 <span class="label ai">{t("label.ai")}</span>
                                 " "
-                                <span class="label">{if j.visibility == "private" { t("item.private") } else { t("item.shared") }}</span>
+                                <span class="label">{if j.visibility == Visibility::Private { t("item.private") } else { t("item.shared") }}</span>
                             </figcaption>
                         </figure>
                         <dl class="details">
-                            <dt>{t("item.status")}</dt><dd>{crate::pages::create::status_label(&j.status)}</dd>
+                            <dt>{t("item.status")}</dt><dd>{crate::pages::create::status_label(j.status)}</dd>
                             <dt>{t("item.style")}</dt><dd>{j.style_label.clone()}</dd>
                             <dt>{t("item.strength")}</dt><dd>{format!("{}%", j.strength)}</dd>
                             <dt>{t("item.colours")}</dt><dd>{if j.preserve_color { t("item.colours_kept") } else { t("item.colours_style") }}</dd>
@@ -188,11 +193,11 @@ pub fn ItemPage() -> impl IntoView {
                             <dd data-testid="expires">{j.expires_at.map(format_time).unwrap_or_else(|| t("item.no_expiry").into())}</dd>
                         </dl>
                         <p class="actions">
-                            {(j.status == "succeeded" && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">{t("item.download")}</a> })}
+                            {(j.status == JobStatus::Succeeded && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">{t("item.download")}</a> })}
                             " "
                             <A href="/create">{t("item.another")}</A>
                         </p>
-                        {sharing.filter(|_| j.status == "succeeded" && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
+                        {sharing.filter(|_| j.status == JobStatus::Succeeded && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
                         <ActionForm action=delete attr:class="danger-zone">
                             <input type="hidden" name="id" value=j.id.clone()/>
                             <button type="submit" class="danger" data-testid="delete">{t("item.delete")}</button>
@@ -228,8 +233,8 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
             .map(|e| view! { <p class="notice error" role="alert">{crate::pages::server_message(&e)}</p> })
     };
     let s = sharing;
-    let vis = s.visibility.clone();
-    let option = move |v: &'static str, label: &'static str| view! { <option value=v selected=vis == v>{t(label)}</option> };
+    let vis = s.visibility;
+    let option = move |v: Visibility, label: &'static str| view! { <option value=v.as_str() selected=vis == v>{t(label)}</option> };
     let (id1, id2, id3, public_href) = (id.clone(), id.clone(), id.clone(), format!("/p/{id}"));
     view! {
         <section class="sharing" data-testid="sharing">
@@ -239,14 +244,14 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
                 <input type="hidden" name="id" value=id1/>
                 <label>{t("share.who")} " "
                     <select name="visibility" data-testid="visibility">
-                        {option("private", "share.private")}
-                        {option("link", "share.link")}
-                        {option("public", "share.public")}
+                        {option(Visibility::Private, "share.private")}
+                        {option(Visibility::Link, "share.link")}
+                        {option(Visibility::Public, "share.public")}
                     </select>
                 </label>
                 <button type="submit" data-testid="visibility-save">{t("settings.save")}</button>
             </ActionForm>
-            {(s.visibility == "public").then(|| view! {
+            {(s.visibility == Visibility::Public).then(|| view! {
                 <p><a href=public_href data-testid="public-link">{t("share.public_page")}</a></p>
             })}
             <ActionForm action=create attr:class="row">

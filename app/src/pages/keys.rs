@@ -165,8 +165,9 @@ fn KeyRow(k: KeyView, revoke: ServerAction<RevokeApiKey>, webhook: ServerAction<
         (Some(c), Some(p)) => tf(if p == "day" { "keys.cap_day" } else { "keys.cap_month" }, &[("spent", &k.spent), ("cap", &c)]),
         _ => tf("keys.no_cap", &[("spent", &k.spent)]),
     };
-    let has = |e: &str| k.webhook_events.iter().any(|x| x == &format!("generation.{e}")) || k.webhook_url.is_none();
-    let [ev_succeeded, ev_failed, ev_rejected, ev_canceled] = ["succeeded", "failed", "rejected", "canceled"].map(has);
+    use crate::api::JobStatus;
+    let has = |s: JobStatus| k.webhook_url.is_none() || s.webhook_event().is_some_and(|e| k.webhook_events.iter().any(|x| x == e));
+    let [ev_succeeded, ev_failed, ev_rejected, ev_canceled] = [JobStatus::Succeeded, JobStatus::Failed, JobStatus::Rejected, JobStatus::Canceled].map(has);
     let live = !k.revoked && !k.expired;
     let (id1, id2, url, secret) = (k.id.clone(), k.id.clone(), k.webhook_url.clone().unwrap_or_default(), k.webhook_secret.clone());
     view! {

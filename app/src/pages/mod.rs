@@ -100,9 +100,7 @@ pub fn StyleSelect(#[prop(into)] selected: String, testid: &'static str) -> impl
     }
 }
 
-/// Nominal widths of a result's renditions, pixels (the engine's
-/// `darkroom_engine::imageio::RENDITION_WIDTHS`; a test keeps the two equal).
-pub const RENDITION_WIDTHS: [u32; 3] = [256, 512, 1200];
+pub use darkroom_contract::media::RENDITION_WIDTHS;
 
 /// The renditions worth listing for a result `width` px wide, as (variant width, actual
 /// width): every nominal width below the result's, then one rendition at the result's own
@@ -183,12 +181,6 @@ mod tests {
         assert_eq!(super::srcset(2000, "webp", url), "/media/j/w256.webp 256w, /media/j/w512.webp 512w, /media/j/w1200.webp 1200w");
         assert_eq!(super::srcset(451, "jpg", url), "/media/j/w256.jpg 256w, /media/j/w512.jpg 451w");
         assert_eq!(super::srcset(200, "jpg", url), "/media/j/w256.jpg 200w");
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn rendition_widths_match_the_engine() {
-        assert_eq!(super::RENDITION_WIDTHS, darkroom_service::RENDITION_WIDTHS);
     }
 
     #[cfg(feature = "ssr")]

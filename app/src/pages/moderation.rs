@@ -42,7 +42,8 @@ pub fn ModerationPage() -> impl IntoView {
     }
 }
 
-const CATEGORIES: [&str; 4] = ["sexual", "minors", "violence", "other"];
+use darkroom_contract::Category;
+const CATEGORIES: [&str; 4] = [Category::Sexual.as_str(), Category::Minors.as_str(), Category::Violence.as_str(), Category::Other.as_str()];
 
 #[component]
 fn Queue(data: QueueData) -> impl IntoView {
@@ -137,10 +138,10 @@ fn Entry(
     let flagged_category = decisions
         .iter()
         .rev()
-        .find_map(|d| d.category.clone())
+        .find_map(|d| d.category.map(|c| c.to_string()))
         .or_else(|| report.as_ref().map(|r| r.reason.clone()))
         .filter(|c| CATEGORIES.contains(&c.as_str()))
-        .unwrap_or_else(|| "other".into());
+        .unwrap_or_else(|| darkroom_contract::Category::Other.to_string());
     let category_select = move |selected: String| {
         view! {
             <select name="category" aria-label=t("mod.category_label")>
@@ -241,8 +242,8 @@ fn Decisions(list: Vec<DecisionView>) -> impl IntoView {
                 let class = format!("decision {}", d.decision);
                 view! {
                 <li class=class>
-                    <strong>{d.gate}</strong>" "{d.decision}
-                    {d.category.map(|c| format!(" ({})", category_label(&c)))}
+                    <strong>{d.gate.as_str()}</strong>" "{d.decision.as_str()}
+                    {d.category.map(|c| format!(" ({})", category_label(c.as_str())))}
                     " · "<span class="muted">{d.detector}</span>
                     {(!d.summary.is_empty()).then(|| format!(" · {}", d.summary))}
                     {d.reason.map(|r| format!(" · “{r}”"))}

@@ -49,7 +49,7 @@ pub fn standing_view(s: crate::api::moderation::StandingView) -> impl IntoView {
             <ul class="strikes" data-testid="strikes">
                 {s.strikes.into_iter().map(|k| view! {
                     <li>
-                        {format_time(k.created_at)} " · " {category_label(&k.category)}
+                        {format_time(k.created_at)} " · " {category_label(k.category.as_str())}
                         {if k.lifted { t("standing.lifted") } else if k.expired { t("standing.expired") } else { "" }}
                     </li>
                 }).collect_view()}

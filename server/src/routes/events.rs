@@ -16,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use darkroom_contract::event::{EventKind, LiveEvent, Snapshot};
 use darkroom_service::auth::AuthSession;
 use darkroom_service::AppState;
 use serde::Deserialize;
@@ -45,7 +46,7 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
         match snapshot(&app, &user.id, horizon).await {
             Ok((id, data)) => {
                 last = id;
-                let _ = tx.send(Ok(Event::default().id(id.to_string()).event("snapshot").data(data))).await;
+                let _ = tx.send(Ok(Event::default().id(id.to_string()).event(EventKind::Snapshot.as_str()).data(data))).await;
             }
             Err(e) => tracing::warn!(error = %e, "snapshot failed"),
         }
@@ -58,7 +59,7 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
                     let full = events.len() as i64 == BATCH;
                     for e in events {
                         last = e.id;
-                        let ev = Event::default().id(e.id.to_string()).event(e.kind).data(e.payload);
+                        let ev = Event::default().id(e.id.to_string()).event(e.kind.as_str()).data(e.payload);
                         if tx.send(Ok(ev)).await.is_err() {
                             return; // the client went away
                         }
@@ -88,6 +89,6 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
 async fn snapshot(app: &AppState, user_id: &str, horizon: i64) -> Result<(i64, String), darkroom_store::StoreError> {
     let id = app.store.last_event_id(user_id).await?.max(horizon);
     let balance = app.store.user(user_id).await?.balance;
-    let jobs: Vec<_> = app.store.jobs_for_user(user_id, None, None, 20).await?.iter().map(|j| j.public_json()).collect();
-    Ok((id, serde_json::json!({ "balance": balance, "jobs": jobs }).to_string()))
+    let jobs = app.store.jobs_for_user(user_id, None, None, 20).await?.iter().map(|j| j.state()).collect();
+    Ok((id, LiveEvent::Snapshot(Snapshot { balance, jobs }).payload()))
 }

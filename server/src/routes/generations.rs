@@ -1,5 +1,5 @@
-//! `POST /generations`: the create form (multipart) — photo, rights checkbox, style
-//! parameters, optional prompt and idempotency key. Answers 303 back to the create page for browsers, or
+//! `POST /generations`: the create form (multipart) — photo, optional style image (any image
+//! as the style), rights checkbox, style parameters, optional prompt and idempotency key. Answers 303 back to the create page for browsers, or
 //! JSON (the job, or `{"error":{...}}`) when the request accepts `application/json`.
 
 use axum::extract::{Multipart, State};
@@ -17,6 +17,7 @@ use super::ApiError;
 #[derive(Default)]
 struct Form {
     photo: Option<Bytes>,
+    style_photo: Option<Bytes>,
     rights: bool,
     style: Option<String>,
     blend_with: Option<String>,
@@ -41,8 +42,9 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
     };
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
-        if name == "photo" {
-            f.photo = Some(field.bytes().await.map_err(bad)?);
+        if name == "photo" || name == "style_photo" {
+            let bytes = Some(field.bytes().await.map_err(bad)?).filter(|b| !b.is_empty());
+            if name == "photo" { f.photo = bytes } else { f.style_photo = bytes }
             continue;
         }
         let text = field.text().await.map_err(bad)?;
@@ -98,7 +100,16 @@ pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: Hea
         let req = request(&form)?;
         let photo = form.photo.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::Invalid("Choose a photo to upload.".into()))?;
         let key = form.idempotency_key.unwrap_or_default();
-        generation::submit(&app, &user.id, photo, form.rights, &req, &key).await
+        let sub = generation::Submission {
+            user_id: &user.id,
+            source: generation::Source::Photo(photo),
+            style_source: form.style_photo.map(generation::Source::Photo),
+            rights_confirmed: form.rights,
+            request: &req,
+            idempotency_key: &key,
+            api: None,
+        };
+        Ok(generation::submit_with(&app, sub).await?.0)
     }
     .await;
     match (result, wants_json) {

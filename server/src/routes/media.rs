@@ -29,7 +29,7 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
     let moderator = is_moderator(&user.role);
     let job = if moderator { app.store.job_any_owner(&id).await } else { app.store.job(&id, &user.id).await };
     let Ok(job) = job else { return not_found() };
-    if !moderator && (job.hidden_at.is_some() || (job.status == "review" && variant != "upload")) {
+    if !moderator && (job.hidden_at.is_some() || (job.status == darkroom_contract::JobStatus::Review && variant != "upload")) {
         return not_found();
     }
     let (key, mime) = match variant.as_str() {

@@ -218,6 +218,8 @@ mod accounts;
 mod api;
 mod credits;
 mod delivery;
+mod generators;
+mod openai_standin;
 mod payments;
 mod standin;
 
@@ -472,7 +474,7 @@ fn face_rule(gate: &str, decision: &str) -> String {
     format!("[[images.rules]]\nlabels = [\"FACE_FEMALE\"]\ncategory = \"sexual\"\n{decision}_at = 0.5\ngates = [\"{gate}\"]\n")
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
+pub async fn user_id(app: &TestApp, email: &str) -> String {
     app.state.store.user_by_email(email).await.unwrap().unwrap().id
 }
 
@@ -538,7 +540,7 @@ async fn gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output(b: B
     assert!(files.iter().all(|p| !p.to_string_lossy().contains("results/")), "no result stored: {files:?}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
     let gates: Vec<(String, String)> =
-        app.state.store.decisions_for_job(id).await.unwrap().into_iter().map(|d| (d.gate, d.decision)).collect();
+        app.state.store.decisions_for_job(id).await.unwrap().into_iter().map(|d| (d.gate.to_string(), d.decision.to_string())).collect();
     assert_eq!(gates, [("prompt".into(), "allow".into()), ("upload".into(), "allow".into()), ("output".into(), "block".into())]);
     let ledger = app.state.store.ledger(&user_id(&app, "out@example.com").await, 10).await.unwrap();
     assert_eq!(ledger.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["charge", "grant"], "no refund entry");
@@ -583,7 +585,7 @@ async fn review_queue_rulings_reach_the_member(b: Backend) {
     let (s, body) = app.call(&moderator, "rule_on_job", &[("id", ida), ("verdict", "reject"), ("category", "sexual"), ("reason", "explicit")]).await;
     assert_eq!(s, 200, "{body}");
     let events = app.state.store.events_after(&me, before, 10).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "job" && e.payload.contains(ida) && e.payload.contains("\"rejected\"")), "{events:?}");
+    assert!(events.iter().any(|e| e.kind == darkroom_contract::EventKind::Job && e.payload.contains(ida) && e.payload.contains("\"rejected\"")), "{events:?}");
     let (_, view) = app.call(&member, "get_job", &[("id", ida)]).await;
     assert_eq!(view["status"], "rejected");
     assert!(view["error"].as_str().unwrap().contains("sexual content"));
@@ -617,7 +619,7 @@ async fn strikes_restrict_then_suspend_and_reports_hide(b: Backend) {
     assert_eq!(app.wait_done(&member, &item).await["status"], "succeeded");
     let (s, _) = app.call(&visitor, "report_item", &[("id", &item), ("reason", "spam"), ("note", "")]).await;
     assert_eq!(s, 404, "a private item cannot be reported (no oracle)");
-    app.state.store.set_visibility(&item, &me, "public").await.unwrap();
+    app.state.store.set_visibility(&item, &me, darkroom_contract::Visibility::Public).await.unwrap();
 
     // Two blocked prompts: two strikes, the account is restricted.
     for (k, p) in [("x1", "nude woman on a bed"), ("x2", "n.u.d.e model")] {
@@ -808,10 +810,10 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     // A change made by another process (another store on the same database) shows once the
     // cache re-reads the database's feed version.
     let elsewhere = darkroom_store::Store::connect(app.state.store.url()).await.unwrap();
-    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, "private").await.unwrap();
+    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, darkroom_contract::Visibility::Private).await.unwrap();
     tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
     assert!(!listed().await, "another node's change");
-    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, "public").await.unwrap();
+    elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, darkroom_contract::Visibility::Public).await.unwrap();
     tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
     assert!(listed().await);
 
@@ -886,7 +888,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     for i in 0..26 {
         let key = format!("g{i}");
         let new = darkroom_store::jobs::NewJob {
-            user_id: &me, upload_id: &up.id, mode: "image_to_image", params: "{}", style: i % 3, cost: 1, visibility: "private",
+            user_id: &me, upload_id: &up.id, style_upload_id: None, mode: darkroom_contract::Mode::ImageToImage, params: "{}", style: i % 3, cost: 1, visibility: darkroom_contract::Visibility::Private,
             idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW, api: None,
         };
         let (j, _) = store.create_job(new).await.unwrap();
@@ -894,7 +896,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     }
     // Let the in-process worker finish them (it fails each: the upload file does not exist).
     let start = Instant::now();
-    while store.jobs_for_user(&me, Some("failed"), None, 100).await.unwrap().len() < 26 {
+    while store.jobs_for_user(&me, Some(darkroom_contract::JobStatus::Failed), None, 100).await.unwrap().len() < 26 {
         assert!(start.elapsed() < Duration::from_secs(60), "worker did not finish");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -939,7 +941,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     assert_eq!(resp.headers()["location"], "/gallery?deleted=3");
     let stolen = other.post(format!("{}/gallery/delete", app.base)).form(&[("id", ids[5].as_str())]).send().await.unwrap();
     assert_eq!(stolen.url().query(), Some("deleted=0"), "someone else's item is not deleted");
-    assert_eq!(store.jobs_for_user(&me, Some("failed"), None, 100).await.unwrap().len(), 23);
+    assert_eq!(store.jobs_for_user(&me, Some(darkroom_contract::JobStatus::Failed), None, 100).await.unwrap().len(), 23);
     let too_many: Vec<(&str, &str)> = (0..101).map(|_| ("id", "x")).collect();
     assert_eq!(r.post(format!("{}/gallery/delete", app.base)).form(&too_many).send().await.unwrap().status(), 400);
 }

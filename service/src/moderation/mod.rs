@@ -26,66 +26,7 @@ pub use policy::{ImageGate, Policy, ReviewMode};
 
 use crate::{AppState, ServiceError};
 
-/// A gate's outcome, ordered: the highest of several wins.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Allow,
-    Review,
-    Block,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Allow => "allow",
-            Decision::Review => "review",
-            Decision::Block => "block",
-        }
-    }
-}
-
-/// What the member is told a rejection or hidden item was about.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Sexual,
-    Minors,
-    Violence,
-    Other,
-}
-
-impl Category {
-    /// Stored form: `sexual`, `minors`, `violence`, `other`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Sexual => "sexual",
-            Category::Minors => "minors",
-            Category::Violence => "violence",
-            Category::Other => "other",
-        }
-    }
-
-    /// From the stored form; unknown values read as `Other`.
-    pub fn parse(s: &str) -> Category {
-        match s {
-            "sexual" => Category::Sexual,
-            "minors" => Category::Minors,
-            "violence" => Category::Violence,
-            _ => Category::Other,
-        }
-    }
-
-    /// Words shown to the member: "sexual content", "minors", "violence", "other".
-    pub fn label(self) -> &'static str {
-        match self {
-            Category::Sexual => "sexual content",
-            Category::Minors => "minors",
-            Category::Violence => "violence",
-            Category::Other => "other",
-        }
-    }
-}
+pub use darkroom_contract::{Category, Decision, Gate};
 
 /// The message a rejected job shows its owner: the category, and that credits stay spent.
 pub fn rejection_message(category: Category) -> String {
@@ -128,11 +69,11 @@ impl Verdict {
     }
 
     /// The store record for this verdict at `gate`.
-    pub fn record(&self, gate: &str, policy_version: &str) -> NewDecision {
+    pub fn record(&self, gate: Gate, policy_version: &str) -> NewDecision {
         NewDecision {
-            gate: gate.into(),
-            decision: self.decision.as_str().into(),
-            category: self.category.map(|c| c.as_str().into()),
+            gate,
+            decision: self.decision,
+            category: self.category,
             detector: self.detector.into(),
             labels: serde_json::Value::Array(self.labels.clone()),
             policy_version: policy_version.into(),
@@ -262,7 +203,7 @@ pub async fn queue(state: &AppState, filter: &QueueFilter) -> Result<Vec<QueueIt
     for (kind, job, report) in items {
         let decisions = store.decisions_for_job(&job.id).await?;
         if let Some(c) = &filter.category {
-            let named = decisions.iter().any(|d| d.category.as_deref() == Some(c.as_str()))
+            let named = decisions.iter().any(|d| d.category.is_some_and(|dc| dc.as_str() == c))
                 || report.as_ref().is_some_and(|r| &r.reason == c);
             if !named {
                 continue;
@@ -317,7 +258,7 @@ impl RulingBasis {
         Ruling {
             actor_id,
             reason,
-            category: self.category.as_str(),
+            category: self.category,
             message: &self.message,
             policy_version: &policy.version,
             strike: &self.rules,

@@ -1,6 +1,7 @@
 //! `/api/v1/generations`: create (JSON or multipart, `Idempotency-Key`), get, list (cursor),
 //! cancel, delete. The generation object is `darkroom_service::api::Generation`.
 
+use darkroom_contract::JobStatus;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +28,10 @@ pub struct CreateGeneration {
     pub image: Option<String>,
     /// An image stored with `POST /api/v1/uploads`.
     pub upload_id: Option<String>,
+    /// Any image as the style: a second image stored with `POST /api/v1/uploads` whose look
+    /// is applied to the photo (`strength` then weighs its style against the photo's own;
+    /// the style and blend fields do not apply).
+    pub style_upload_id: Option<String>,
     /// A template id from `GET /api/v1/templates`, e.g. `style-07`.
     pub template: Option<String>,
     /// Style index 0..=25 (`GET /api/v1/styles`).
@@ -57,6 +62,7 @@ pub struct CreateGenerationForm {
     #[schema(format = Binary, value_type = Option<String>)]
     image: Option<Vec<u8>>,
     upload_id: Option<String>,
+    style_upload_id: Option<String>,
     template: Option<String>,
     #[schema(minimum = 0, maximum = 25)]
     style: Option<usize>,
@@ -76,6 +82,7 @@ pub struct CreateGenerationForm {
 struct Canonical<'a> {
     image_sha256: Option<String>,
     upload_id: Option<&'a str>,
+    style_upload_id: Option<&'a str>,
     request: &'a generation::StyleRequest,
 }
 
@@ -99,6 +106,7 @@ async fn read_multipart(mut mp: Multipart) -> Result<(CreateGeneration, Option<B
         let num = |what: &str| ServiceError::Invalid(format!("{what} must be a number."));
         match name.as_str() {
             "upload_id" => f.upload_id = Some(text),
+            "style_upload_id" => f.style_upload_id = Some(text).filter(|t| !t.is_empty()),
             "template" => f.template = Some(text).filter(|t| !t.is_empty()),
             "style" => f.style = Some(text.trim().parse().map_err(|_| num("style"))?),
             "blend_with" => f.blend_with = Some(text.trim().parse().map_err(|_| num("blend_with"))?),
@@ -199,6 +207,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
             Source::Upload(id) => Some(id),
             Source::Photo(_) => None,
         },
+        style_upload_id: body.style_upload_id.as_deref(),
         request: &request,
     };
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&canonical).map_err(ServiceError::internal)?));
@@ -207,6 +216,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         Submission {
             user_id: &key.user_id,
             source,
+            style_source: body.style_upload_id.clone().map(Source::Upload),
             rights_confirmed: true, // confirmed for every image when the key was made
             request: &request,
             idempotency_key: &idem,
@@ -236,9 +246,6 @@ pub async fn get(State(app): State<AppState>, Extension(Caller(key)): Extension<
     let job = app.store.job(&id, &key.user_id).await?;
     Ok(Json(api::generation(&app, &super::base(&app, &headers), &job)))
 }
-
-/// Every status a generation can have (the `status` filter's values).
-const STATUSES: [&str; 7] = ["queued", "review", "running", "succeeded", "failed", "rejected", "canceled"];
 
 /// `GET /api/v1/generations` query.
 #[derive(Deserialize, IntoParams)]
@@ -275,10 +282,13 @@ pub async fn list(State(app): State<AppState>, Extension(Caller(key)): Extension
     if !(1..=100).contains(&limit) {
         return Err(ServiceError::Invalid("`limit` must be 1 to 100.".into()).into());
     }
-    let status = q.status.as_deref().filter(|s| !s.is_empty());
-    if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
-        return Err(ServiceError::Invalid(format!("Unknown status {s:?}; one of {}.", STATUSES.join(", "))).into());
-    }
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<JobStatus>().map_err(|_| {
+            let all: Vec<_> = JobStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ServiceError::Invalid(format!("Unknown status {s:?}; one of {}.", all.join(", ")))
+        })?),
+    };
     let mut jobs = app.store.jobs_for_user(&key.user_id, status, q.cursor.as_deref(), limit + 1).await?;
     let more = jobs.len() as i64 > limit;
     jobs.truncate(limit as usize);

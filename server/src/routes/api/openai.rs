@@ -12,6 +12,7 @@
 //! `DARKROOM_API_SYNC_TIMEOUT_SECS`) and charge as `POST /api/v1/generations` does, per image.
 //! Answers `{"created", "data":[{"url"}|{"b64_json"}]}`; errors add OpenAI's `type`/`param`.
 
+use darkroom_contract::JobStatus;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Multipart, State};
@@ -23,7 +24,7 @@ use bytes::Bytes;
 use darkroom_service::api::{self, require_scope};
 use darkroom_service::generation::{self, ApiSubmit, Source, Submission};
 use darkroom_service::{AppState, ServiceError};
-use darkroom_store::jobs::{Job, TERMINAL};
+use darkroom_store::jobs::Job;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -243,6 +244,7 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
             Submission {
                 user_id: &key.user_id,
                 source: Source::Photo(photo.clone()),
+                style_source: None,
                 rights_confirmed: true,
                 request: &request,
                 idempotency_key: &key_i,
@@ -262,8 +264,8 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
     }
     let mut data = Vec::new();
     for job in &done {
-        match job.status.as_str() {
-            "succeeded" if job.hidden_at.is_none() => {
+        match job.status {
+            JobStatus::Succeeded if job.hidden_at.is_none() => {
                 data.push(if b64 {
                     let key = job.result_key.as_deref().ok_or_else(|| ServiceError::internal("succeeded without a result"))?;
                     ImageData { url: None, b64_json: Some(base64::engine::general_purpose::STANDARD.encode(app.media.get(key).await?)) }
@@ -271,15 +273,15 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
                     ImageData { url: Some(api::owner_file_url(app, &super::base(app, headers), &job.id, "result").0), b64_json: None }
                 });
             }
-            "rejected" => {
-                let category = job.moderation_category.as_deref().unwrap_or("other");
+            JobStatus::Rejected => {
+                let category = job.moderation_category.unwrap_or(darkroom_contract::Category::Other);
                 return Err(ServiceError::ContentRejected(format!(
                     "Rejected by moderation ({category}). Credits are not refunded for rejected generations (generation {}).",
                     job.id
                 ))
                 .into());
             }
-            "failed" => {
+            JobStatus::Failed => {
                 return Err(ServiceError::Unavailable(format!("The generation {} failed and was refunded: {}", job.id, job.error.as_deref().unwrap_or("error"))).into());
             }
             status => {
@@ -299,7 +301,7 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
 /// Polls the job until it is final (or held in review with a result) or the deadline passes.
 async fn wait(app: &AppState, job: Job, deadline: Instant) -> Result<Job, ServiceError> {
     let mut job = job;
-    while !TERMINAL.contains(&job.status.as_str()) && Instant::now() < deadline {
+    while !job.status.is_terminal() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
         job = app.store.job(&job.id, &job.user_id).await?;
     }

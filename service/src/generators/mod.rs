@@ -1,0 +1,223 @@
+//! Generators: what turns a job's inputs into an image, local models and remote providers
+//! alike, behind one trait ([`Generator`]) and one registry ([`Generators`]).
+//!
+//! A job's parameters (JSON, `jobs.params`) name their generator and its fallbacks
+//! (`{"generator": "local-style", "fallbacks": [...], ...the generator's own fields}`; rows
+//! from before generators existed carry no name and are `local-style`). The worker
+//! ([`crate::worker`]) parses that [`Plan`], gives each generator in order the inputs its
+//! [`Capabilities`] ask for, and moves to the next one only when a generator is
+//! [`GenerateError::Unavailable`] (not configured, its circuit open, or still failing after
+//! its retries). Every result, whoever made it, then passes the output gate and is labelled.
+//!
+//! Adding a model or provider is one module here implementing [`Generator`] and one line in
+//! [`Generators::new`].
+
+pub mod any_style;
+pub mod local_style;
+pub mod openai;
+pub mod remote;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use darkroom_contract::{Category, Mode};
+use futures::future::BoxFuture;
+use image::RgbImage;
+use serde::Deserialize;
+
+use crate::Config;
+
+/// Whether a generator needs an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    No,
+    Optional,
+    Required,
+}
+
+/// What a generator can do and what it needs, declared once.
+#[derive(Clone, Debug)]
+pub struct Capabilities {
+    /// The modes it makes.
+    pub modes: &'static [Mode],
+    /// The member's photo (the job's upload).
+    pub photo: Need,
+    /// A second image whose look is applied (the job's `style_upload_id`).
+    pub style_image: Need,
+    /// The prompt text.
+    pub prompt: Need,
+    /// Takes a negative prompt, a seed, an output size.
+    pub negative_prompt: bool,
+    pub seed: bool,
+    pub size: bool,
+    /// Longest side, in pixels, of what it returns.
+    pub max_side: u32,
+    /// Runs on another service (the request leaves this server).
+    pub remote: bool,
+}
+
+/// The inputs of one run, as the capabilities asked for them: cleaned images (decoded from
+/// the stored, metadata-free uploads), the prompt as the prompt gate checked it.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub photo: Option<RgbImage>,
+    pub style_image: Option<RgbImage>,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub seed: Option<u64>,
+    /// Output size in pixels, `(width, height)`.
+    pub size: Option<(u32, u32)>,
+    /// An opaque, keyed hash of the member for providers' `user` fields (never an email or
+    /// a name).
+    pub user_ref: String,
+}
+
+/// What a generator made.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub image: RgbImage,
+    /// `true` when the image is new (text→image: C2PA `c2pa.created`), `false` when it is
+    /// the member's photo changed (`c2pa.edited`).
+    pub created: bool,
+    /// Who made it, for the content credentials: e.g. `darkroom local-style
+    /// (multistyle26.onnx)` or `openai gpt-image-1`.
+    pub made_by: String,
+}
+
+/// Why a run made nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The member's input cannot be used (told to them; a technical refund applies).
+    #[error("{0}")]
+    BadInput(String),
+    /// The provider refused the content (a moderation rejection: charged, category shown).
+    #[error("refused by the provider's content policy ({0})")]
+    Refused(Category),
+    /// This generator cannot run it now (not configured, circuit open, still failing after
+    /// its retries): the next generator in the plan is tried.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A technical failure that another generator would not fix.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
+impl From<darkroom_engine::EngineError> for GenerateError {
+    fn from(e: darkroom_engine::EngineError) -> Self {
+        match e {
+            darkroom_engine::EngineError::BadInput(m) => GenerateError::BadInput(m),
+            darkroom_engine::EngineError::Missing(m) => GenerateError::Unavailable(format!("model missing: {m}")),
+            other => GenerateError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Progress of a run, 0..=1 (the worker maps it onto the job's percentage).
+pub type Progress = Arc<dyn Fn(f32) + Send + Sync>;
+
+/// One way to make an image.
+pub trait Generator: Send + Sync {
+    /// The id parameters name it by: `local-style`, `openai`, ...
+    fn id(&self) -> &'static str;
+
+    /// What it does and needs.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Checks the generator's own fields of a job's parameters before the job is charged.
+    /// Errors: [`GenerateError::BadInput`] naming the field.
+    fn check(&self, params: &serde_json::Value) -> Result<(), GenerateError>;
+
+    /// Makes the image. `params` are the job's parameters (its own fields among them).
+    fn generate<'a>(&'a self, params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>>;
+}
+
+/// The generator id of parameters that name none (rows from before generators existed).
+pub const DEFAULT_GENERATOR: &str = local_style::ID;
+
+/// A job's generators in the order to try them, read from its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub chain: Vec<String>,
+    /// The parameters, whole.
+    pub params: serde_json::Value,
+}
+
+impl Plan {
+    /// Reads `jobs.params`. Errors: not JSON, or `generator`/`fallbacks` of the wrong type.
+    pub fn parse(params: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Head {
+            generator: Option<String>,
+            #[serde(default)]
+            fallbacks: Vec<String>,
+        }
+        let params: serde_json::Value = serde_json::from_str(params).map_err(|e| format!("parameters are not JSON: {e}"))?;
+        let head: Head = serde_json::from_value(params.clone()).map_err(|e| format!("parameters: {e}"))?;
+        let mut chain = vec![head.generator.unwrap_or_else(|| DEFAULT_GENERATOR.to_string())];
+        chain.extend(head.fallbacks);
+        Ok(Self { chain, params })
+    }
+}
+
+/// Every generator this server can run, by id.
+#[derive(Clone)]
+pub struct Generators {
+    by_id: BTreeMap<&'static str, Arc<dyn Generator>>,
+}
+
+impl Generators {
+    /// The registry: the local models when the engine is loaded, and each remote provider
+    /// the operator configured.
+    pub fn new(engine: Option<Arc<darkroom_engine::Engine>>, config: &Config) -> Self {
+        let mut all: Vec<Arc<dyn Generator>> = Vec::new();
+        if let Some(engine) = engine {
+            all.push(Arc::new(local_style::LocalStyle::new(engine.clone())));
+            all.push(Arc::new(any_style::AnyStyle::new(engine)));
+        }
+        let remote = remote::RemoteSettings::from_config(config);
+        if let Some(g) = openai::OpenAi::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
+        Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }
+    }
+
+    /// The generator with this id, if this server has it.
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Generator>> {
+        self.by_id.get(id)
+    }
+
+    /// Every id, sorted.
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.by_id.keys().copied().collect()
+    }
+
+    /// Checks a plan before the job is charged: every generator exists, the first can make
+    /// `mode`, and it accepts the parameters. Errors: [`GenerateError::BadInput`];
+    /// [`GenerateError::Unavailable`] when this server has none of the plan's generators.
+    pub fn check(&self, plan: &Plan, mode: Mode) -> Result<&Arc<dyn Generator>, GenerateError> {
+        let known: Vec<_> = plan.chain.iter().filter_map(|id| self.get(id)).collect();
+        let Some(first) = known.first() else {
+            return Err(GenerateError::Unavailable(format!("no generator of {:?} runs on this server", plan.chain)));
+        };
+        if !first.capabilities().modes.contains(&mode) {
+            return Err(GenerateError::BadInput(format!("{} does not make {mode}", first.id())));
+        }
+        first.check(&plan.params)?;
+        Ok(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_parameters_are_the_local_style_network_and_fallbacks_follow_the_first() {
+        let old = Plan::parse(r#"{"styles":[[3,1.0]],"strength":1.0,"preserve_color":false}"#).unwrap();
+        assert_eq!(old.chain, ["local-style"]);
+        let remote = Plan::parse(r#"{"generator":"openai","fallbacks":["gemini","local-style"],"style_upload_id":"u1"}"#).unwrap();
+        assert_eq!(remote.chain, ["openai", "gemini", "local-style"]);
+        assert!(Plan::parse("not json").is_err());
+        assert!(Plan::parse(r#"{"generator": 5}"#).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! `openai`: OpenAI Images, image→image through the edits endpoint
+//! (`POST {base}/v1/images/edits`, multipart; API reference "Images → Create image edit").
+//!
+//! Sent: the cleaned photo as PNG (decoded from the stored upload, so no EXIF, GPS or XMP),
+//! the prompt, `model` (operator setting, default `gpt-image-1`), `n=1`, and `user`: an opaque
+//! keyed hash of the member, never their email or name. The key goes in
+//! `Authorization: Bearer` and nowhere else (not in logs, errors or pages).
+//! Answer: `{"created": …, "data": [{"b64_json": "<PNG>"}]}` (gpt-image models always answer
+//! base64). Errors: `{"error": {"message", "type", "code"}}`; `code` `moderation_blocked`
+//! (gpt-image) or `content_policy_violation` (DALL·E) is the provider's safety system refusing
+//! the content → a moderation rejection; `insufficient_quota` (with 429) is never retried.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use darkroom_contract::{Category, Mode};
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::remote::{self, Breaker, RemoteSettings};
+use super::{Capabilities, GenerateError, Generator, Inputs, Need, Output, Progress};
+use crate::Config;
+
+/// This generator's id.
+pub const ID: &str = "openai";
+
+pub struct OpenAi {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+    model: String,
+    settings: RemoteSettings,
+    breaker: Arc<Breaker>,
+    caps: Capabilities,
+}
+
+#[derive(Deserialize)]
+struct ImagesResponse {
+    data: Vec<ImageData>,
+}
+
+#[derive(Deserialize)]
+struct ImageData {
+    b64_json: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: String,
+    code: Option<String>,
+}
+
+impl OpenAi {
+    /// The generator when the operator set a key (`None` otherwise).
+    pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
+        let key = config.openai_api_key.clone()?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Darkroom/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .ok()?;
+        let caps = Capabilities {
+            modes: &[Mode::ImageToImage],
+            photo: Need::Required,
+            style_image: Need::No,
+            prompt: Need::Required,
+            negative_prompt: false,
+            seed: false,
+            size: false,
+            max_side: 1536,
+            remote: true,
+        };
+        Some(Self {
+            client,
+            base: config.openai_api_base.trim_end_matches('/').to_string(),
+            key,
+            model: config.openai_image_model.clone(),
+            settings: settings.clone(),
+            breaker: Arc::new(Breaker::new(settings)),
+            caps,
+        })
+    }
+
+    /// The circuit breaker and health figures.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+}
+
+/// An error body's `code`, if it is OpenAI's shape.
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ErrorBody>(body).ok().and_then(|e| e.error.code)
+}
+
+impl Generator for OpenAi {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn check(&self, _params: &serde_json::Value) -> Result<(), GenerateError> {
+        Ok(())
+    }
+
+    fn generate<'a>(&'a self, _params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
+        Box::pin(async move {
+            let photo = inputs.photo.ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
+            if inputs.prompt.trim().is_empty() {
+                return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
+            }
+            let png = tokio::task::spawn_blocking(move || darkroom_engine::imageio::encode_png(&photo))
+                .await
+                .map_err(|e| GenerateError::Failed(e.to_string()))?;
+            progress(0.1);
+            let url = format!("{}/v1/images/edits", self.base);
+            let make = || {
+                let form = reqwest::multipart::Form::new()
+                    .text("model", self.model.clone())
+                    .text("prompt", inputs.prompt.clone())
+                    .text("n", "1")
+                    .text("user", inputs.user_ref.clone())
+                    .part("image", reqwest::multipart::Part::bytes(png.clone()).file_name("image.png").mime_str("image/png").expect("a valid MIME type"));
+                self.client.post(&url).bearer_auth(&self.key).multipart(form)
+            };
+            let answer = remote::send(ID, &self.settings, &self.breaker, make, |status, body| {
+                status == 429 && error_code(body).as_deref() == Some("insufficient_quota")
+            })
+            .await?;
+            progress(0.8);
+            if !(200..300).contains(&answer.status) {
+                let code = error_code(&answer.body);
+                return Err(match (answer.status, code.as_deref()) {
+                    (_, Some("moderation_blocked" | "content_policy_violation")) => GenerateError::Refused(Category::Other),
+                    (429, Some("insufficient_quota")) | (401 | 402 | 403, _) => {
+                        tracing::error!(provider = ID, status = answer.status, "the provider refused the operator's account");
+                        GenerateError::Unavailable(format!("{ID}: HTTP {} (account)", answer.status))
+                    }
+                    (status, _) => {
+                        let message = serde_json::from_slice::<ErrorBody>(&answer.body).map(|e| e.error.message).unwrap_or_default();
+                        GenerateError::Failed(format!("{ID}: HTTP {status}: {}", message.chars().take(200).collect::<String>()))
+                    }
+                });
+            }
+            let body: ImagesResponse =
+                serde_json::from_slice(&answer.body).map_err(|e| GenerateError::Failed(format!("{ID}: malformed answer: {e}")))?;
+            let b64 = body.data.into_iter().next().and_then(|d| d.b64_json).ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| GenerateError::Failed(format!("{ID}: the image is not base64: {e}")))?;
+            let image = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
+                .await
+                .map_err(|e| GenerateError::Failed(e.to_string()))?
+                .map_err(|e| GenerateError::Failed(format!("{ID}: the image does not decode: {e}")))?;
+            progress(1.0);
+            Ok(Output { image, created: false, made_by: format!("openai {}", self.model) })
+        })
+    }
+}
