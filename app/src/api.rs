@@ -90,6 +90,7 @@ pub mod credits;
 pub mod keys;
 pub mod moderation;
 pub mod payments;
+pub mod providers;
 pub mod sharing;
 
 #[cfg(feature = "ssr")]
@@ -170,6 +171,7 @@ pub mod ssr {
             .map(|a| a.iter().filter_map(|s| Some((s[0].as_u64()? as usize, s[1].as_f64()?))).collect())
             .unwrap_or_default();
         let style_label = match styles.as_slice() {
+            _ if j.style_upload_id.is_some() => "Own style image".into(),
             [(a, _)] => darkroom_service::styles::style_name(*a),
             [(a, _), (b, wb)] => format!(
                 "{} + {} ({}%)",

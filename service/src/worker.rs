@@ -74,6 +74,11 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
         fail("The generation engine is not available right now.".into()).await?;
         return Ok(());
     }
+    if let Err(e) = chain[0].check(&plan.params) {
+        tracing::error!(job = %job.id, generator = chain[0].id(), error = %e, "job parameters refused by its generator");
+        fail("The job's parameters could not be read.".into()).await?;
+        return Ok(());
+    }
     let inputs = match inputs(state, &job, &chain).await? {
         Ok(i) => i,
         Err(message) => {
@@ -207,7 +212,12 @@ async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Re
             Err(darkroom_store::StoreError::NotFound) => return Ok(Err(missing.to_string())),
             Err(e) => return Err(ServiceError::from(e)),
         };
-        let bytes = state.media.get(&upload.object_key).await?;
+        let bytes = match state.media.get(&upload.object_key).await {
+            Ok(b) => b,
+            // The row outlived its file (purged or lost): the job cannot run, say so now.
+            Err(ServiceError::NotFound) => return Ok(Err(missing.to_string())),
+            Err(e) => return Err(e),
+        };
         let decoded = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
             .await
             .map_err(ServiceError::internal)?;

@@ -150,6 +150,11 @@ fn Form(info: CreateInfo) -> impl IntoView {
                     </label>
                     <label>{t("create.blend")} " " <input type="range" name="blend" min="0" max="100" value="50"/></label>
                 </div>
+                <label class="block">
+                    {t("create.style_image")} " "
+                    <input type="file" name="style_photo" accept="image/jpeg,image/png,image/webp" data-testid="style-photo"/>
+                    <small>{t("create.style_image_help")}</small>
+                </label>
             </fieldset>
             <fieldset>
                 <legend>{t("create.step3")}</legend>

@@ -10,6 +10,7 @@ pub mod home;
 pub mod keys;
 pub mod legal;
 pub mod moderation;
+pub mod providers;
 pub mod settings;
 pub mod share;
 

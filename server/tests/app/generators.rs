@@ -169,6 +169,21 @@ pub async fn provider_circuit_opens_after_repeated_failures(b: Backend) {
     let alone = run(&app, &me, &up.id, "alone", &openai, "a cup").await;
     assert_eq!(alone.status, JobStatus::Failed, "no fallback: fails fast, refunded");
     assert_eq!(app.state.store.user(&me).await.unwrap().balance, 50 - 5, "three refunds, one charge kept");
+
+    // The console: administrators see the open circuit, its last error and the error rate.
+    assert_eq!(app.call(&c, "provider_health", &[]).await.0, 403, "members do not");
+    app.state.store.set_role(&me, "admin").await.unwrap();
+    let (s, list) = app.call(&c, "provider_health", &[]).await;
+    assert_eq!(s, 200, "{list}");
+    let openai = list.as_array().unwrap().iter().find(|p| p["id"] == "openai").expect("listed").clone();
+    assert_eq!((openai["state"].as_str(), openai["remote"].as_bool()), (Some("open"), Some(true)), "{openai}");
+    assert!(openai["last_error"].as_str().unwrap().contains("HTTP 500"), "{openai}");
+    assert_eq!((openai["error_rate_hour"].as_f64(), openai["calls_day"].as_u64()), (Some(1.0), Some(2)), "{openai}");
+    assert!(openai["last_success"].is_null());
+    let local = list.as_array().unwrap().iter().find(|p| p["id"] == "local-style").expect("listed");
+    assert_eq!(local["state"], "local");
+    let page = c.get(format!("{}/admin/providers", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-provider=\"openai\"") && page.contains("Circuit open"), "the page shows it");
 }
 
 pub async fn any_image_as_style_from_the_create_form(b: Backend) {

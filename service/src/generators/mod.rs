@@ -129,6 +129,11 @@ pub trait Generator: Send + Sync {
 
     /// Makes the image. `params` are the job's parameters (its own fields among them).
     fn generate<'a>(&'a self, params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>>;
+
+    /// A remote provider's circuit breaker and health figures (`None`: local).
+    fn breaker(&self) -> Option<&remote::Breaker> {
+        None
+    }
 }
 
 /// The generator id of parameters that name none (rows from before generators existed).
@@ -219,5 +224,30 @@ mod tests {
         assert_eq!(remote.chain, ["openai", "gemini", "local-style"]);
         assert!(Plan::parse("not json").is_err());
         assert!(Plan::parse(r#"{"generator": 5}"#).is_err());
+    }
+}
+
+/// One generator's health, for the operator's console.
+#[derive(Clone, Debug)]
+pub struct ProviderHealth {
+    pub id: &'static str,
+    pub remote: bool,
+    /// `None` for local generators (no breaker).
+    pub state: Option<remote::BreakerState>,
+    pub health: remote::Health,
+}
+
+impl Generators {
+    /// Every generator with its breaker state and figures (local ones have none).
+    pub fn health(&self) -> Vec<ProviderHealth> {
+        self.by_id
+            .values()
+            .map(|g| ProviderHealth {
+                id: g.id(),
+                remote: g.capabilities().remote,
+                state: g.breaker().map(|b| b.state()),
+                health: g.breaker().map(|b| b.health()).unwrap_or_default(),
+            })
+            .collect()
     }
 }

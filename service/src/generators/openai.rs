@@ -10,8 +10,6 @@
 //! (gpt-image) or `content_policy_violation` (DALL·E) is the provider's safety system refusing
 //! the content → a moderation rejection; `insufficient_quota` (with 429) is never retried.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use darkroom_contract::{Category, Mode};
 use futures::future::BoxFuture;
@@ -30,7 +28,7 @@ pub struct OpenAi {
     key: String,
     model: String,
     settings: RemoteSettings,
-    breaker: Arc<Breaker>,
+    breaker: Breaker,
     caps: Capabilities,
 }
 
@@ -84,14 +82,9 @@ impl OpenAi {
             key,
             model: config.openai_image_model.clone(),
             settings: settings.clone(),
-            breaker: Arc::new(Breaker::new(settings)),
+            breaker: Breaker::new(settings),
             caps,
         })
-    }
-
-    /// The circuit breaker and health figures.
-    pub fn breaker(&self) -> &Breaker {
-        &self.breaker
     }
 }
 
@@ -111,6 +104,10 @@ impl Generator for OpenAi {
 
     fn check(&self, _params: &serde_json::Value) -> Result<(), GenerateError> {
         Ok(())
+    }
+
+    fn breaker(&self) -> Option<&Breaker> {
+        Some(&self.breaker)
     }
 
     fn generate<'a>(&'a self, _params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
