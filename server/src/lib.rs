@@ -206,7 +206,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     // The API: its routes and OpenAPI document come from one list (routes::api::routes).
     let (api_routes, api_doc) = routes::api::routes();
     let mut api_doc_json = serde_json::to_value(&api_doc)?;
-    routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(config.generation_cost));
+    routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state));
     let api_layer = routes::api::LayerState {
         app: state.clone(),
         limits: std::sync::Arc::new(routes::api::Limits::new(config.api_key_rate_per_min, config.api_ip_rate_per_min)),

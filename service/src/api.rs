@@ -218,6 +218,10 @@ pub struct Template {
 /// A template's parameters.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TemplateParams {
+    /// The generator it runs when not the local 26-style network (e.g. `openai`); the style
+    /// fields then do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
     pub style: usize,
     pub blend_with: Option<usize>,
     /// 0..=1.
@@ -227,9 +231,11 @@ pub struct TemplateParams {
     pub preserve_color: bool,
 }
 
-/// The template catalogue: each style at full strength (`style-NN`), and the same with the
-/// photo's colours kept (`style-NN-color`).
-pub fn templates(cost: i64) -> Vec<Template> {
+/// The template catalogue: each style at full strength (`style-NN`), the same with the
+/// photo's colours kept (`style-NN-color`), and an edit template (`<provider>-edit`) for each
+/// remote provider the operator configured (it needs a prompt).
+pub fn templates(state: &AppState) -> Vec<Template> {
+    let cost = state.config.generation_cost;
     let mut out = Vec::with_capacity(NUM_STYLES * 2);
     for i in 0..NUM_STYLES {
         for keep in [false, true] {
@@ -238,17 +244,27 @@ pub fn templates(cost: i64) -> Vec<Template> {
                 name: if keep { format!("{} (original colours)", styles::style_name(i)) } else { styles::style_name(i) },
                 mode: darkroom_contract::Mode::ImageToImage.to_string(),
                 cost,
-                params: TemplateParams { style: i, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: keep },
+                params: TemplateParams { generator: None, style: i, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: keep },
                 preview_url: format!("/previews/{}", styles::preview_file(i)),
             });
         }
+    }
+    for p in state.generators.health().into_iter().filter(|p| p.remote) {
+        out.push(Template {
+            id: format!("{}-edit", p.id),
+            name: format!("{} image edit (prompt)", p.id),
+            mode: darkroom_contract::Mode::ImageToImage.to_string(),
+            cost,
+            params: TemplateParams { generator: Some(p.id.to_string()), style: 0, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: false },
+            preview_url: String::new(),
+        });
     }
     out
 }
 
 /// The template with this id. Errors: [`ServiceError::Invalid`] naming the catalogue.
-pub fn template(id: &str, cost: i64) -> Result<Template, ServiceError> {
-    templates(cost)
+pub fn template(state: &AppState, id: &str) -> Result<Template, ServiceError> {
+    templates(state)
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| ServiceError::Invalid(format!("Unknown template {id:?}: see GET /api/v1/templates.")))
@@ -420,10 +436,10 @@ fn input_of(job: &Job) -> GenerationInput {
 ///
 /// Errors: [`ServiceError::Invalid`] for an unknown template or style out of range.
 #[allow(clippy::too_many_arguments)]
-pub fn style_request(template_id: Option<&str>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str, cost: i64) -> Result<StyleRequest, ServiceError> {
+pub fn style_request(state: &AppState, template_id: Option<&str>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str) -> Result<StyleRequest, ServiceError> {
     let base = match template_id {
-        Some(t) => template(t, cost)?.params,
-        None => TemplateParams { style: 0, blend_with: None, blend: 0.5, strength: 1.0, preserve_color: false },
+        Some(t) => template(state, t)?.params,
+        None => TemplateParams { generator: None, style: 0, blend_with: None, blend: 0.5, strength: 1.0, preserve_color: false },
     };
     let style = style.unwrap_or(base.style);
     if style >= NUM_STYLES || blend_with.is_some_and(|b| b >= NUM_STYLES) {
@@ -436,5 +452,6 @@ pub fn style_request(template_id: Option<&str>, style: Option<usize>, blend_with
         strength: strength.unwrap_or(base.strength),
         preserve_color: preserve_color.unwrap_or(base.preserve_color),
         prompt: prompt.to_string(),
+        generator: base.generator,
     })
 }

@@ -36,6 +36,9 @@ pub struct StyleRequest {
     /// text prompt-driven templates use. Checked by the prompt gate.
     #[serde(default)]
     pub prompt: String,
+    /// The generator a template chose when not the 26-style network (e.g. `openai`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
 }
 
 /// Longest prompt accepted, in characters.
@@ -64,6 +67,7 @@ impl StyleRequest {
 fn job_params(request: &StyleRequest, style_upload_id: Option<&str>) -> Result<(serde_json::Value, i64), ServiceError> {
     use crate::generators::{any_style, local_style};
     match style_upload_id {
+        None if request.generator.is_some() => Ok((serde_json::json!({ "generator": request.generator }), -1)),
         None => {
             let p = request.params()?;
             let mut v = serde_json::to_value(&p).map_err(ServiceError::internal)?;
@@ -266,7 +270,7 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     let stored: Vec<(&Upload, bool)> = std::iter::once((&upload, fresh)).chain(style.as_ref().map(|(u, _, f)| (u, *f))).collect();
     let (params, style_index) = job_params(request, style.as_ref().map(|(u, _, _)| u.id.as_str()))?;
     let plan = crate::generators::Plan { chain: vec![params["generator"].as_str().unwrap_or_default().to_string()], params: params.clone() };
-    if let Err(crate::generators::GenerateError::BadInput(m)) = state.generators.check(&plan, Mode::ImageToImage) {
+    if let Err(crate::generators::GenerateError::BadInput(m)) = state.generators.check(&plan, Mode::ImageToImage, &prompt_text) {
         forget(state, user_id, &stored).await;
         return Err(ServiceError::Invalid(m));
     }

@@ -89,6 +89,7 @@ fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
         strength: number(f.strength.as_deref(), 100f32, "The strength")? / 100.0,
         preserve_color: f.preserve_color,
         prompt: f.prompt.clone(),
+        generator: None,
     })
 }
 

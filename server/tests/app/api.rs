@@ -447,6 +447,57 @@ pub async fn openai_images_endpoints(b: Backend) {
     }
 }
 
+/// A configured remote provider is a template (`openai-edit`) integrators choose by id, and
+/// what OpenAI's own model names run on the OpenAI-compatible endpoint.
+pub async fn remote_provider_templates_through_the_api(b: Backend) {
+    let oa = super::openai_standin::spawn().await;
+    let base = oa.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.openai_api_key = Some(super::openai_standin::KEY.into());
+        c.openai_api_base = base;
+        c.provider_backoff_ms = 10;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "tpl@example.com").await;
+    let me = user_id(&app, "tpl@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let (s, v, _) = api(&app, "GET", "/api/v1/templates", Some(&secret), None, &[]).await;
+    assert_eq!(s, 200);
+    let t = v["results"].as_array().unwrap().iter().find(|t| t["id"] == "openai-edit").expect("listed").clone();
+    assert_eq!((t["params"]["generator"].as_str(), t["cost"].as_i64()), (Some("openai"), Some(5)), "{t}");
+    let photo = small_photo(96);
+    // The provider needs a prompt: refused before anything is charged.
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "image": b64(&photo), "template": "openai-edit" })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("needs a prompt"), "{v}");
+    assert_eq!(charges(&app, &me).await, 0);
+    let body = json!({ "image": b64(&photo), "template": "openai-edit", "prompt": "a lighthouse at dawn" });
+    let (s, g, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[("idempotency-key", "tpl-1")]).await;
+    assert_eq!(s, 201, "{g}");
+    let done = wait_generation(&app, &secret, g["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let sent = oa.received();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].fields.iter().any(|(k, v)| k == "prompt" && v == "a lighthouse at dawn"));
+    // OpenAI's own model name on the OpenAI-compatible endpoint runs the provider too.
+    let form = reqwest::multipart::Form::new()
+        .part("image", reqwest::multipart::Part::bytes(photo.clone()).file_name("p.png").mime_str("image/png").unwrap())
+        .text("prompt", "a lighthouse")
+        .text("model", "gpt-image-1")
+        .text("response_format", "b64_json");
+    let r = reqwest::Client::new().post(format!("{}/v1/images/edits", app.base)).bearer_auth(&secret).multipart(form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(oa.received().len(), 2, "the request went to the provider");
+    let png = base64::engine::general_purpose::STANDARD.decode(v["data"][0]["b64_json"].as_str().unwrap()).unwrap();
+    let out = image::load_from_memory(&png).unwrap().into_rgb8();
+    let input = image::load_from_memory(&photo).unwrap().into_rgb8();
+    assert_eq!(out.dimensions(), input.dimensions());
+    assert!(out.pixels().zip(input.pixels()).all(|(o, i)| o.0 == i.0.map(|v| 255 - v)), "the provider's image, unchanged (the stand-in inverts)");
+    assert_eq!(charges(&app, &me).await, 2);
+}
+
 /// OpenAI's documented `ImagesResponse`: `created` (integer), `data` (array of objects with
 /// exactly one of `url` / `b64_json`, both strings), nothing else required.
 fn assert_shape(v: &Value, n: usize, field: &str) {
@@ -668,4 +719,5 @@ on_both!(
     webhooks_signed_retried_and_delivered_once,
     openai_images_endpoints,
     openapi_document_and_rate_limits,
+    remote_provider_templates_through_the_api,
 );

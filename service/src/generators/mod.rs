@@ -196,16 +196,20 @@ impl Generators {
         self.by_id.keys().copied().collect()
     }
 
-    /// Checks a plan before the job is charged: every generator exists, the first can make
-    /// `mode`, and it accepts the parameters. Errors: [`GenerateError::BadInput`];
-    /// [`GenerateError::Unavailable`] when this server has none of the plan's generators.
-    pub fn check(&self, plan: &Plan, mode: Mode) -> Result<&Arc<dyn Generator>, GenerateError> {
+    /// Checks a plan before the job is charged: the first generator this server has can make
+    /// `mode`, gets the prompt it needs, and accepts the parameters. Errors:
+    /// [`GenerateError::BadInput`]; [`GenerateError::Unavailable`] when this server has none
+    /// of the plan's generators.
+    pub fn check(&self, plan: &Plan, mode: Mode, prompt: &str) -> Result<&Arc<dyn Generator>, GenerateError> {
         let known: Vec<_> = plan.chain.iter().filter_map(|id| self.get(id)).collect();
         let Some(first) = known.first() else {
             return Err(GenerateError::Unavailable(format!("no generator of {:?} runs on this server", plan.chain)));
         };
         if !first.capabilities().modes.contains(&mode) {
             return Err(GenerateError::BadInput(format!("{} does not make {mode}", first.id())));
+        }
+        if first.capabilities().prompt == Need::Required && prompt.trim().is_empty() {
+            return Err(GenerateError::BadInput("This template needs a prompt.".into()));
         }
         first.check(&plan.params)?;
         Ok(first)

@@ -25,7 +25,7 @@ pub struct StyleList {
 #[utoipa::path(get, path = "/api/v1/templates", tag = "catalog", responses((status = 200, body = TemplateList)))]
 pub async fn templates(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>) -> Result<Json<TemplateList>, ApiError> {
     require_scope(&key, "read")?;
-    Ok(Json(TemplateList { results: api::templates(app.config.generation_cost) }))
+    Ok(Json(TemplateList { results: api::templates(&app) }))
 }
 
 /// The built-in styles.

@@ -184,6 +184,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         (body, image)
     };
     let request = api::style_request(
+        &app,
         body.template.as_deref(),
         body.style,
         body.blend_with,
@@ -191,7 +192,6 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         body.strength,
         body.preserve_color,
         &body.prompt,
-        app.config.generation_cost,
     )?;
     let source = match (image, body.upload_id) {
         (Some(bytes), None) if !bytes.is_empty() => Source::Photo(bytes),

@@ -177,19 +177,23 @@ const OPENAI_MODELS: [&str; 4] = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-im
 /// Every `model` value the endpoints accept, exactly as written: the template ids, OpenAI's
 /// model names, `darkroom` and the empty string (the last three mean the first template). For
 /// the API document.
-pub fn model_ids(cost: i64) -> Vec<String> {
-    let mut ids: Vec<String> = api::templates(cost).into_iter().map(|t| t.id).collect();
+pub fn model_ids(state: &AppState) -> Vec<String> {
+    let mut ids: Vec<String> = api::templates(state).into_iter().map(|t| t.id).collect();
     ids.extend(OPENAI_MODELS.iter().map(|m| m.to_string()));
     ids.extend(["darkroom".to_string(), String::new()]);
     ids
 }
 
-/// The template for `model`. Errors: [`ServiceError::Invalid`] for an unknown model.
-fn template_for(model: Option<&str>, cost: i64) -> Result<api::Template, ServiceError> {
+/// The template for `model`: a template id as written; OpenAI's own model names run OpenAI
+/// Images' edit template when the operator configured that provider, else the first style.
+/// Errors: [`ServiceError::Invalid`] for an unknown model.
+fn template_for(app: &AppState, model: Option<&str>) -> Result<api::Template, ServiceError> {
+    let openai_edit = format!("{}-edit", darkroom_service::generators::openai::ID);
     match model.filter(|m| !m.is_empty()) {
-        None => api::template(&api::style_id(0), cost),
-        Some(m) if OPENAI_MODELS.contains(&m) || m == "darkroom" => api::template(&api::style_id(0), cost),
-        Some(m) => api::template(m, cost).map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates."))),
+        Some(m) if OPENAI_MODELS.contains(&m) && app.generators.get(darkroom_service::generators::openai::ID).is_some() => api::template(app, &openai_edit),
+        None => api::template(app, &api::style_id(0)),
+        Some(m) if OPENAI_MODELS.contains(&m) || m == "darkroom" => api::template(app, &api::style_id(0)),
+        Some(m) => api::template(app, m).map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates."))),
     }
 }
 
@@ -231,7 +235,7 @@ fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> 
 #[allow(clippy::too_many_arguments)]
 async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Bytes, prompt: &str, template: &api::Template, n: u32, b64: bool) -> Result<Response, OpenAiError> {
     let p = &template.params;
-    let request = api::style_request(Some(&template.id), None, None, None, None, Some(p.preserve_color), prompt, app.config.generation_cost)?;
+    let request = api::style_request(app, Some(&template.id), None, None, None, None, Some(p.preserve_color), prompt)?;
     let idem = super::generations::idempotency_key(headers)?;
     let photo_hash = hex::encode(Sha256::digest(&photo));
     let mut jobs = Vec::new();
@@ -325,7 +329,7 @@ pub async fn generations(State(app): State<AppState>, Extension(Caller(key)): Ex
     require_scope(&key, "generate")?;
     let req: CreateImageRequest = serde_json::from_slice(&body).map_err(|e| ServiceError::Invalid(format!("The JSON body could not be read: {e}")))?;
     check_prompt(&req.prompt)?;
-    let template = template_for(req.model.as_deref(), app.config.generation_cost)?;
+    let template = template_for(&app, req.model.as_deref())?;
     let n = check_n(req.n)?;
     let b64 = check_format(req.response_format.as_deref())?;
     let (w, h) = parse_size(req.size.as_deref(), app.config.max_side)?;
@@ -375,7 +379,7 @@ pub async fn edits(State(app): State<AppState>, Extension(Caller(key)): Extensio
     }
     let image = image.filter(|i| !i.is_empty()).ok_or_else(|| ServiceError::Invalid("`image` is required.".into()))?;
     check_prompt(&prompt)?;
-    let template = template_for(model.as_deref(), app.config.generation_cost)?;
+    let template = template_for(&app, model.as_deref())?;
     let n = check_n(n)?;
     let b64 = check_format(format.as_deref())?;
     parse_size(size.as_deref(), 4096)?;
