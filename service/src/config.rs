@@ -139,6 +139,13 @@ pub struct Config {
     pub openai_api_key: Option<String>,
     pub openai_api_base: String,
     pub openai_image_model: String,
+    /// Google Gemini image models (the `gemini` generator), on when the key is set:
+    /// `DARKROOM_GEMINI_API_KEY`, `DARKROOM_GEMINI_API_BASE` (default
+    /// `https://generativelanguage.googleapis.com`), `DARKROOM_GEMINI_IMAGE_MODEL` (default
+    /// `gemini-2.5-flash-image`).
+    pub gemini_api_key: Option<String>,
+    pub gemini_api_base: String,
+    pub gemini_image_model: String,
     /// Every remote provider: `DARKROOM_PROVIDER_TIMEOUT_SECS` per attempt (default 120),
     /// `DARKROOM_PROVIDER_MAX_ATTEMPTS` in all (default 3), `DARKROOM_PROVIDER_BACKOFF_MS`
     /// backoff base (default 500), `DARKROOM_PROVIDER_OPEN_AFTER` failed calls that open the
@@ -225,6 +232,9 @@ impl Config {
             openai_api_key: secret("DARKROOM_OPENAI_API_KEY"),
             openai_api_base: var("DARKROOM_OPENAI_API_BASE", "https://api.openai.com".to_string()),
             openai_image_model: var("DARKROOM_OPENAI_IMAGE_MODEL", "gpt-image-1".to_string()),
+            gemini_api_key: secret("DARKROOM_GEMINI_API_KEY"),
+            gemini_api_base: var("DARKROOM_GEMINI_API_BASE", "https://generativelanguage.googleapis.com".to_string()),
+            gemini_image_model: var("DARKROOM_GEMINI_IMAGE_MODEL", "gemini-2.5-flash-image".to_string()),
             provider_timeout_secs: var("DARKROOM_PROVIDER_TIMEOUT_SECS", 120),
             provider_max_attempts: var("DARKROOM_PROVIDER_MAX_ATTEMPTS", 3),
             provider_backoff_ms: var("DARKROOM_PROVIDER_BACKOFF_MS", 500),

@@ -450,10 +450,10 @@ pub async fn openai_images_endpoints(b: Backend) {
 /// A configured remote provider is a template (`openai-edit`) integrators choose by id, and
 /// what OpenAI's own model names run on the OpenAI-compatible endpoint.
 pub async fn remote_provider_templates_through_the_api(b: Backend) {
-    let oa = super::openai_standin::spawn().await;
+    let oa = super::provider_standin::spawn().await;
     let base = oa.base.clone();
     let app = spawn_app(b, move |c| {
-        c.openai_api_key = Some(super::openai_standin::KEY.into());
+        c.openai_api_key = Some(super::provider_standin::KEY.into());
         c.openai_api_base = base;
         c.provider_backoff_ms = 10;
     })

@@ -219,7 +219,7 @@ mod api;
 mod credits;
 mod delivery;
 mod generators;
-mod openai_standin;
+mod provider_standin;
 mod payments;
 mod standin;
 

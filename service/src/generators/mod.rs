@@ -13,6 +13,7 @@
 //! [`Generators::new`].
 
 pub mod any_style;
+pub mod gemini;
 pub mod local_style;
 pub mod openai;
 pub mod remote;
@@ -181,6 +182,9 @@ impl Generators {
         }
         let remote = remote::RemoteSettings::from_config(config);
         if let Some(g) = openai::OpenAi::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
+        if let Some(g) = gemini::Gemini::from_config(config, &remote) {
             all.push(Arc::new(g));
         }
         Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }

@@ -10,7 +10,6 @@
 //! (gpt-image) or `content_policy_violation` (DALL·E) is the provider's safety system refusing
 //! the content → a moderation rejection; `insufficient_quota` (with 429) is never retried.
 
-use base64::Engine as _;
 use darkroom_contract::{Category, Mode};
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -58,13 +57,7 @@ impl OpenAi {
     /// The generator when the operator set a key (`None` otherwise).
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.openai_api_key.clone()?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Darkroom/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .ok()?;
+        let client = remote::client(settings).ok()?;
         let caps = Capabilities {
             modes: &[Mode::ImageToImage],
             photo: Need::Required,
@@ -116,9 +109,7 @@ impl Generator for OpenAi {
             if inputs.prompt.trim().is_empty() {
                 return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
             }
-            let png = tokio::task::spawn_blocking(move || darkroom_engine::imageio::encode_png(&photo))
-                .await
-                .map_err(|e| GenerateError::Failed(e.to_string()))?;
+            let png = remote::png_of(photo).await?;
             progress(0.1);
             let url = format!("{}/v1/images/edits", self.base);
             let make = || {
@@ -152,13 +143,7 @@ impl Generator for OpenAi {
             let body: ImagesResponse =
                 serde_json::from_slice(&answer.body).map_err(|e| GenerateError::Failed(format!("{ID}: malformed answer: {e}")))?;
             let b64 = body.data.into_iter().next().and_then(|d| d.b64_json).ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .map_err(|e| GenerateError::Failed(format!("{ID}: the image is not base64: {e}")))?;
-            let image = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
-                .await
-                .map_err(|e| GenerateError::Failed(e.to_string()))?
-                .map_err(|e| GenerateError::Failed(format!("{ID}: the image does not decode: {e}")))?;
+            let image = remote::image_of(ID, &b64).await?;
             progress(1.0);
             Ok(Output { image, created: false, made_by: format!("openai {}", self.model) })
         })

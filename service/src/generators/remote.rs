@@ -176,6 +176,39 @@ impl Breaker {
     }
 }
 
+/// The HTTP client of a provider: its timeouts, no redirects, Darkroom's user agent. The
+/// provider's base URL is the operator's setting, not a member's, so it is not the
+/// `outbound` client (which refuses internal addresses). Errors: the TLS stack could not
+/// start.
+pub fn client(settings: &RemoteSettings) -> Result<reqwest::Client, GenerateError> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Darkroom/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| GenerateError::Failed(e.to_string()))
+}
+
+/// The member's photo as PNG for a provider: the pixels only (no EXIF, GPS or XMP can
+/// survive a re-encode from pixels), off the async runtime.
+pub async fn png_of(img: image::RgbImage) -> Result<Vec<u8>, GenerateError> {
+    tokio::task::spawn_blocking(move || darkroom_engine::imageio::encode_png(&img)).await.map_err(|e| GenerateError::Failed(e.to_string()))
+}
+
+/// A provider's base64 image (PNG, JPEG or WebP) decoded to RGB. Errors:
+/// [`GenerateError::Failed`] naming the provider.
+pub async fn image_of(provider: &str, b64: &str) -> Result<image::RgbImage, GenerateError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| GenerateError::Failed(format!("{provider}: the image is not base64: {e}")))?;
+    tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
+        .await
+        .map_err(|e| GenerateError::Failed(e.to_string()))?
+        .map_err(|e| GenerateError::Failed(format!("{provider}: the image does not decode: {e}")))
+}
+
 /// A provider's answer that ends the retries: the status and the body.
 pub struct Answer {
     pub status: u16,

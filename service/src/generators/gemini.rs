@@ -1,0 +1,194 @@
+//! `gemini`: Google's Gemini image models, image→image through `generateContent`
+//! (`POST {base}/v1beta/models/{model}:generateContent`, Gemini API reference "Generating
+//! content" and the image generation guide).
+//!
+//! Sent: `x-goog-api-key` (the operator's key, nowhere else), and
+//! `{"contents": [{"role": "user", "parts": [{"text": <prompt>}, {"inlineData": {"mimeType":
+//! "image/png", "data": <the cleaned photo, base64>}}]}], "generationConfig":
+//! {"responseModalities": ["TEXT", "IMAGE"]}}`. The API takes no user field: nothing about the
+//! member leaves.
+//! Answer: `candidates[0].content.parts[]`, the image in a part's `inlineData`. A prompt the
+//! provider blocks has `promptFeedback.blockReason` and no candidates; a blocked output has
+//! `finishReason` `SAFETY`, `IMAGE_SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST` or `SPII` and no
+//! image: both are moderation rejections. Errors are `{"error": {"code", "message",
+//! "status"}}`; a 429 whose details carry a `google.rpc.QuotaFailure` and no
+//! `google.rpc.RetryInfo` is an exhausted quota and is not retried.
+
+use base64::Engine as _;
+use darkroom_contract::{Category, Mode};
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::remote::{self, Breaker, RemoteSettings};
+use super::{Capabilities, GenerateError, Generator, Inputs, Need, Output, Progress};
+use crate::Config;
+
+/// This generator's id.
+pub const ID: &str = "gemini";
+
+/// `finishReason`s that mean the provider's safety system withheld the output.
+const REFUSED: [&str; 5] = ["SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"];
+
+pub struct Gemini {
+    client: reqwest::Client,
+    base: String,
+    key: String,
+    model: String,
+    settings: RemoteSettings,
+    breaker: Breaker,
+    caps: Capabilities,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    #[serde(default)]
+    candidates: Vec<Candidate>,
+    prompt_feedback: Option<PromptFeedback>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    block_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    content: Option<Content>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Content {
+    #[serde(default)]
+    parts: Vec<Part>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Part {
+    inline_data: Option<InlineData>,
+}
+
+#[derive(Deserialize)]
+struct InlineData {
+    data: String,
+}
+
+/// Whether a 429's details say the quota is used up (no retry helps).
+fn quota_exhausted(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return false };
+    let details = v["error"]["details"].as_array().cloned().unwrap_or_default();
+    let has = |t: &str| details.iter().any(|d| d["@type"].as_str().is_some_and(|x| x.ends_with(t)));
+    has("google.rpc.QuotaFailure") && !has("google.rpc.RetryInfo")
+}
+
+impl Gemini {
+    /// The generator when the operator set a key (`None` otherwise).
+    pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
+        let key = config.gemini_api_key.clone()?;
+        let caps = Capabilities {
+            modes: &[Mode::ImageToImage],
+            photo: Need::Required,
+            style_image: Need::No,
+            prompt: Need::Required,
+            negative_prompt: false,
+            seed: false,
+            size: false,
+            max_side: 2048,
+            remote: true,
+        };
+        Some(Self {
+            client: remote::client(settings).ok()?,
+            base: config.gemini_api_base.trim_end_matches('/').to_string(),
+            key,
+            model: config.gemini_image_model.clone(),
+            settings: settings.clone(),
+            breaker: Breaker::new(settings),
+            caps,
+        })
+    }
+}
+
+impl Generator for Gemini {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn check(&self, _params: &serde_json::Value) -> Result<(), GenerateError> {
+        Ok(())
+    }
+
+    fn breaker(&self) -> Option<&Breaker> {
+        Some(&self.breaker)
+    }
+
+    fn generate<'a>(&'a self, _params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
+        Box::pin(async move {
+            let photo = inputs.photo.ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
+            if inputs.prompt.trim().is_empty() {
+                return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
+            }
+            let png = remote::png_of(photo).await?;
+            let body = json!({
+                "contents": [{ "role": "user", "parts": [
+                    { "text": inputs.prompt },
+                    { "inlineData": { "mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(&png) } },
+                ]}],
+                "generationConfig": { "responseModalities": ["TEXT", "IMAGE"] },
+            });
+            progress(0.1);
+            let url = format!("{}/v1beta/models/{}:generateContent", self.base, self.model);
+            let make = || self.client.post(&url).header("x-goog-api-key", &self.key).json(&body);
+            let answer = remote::send(ID, &self.settings, &self.breaker, make, |status, body| status == 429 && quota_exhausted(body)).await?;
+            progress(0.8);
+            if !(200..300).contains(&answer.status) {
+                return Err(match answer.status {
+                    429 | 401 | 403 => {
+                        tracing::error!(provider = ID, status = answer.status, "the provider refused the operator's account");
+                        GenerateError::Unavailable(format!("{ID}: HTTP {} (account)", answer.status))
+                    }
+                    status => {
+                        let v: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+                        let message: String = v["error"]["message"].as_str().unwrap_or("").chars().take(200).collect();
+                        GenerateError::Failed(format!("{ID}: HTTP {status}: {message}"))
+                    }
+                });
+            }
+            let r: Response = serde_json::from_slice(&answer.body).map_err(|e| GenerateError::Failed(format!("{ID}: malformed answer: {e}")))?;
+            if r.prompt_feedback.and_then(|f| f.block_reason).is_some() {
+                return Err(GenerateError::Refused(Category::Other));
+            }
+            let candidate = r.candidates.into_iter().next().ok_or_else(|| GenerateError::Failed(format!("{ID}: no candidate in the answer")))?;
+            let data = candidate.content.into_iter().flat_map(|c| c.parts).find_map(|p| p.inline_data).map(|d| d.data);
+            let Some(data) = data else {
+                return Err(match candidate.finish_reason.as_deref() {
+                    Some(r) if REFUSED.contains(&r) => GenerateError::Refused(Category::Other),
+                    other => GenerateError::Failed(format!("{ID}: no image in the answer (finishReason {other:?})")),
+                });
+            };
+            let image = remote::image_of(ID, &data).await?;
+            progress(1.0);
+            Ok(Output { image, created: false, made_by: format!("google {}", self.model) })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_exhausted_quota_is_told_apart_from_a_rate_limit() {
+        let quota = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"}]}}"#;
+        let rate = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}"#;
+        assert!(super::quota_exhausted(quota));
+        assert!(!super::quota_exhausted(rate));
+        assert!(!super::quota_exhausted(b"not json"));
+    }
+}
