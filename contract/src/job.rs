@@ -109,6 +109,7 @@ text_enum! {
 }
 
 impl Default for Visibility {
+    /// New results are private.
     fn default() -> Self {
         Visibility::Private
     }

@@ -146,6 +146,13 @@ pub struct Config {
     pub gemini_api_key: Option<String>,
     pub gemini_api_base: String,
     pub gemini_image_model: String,
+    /// OpenRouter (the `openrouter` generator), on when the key is set:
+    /// `DARKROOM_OPENROUTER_API_KEY`, `DARKROOM_OPENROUTER_API_BASE` (default
+    /// `https://openrouter.ai`), `DARKROOM_OPENROUTER_IMAGE_MODEL` (default
+    /// `google/gemini-2.5-flash-image`).
+    pub openrouter_api_key: Option<String>,
+    pub openrouter_api_base: String,
+    pub openrouter_image_model: String,
     /// Every remote provider: `DARKROOM_PROVIDER_TIMEOUT_SECS` per attempt (default 120),
     /// `DARKROOM_PROVIDER_MAX_ATTEMPTS` in all (default 3), `DARKROOM_PROVIDER_BACKOFF_MS`
     /// backoff base (default 500), `DARKROOM_PROVIDER_OPEN_AFTER` failed calls that open the
@@ -235,6 +242,9 @@ impl Config {
             gemini_api_key: secret("DARKROOM_GEMINI_API_KEY"),
             gemini_api_base: var("DARKROOM_GEMINI_API_BASE", "https://generativelanguage.googleapis.com".to_string()),
             gemini_image_model: var("DARKROOM_GEMINI_IMAGE_MODEL", "gemini-2.5-flash-image".to_string()),
+            openrouter_api_key: secret("DARKROOM_OPENROUTER_API_KEY"),
+            openrouter_api_base: var("DARKROOM_OPENROUTER_API_BASE", "https://openrouter.ai".to_string()),
+            openrouter_image_model: var("DARKROOM_OPENROUTER_IMAGE_MODEL", "google/gemini-2.5-flash-image".to_string()),
             provider_timeout_secs: var("DARKROOM_PROVIDER_TIMEOUT_SECS", 120),
             provider_max_attempts: var("DARKROOM_PROVIDER_MAX_ATTEMPTS", 3),
             provider_backoff_ms: var("DARKROOM_PROVIDER_BACKOFF_MS", 500),

@@ -3,7 +3,10 @@
 //!   `{"created", "data": [{"b64_json"}]}`, errors `{"error": {"message", "type", "code"}}`;
 //! - Gemini's `POST /v1beta/models/{model}:generateContent` (JSON, `x-goog-api-key`):
 //!   `{"candidates": [{"content": {"parts": [{"text"}, {"inlineData": {"mimeType", "data"}}]},
-//!   "finishReason"}]}`, errors `{"error": {"code", "message", "status"}}`.
+//!   "finishReason"}]}`, errors `{"error": {"code", "message", "status"}}`;
+//! - OpenRouter's `POST /api/v1/chat/completions` (JSON, `modalities`): the image as a data URL
+//!   in `choices[0].message.images[].image_url.url`, errors `{"error": {"code", "message",
+//!   "metadata"}}` (moderation: 403 with `metadata.reasons`).
 //!
 //! Each request takes the next [`Reply`] from its provider's script (success once the script is
 //! empty) and is recorded with what it carried, so tests check what left the server.
@@ -207,4 +210,71 @@ fn error(status: u16, code: &str, retry_after: Option<u64>) -> Response {
         resp.headers_mut().insert("retry-after", s.to_string().parse().unwrap());
     }
     resp
+}
+
+pub const OPENROUTER_KEY: &str = "sk-or-standin";
+
+/// The OpenRouter stand-in (its own script). `Reply::Error(403, "moderation", _)` answers
+/// OpenRouter's moderation error; `Reply::Withheld(r)` a choice with `finish_reason` `r` and
+/// no image.
+pub async fn spawn_openrouter() -> OpenAiStandIn {
+    let script = Arc::new(Mutex::new(Script::default()));
+    let router = Router::new().route("/api/v1/chat/completions", post(chat_completions)).with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    OpenAiStandIn { base, script }
+}
+
+async fn chat_completions(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: String) -> Response {
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let url = v["messages"][0]["content"].as_array().into_iter().flatten().find_map(|p| p["image_url"]["url"].as_str()).unwrap_or("");
+    let image = url.split_once(";base64,").map(|(_, d)| base64::engine::general_purpose::STANDARD.decode(d).unwrap_or_default()).unwrap_or_default();
+    let reply = {
+        let mut s = script.lock().unwrap();
+        s.received.push(Received {
+            at: Instant::now(),
+            authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            headers: header_list(&headers),
+            fields: vec![("body".into(), body.clone())],
+            image: image.clone(),
+        });
+        s.replies.pop_front().unwrap_or(Reply::Ok)
+    };
+    let or_error = |status: u16, message: &str, metadata: serde_json::Value| {
+        (StatusCode::from_u16(status).unwrap(), Json(json!({ "error": { "code": status, "message": message, "metadata": metadata } }))).into_response()
+    };
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {OPENROUTER_KEY}")) {
+        return or_error(401, "No auth credentials found", json!(null));
+    }
+    if v["modalities"] != json!(["image", "text"]) {
+        return or_error(400, "this model needs modalities", json!(null));
+    }
+    match reply {
+        Reply::Ok => {
+            let Ok(img) = image::load_from_memory(&image) else { return or_error(400, "bad image", json!(null)) };
+            let mut img = img.into_rgb8();
+            image::imageops::invert(&mut img);
+            let mut png = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            let url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+            Json(json!({
+                "id": "gen-standin", "object": "chat.completion", "model": v["model"],
+                "choices": [{ "index": 0, "finish_reason": "stop", "message": {
+                    "role": "assistant", "content": "Here it is.",
+                    "images": [{ "type": "image_url", "image_url": { "url": url } }],
+                }}],
+            }))
+            .into_response()
+        }
+        Reply::Error(403, "moderation", _) => or_error(
+            403,
+            "Input was flagged",
+            json!({ "reasons": ["sexual"], "flagged_input": "…", "provider_name": "standin", "model_slug": v["model"] }),
+        ),
+        Reply::Error(status, what, _) => or_error(status, what, json!(null)),
+        Reply::Withheld(reason) => Json(json!({ "choices": [{ "finish_reason": reason, "message": { "role": "assistant", "content": "" } }] })).into_response(),
+        Reply::Malformed => (StatusCode::OK, "[]").into_response(),
+        Reply::Hang => hang().await,
+    }
 }

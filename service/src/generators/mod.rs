@@ -16,6 +16,7 @@ pub mod any_style;
 pub mod gemini;
 pub mod local_style;
 pub mod openai;
+pub mod openrouter;
 pub mod remote;
 
 use std::collections::BTreeMap;
@@ -185,6 +186,9 @@ impl Generators {
             all.push(Arc::new(g));
         }
         if let Some(g) = gemini::Gemini::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
+        if let Some(g) = openrouter::OpenRouter::from_config(config, &remote) {
             all.push(Arc::new(g));
         }
         Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }

@@ -130,7 +130,7 @@ impl Generator for OpenAi {
                 let code = error_code(&answer.body);
                 return Err(match (answer.status, code.as_deref()) {
                     (_, Some("moderation_blocked" | "content_policy_violation")) => GenerateError::Refused(Category::Other),
-                    (429, Some("insufficient_quota")) | (401 | 402 | 403, _) => {
+                    (429, Some("insufficient_quota")) | (401..=403, _) => {
                         tracing::error!(provider = ID, status = answer.status, "the provider refused the operator's account");
                         GenerateError::Unavailable(format!("{ID}: HTTP {} (account)", answer.status))
                     }
