@@ -252,7 +252,7 @@ pub fn templates(state: &AppState) -> Vec<Template> {
     for p in state.generators.health().into_iter().filter(|p| p.remote) {
         out.push(Template {
             id: format!("{}-edit", p.id),
-            name: format!("{} image edit (prompt)", p.id),
+            name: format!("{} image edit", p.id),
             mode: darkroom_contract::Mode::ImageToImage.to_string(),
             cost,
             params: TemplateParams { generator: Some(p.id.to_string()), style: 0, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: false },

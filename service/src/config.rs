@@ -153,6 +153,11 @@ pub struct Config {
     pub openrouter_api_key: Option<String>,
     pub openrouter_api_base: String,
     pub openrouter_image_model: String,
+    /// A Stable Diffusion server with the AUTOMATIC1111 API (the `automatic1111` generator),
+    /// on when `DARKROOM_A1111_API_BASE` is set (e.g. `http://127.0.0.1:7860`);
+    /// `DARKROOM_A1111_AUTH` `user:password` for its `--api-auth`.
+    pub a1111_api_base: Option<String>,
+    pub a1111_auth: Option<String>,
     /// Every remote provider: `DARKROOM_PROVIDER_TIMEOUT_SECS` per attempt (default 120),
     /// `DARKROOM_PROVIDER_MAX_ATTEMPTS` in all (default 3), `DARKROOM_PROVIDER_BACKOFF_MS`
     /// backoff base (default 500), `DARKROOM_PROVIDER_OPEN_AFTER` failed calls that open the
@@ -245,6 +250,8 @@ impl Config {
             openrouter_api_key: secret("DARKROOM_OPENROUTER_API_KEY"),
             openrouter_api_base: var("DARKROOM_OPENROUTER_API_BASE", "https://openrouter.ai".to_string()),
             openrouter_image_model: var("DARKROOM_OPENROUTER_IMAGE_MODEL", "google/gemini-2.5-flash-image".to_string()),
+            a1111_api_base: secret("DARKROOM_A1111_API_BASE"),
+            a1111_auth: secret("DARKROOM_A1111_AUTH"),
             provider_timeout_secs: var("DARKROOM_PROVIDER_TIMEOUT_SECS", 120),
             provider_max_attempts: var("DARKROOM_PROVIDER_MAX_ATTEMPTS", 3),
             provider_backoff_ms: var("DARKROOM_PROVIDER_BACKOFF_MS", 500),

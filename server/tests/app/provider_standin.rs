@@ -6,7 +6,9 @@
 //!   "finishReason"}]}`, errors `{"error": {"code", "message", "status"}}`;
 //! - OpenRouter's `POST /api/v1/chat/completions` (JSON, `modalities`): the image as a data URL
 //!   in `choices[0].message.images[].image_url.url`, errors `{"error": {"code", "message",
-//!   "metadata"}}` (moderation: 403 with `metadata.reasons`).
+//!   "metadata"}}` (moderation: 403 with `metadata.reasons`);
+//! - an AUTOMATIC1111 server's `POST /sdapi/v1/img2img` (JSON, basic auth): `{"images":
+//!   [<base64 PNG>], "parameters", "info"}`.
 //!
 //! Each request takes the next [`Reply`] from its provider's script (success once the script is
 //! empty) and is recorded with what it carried, so tests check what left the server.
@@ -275,6 +277,55 @@ async fn chat_completions(State(script): State<Arc<Mutex<Script>>>, headers: Hea
         Reply::Error(status, what, _) => or_error(status, what, json!(null)),
         Reply::Withheld(reason) => Json(json!({ "choices": [{ "finish_reason": reason, "message": { "role": "assistant", "content": "" } }] })).into_response(),
         Reply::Malformed => (StatusCode::OK, "[]").into_response(),
+        Reply::Hang => hang().await,
+    }
+}
+
+/// The AUTOMATIC1111 stand-in's `--api-auth`.
+pub const A1111_AUTH: (&str, &str) = ("sd", "sd-secret");
+
+/// The AUTOMATIC1111 stand-in (its own script).
+pub async fn spawn_a1111() -> OpenAiStandIn {
+    let script = Arc::new(Mutex::new(Script::default()));
+    let router = Router::new().route("/sdapi/v1/img2img", post(img2img)).with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    OpenAiStandIn { base, script }
+}
+
+async fn img2img(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: String) -> Response {
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let image = base64::engine::general_purpose::STANDARD.decode(v["init_images"][0].as_str().unwrap_or("")).unwrap_or_default();
+    let reply = {
+        let mut s = script.lock().unwrap();
+        s.received.push(Received {
+            at: Instant::now(),
+            authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            headers: header_list(&headers),
+            fields: vec![("body".into(), body.clone())],
+            image: image.clone(),
+        });
+        s.replies.pop_front().unwrap_or(Reply::Ok)
+    };
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", A1111_AUTH.0, A1111_AUTH.1)));
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "detail": "Incorrect username or password" }))).into_response();
+    }
+    match reply {
+        Reply::Ok => {
+            let Ok(img) = image::load_from_memory(&image) else { return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": "bad image" }))).into_response() };
+            // The model's output at the requested size.
+            let (w, h) = (v["width"].as_u64().unwrap_or(512) as u32, v["height"].as_u64().unwrap_or(512) as u32);
+            let mut img = image::imageops::resize(&img.into_rgb8(), w, h, image::imageops::FilterType::Triangle);
+            image::imageops::invert(&mut img);
+            let mut png = Vec::new();
+            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+            Json(json!({ "images": [b64], "parameters": v, "info": "{\"seed\": 42}" })).into_response()
+        }
+        Reply::Error(status, what, _) => (StatusCode::from_u16(status).unwrap(), Json(json!({ "error": what, "detail": what }))).into_response(),
+        Reply::Malformed | Reply::Withheld(_) => Json(json!({ "images": [] })).into_response(),
         Reply::Hang => hang().await,
     }
 }

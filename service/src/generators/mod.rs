@@ -13,6 +13,7 @@
 //! [`Generators::new`].
 
 pub mod any_style;
+pub mod automatic1111;
 pub mod gemini;
 pub mod local_style;
 pub mod openai;
@@ -189,6 +190,9 @@ impl Generators {
             all.push(Arc::new(g));
         }
         if let Some(g) = openrouter::OpenRouter::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
+        if let Some(g) = automatic1111::Automatic1111::from_config(config, &remote) {
             all.push(Arc::new(g));
         }
         Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }
