@@ -122,20 +122,6 @@ pub struct ApiSubmit<'a> {
     pub request_hash: &'a str,
 }
 
-/// Stores a photo and queues its generation; charges `config.generation_cost` credits.
-/// The web form's entry point: [`submit_with`] with a [`Source::Photo`].
-pub async fn submit(
-    state: &AppState,
-    user_id: &str,
-    photo: Bytes,
-    rights_confirmed: bool,
-    request: &StyleRequest,
-    idempotency_key: &str,
-) -> Result<Job, ServiceError> {
-    let sub = Submission { user_id, source: Source::Photo(photo), style_source: None, rights_confirmed, request, idempotency_key, api: None };
-    Ok(submit_with(state, sub).await?.0)
-}
-
 /// A photo as checked and cleaned for storage.
 struct Cleaned {
     bytes: Vec<u8>,
