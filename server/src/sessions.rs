@@ -77,8 +77,9 @@ pub async fn track(
 ) -> axum::response::Response {
     let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let from = darkroom_service::accounts::request_origin(ip, req.headers());
-    let response = next.run(req).await;
-    // After the handler: a sign-in has saved its (new) session id by now.
+    // Before the handler, so a page that lists the member's sessions (rendered by this very
+    // request, possibly streaming after the response head) sees the current one. A sign-in
+    // request is recorded by the member's next request (its new session id is not this one's).
     if let (Some(user), Some(id)) = (&auth.user, auth.session.id()) {
         let id = id.to_string();
         let now = darkroom_store::now_ms();
@@ -101,7 +102,7 @@ pub async fn track(
             }
         }
     }
-    response
+    next.run(req).await
 }
 
 static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, i64>>> = std::sync::LazyLock::new(Default::default);
