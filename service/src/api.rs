@@ -249,13 +249,13 @@ pub fn templates(state: &AppState) -> Vec<Template> {
             });
         }
     }
-    for p in state.generators.health().into_iter().filter(|p| p.remote) {
+    for id in state.generators.remote_ids() {
         out.push(Template {
-            id: format!("{}-edit", p.id),
-            name: format!("{} image edit", p.id),
+            id: format!("{id}-edit"),
+            name: format!("{id} image edit"),
             mode: darkroom_contract::Mode::ImageToImage.to_string(),
             cost,
-            params: TemplateParams { generator: Some(p.id.to_string()), style: 0, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: false },
+            params: TemplateParams { generator: Some(id.to_string()), style: 0, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: false },
             preview_url: String::new(),
         });
     }

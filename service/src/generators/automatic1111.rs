@@ -10,7 +10,6 @@
 //! policy of its own: the output gate is what moderates it.
 
 use base64::Engine as _;
-use darkroom_contract::Mode;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
@@ -52,17 +51,7 @@ impl Automatic1111 {
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let base = config.a1111_api_base.clone()?;
         let auth = config.a1111_auth.as_deref().and_then(|a| a.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string()));
-        let caps = Capabilities {
-            modes: &[Mode::ImageToImage],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::Optional,
-            negative_prompt: true,
-            seed: true,
-            size: false,
-            max_side: 2048,
-            remote: true,
-        };
+        let caps = remote::edit_capabilities(Need::Optional, 2048);
         Some(Self { client: remote::client(settings).ok()?, base: base.trim_end_matches('/').to_string(), auth, settings: settings.clone(), breaker: Breaker::new(settings), caps })
     }
 
@@ -101,9 +90,9 @@ impl Generator for Automatic1111 {
     fn generate<'a>(&'a self, params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
         Box::pin(async move {
             let p = Self::params(params)?;
-            let photo = inputs.photo.ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
-            let (w, h) = ((photo.width() / 8 * 8).max(64), (photo.height() / 8 * 8).max(64));
-            let png = remote::png_of(photo).await?;
+            let mut inputs = inputs;
+            let (w, h) = inputs.photo.as_ref().map_or((0, 0), |p| ((p.width() / 8 * 8).max(64), (p.height() / 8 * 8).max(64)));
+            let png = remote::photo_png(&mut inputs, Need::Optional).await?;
             let body = json!({
                 "init_images": [base64::engine::general_purpose::STANDARD.encode(&png)],
                 "prompt": inputs.prompt,

@@ -208,6 +208,11 @@ impl Generators {
         self.by_id.keys().copied().collect()
     }
 
+    /// The ids of the remote providers, sorted.
+    pub fn remote_ids(&self) -> Vec<&'static str> {
+        self.by_id.values().filter(|g| g.capabilities().remote).map(|g| g.id()).collect()
+    }
+
     /// Checks a plan before the job is charged: the first generator this server has can make
     /// `mode`, gets the prompt it needs, and accepts the parameters. Errors:
     /// [`GenerateError::BadInput`]; [`GenerateError::Unavailable`] when this server has none

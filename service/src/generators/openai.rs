@@ -10,7 +10,7 @@
 //! (gpt-image) or `content_policy_violation` (DALL·E) is the provider's safety system refusing
 //! the content → a moderation rejection; `insufficient_quota` (with 429) is never retried.
 
-use darkroom_contract::{Category, Mode};
+use darkroom_contract::Category;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
@@ -58,17 +58,7 @@ impl OpenAi {
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.openai_api_key.clone()?;
         let client = remote::client(settings).ok()?;
-        let caps = Capabilities {
-            modes: &[Mode::ImageToImage],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::Required,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: 1536,
-            remote: true,
-        };
+        let caps = remote::edit_capabilities(Need::Required, 1536);
         Some(Self {
             client,
             base: config.openai_api_base.trim_end_matches('/').to_string(),
@@ -105,11 +95,8 @@ impl Generator for OpenAi {
 
     fn generate<'a>(&'a self, _params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
         Box::pin(async move {
-            let photo = inputs.photo.ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
-            if inputs.prompt.trim().is_empty() {
-                return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
-            }
-            let png = remote::png_of(photo).await?;
+            let mut inputs = inputs;
+            let png = remote::photo_png(&mut inputs, Need::Required).await?;
             progress(0.1);
             let url = format!("{}/v1/images/edits", self.base);
             let make = || {

@@ -11,7 +11,7 @@
 //! operator's account) is never retried.
 
 use base64::Engine as _;
-use darkroom_contract::{Category, Mode};
+use darkroom_contract::Category;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
@@ -65,17 +65,7 @@ impl OpenRouter {
     /// The generator when the operator set a key (`None` otherwise).
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.openrouter_api_key.clone()?;
-        let caps = Capabilities {
-            modes: &[Mode::ImageToImage],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::Required,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: 2048,
-            remote: true,
-        };
+        let caps = remote::edit_capabilities(Need::Required, 2048);
         Some(Self {
             client: remote::client(settings).ok()?,
             base: config.openrouter_api_base.trim_end_matches('/').to_string(),
@@ -107,11 +97,8 @@ impl Generator for OpenRouter {
 
     fn generate<'a>(&'a self, _params: &'a serde_json::Value, inputs: Inputs, progress: Progress) -> BoxFuture<'a, Result<Output, GenerateError>> {
         Box::pin(async move {
-            let photo = inputs.photo.ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
-            if inputs.prompt.trim().is_empty() {
-                return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
-            }
-            let png = remote::png_of(photo).await?;
+            let mut inputs = inputs;
+            let png = remote::photo_png(&mut inputs, Need::Required).await?;
             let data_url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png));
             let body = json!({
                 "model": self.model,

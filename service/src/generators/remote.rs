@@ -190,6 +190,32 @@ pub fn client(settings: &RemoteSettings) -> Result<reqwest::Client, GenerateErro
         .map_err(|e| GenerateError::Failed(e.to_string()))
 }
 
+/// The capabilities of a remote image-edit provider: image→image from the member's photo,
+/// `prompt` as it needs one, outputs up to `max_side` pixels.
+pub fn edit_capabilities(prompt: super::Need, max_side: u32) -> super::Capabilities {
+    super::Capabilities {
+        modes: &[darkroom_contract::Mode::ImageToImage],
+        photo: super::Need::Required,
+        style_image: super::Need::No,
+        prompt,
+        negative_prompt: prompt != super::Need::Required,
+        seed: prompt != super::Need::Required,
+        size: false,
+        max_side,
+        remote: true,
+    }
+}
+
+/// The photo of `inputs` as PNG, after checking the prompt a provider needs. Errors:
+/// [`GenerateError::BadInput`] without a photo, or without a prompt when `prompt` is required.
+pub async fn photo_png(inputs: &mut super::Inputs, prompt: super::Need) -> Result<Vec<u8>, GenerateError> {
+    let photo = inputs.photo.take().ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
+    if prompt == super::Need::Required && inputs.prompt.trim().is_empty() {
+        return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
+    }
+    png_of(photo).await
+}
+
 /// The member's photo as PNG for a provider: the pixels only (no EXIF, GPS or XMP can
 /// survive a re-encode from pixels), off the async runtime.
 pub async fn png_of(img: image::RgbImage) -> Result<Vec<u8>, GenerateError> {
