@@ -19,12 +19,18 @@ export DARKROOM_E2E_OUTBOX="$DATA/outbox"
 export DARKROOM_E2E_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT" DARKROOM_E2E_STRIPE_WEBHOOK_SECRET="whsec_e2e"
 node end2end/standin/stripe.mjs "$STRIPE_PORT" sk_test_e2e > "$DATA/stripe-standin.log" 2>&1 &
 STANDIN=$!
+# Text→image: a local stand-in for OpenAI Images (end2end/standin/openai.mjs) two ports up.
+OPENAI_PORT=$((PORT + 2))
+export DARKROOM_E2E_OPENAI_URL="http://127.0.0.1:$OPENAI_PORT"
+node end2end/standin/openai.mjs "$OPENAI_PORT" sk-e2e-openai > "$DATA/openai-standin.log" 2>&1 &
+OPENAI_STANDIN=$!
 DARKROOM_DATA_DIR="$DATA" DARKROOM_MODELS_DIR="$MODELS" DARKROOM_ADDR="127.0.0.1:$PORT" \
   DARKROOM_STRIPE_SECRET_KEY=sk_test_e2e DARKROOM_STRIPE_WEBHOOK_SECRET="$DARKROOM_E2E_STRIPE_WEBHOOK_SECRET" \
   DARKROOM_STRIPE_API_BASE="$DARKROOM_E2E_STRIPE_URL" DARKROOM_AUTH_RATE_PER_IP_PER_HOUR=10000 \
+  DARKROOM_OPENAI_API_KEY=sk-e2e-openai DARKROOM_OPENAI_API_BASE="$DARKROOM_E2E_OPENAI_URL" \
   ./target/debug/darkroom serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER $STANDIN 2>/dev/null || true' EXIT
+trap 'kill $SERVER $STANDIN $OPENAI_STANDIN 2>/dev/null || true' EXIT
 scripts/wait-ready.sh "http://127.0.0.1:$PORT" || { tail -20 "$DATA/server.log"; exit 1; }
 (cd end2end && [ -d node_modules/playwright-core ] && [ -d node_modules/openai ] && [ -d node_modules/@seriousme/openapi-schema-validator ] || npm ci --no-audit --no-fund)
 # A hung browser must not hang CI: the whole suite gets 20 minutes.

@@ -83,6 +83,24 @@ pub struct CreateInfo {
     pub max_upload_mb: u64,
     /// Whether failed jobs are refunded (operator setting).
     pub refund_on_failure: bool,
+    /// The templates beyond the styles (text→image, providers' edits), in catalogue order.
+    pub templates: Vec<TemplateCard>,
+}
+
+/// A template on the create page.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TemplateCard {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `image_to_image` or `text_to_image`.
+    pub mode: String,
+    /// Credits per generation.
+    pub cost: i64,
+    pub preview_url: String,
+    /// Whether it takes the member's photo, and needs a prompt.
+    pub photo: bool,
+    pub prompt_required: bool,
 }
 
 pub mod account;
@@ -92,6 +110,7 @@ pub mod moderation;
 pub mod payments;
 pub mod providers;
 pub mod sharing;
+pub mod templates;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -299,14 +318,39 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
     let (state, _) = ssr::member().await?;
     use darkroom_service::styles;
+    // The style templates' price (each style's template may have its own; the first's shown).
+    let cost = match darkroom_service::templates::offered(&state, &darkroom_service::api::style_id(0)).await {
+        Ok(t) => darkroom_service::templates::cost(&state, &t),
+        Err(_) => state.config.generation_cost,
+    };
     Ok(CreateInfo {
-        cost: state.config.generation_cost,
+        cost,
         styles: (0..darkroom_service::generation::NUM_STYLES)
             .map(|i| StyleInfo { index: i, name: styles::style_name(i), preview: format!("/previews/{}", styles::preview_file(i)) })
             .collect(),
         idempotency_key: darkroom_store::new_id(),
         max_upload_mb: (state.config.upload.max_bytes / 1_000_000) as u64,
         refund_on_failure: state.config.refund_on_failure,
+        templates: darkroom_service::templates::catalogue(&state)
+            .await
+            .map_err(ssr::fail)?
+            .into_iter()
+            // The local style networks have the style picker of the form itself.
+            .filter(|t| {
+                use darkroom_service::generators::{any_style, local_style};
+                t.params["generator"] != local_style::ID && t.params["generator"] != any_style::ID
+            })
+            .map(|t| TemplateCard {
+                photo: t.needs.photo != "no",
+                prompt_required: t.needs.prompt == "required",
+                id: t.id,
+                name: t.name,
+                description: t.description,
+                mode: t.mode,
+                cost: t.cost,
+                preview_url: t.preview_url,
+            })
+            .collect(),
     })
 }
 

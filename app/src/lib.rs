@@ -99,6 +99,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/credits/buy") view=pages::billing::BuyPage/>
                         <Route path=path!("/admin/plans") view=pages::billing::AdminPlansPage/>
                         <Route path=path!("/admin/providers") view=pages::providers::AdminProvidersPage/>
+                        <Route path=path!("/admin/templates") view=pages::templates::AdminTemplatesPage/>
                         <Route path=path!("/explore") view=pages::share::ExploreFeed/>
                         <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
                         <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>

@@ -52,10 +52,17 @@ test('a key from the keys page drives the OpenAI SDK; revoked, it stops', { time
   const file = await fetch(edited.data[0].url);
   assert.equal(file.status, 200);
   assert.equal(file.headers.get('content-type'), 'image/png');
-  const made = await client.images.generate({ prompt: 'a quiet harbour at dusk', size: '256x256', response_format: 'b64_json' });
+  // Text→image runs the operator's first text→image template: OpenAI Images (a stand-in here).
+  const made = await client.images.generate({ model: 'gpt-image-1', prompt: 'a quiet harbour at dusk', size: '1024x1536', response_format: 'b64_json' });
   assert.equal(made.data.length, 1);
   const png = Buffer.from(made.data[0].b64_json, 'base64');
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1024, 1536], 'the provider\'s portrait size');
+  const sent = await (await fetch(`${process.env.DARKROOM_E2E_OPENAI_URL}/__requests`)).json();
+  const last = sent.at(-1);
+  assert.equal(last.body.prompt, 'a quiet harbour at dusk');
+  assert.equal(last.body.size, '1024x1536');
+  assert.match(last.body.user, /^[0-9a-f]{32}$/, 'an opaque member reference, never the email');
 
   // The page shows the calls, with what they cost, and the balance went down by two charges.
   await page.reload();

@@ -206,7 +206,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     // The API: its routes and OpenAPI document come from one list (routes::api::routes).
     let (api_routes, api_doc) = routes::api::routes();
     let mut api_doc_json = serde_json::to_value(&api_doc)?;
-    routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state));
+    routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state).await);
     let api_layer = routes::api::LayerState {
         app: state.clone(),
         limits: std::sync::Arc::new(routes::api::Limits::new(config.api_key_rate_per_min, config.api_ip_rate_per_min)),
@@ -239,6 +239,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/payments/paypal/return", get(routes::payments::paypal_return))
         .route("/payments/stripe/webhook", post(routes::payments::stripe_webhook).layer(DefaultBodyLimit::max(routes::payments::WEBHOOK_MAX_BYTES)))
         .route("/payments/paypal/webhook", post(routes::payments::paypal_webhook).layer(DefaultBodyLimit::max(routes::payments::WEBHOOK_MAX_BYTES)))
+        .route("/providers/{id}/webhook", post(routes::providers::webhook).layer(DefaultBodyLimit::max(routes::providers::WEBHOOK_MAX_BYTES)))
         .route("/media/{id}/{variant}", get(routes::media::get))
         .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route("/healthz", get(routes::health::healthz))

@@ -200,81 +200,15 @@ pub fn style_id(i: usize) -> String {
     format!("style-{:02}", i + 1)
 }
 
-/// A template: a named preset of mode, parameters and cost (SPEC §3).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Template {
-    /// Stable id, accepted as `template` in `POST /api/v1/generations` and as an OpenAI `model`.
-    pub id: String,
-    pub name: String,
-    /// `image_to_image`.
-    pub mode: String,
-    /// Credits per output image.
-    pub cost: i64,
-    /// The parameters it applies (`prompt` comes from the request).
-    pub params: TemplateParams,
-    pub preview_url: String,
-}
-
-/// A template's parameters.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct TemplateParams {
-    /// The generator it runs when not the local 26-style network (e.g. `openai`); the style
-    /// fields then do not apply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generator: Option<String>,
-    pub style: usize,
-    pub blend_with: Option<usize>,
-    /// 0..=1.
-    pub blend: f32,
-    /// 0..=1.
-    pub strength: f32,
-    pub preserve_color: bool,
-}
-
-/// The template catalogue: each style at full strength (`style-NN`), the same with the
-/// photo's colours kept (`style-NN-color`), and an edit template (`<provider>-edit`) for each
-/// remote provider the operator configured (it needs a prompt).
-pub fn templates(state: &AppState) -> Vec<Template> {
-    let cost = state.config.generation_cost;
-    let mut out = Vec::with_capacity(NUM_STYLES * 2);
-    for i in 0..NUM_STYLES {
-        for keep in [false, true] {
-            out.push(Template {
-                id: if keep { format!("{}-color", style_id(i)) } else { style_id(i) },
-                name: if keep { format!("{} (original colours)", styles::style_name(i)) } else { styles::style_name(i) },
-                mode: darkroom_contract::Mode::ImageToImage.to_string(),
-                cost,
-                params: TemplateParams { generator: None, style: i, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: keep },
-                preview_url: format!("/previews/{}", styles::preview_file(i)),
-            });
-        }
-    }
-    for id in state.generators.remote_ids() {
-        out.push(Template {
-            id: format!("{id}-edit"),
-            name: format!("{id} image edit"),
-            mode: darkroom_contract::Mode::ImageToImage.to_string(),
-            cost,
-            params: TemplateParams { generator: Some(id.to_string()), style: 0, blend_with: None, blend: 0.0, strength: 1.0, preserve_color: false },
-            preview_url: String::new(),
-        });
-    }
-    out
-}
-
-/// The template with this id. Errors: [`ServiceError::Invalid`] naming the catalogue.
-pub fn template(state: &AppState, id: &str) -> Result<Template, ServiceError> {
-    templates(state)
-        .into_iter()
-        .find(|t| t.id == id)
-        .ok_or_else(|| ServiceError::Invalid(format!("Unknown template {id:?}: see GET /api/v1/templates.")))
-}
-
 /// What a generation was asked for (the generation object's `input`).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct GenerationInput {
-    /// The stored source image (from `POST /api/v1/uploads`, or made from the request's image).
-    pub upload_id: String,
+    /// The template it was made with (`GET /api/v1/templates`); null for generations made
+    /// before templates were the operator's.
+    pub template: Option<String>,
+    /// The stored source image (from `POST /api/v1/uploads`, or made from the request's
+    /// image); null for text→image.
+    pub upload_id: Option<String>,
     pub style: usize,
     pub blend_with: Option<usize>,
     /// 0..=1: share of `blend_with`.
@@ -429,29 +363,39 @@ fn input_of(job: &Job) -> GenerationInput {
         }
         None => (0, None, 0.0, 1.0, false),
     };
-    GenerationInput { upload_id: job.upload_id.clone(), style, blend_with, blend, strength, preserve_color, prompt: job.prompt.clone() }
+    GenerationInput { template: job.template_id.clone(), upload_id: job.upload_id.clone(), style, blend_with, blend, strength, preserve_color, prompt: job.prompt.clone() }
 }
 
-/// The style request for the API's parameters: a template's, overridden by what is given.
+/// The 26-style fields a template fixes (absent ones take the defaults).
+#[derive(Deserialize, Default)]
+struct StyleFields {
+    style: Option<usize>,
+    blend_with: Option<usize>,
+    blend: Option<f32>,
+    strength: Option<f32>,
+    preserve_color: Option<bool>,
+}
+
+/// The request for the API's parameters: the template's fixed style fields (if it has any),
+/// overridden by what is given. Without a template, the style template of `style`.
 ///
-/// Errors: [`ServiceError::Invalid`] for an unknown template or style out of range.
+/// Errors: [`ServiceError::Invalid`] for a style out of range.
 #[allow(clippy::too_many_arguments)]
-pub fn style_request(state: &AppState, template_id: Option<&str>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str) -> Result<StyleRequest, ServiceError> {
-    let base = match template_id {
-        Some(t) => template(state, t)?.params,
-        None => TemplateParams { generator: None, style: 0, blend_with: None, blend: 0.5, strength: 1.0, preserve_color: false },
-    };
-    let style = style.unwrap_or(base.style);
+pub fn style_request(template: Option<&darkroom_store::templates::Template>, style: Option<usize>, blend_with: Option<usize>, blend: Option<f32>, strength: Option<f32>, preserve_color: Option<bool>, prompt: &str) -> Result<StyleRequest, ServiceError> {
+    let base: StyleFields = template.and_then(|t| serde_json::from_str(&t.params).ok()).unwrap_or_default();
+    let style = style.or(base.style).unwrap_or(0);
     if style >= NUM_STYLES || blend_with.is_some_and(|b| b >= NUM_STYLES) {
         return Err(ServiceError::Invalid(format!("Styles are numbered 0 to {}: see GET /api/v1/styles.", NUM_STYLES - 1)));
     }
     Ok(StyleRequest {
         style,
         blend_with: blend_with.or(base.blend_with),
-        blend: blend.unwrap_or(if blend_with.is_some() { 0.5 } else { base.blend }),
-        strength: strength.unwrap_or(base.strength),
-        preserve_color: preserve_color.unwrap_or(base.preserve_color),
+        blend: blend.unwrap_or(if blend_with.is_some() { 0.5 } else { base.blend.unwrap_or(0.5) }),
+        strength: strength.or(base.strength).unwrap_or(1.0),
+        preserve_color: preserve_color.or(base.preserve_color).unwrap_or(false),
         prompt: prompt.to_string(),
-        generator: base.generator,
+        template: template.map(|t| t.id.clone()),
+        size: None,
+        seed: None,
     })
 }

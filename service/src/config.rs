@@ -158,6 +158,22 @@ pub struct Config {
     /// `DARKROOM_A1111_AUTH` `user:password` for its `--api-auth`.
     pub a1111_api_base: Option<String>,
     pub a1111_auth: Option<String>,
+    /// Replicate's predictions (the `replicate` generator), on when the token is set:
+    /// `DARKROOM_REPLICATE_API_TOKEN`, `DARKROOM_REPLICATE_API_BASE` (default
+    /// `https://api.replicate.com`), `DARKROOM_REPLICATE_MODEL` for text→image (default
+    /// `black-forest-labs/flux-schnell`), `DARKROOM_REPLICATE_EDIT_MODEL` for image→image, which
+    /// takes `input_image` (default `black-forest-labs/flux-kontext-pro`),
+    /// `DARKROOM_REPLICATE_WEBHOOK_SECRET` (the `whsec_` secret of `GET /v1/webhooks/default/secret`;
+    /// with it and `DARKROOM_PUBLIC_URL` Replicate calls `/providers/replicate/webhook`),
+    /// `DARKROOM_REPLICATE_POLL_MS` between status reads (default 2000) and
+    /// `DARKROOM_REPLICATE_WAIT_SECS` for a prediction in all (default 600).
+    pub replicate_api_token: Option<String>,
+    pub replicate_api_base: String,
+    pub replicate_model: String,
+    pub replicate_edit_model: String,
+    pub replicate_webhook_secret: Option<String>,
+    pub replicate_poll_ms: u64,
+    pub replicate_wait_secs: u64,
     /// Every remote provider: `DARKROOM_PROVIDER_TIMEOUT_SECS` per attempt (default 120),
     /// `DARKROOM_PROVIDER_MAX_ATTEMPTS` in all (default 3), `DARKROOM_PROVIDER_BACKOFF_MS`
     /// backoff base (default 500), `DARKROOM_PROVIDER_OPEN_AFTER` failed calls that open the
@@ -252,6 +268,13 @@ impl Config {
             openrouter_image_model: var("DARKROOM_OPENROUTER_IMAGE_MODEL", "google/gemini-2.5-flash-image".to_string()),
             a1111_api_base: secret("DARKROOM_A1111_API_BASE"),
             a1111_auth: secret("DARKROOM_A1111_AUTH"),
+            replicate_api_token: secret("DARKROOM_REPLICATE_API_TOKEN"),
+            replicate_api_base: var("DARKROOM_REPLICATE_API_BASE", "https://api.replicate.com".to_string()),
+            replicate_model: var("DARKROOM_REPLICATE_MODEL", "black-forest-labs/flux-schnell".to_string()),
+            replicate_edit_model: var("DARKROOM_REPLICATE_EDIT_MODEL", "black-forest-labs/flux-kontext-pro".to_string()),
+            replicate_webhook_secret: secret("DARKROOM_REPLICATE_WEBHOOK_SECRET"),
+            replicate_poll_ms: var("DARKROOM_REPLICATE_POLL_MS", 2000),
+            replicate_wait_secs: var("DARKROOM_REPLICATE_WAIT_SECS", 600),
             provider_timeout_secs: var("DARKROOM_PROVIDER_TIMEOUT_SECS", 120),
             provider_max_attempts: var("DARKROOM_PROVIDER_MAX_ATTEMPTS", 3),
             provider_backoff_ms: var("DARKROOM_PROVIDER_BACKOFF_MS", 500),

@@ -11,6 +11,7 @@ pub use darkroom_engine::{StyleParams, NUM_STYLES};
 use darkroom_contract::{JobStatus, Mode, Visibility};
 use darkroom_store::jobs::{ApiOrigin, Gates, Job, NewJob};
 use darkroom_store::moderation::NewDecision;
+use darkroom_store::templates::Template as TemplateRow;
 use darkroom_store::uploads::Upload;
 use darkroom_store::{new_id, now_ms};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,9 @@ use sha2::{Digest, Sha256};
 use crate::moderation::{self, Category, Decision, Gate, ImageGate, ReviewMode};
 use crate::{AppState, ServiceError};
 
-/// What the create form asks for (image→image with built-in styles).
+/// What a generation asks for: the template and the member's own fields (the 26-style
+/// network's style, blend, strength and colour choice; the prompt; for text→image the size
+/// and seed).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct StyleRequest {
     /// First style, 0..26.
@@ -36,9 +39,16 @@ pub struct StyleRequest {
     /// text prompt-driven templates use. Checked by the prompt gate.
     #[serde(default)]
     pub prompt: String,
-    /// The generator a template chose when not the 26-style network (e.g. `openai`).
+    /// The template (`store::templates`); `None`: the style template of `style` (its
+    /// colour-keeping variant with `preserve_color`), or with a style image `any-style`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generator: Option<String>,
+    pub template: Option<String>,
+    /// Output size in pixels `(width, height)`, for generators that take one (text→image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<(u32, u32)>,
+    /// A seed, for generators that take one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// Longest prompt accepted, in characters.
@@ -61,20 +71,25 @@ impl StyleRequest {
     }
 }
 
-/// The job's parameters (`jobs.params`, see [`crate::generators::Plan`]): the 26-style
-/// network's, or with a style image (its upload id) the any-image-as-style generator's.
-/// Errors: [`ServiceError::Invalid`] for out-of-range values.
-fn job_params(request: &StyleRequest, style_upload_id: Option<&str>) -> Result<(serde_json::Value, i64), ServiceError> {
+/// The job's parameters (`jobs.params`, see [`crate::generators::Plan`]) from the template
+/// and the request: the template's generator chain and fixed fields; for the 26-style network
+/// the request's styles; with a style image (its upload id) the any-image-as-style
+/// generator's. Returns them with the first style's index (-1 if none).
+/// Errors: [`ServiceError::Invalid`] for out-of-range values, or a style image the template
+/// does not take (or lacks).
+fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: Option<&str>) -> Result<(serde_json::Value, i64), ServiceError> {
     use crate::generators::{any_style, local_style};
+    let mut base = crate::templates::params(template)?;
+    let generator = base["generator"].as_str().unwrap_or_default().to_string();
+    if let Some((w, h)) = request.size {
+        base["width"] = w.into();
+        base["height"] = h.into();
+    }
+    if let Some(seed) = request.seed {
+        base["seed"] = seed.into();
+    }
     match style_upload_id {
-        None if request.generator.is_some() => Ok((serde_json::json!({ "generator": request.generator }), -1)),
-        None => {
-            let p = request.params()?;
-            let mut v = serde_json::to_value(&p).map_err(ServiceError::internal)?;
-            v["generator"] = local_style::ID.into();
-            Ok((v, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
-        }
-        Some(id) => {
+        Some(id) if generator == local_style::ID || generator == any_style::ID => {
             if !(0.0..=1.0).contains(&request.strength) {
                 return Err(ServiceError::Invalid("The strength must be between 0 and 1.".into()));
             }
@@ -84,7 +99,30 @@ fn job_params(request: &StyleRequest, style_upload_id: Option<&str>) -> Result<(
             });
             Ok((v, -1))
         }
+        Some(_) => Err(ServiceError::Invalid(format!("The template {:?} takes no style image.", template.id))),
+        None if generator == any_style::ID => Err(ServiceError::Invalid("This template needs a style image.".into())),
+        None if generator == local_style::ID => {
+            let p = request.params()?;
+            let mut v = serde_json::to_value(&p).map_err(ServiceError::internal)?;
+            for field in ["generator", "fallbacks", "prompt_template", "negative_prompt"] {
+                if let Some(x) = base.get(field) {
+                    v[field] = x.clone();
+                }
+            }
+            Ok((v, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
+        }
+        None => Ok((base, -1)),
     }
+}
+
+/// The template a request without one means: `any-style` with a style image, else the style
+/// template of its first style (`style-NN`, or `style-NN-color` keeping the photo's colours).
+fn default_template(request: &StyleRequest, style_image: bool) -> String {
+    if style_image {
+        return "any-style".into();
+    }
+    let id = crate::api::style_id(request.style);
+    if request.preserve_color { format!("{id}-color") } else { id }
 }
 
 /// Longest idempotency key accepted, in bytes.
@@ -101,7 +139,8 @@ pub enum Source {
 /// A generation to submit.
 pub struct Submission<'a> {
     pub user_id: &'a str,
-    pub source: Source,
+    /// The photo; `None` for text→image templates (and only for them).
+    pub source: Option<Source>,
     /// A second image whose look is applied (any image as the style), if the member sent one.
     pub style_source: Option<Source>,
     /// The member confirmed rights and consent for the image (for API keys: when the key
@@ -197,8 +236,8 @@ pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> 
     store_cleaned(state, user_id, cleaned, Some(gate)).await
 }
 
-/// Checks, stores (for a [`Source::Photo`]) and queues a generation; charges
-/// `config.generation_cost` credits.
+/// Checks, stores (for a [`Source::Photo`]) and queues a generation with its template;
+/// charges the template's cost ([`crate::templates::cost`]) and counts one use of it.
 ///
 /// The prompt and upload gates run before the job is created (SPEC §6): a block creates the
 /// job already `rejected` (charged, never refunded, the category shown to the member); a
@@ -208,7 +247,9 @@ pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> 
 /// API requests only if the request is the same (else [`ServiceError::Conflict`]). Returns
 /// the job and whether it was created now (`false`: an earlier request's, nothing charged).
 ///
-/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters, prompt or key),
+/// Errors: [`ServiceError::Invalid`] (rights not confirmed, bad parameters, prompt or key; an
+/// unknown, archived or unavailable template; a photo missing for image→image or sent for
+/// text→image),
 /// [`ServiceError::Upload`] (not an image, too large, ...), [`ServiceError::NotFound`] (an
 /// unknown upload id), [`ServiceError::InsufficientCredits`], [`ServiceError::CreditCapReached`]
 /// (the key's cap), [`ServiceError::Forbidden`] (account restricted or suspended).
@@ -227,9 +268,20 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         same_request(&job)?;
         return Ok((job, false));
     }
+    let template_id = request.template.clone().unwrap_or_else(|| default_template(request, style_source.is_some()));
+    let template = crate::templates::offered(state, &template_id).await?;
+    let mode = template.mode;
+    match (mode, source.is_some()) {
+        (Mode::ImageToImage, false) => return Err(ServiceError::Invalid("This template changes a photo: send one.".into())),
+        (Mode::TextToImage, true) => {
+            return Err(ServiceError::Invalid(format!("The template {template_id:?} makes an image from the prompt alone: send no photo.")))
+        }
+        (Mode::ImageToVideo | Mode::VideoToVideo, _) => return Err(ServiceError::Invalid(format!("{mode} is not offered on this server yet."))),
+        _ => {}
+    }
     // Checked before anything is stored (the style image's id is known only once it is).
-    job_params(request, style_source.as_ref().map(|_| ""))?;
-    if !rights_confirmed {
+    job_params(request, &template, style_source.as_ref().map(|_| ""))?;
+    if !rights_confirmed && (source.is_some() || style_source.is_some()) {
         return Err(ServiceError::Invalid("Please confirm that you have the rights and consent for this image.".into()));
     }
     // The limit counts the prompt as sent (as the API document's `maxLength` does); it is
@@ -242,29 +294,42 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     moderation::ensure_may_create(state, user_id).await?;
     let policy = &state.policy;
     // The uploads: stored now (a new photo), or earlier API uploads with their gate's record.
-    let (upload, upload_record, fresh) = take(state, user_id, source).await?;
+    let photo = match source {
+        None => None,
+        Some(src) => Some(take(state, user_id, src).await?),
+    };
     let style = match style_source {
         None => None,
         Some(src) => match take(state, user_id, src).await {
             Ok(s) => Some(s),
             Err(e) => {
-                forget(state, user_id, &[(&upload, fresh)]).await;
+                let stored: Vec<(&Upload, bool)> = photo.iter().map(|(u, _, f)| (u, *f)).collect();
+                forget(state, user_id, &stored).await;
                 return Err(e);
             }
         },
     };
-    let stored: Vec<(&Upload, bool)> = std::iter::once((&upload, fresh)).chain(style.as_ref().map(|(u, _, f)| (u, *f))).collect();
-    let (params, style_index) = job_params(request, style.as_ref().map(|(u, _, _)| u.id.as_str()))?;
-    let plan = crate::generators::Plan { chain: vec![params["generator"].as_str().unwrap_or_default().to_string()], params: params.clone() };
-    if let Err(crate::generators::GenerateError::BadInput(m)) = state.generators.check(&plan, Mode::ImageToImage, &prompt_text) {
+    let stored: Vec<(&Upload, bool)> = photo.iter().chain(style.iter()).map(|(u, _, f)| (u, *f)).collect();
+    let (params, style_index) = match job_params(request, &template, style.as_ref().map(|(u, _, _)| u.id.as_str())) {
+        Ok(p) => p,
+        Err(e) => {
+            forget(state, user_id, &stored).await;
+            return Err(e);
+        }
+    };
+    let plan = crate::generators::Plan::parse(&params.to_string()).map_err(ServiceError::internal)?;
+    if let Err(e) = state.generators.check(&plan, mode, &prompt_text) {
         forget(state, user_id, &stored).await;
-        return Err(ServiceError::Invalid(m));
+        return Err(match e {
+            crate::generators::GenerateError::BadInput(m) => ServiceError::Invalid(m),
+            other => ServiceError::Invalid(format!("The template {template_id:?} cannot run now: {other}")),
+        });
     }
     let prompt_verdict = moderation::prompt::check(&prompt_text, &policy.prompts);
     let prompt_record = prompt_verdict.record(Gate::Prompt, &policy.version);
-    let mut decisions = vec![prompt_record, upload_record];
-    decisions.extend(style.as_ref().map(|(_, r, _)| r.clone()));
-    let worst = decisions.iter().max_by_key(|r| r.decision).expect("at least two records");
+    let mut decisions = vec![prompt_record];
+    decisions.extend(photo.iter().chain(style.iter()).map(|(_, r, _)| r.clone()));
+    let worst = decisions.iter().max_by_key(|r| r.decision).expect("the prompt's record at least");
     let strike_rules = policy.strikes.rules();
     let category = worst.category.unwrap_or(Category::Other);
     let message = moderation::rejection_message(category);
@@ -291,12 +356,13 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
             .store
             .create_job(NewJob {
                 user_id,
-                upload_id: &upload.id,
+                upload_id: photo.as_ref().map(|(u, _, _)| u.id.as_str()),
+                template_id: Some(&template.id),
                 style_upload_id: style.as_ref().map(|(u, _, _)| u.id.as_str()),
-                mode: Mode::ImageToImage,
+                mode,
                 params: &params_json,
                 style: style_index,
-                cost: state.config.generation_cost,
+                cost: crate::templates::cost(state, &template),
                 visibility: Visibility::Private,
                 idempotency_key,
                 prompt: &prompt_text,

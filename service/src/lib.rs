@@ -45,6 +45,7 @@ pub mod privacy;
 pub mod retention;
 pub mod sharing;
 pub mod styles;
+pub mod templates;
 pub mod webhooks;
 pub mod worker;
 

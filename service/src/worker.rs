@@ -223,9 +223,20 @@ async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Re
             .map_err(ServiceError::internal)?;
         Ok(decoded.map_err(|_| missing.to_string()))
     };
-    let mut inputs = Inputs { prompt: job.prompt.clone(), user_ref: state.signer.keyed_hash(&format!("provider-user:{}", job.user_id))[..32].to_string(), ..Default::default() };
-    if wants(|c| c.photo) {
-        match image_of(job.upload_id.clone(), "The source photo is no longer available.").await? {
+    let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
+    let text = |field: &str| params[field].as_str().unwrap_or_default().to_string();
+    let mut inputs = Inputs {
+        // The template's prompt with the member's in its slot (the prompt gate checked the
+        // member's; the operator wrote the rest).
+        prompt: crate::templates::expand_prompt(params["prompt_template"].as_str(), &job.prompt),
+        negative_prompt: text("negative_prompt"),
+        seed: params["seed"].as_u64(),
+        size: params["width"].as_u64().zip(params["height"].as_u64()).map(|(w, h)| (w as u32, h as u32)),
+        user_ref: state.signer.keyed_hash(&format!("provider-user:{}", job.user_id))[..32].to_string(),
+        ..Default::default()
+    };
+    if let (true, Some(id)) = (wants(|c| c.photo), job.upload_id.as_deref()) {
+        match image_of(id.to_string(), "The source photo is no longer available.").await? {
             Ok(i) => inputs.photo = Some(i),
             Err(m) => return Ok(Err(m)),
         }

@@ -27,7 +27,8 @@ use crate::{events, ledger, new_id, now_ms, Backend, Result, Store, StoreError};
 pub struct Job {
     pub id: String,
     pub user_id: String,
-    pub upload_id: String,
+    /// The member's photo (`None` for text→image).
+    pub upload_id: Option<String>,
     /// The style image's upload, for any-image-as-style generations.
     pub style_upload_id: Option<String>,
     pub mode: Mode,
@@ -68,10 +69,12 @@ pub struct Job {
     pub api_key_id: Option<String>,
     /// SHA-256 of the API request that created it (same idempotency key + other body → 409).
     pub request_hash: Option<String>,
+    /// The template it was made with (`None`: made before templates were data).
+    pub template_id: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "id, user_id, upload_id, style_upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
-     result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash";
+     result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash, template_id";
 
 /// What a member's gallery shows (all `None`: everything not deleted).
 #[derive(Clone, Debug, Default)]
@@ -89,7 +92,10 @@ pub struct GalleryFilter {
 /// A job to create.
 pub struct NewJob<'a> {
     pub user_id: &'a str,
-    pub upload_id: &'a str,
+    /// The member's photo (`None` for text→image).
+    pub upload_id: Option<&'a str>,
+    /// The template (its use count goes up by one with the job).
+    pub template_id: Option<&'a str>,
     /// A second upload of the member's the generator reads (the style image).
     pub style_upload_id: Option<&'a str>,
     pub mode: Mode,
@@ -224,17 +230,9 @@ impl Store {
         }
         let id = new_id();
         let mut tx = self.begin_write().await?;
-        let owned: Option<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL")
-            .bind(new.upload_id)
-            .bind(new.user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if owned.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        if let Some(style) = new.style_upload_id {
+        for upload in new.upload_id.into_iter().chain(new.style_upload_id) {
             let owned: Option<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL")
-                .bind(style)
+                .bind(upload)
                 .bind(new.user_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -249,8 +247,8 @@ impl Store {
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -270,6 +268,7 @@ impl Store {
         .bind(new.api.as_ref().map(|a| a.key_id))
         .bind(new.api.as_ref().map(|a| a.request_hash))
         .bind(new.style_upload_id)
+        .bind(new.template_id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);
@@ -288,6 +287,9 @@ impl Store {
         if let (Some(rules), JobStatus::Rejected) = (gates.strike, gates.status) {
             let category = gates.category.unwrap_or(Category::Other);
             strike_in(&mut tx, new.user_id, Some(&id), None, category, "blocked automatically", rules).await?;
+        }
+        if let Some(template) = new.template_id {
+            sqlx::query("UPDATE templates SET uses = uses + 1 WHERE id = $1").bind(template).execute(&mut *tx).await?;
         }
         let job = job_in(&mut tx, &id).await?;
         emit_job(&mut tx, &job).await?;

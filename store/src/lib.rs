@@ -24,6 +24,7 @@ pub mod moderation;
 pub mod payments;
 pub mod retention;
 pub mod sharing;
+pub mod templates;
 pub mod uploads;
 pub mod users;
 

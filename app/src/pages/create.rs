@@ -1,4 +1,6 @@
-//! The create page: upload a photo, pick styles, see the cost, submit, watch it develop.
+//! The create page: choose what to make (the styles over a photo, or one of the operator's
+//! other templates: text→image, a provider's edit), give exactly the inputs it needs, see the
+//! cost, submit, watch it develop. `?template=<id>` opens a template's form.
 //!
 //! The form posts `multipart/form-data` to `/generations` (a plain axum route with a body
 //! limit, not a server function: uploads need streaming limits). It works without
@@ -11,7 +13,7 @@ use crate::i18n::t;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{list_jobs, load_create_page, CancelJob, CreateInfo, JobStatus, JobView};
+use crate::api::{list_jobs, load_create_page, CancelJob, CreateInfo, JobStatus, JobView, TemplateCard};
 use crate::live::Live;
 use crate::pages::MembersOnly;
 
@@ -37,7 +39,24 @@ fn CreateForm() -> impl IntoView {
             {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
             <Suspense fallback=|| view! { <p class="muted">{t("create.loading")}</p> }>
                 // A failing loader lands in the global error boundary, not a blank page.
-                {move || Suspend::new(async move { info.await.map(|info| view! { <Form info/> }) })}
+                {move || {
+                    // Read before the await, so choosing another template re-renders the form.
+                    let chosen_id = query.with(|q| q.get("template"));
+                    Suspend::new(async move {
+                    info.await.map(|info| {
+                        let chosen = chosen_id.and_then(|id| info.templates.iter().find(|t| t.id == id).cloned());
+                        view! {
+                            <div class="create-body">
+                                <Chooser templates=info.templates.clone() chosen=chosen.as_ref().map(|t| t.id.clone())/>
+                                {match chosen {
+                                    Some(template) => view! { <TemplateForm info template/> }.into_any(),
+                                    None => view! { <Form info/> }.into_any(),
+                                }}
+                            </div>
+                        }
+                    })
+                })
+                }}
             </Suspense>
             <h2>{t("create.recent")}</h2>
             <Suspense fallback=|| ()>
@@ -59,9 +78,74 @@ fn CreateForm() -> impl IntoView {
     }
 }
 
+/// What to make: the styles (the default form) or one of the other templates, as links.
+#[component]
+fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoView {
+    let styles_current = chosen.is_none();
+    view! {
+        <nav class="template-chooser" aria-label=t("create.choose") data-testid="template-chooser">
+            <a href="/create" class="template-card" aria-current=styles_current.then_some("page")>
+                <strong>{t("create.styles_card")}</strong>
+                <small>{t("create.styles_card_help")}</small>
+            </a>
+            {templates.into_iter().map(|tpl| {
+                let current = chosen.as_deref() == Some(tpl.id.as_str());
+                view! {
+                    <a href=format!("/create?template={}", tpl.id) class="template-card" data-template=tpl.id.clone() aria-current=current.then_some("page")>
+                        <strong>{tpl.name}</strong>
+                        <small>{tpl.description}</small>
+                        <span class="badge">{t("create.cost").replace("{cost}", &tpl.cost.to_string())}</span>
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// A template's own form: a photo only if it takes one, the prompt (required if it needs one).
+#[component]
+fn TemplateForm(info: CreateInfo, template: TemplateCard) -> impl IntoView {
+    let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
+    let cost = template.cost;
+    view! {
+        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
+            <input type="hidden" name="idempotency_key" value=idempotency_key/>
+            <input type="hidden" name="template" value=template.id.clone()/>
+            <h2>{template.name.clone()}</h2>
+            <p class="muted">{template.description.clone()}</p>
+            {template.photo.then(|| view! {
+                <fieldset>
+                    <legend>{t("create.step1")}</legend>
+                    <label class="dropzone">
+                        <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required data-testid="photo"/>
+                        <span>{t("create.drop")}</span>
+                        <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="rights" required data-testid="rights"/>
+                        {t("create.rights")}
+                    </label>
+                </fieldset>
+            })}
+            <fieldset>
+                <legend>{t("create.prompt")}</legend>
+                <textarea name="prompt" rows="3" maxlength="1000" data-testid="prompt" required=template.prompt_required
+                    placeholder=t("create.placeholder")></textarea>
+                <small>{t("create.prompt_checked")}</small>
+            </fieldset>
+            <p class="cost" data-testid="cost">
+                <strong>{t("create.cost").replace("{cost}", &cost.to_string())}</strong>
+                " " {t("create.charged")} " "
+                {if refund_on_failure { t("create.refund") } else { "" }}
+            </p>
+            <button type="submit" class="primary" data-testid="submit">{t("create.generate").replace("{cost}", &cost.to_string())}</button>
+        </form>
+    }
+}
+
 #[component]
 fn Form(info: CreateInfo) -> impl IntoView {
-    let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure } = info;
+    let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
     let file_name = RwSignal::new(None::<String>);
     let blend_options = styles.clone();
     let file_input = NodeRef::<leptos::html::Input>::new();

@@ -13,6 +13,7 @@ pub mod moderation;
 pub mod providers;
 pub mod settings;
 pub mod share;
+pub mod templates;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -26,6 +26,8 @@ struct Form {
     preserve_color: bool,
     idempotency_key: Option<String>,
     prompt: String,
+    /// A template id (`None`: the style form).
+    template: Option<String>,
 }
 
 /// Longest text field accepted, in bytes.
@@ -67,6 +69,7 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
             "blend" => f.blend = Some(text),
             "strength" => f.strength = Some(text),
             "idempotency_key" => f.idempotency_key = Some(text),
+            "template" => f.template = Some(text).filter(|t| !t.is_empty()),
             _ => {}
         }
     }
@@ -89,21 +92,31 @@ fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
         strength: number(f.strength.as_deref(), 100f32, "The strength")? / 100.0,
         preserve_color: f.preserve_color,
         prompt: f.prompt.clone(),
-        generator: None,
+        template: f.template.clone(),
+        size: None,
+        seed: None,
     })
 }
 
 pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, mp: Multipart) -> Response {
     let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    // The template's form is where an error is shown again.
+    let mut template: Option<String> = None;
     let result = async {
         let user = auth.user.ok_or_else(|| ServiceError::Unauthorized("Please sign in.".into()))?;
         let form = read_form(mp).await?;
+        template = form.template.clone();
         let req = request(&form)?;
-        let photo = form.photo.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::Invalid("Choose a photo to upload.".into()))?;
+        // A template decides whether a photo belongs (text→image takes none); the style form
+        // always needs one.
+        let photo = form.photo.filter(|p| !p.is_empty());
+        if photo.is_none() && form.template.is_none() {
+            return Err(ServiceError::Invalid("Choose a photo to upload.".into()));
+        }
         let key = form.idempotency_key.unwrap_or_default();
         let sub = generation::Submission {
             user_id: &user.id,
-            source: generation::Source::Photo(photo),
+            source: photo.map(generation::Source::Photo),
             style_source: form.style_photo.map(generation::Source::Photo),
             rights_confirmed: form.rights,
             request: &req,
@@ -116,6 +129,9 @@ pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: Hea
     match (result, wants_json) {
         (Ok(job), true) => (StatusCode::CREATED, Json(job)).into_response(),
         (Ok(job), false) => Redirect::to(&format!("/create?job={}", job.id)).into_response(),
+        (Err(e), false) if template.is_some() => {
+            Redirect::to(&format!("/create?template={}&error={}", urlencode(template.as_deref().unwrap_or_default()), urlencode(&e.to_string()))).into_response()
+        }
         (Err(e), true) => ApiError(e).into_response(),
         (Err(ServiceError::Unauthorized(_)), false) => Redirect::to("/signin").into_response(),
         (Err(e), false) => Redirect::to(&format!("/create?error={}", urlencode(&e.to_string()))).into_response(),

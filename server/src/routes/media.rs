@@ -33,7 +33,7 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
         return not_found();
     }
     let (key, mime) = match variant.as_str() {
-        "upload" => match app.store.upload(&job.upload_id, &job.user_id).await {
+        "upload" => match app.store.upload(job.upload_id.as_deref().unwrap_or_default(), &job.user_id).await {
             Ok(u) => (u.object_key, if u.mime == "image/jpeg" { "image/jpeg" } else { "image/png" }),
             Err(_) => return not_found(),
         },

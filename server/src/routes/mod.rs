@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod media;
 pub mod oidc;
 pub mod payments;
+pub mod providers;
 pub mod signed_media;
 
 use axum::http::StatusCode;

@@ -11,19 +11,19 @@ use serde_json::{json, Value};
 use super::*;
 
 /// A small PNG of a sample photo (fast jobs).
-fn small_photo(side: u32) -> Vec<u8> {
+pub fn small_photo(side: u32) -> Vec<u8> {
     let img = image::load_from_memory(&sample("astronaut.png")).unwrap().resize_exact(side, side, image::imageops::FilterType::Triangle);
     let mut out = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
     out
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Creates a key through the keys page's server function; returns (key id, secret).
-async fn new_key(app: &TestApp, c: &reqwest::Client, fields: &[(&str, &str)]) -> (String, String) {
+pub async fn new_key(app: &TestApp, c: &reqwest::Client, fields: &[(&str, &str)]) -> (String, String) {
     let mut form = vec![("name", "test key"), ("scope_generate", "on"), ("scope_read", "on"), ("rights", "on")];
     for (k, v) in fields {
         form.retain(|(f, _)| f != k);
@@ -37,7 +37,7 @@ async fn new_key(app: &TestApp, c: &reqwest::Client, fields: &[(&str, &str)]) ->
 }
 
 /// One API request: (status, JSON body or text, headers).
-async fn api(app: &TestApp, method: &str, path: &str, secret: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
+pub async fn api(app: &TestApp, method: &str, path: &str, secret: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
     let c = reqwest::Client::new();
     let mut r = c.request(method.parse().unwrap(), format!("{}{path}", app.base));
     if let Some(s) = secret {
@@ -72,7 +72,7 @@ fn error_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
 
-async fn charges(app: &TestApp, user: &str) -> i64 {
+pub async fn charges(app: &TestApp, user: &str) -> i64 {
     app.state.store.ledger(user, 1000).await.unwrap().iter().filter(|e| e.kind == "charge").count() as i64
 }
 
@@ -394,7 +394,17 @@ pub async fn webhooks_signed_retried_and_delivered_once(b: Backend) {
 }
 
 pub async fn openai_images_endpoints(b: Backend) {
-    let app = spawn_app(b, |c| c.signup_grant = 100).await;
+    // Text→image runs on a provider (here OpenAI's stand-in, through the `openai-image`
+    // template); edits with a style template stay local.
+    let oa = super::provider_standin::spawn().await;
+    let base = oa.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.openai_api_key = Some(super::provider_standin::KEY.into());
+        c.openai_api_base = base;
+        c.provider_backoff_ms = 10;
+    })
+    .await;
     let c = client();
     app.sign_up(&c, "oai@example.com").await;
     let me = user_id(&app, "oai@example.com").await;
@@ -413,13 +423,16 @@ pub async fn openai_images_endpoints(b: Backend) {
     let png = base64::engine::general_purpose::STANDARD.decode(v["data"][0]["b64_json"].as_str().unwrap()).unwrap();
     let img = image::load_from_memory(&png).unwrap();
     assert_eq!((img.width(), img.height()), (96, 96));
-    // images.generate: n = 2 at 128x128, URLs.
+    // images.generate: n = 2, URLs; a square wish is the provider's square size.
     let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "a quiet forest", "n": 2, "size": "128x128", "model": "dall-e-3" })), &[]).await;
     assert_eq!(s, 200, "{v}");
     assert_shape(&v, 2, "url");
     let bytes = reqwest::get(v["data"][1]["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
     let img = image::load_from_memory(&bytes).unwrap();
-    assert_eq!((img.width(), img.height()), (128, 128));
+    assert_eq!((img.width(), img.height()), (1024, 1024));
+    let sent = oa.received();
+    assert_eq!(sent.len(), 2, "one provider call per image");
+    assert!(sent.iter().all(|r| r.fields.iter().any(|(k, v)| k == "prompt" && v == "a quiet forest")));
     assert_eq!(charges(&app, &me).await, 3, "charged per image, like the REST API");
     // OpenAI's error shape.
     let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "x", "model": "no-such-model" })), &[]).await;

@@ -16,7 +16,8 @@ use super::*;
 async fn run(app: &TestApp, user: &str, upload: &str, key: &str, params: &serde_json::Value, prompt: &str) -> Job {
     let new = NewJob {
         user_id: user,
-        upload_id: upload,
+        upload_id: Some(upload),
+        template_id: None,
         style_upload_id: None,
         mode: Mode::ImageToImage,
         params: &params.to_string(),
@@ -370,4 +371,113 @@ on_both!(
     openrouter_provider_refusals_and_credits,
     automatic1111_server_with_its_parameters,
     any_image_as_style_from_the_create_form,
+    replicate_predictions_by_webhook_and_by_polling,
 );
+
+/// Replicate's asynchronous predictions: woken by its signed webhook (no status read needed),
+/// by polling when no webhook comes or a forged one is refused; an edit sends the clean photo
+/// as `input_image`; the output is downloaded without the token from the delivery host; the
+/// safety checker's failure is a rejection (charged), any other a refunded failure.
+pub async fn replicate_predictions_by_webhook_and_by_polling(b: Backend) {
+    use super::api::{api, charges, new_key};
+    use provider_standin::Tell;
+    let rp = provider_standin::spawn_replicate().await;
+    let base = rp.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.replicate_api_token = Some(provider_standin::REPLICATE_TOKEN.into());
+        c.replicate_api_base = base;
+        c.replicate_webhook_secret = Some(provider_standin::REPLICATE_SECRET.into());
+        c.replicate_poll_ms = 1500;
+        c.provider_backoff_ms = 10;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "rep@example.com").await;
+    let me = user_id(&app, "rep@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let create = |body: serde_json::Value| {
+        let (app, secret, me) = (&app, secret.clone(), me.clone());
+        async move {
+            let (s, v, _) = api(app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[]).await;
+            assert_eq!(s, 201, "{v}");
+            let id = v["id"].as_str().unwrap().to_string();
+            let start = Instant::now();
+            loop {
+                let j = app.state.store.job(&id, &me).await.unwrap();
+                if j.status.is_terminal() {
+                    return j;
+                }
+                assert!(start.elapsed() < Duration::from_secs(60), "{id} did not finish");
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    };
+    let polls = || rp.received().iter().filter(|r| r.fields.iter().any(|(k, v)| k == "path" && v.starts_with("GET "))).count();
+
+    // The signed webhook wakes the run: no status read at all.
+    let job = create(json!({ "template": "replicate-image", "prompt": "a lighthouse in fog" })).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert_eq!(*rp.webhook_answers.lock().unwrap(), [204]);
+    assert_eq!(polls(), 0, "the webhook, not a poll, ended the wait");
+    let sent = rp.received();
+    let body: serde_json::Value = serde_json::from_str(&sent[0].fields[1].1).unwrap();
+    assert_eq!(sent[0].fields[0].1, "black-forest-labs/flux-schnell");
+    assert_eq!(body["input"]["prompt"], "a lighthouse in fog");
+    assert!(body["input"].get("input_image").is_none());
+    assert_eq!(body["webhook"].as_str(), Some(format!("{}/providers/replicate/webhook", app.base).as_str()));
+    assert_eq!(body["webhook_events_filter"], json!(["completed"]));
+    assert!(!sent[0].fields[1].1.contains("rep@example.com"));
+    assert_eq!(*rp.downloads.lock().unwrap(), [false], "the delivery host never sees the token");
+    let m = manifest_of(&app, &job).await;
+    assert!(m.contains("c2pa.created") && m.contains("replicate black-forest-labs/flux-schnell"), "{m}");
+
+    // A forged webhook is refused (401); polling finds the result.
+    *rp.tell.lock().unwrap() = Tell::Forged;
+    let job = create(json!({ "template": "replicate-image", "prompt": "a forged night" })).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(*rp.webhook_answers.lock().unwrap(), [204, 401]);
+    assert!(polls() >= 1);
+
+    // No webhook at all: polling alone.
+    *rp.tell.lock().unwrap() = Tell::Nothing;
+    let before = polls();
+    let job = create(json!({ "template": "replicate-image", "prompt": "a quiet pier" })).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert!(polls() > before);
+
+    // An edit: the photo (EXIF with GPS as sent) leaves as a clean PNG data URL.
+    *rp.tell.lock().unwrap() = Tell::Signed;
+    let photo = jpeg_with_exif(&sample("chelsea.png"));
+    let job = create(json!({ "template": "replicate-edit", "prompt": "make it winter", "image": super::api::b64(&photo) })).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    let last = rp.received().into_iter().filter(|r| !r.image.is_empty()).last().unwrap();
+    assert_eq!(last.fields[0].1, "black-forest-labs/flux-kontext-pro");
+    assert!(last.image.starts_with(b"\x89PNG") && !last.image.windows(4).any(|w| w == b"Exif" || w == b"eXIf"), "a clean PNG");
+    assert!(manifest_of(&app, &job).await.contains("c2pa.edited"));
+
+    // The model's safety checker: rejected, charged. Another failure: refunded.
+    let spent = charges(&app, &me).await;
+    rp.push(&[provider_standin::Reply::Withheld("The input or output was flagged as sensitive. Please try again with different inputs. (E005)")]);
+    let job = create(json!({ "template": "replicate-image", "prompt": "a beach" })).await;
+    assert_eq!((job.status, job.moderation_category), (JobStatus::Rejected, Some(Category::Other)));
+    assert_eq!(charges(&app, &me).await, spent + 5);
+    rp.push(&[provider_standin::Reply::Withheld("CUDA error: out of memory")]);
+    let job = create(json!({ "template": "replicate-image", "prompt": "a beach again" })).await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(charges(&app, &me).await, spent + 5, "refunded");
+
+    // Our webhook endpoint: a bad signature is 401, an unknown provider 404.
+    let r = reqwest::Client::new()
+        .post(format!("{}/providers/replicate/webhook", app.base))
+        .header("webhook-id", "msg_x")
+        .header("webhook-timestamp", darkroom_service::sharing::now_secs().to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = reqwest::Client::new().post(format!("{}/providers/nobody/webhook", app.base)).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+}

@@ -222,6 +222,7 @@ mod generators;
 mod provider_standin;
 mod payments;
 mod standin;
+mod templates;
 
 on_both!(
     main_job_end_to_end,
@@ -888,7 +889,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     for i in 0..26 {
         let key = format!("g{i}");
         let new = darkroom_store::jobs::NewJob {
-            user_id: &me, upload_id: &up.id, style_upload_id: None, mode: darkroom_contract::Mode::ImageToImage, params: "{}", style: i % 3, cost: 1, visibility: darkroom_contract::Visibility::Private,
+            user_id: &me, upload_id: Some(&up.id), template_id: None, style_upload_id: None, mode: darkroom_contract::Mode::ImageToImage, params: "{}", style: i % 3, cost: 1, visibility: darkroom_contract::Visibility::Private,
             idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW, api: None,
         };
         let (j, _) = store.create_job(new).await.unwrap();

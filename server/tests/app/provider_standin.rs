@@ -1,5 +1,6 @@
 //! Stand-ins for the image providers, answering with their documented shapes:
-//! - OpenAI Images' edits endpoint (`POST /v1/images/edits`, multipart):
+//! - OpenAI Images' edits endpoint (`POST /v1/images/edits`, multipart) and create endpoint
+//!   (`POST /v1/images/generations`, JSON: `model`, `prompt`, `n`, `size`, `user`):
 //!   `{"created", "data": [{"b64_json"}]}`, errors `{"error": {"message", "type", "code"}}`;
 //! - Gemini's `POST /v1beta/models/{model}:generateContent` (JSON, `x-goog-api-key`):
 //!   `{"candidates": [{"content": {"parts": [{"text"}, {"inlineData": {"mimeType", "data"}}]},
@@ -7,8 +8,11 @@
 //! - OpenRouter's `POST /api/v1/chat/completions` (JSON, `modalities`): the image as a data URL
 //!   in `choices[0].message.images[].image_url.url`, errors `{"error": {"code", "message",
 //!   "metadata"}}` (moderation: 403 with `metadata.reasons`);
-//! - an AUTOMATIC1111 server's `POST /sdapi/v1/img2img` (JSON, basic auth): `{"images":
-//!   [<base64 PNG>], "parameters", "info"}`.
+//! - an AUTOMATIC1111 server's `POST /sdapi/v1/img2img` and `/sdapi/v1/txt2img` (JSON, basic
+//!   auth): `{"images": [<base64 PNG>], "parameters", "info"}`.
+//!
+//! An edit answers the photo it received, inverted; a request without a photo (text→image)
+//! answers an image painted from the prompt's hash at the size asked for.
 //!
 //! Each request takes the next [`Reply`] from its provider's script (success once the script is
 //! empty) and is recorded with what it carried, so tests check what left the server.
@@ -80,7 +84,7 @@ impl OpenAiStandIn {
 
 pub async fn spawn() -> OpenAiStandIn {
     let script = Arc::new(Mutex::new(Script::default()));
-    let router = Router::new().route("/v1/images/edits", post(edits)).with_state(script.clone());
+    let router = Router::new().route("/v1/images/edits", post(edits)).route("/v1/images/generations", post(generations)).with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -120,6 +124,56 @@ async fn edits(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, mut
             let mut png = Vec::new();
             img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
             let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+            Json(json!({ "created": 1_700_000_000, "data": [{ "b64_json": b64 }], "usage": { "total_tokens": 100 } })).into_response()
+        }
+        Reply::Error(status, code, after) => error(status, code, after),
+        Reply::Malformed => (StatusCode::OK, "<html>not the images API</html>").into_response(),
+        Reply::Hang => hang().await,
+        Reply::Withheld(_) => error(500, "not_an_openai_reply", None),
+    }
+}
+
+/// A PNG of `w`×`h` painted from the prompt's bytes (a stand-in's "generated" image).
+pub fn painted(prompt: &str, w: u32, h: u32) -> Vec<u8> {
+    let seed = prompt.bytes().fold(7u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w.max(1)) as u8 ^ seed as u8, (y * 255 / h.max(1)) as u8 ^ (seed >> 8) as u8, ((x + y) % 256) as u8 ^ (seed >> 16) as u8])
+    });
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png
+}
+
+async fn generations(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: String) -> Response {
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let fields = ["model", "prompt", "n", "size", "user"]
+        .iter()
+        .filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))))
+        .collect();
+    let reply = {
+        let mut s = script.lock().unwrap();
+        s.received.push(Received {
+            at: Instant::now(),
+            authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            headers: header_list(&headers),
+            fields,
+            image: vec![],
+        });
+        s.replies.pop_front().unwrap_or(Reply::Ok)
+    };
+    if rec_unauthorized(&headers) {
+        return error(401, "invalid_api_key", None);
+    }
+    let (Some(prompt), Some(model)) = (v["prompt"].as_str(), v["model"].as_str()) else { return error(400, "missing_required_parameter", None) };
+    let (w, h) = match v["size"].as_str().unwrap_or("auto") {
+        "auto" | "1024x1024" => (1024, 1024),
+        "1536x1024" => (1536, 1024),
+        "1024x1536" => (1024, 1536),
+        _ => return error(400, "invalid_value", None),
+    };
+    match reply {
+        Reply::Ok => {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(painted(&format!("{model} {prompt}"), w, h));
             Json(json!({ "created": 1_700_000_000, "data": [{ "b64_json": b64 }], "usage": { "total_tokens": 100 } })).into_response()
         }
         Reply::Error(status, code, after) => error(status, code, after),
@@ -177,11 +231,17 @@ async fn generate_content(State(script): State<Arc<Mutex<Script>>>, axum::extrac
     }
     match reply {
         Reply::Ok => {
-            let Ok(img) = image::load_from_memory(&image) else { return google_error(400, "INVALID_ARGUMENT") };
-            let mut img = img.into_rgb8();
-            image::imageops::invert(&mut img);
-            let mut png = Vec::new();
-            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            let text = v["contents"][0]["parts"][0]["text"].as_str().unwrap_or("").to_string();
+            let png = if image.is_empty() {
+                painted(&text, 1024, 1024)
+            } else {
+                let Ok(img) = image::load_from_memory(&image) else { return google_error(400, "INVALID_ARGUMENT") };
+                let mut img = img.into_rgb8();
+                image::imageops::invert(&mut img);
+                let mut png = Vec::new();
+                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+                png
+            };
             let data = base64::engine::general_purpose::STANDARD.encode(png);
             Json(json!({
                 "candidates": [{ "content": { "role": "model", "parts": [
@@ -254,11 +314,16 @@ async fn chat_completions(State(script): State<Arc<Mutex<Script>>>, headers: Hea
     }
     match reply {
         Reply::Ok => {
-            let Ok(img) = image::load_from_memory(&image) else { return or_error(400, "bad image", json!(null)) };
-            let mut img = img.into_rgb8();
-            image::imageops::invert(&mut img);
-            let mut png = Vec::new();
-            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            let png = if image.is_empty() {
+                painted(v["messages"][0]["content"][0]["text"].as_str().unwrap_or(""), 1024, 1024)
+            } else {
+                let Ok(img) = image::load_from_memory(&image) else { return or_error(400, "bad image", json!(null)) };
+                let mut img = img.into_rgb8();
+                image::imageops::invert(&mut img);
+                let mut png = Vec::new();
+                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+                png
+            };
             let url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
             Json(json!({
                 "id": "gen-standin", "object": "chat.completion", "model": v["model"],
@@ -287,14 +352,15 @@ pub const A1111_AUTH: (&str, &str) = ("sd", "sd-secret");
 /// The AUTOMATIC1111 stand-in (its own script).
 pub async fn spawn_a1111() -> OpenAiStandIn {
     let script = Arc::new(Mutex::new(Script::default()));
-    let router = Router::new().route("/sdapi/v1/img2img", post(img2img)).with_state(script.clone());
+    let router = Router::new().route("/sdapi/v1/img2img", post(img2img)).route("/sdapi/v1/txt2img", post(img2img)).with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     OpenAiStandIn { base, script }
 }
 
-async fn img2img(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, body: String) -> Response {
+async fn img2img(State(script): State<Arc<Mutex<Script>>>, uri: axum::http::Uri, headers: HeaderMap, body: String) -> Response {
+    let txt2img = uri.path().ends_with("/txt2img");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     let image = base64::engine::general_purpose::STANDARD.decode(v["init_images"][0].as_str().unwrap_or("")).unwrap_or_default();
     let reply = {
@@ -303,7 +369,7 @@ async fn img2img(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, b
             at: Instant::now(),
             authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
             headers: header_list(&headers),
-            fields: vec![("body".into(), body.clone())],
+            fields: vec![("body".into(), body.clone()), ("path".into(), uri.path().to_string())],
             image: image.clone(),
         });
         s.replies.pop_front().unwrap_or(Reply::Ok)
@@ -313,6 +379,15 @@ async fn img2img(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, b
         return (StatusCode::UNAUTHORIZED, Json(json!({ "detail": "Incorrect username or password" }))).into_response();
     }
     match reply {
+        // The server's schemas: txt2img takes no init images, img2img needs them.
+        Reply::Ok if txt2img != v.get("init_images").is_none() => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": "init_images do not match the endpoint" }))).into_response()
+        }
+        Reply::Ok if txt2img => {
+            let (w, h) = (v["width"].as_u64().unwrap_or(512) as u32, v["height"].as_u64().unwrap_or(512) as u32);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(painted(v["prompt"].as_str().unwrap_or(""), w, h));
+            Json(json!({ "images": [b64], "parameters": v, "info": "{\"seed\": 42}" })).into_response()
+        }
         Reply::Ok => {
             let Ok(img) = image::load_from_memory(&image) else { return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": "bad image" }))).into_response() };
             // The model's output at the requested size.
@@ -327,5 +402,206 @@ async fn img2img(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, b
         Reply::Error(status, what, _) => (StatusCode::from_u16(status).unwrap(), Json(json!({ "error": what, "detail": what }))).into_response(),
         Reply::Malformed | Reply::Withheld(_) => Json(json!({ "images": [] })).into_response(),
         Reply::Hang => hang().await,
+    }
+}
+
+/// The Replicate stand-in's API token and webhook signing secret (`whsec_` + base64).
+pub const REPLICATE_TOKEN: &str = "r8_standin_token";
+pub const REPLICATE_SECRET: &str = "whsec_c3RhbmRpbi1yZXBsaWNhdGUtc2lnbmluZy1rZXk=";
+
+/// How the Replicate stand-in tells of a finished prediction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tell {
+    /// No webhook: only polling finds out.
+    Nothing,
+    /// A webhook signed with [`REPLICATE_SECRET`].
+    Signed,
+    /// A webhook with a wrong signature (then nothing).
+    Forged,
+}
+
+/// Replicate's predictions API: `POST /v1/models/{owner}/{name}/predictions` answers 201 with a
+/// `starting` prediction, which ends after `finish_ms` (`succeeded` with an output file URL
+/// on a second, "delivery" address; or, for `Reply::Withheld(error)`, `failed` with that
+/// error); `GET /v1/predictions/{id}` answers its state; the webhook named in the request is
+/// called as `tell` says, and the status our server answered is kept.
+#[derive(Clone)]
+pub struct ReplicateStandIn {
+    pub base: String,
+    pub script: Arc<Mutex<Script>>,
+    pub tell: Arc<Mutex<Tell>>,
+    pub finish_ms: Arc<Mutex<u64>>,
+    /// What our server answered each webhook.
+    pub webhook_answers: Arc<Mutex<Vec<u16>>>,
+    /// Downloads of output files, with whether they carried an `Authorization` header.
+    pub downloads: Arc<Mutex<Vec<bool>>>,
+}
+
+#[derive(Clone)]
+struct ReplicateState {
+    standin: ReplicateStandIn,
+    delivery: String,
+    predictions: Arc<Mutex<std::collections::HashMap<String, serde_json::Value>>>,
+}
+
+impl ReplicateStandIn {
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+
+    pub fn push(&self, replies: &[Reply]) {
+        self.script.lock().unwrap().replies.extend(replies.iter().cloned());
+    }
+}
+
+pub async fn spawn_replicate() -> ReplicateStandIn {
+    use axum::routing::get;
+    let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let files = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let standin = ReplicateStandIn {
+        base: format!("http://{}", api.local_addr().unwrap()),
+        script: Arc::new(Mutex::new(Script::default())),
+        tell: Arc::new(Mutex::new(Tell::Signed)),
+        finish_ms: Arc::new(Mutex::new(300)),
+        webhook_answers: Arc::new(Mutex::new(vec![])),
+        downloads: Arc::new(Mutex::new(vec![])),
+    };
+    let state = ReplicateState {
+        standin: standin.clone(),
+        delivery: format!("http://{}", files.local_addr().unwrap()),
+        predictions: Arc::new(Mutex::new(Default::default())),
+    };
+    let router = Router::new()
+        .route("/v1/models/{owner}/{name}/predictions", post(create_prediction))
+        .route("/v1/predictions/{id}", get(get_prediction))
+        .with_state(state.clone());
+    let delivery = Router::new().route("/{file}", get(deliver)).with_state(state);
+    tokio::spawn(async move { axum::serve(api, router).await.unwrap() });
+    tokio::spawn(async move { axum::serve(files, delivery).await.unwrap() });
+    standin
+}
+
+fn replicate_unauthorized(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {REPLICATE_TOKEN}"))
+}
+
+async fn create_prediction(
+    State(st): State<ReplicateState>,
+    axum::extract::Path((owner, name)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let image = v["input"]["input_image"].as_str().and_then(|u| u.split_once(";base64,")).map(|(_, d)| base64::engine::general_purpose::STANDARD.decode(d).unwrap_or_default()).unwrap_or_default();
+    let reply = {
+        let mut s = st.standin.script.lock().unwrap();
+        s.received.push(Received {
+            at: Instant::now(),
+            authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            headers: header_list(&headers),
+            fields: vec![("path".into(), format!("{owner}/{name}")), ("body".into(), body.clone())],
+            image: image.clone(),
+        });
+        s.replies.pop_front().unwrap_or(Reply::Ok)
+    };
+    if replicate_unauthorized(&headers) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "title": "Unauthenticated", "detail": "You did not pass a valid authentication token", "status": 401 }))).into_response();
+    }
+    let Some(prompt) = v["input"]["prompt"].as_str().map(String::from) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "title": "Input validation failed", "detail": "prompt is required", "status": 422 }))).into_response();
+    };
+    let error = match reply {
+        Reply::Error(status, what, _) => return (StatusCode::from_u16(status).unwrap(), Json(json!({ "title": what, "detail": what, "status": status }))).into_response(),
+        Reply::Malformed => return (StatusCode::CREATED, "{\"id\": 5}").into_response(),
+        Reply::Hang => return hang().await,
+        Reply::Withheld(error) => Some(error),
+        Reply::Ok => None,
+    };
+    let id = format!("p{}", darkroom_store::new_id().to_lowercase());
+    let prediction = json!({
+        "id": id, "model": format!("{owner}/{name}"), "version": "hidden", "input": v["input"], "logs": "", "output": null,
+        "data_removed": false, "error": null, "status": "starting", "created_at": "2026-12-02T08:00:00.000Z",
+        "urls": { "get": format!("{}/v1/predictions/{id}", st.standin.base), "cancel": format!("{}/v1/predictions/{id}/cancel", st.standin.base) },
+    });
+    st.predictions.lock().unwrap().insert(id.clone(), prediction.clone());
+    // The file to deliver: the photo inverted, or a picture painted from the prompt.
+    let png = if image.is_empty() {
+        painted(&prompt, 512, 512)
+    } else {
+        let mut img = image::load_from_memory(&image).unwrap().into_rgb8();
+        image::imageops::invert(&mut img);
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        png
+    };
+    std::fs::write(std::env::temp_dir().join(format!("replicate-standin-{id}.png")), png).unwrap();
+    let webhook = v["webhook"].as_str().map(String::from);
+    let st2 = st.clone();
+    tokio::spawn(async move {
+        let wait = *st2.standin.finish_ms.lock().unwrap();
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let done = {
+            let mut all = st2.predictions.lock().unwrap();
+            let p = all.get_mut(&id).unwrap();
+            match error {
+                None => {
+                    p["status"] = "succeeded".into();
+                    p["output"] = json!([format!("{}/{id}.png", st2.delivery)]);
+                }
+                Some(e) => {
+                    p["status"] = "failed".into();
+                    p["error"] = e.into();
+                }
+            }
+            p["completed_at"] = "2026-12-02T08:00:01.000Z".into();
+            p.clone()
+        };
+        let tell = *st2.standin.tell.lock().unwrap();
+        if let (Some(url), true) = (webhook, tell != Tell::Nothing) {
+            let body = done.to_string();
+            let msg_id = format!("msg_{id}");
+            let ts = darkroom_service::sharing::now_secs() as i64;
+            let mut sig = darkroom_service::webhooks::sign(REPLICATE_SECRET, &msg_id, ts, body.as_bytes()).unwrap();
+            if tell == Tell::Forged {
+                sig = darkroom_service::webhooks::sign("whsec_Zm9yZ2VkLWtleS1mb3ItdGVzdHM=", &msg_id, ts, body.as_bytes()).unwrap();
+            }
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("webhook-id", msg_id)
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            st2.standin.webhook_answers.lock().unwrap().push(r.status().as_u16());
+        }
+    });
+    (StatusCode::CREATED, Json(prediction)).into_response()
+}
+
+async fn get_prediction(State(st): State<ReplicateState>, axum::extract::Path(id): axum::extract::Path<String>, headers: HeaderMap) -> Response {
+    st.standin.script.lock().unwrap().received.push(Received {
+        at: Instant::now(),
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        headers: header_list(&headers),
+        fields: vec![("path".into(), format!("GET {id}"))],
+        image: vec![],
+    });
+    if replicate_unauthorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match st.predictions.lock().unwrap().get(&id) {
+        Some(p) => Json(p.clone()).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "detail": "Not found." }))).into_response(),
+    }
+}
+
+async fn deliver(State(st): State<ReplicateState>, axum::extract::Path(file): axum::extract::Path<String>, headers: HeaderMap) -> Response {
+    st.standin.downloads.lock().unwrap().push(headers.contains_key("authorization"));
+    match std::fs::read(std::env::temp_dir().join(format!("replicate-standin-{file}"))) {
+        Ok(png) => ([("content-type", "image/png")], png).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }

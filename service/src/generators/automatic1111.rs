@@ -1,6 +1,8 @@
 //! `automatic1111`: a Stable Diffusion server speaking the AUTOMATIC1111 web UI's API (also
 //! Forge and SD.Next), image→image through `POST {base}/sdapi/v1/img2img` (the server's
-//! `/docs`, `StableDiffusionProcessingImg2Img`).
+//! `/docs`, `StableDiffusionProcessingImg2Img`) and text→image through `/sdapi/v1/txt2img`
+//! (`StableDiffusionProcessingTxt2Img`: the job's `width`/`height`, default 512×512, rounded
+//! down to multiples of 8, 64..=2048).
 //!
 //! Sent: `init_images` (the cleaned photo, base64 PNG), `prompt`, and from the job's
 //! parameters `negative_prompt`, `seed` (-1: random), `denoising_strength` (0..=1, default
@@ -51,7 +53,7 @@ impl Automatic1111 {
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let base = config.a1111_api_base.clone()?;
         let auth = config.a1111_auth.as_deref().and_then(|a| a.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string()));
-        let caps = remote::edit_capabilities(Need::Optional, 2048);
+        let caps = remote::image_capabilities(Need::Optional, 2048);
         Some(Self { client: remote::client(settings).ok()?, base: base.trim_end_matches('/').to_string(), auth, settings: settings.clone(), breaker: Breaker::new(settings), caps })
     }
 
@@ -91,10 +93,15 @@ impl Generator for Automatic1111 {
         Box::pin(async move {
             let p = Self::params(params)?;
             let mut inputs = inputs;
-            let (w, h) = inputs.photo.as_ref().map_or((0, 0), |p| ((p.width() / 8 * 8).max(64), (p.height() / 8 * 8).max(64)));
+            let side = |v: u32| (v.clamp(64, 2048) / 8 * 8).max(64);
+            let (w, h) = match (&inputs.photo, inputs.size) {
+                (Some(p), _) => (side(p.width()), side(p.height())),
+                (None, Some((w, h))) => (side(w), side(h)),
+                (None, None) => (512, 512),
+            };
             let png = remote::photo_png(&mut inputs, Need::Optional).await?;
-            let body = json!({
-                "init_images": [base64::engine::general_purpose::STANDARD.encode(&png)],
+            let edit = png.is_some();
+            let mut body = json!({
                 "prompt": inputs.prompt,
                 "negative_prompt": p.negative_prompt,
                 "seed": p.seed.unwrap_or(-1),
@@ -107,8 +114,14 @@ impl Generator for Automatic1111 {
                 "send_images": true,
                 "save_images": false,
             });
+            match &png {
+                Some(png) => body["init_images"] = json!([base64::engine::general_purpose::STANDARD.encode(png)]),
+                None => {
+                    body.as_object_mut().expect("an object").remove("denoising_strength");
+                }
+            }
             progress(0.1);
-            let url = format!("{}/sdapi/v1/img2img", self.base);
+            let url = format!("{}/sdapi/v1/{}", self.base, if edit { "img2img" } else { "txt2img" });
             let make = || {
                 let r = self.client.post(&url).json(&body);
                 match &self.auth {
@@ -127,7 +140,7 @@ impl Generator for Automatic1111 {
             let b64 = r.images.into_iter().next().ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
             let image = remote::image_of(ID, &b64).await?;
             progress(1.0);
-            Ok(Output { image, created: false, made_by: "automatic1111 img2img".into() })
+            Ok(Output { image, created: !edit, made_by: format!("automatic1111 {}", if edit { "img2img" } else { "txt2img" }) })
         })
     }
 }

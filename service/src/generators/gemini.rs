@@ -90,7 +90,7 @@ impl Gemini {
     /// The generator when the operator set a key (`None` otherwise).
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.gemini_api_key.clone()?;
-        let caps = remote::edit_capabilities(Need::Required, 2048);
+        let caps = remote::image_capabilities(Need::Required, 2048);
         Some(Self {
             client: remote::client(settings).ok()?,
             base: config.gemini_api_base.trim_end_matches('/').to_string(),
@@ -124,11 +124,13 @@ impl Generator for Gemini {
         Box::pin(async move {
             let mut inputs = inputs;
             let png = remote::photo_png(&mut inputs, Need::Required).await?;
+            let edit = png.is_some();
+            let mut parts = vec![json!({ "text": inputs.prompt })];
+            if let Some(png) = &png {
+                parts.push(json!({ "inlineData": { "mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(png) } }));
+            }
             let body = json!({
-                "contents": [{ "role": "user", "parts": [
-                    { "text": inputs.prompt },
-                    { "inlineData": { "mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(&png) } },
-                ]}],
+                "contents": [{ "role": "user", "parts": parts }],
                 "generationConfig": { "responseModalities": ["TEXT", "IMAGE"] },
             });
             progress(0.1);
@@ -163,7 +165,7 @@ impl Generator for Gemini {
             };
             let image = remote::image_of(ID, &data).await?;
             progress(1.0);
-            Ok(Output { image, created: false, made_by: format!("google {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("google {}", self.model) })
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod local_style;
 pub mod openai;
 pub mod openrouter;
 pub mod remote;
+pub mod replicate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -115,6 +116,21 @@ impl From<darkroom_engine::EngineError> for GenerateError {
     }
 }
 
+/// Why a provider's webhook (`POST /providers/{id}/webhook`) was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum WebhookError {
+    /// Missing or wrong signature headers, an old timestamp or a signature that does not
+    /// match (401).
+    #[error("the webhook's signature does not verify: {0}")]
+    Unverified(&'static str),
+    /// Verified, but not what the provider sends (400).
+    #[error("the webhook's body is not a prediction")]
+    Malformed,
+    /// This generator takes no webhooks here (404).
+    #[error("no webhook is configured")]
+    NotConfigured,
+}
+
 /// Progress of a run, 0..=1 (the worker maps it onto the job's percentage).
 pub type Progress = Arc<dyn Fn(f32) + Send + Sync>;
 
@@ -136,6 +152,12 @@ pub trait Generator: Send + Sync {
     /// A remote provider's circuit breaker and health figures (`None`: local).
     fn breaker(&self) -> Option<&remote::Breaker> {
         None
+    }
+
+    /// A webhook from the provider (asynchronous providers): `header` by lowercase name,
+    /// the raw body, the time now in Unix seconds. Errors: [`WebhookError`].
+    fn webhook(&self, _header: &dyn Fn(&str) -> Option<String>, _body: &[u8], _now_secs: i64) -> Result<(), WebhookError> {
+        Err(WebhookError::NotConfigured)
     }
 }
 
@@ -195,6 +217,9 @@ impl Generators {
         if let Some(g) = automatic1111::Automatic1111::from_config(config, &remote) {
             all.push(Arc::new(g));
         }
+        if let Some(g) = replicate::Replicate::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
         Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }
     }
 
@@ -225,7 +250,7 @@ impl Generators {
         if !first.capabilities().modes.contains(&mode) {
             return Err(GenerateError::BadInput(format!("{} does not make {mode}", first.id())));
         }
-        if first.capabilities().prompt == Need::Required && prompt.trim().is_empty() {
+        if (first.capabilities().prompt == Need::Required || mode == Mode::TextToImage) && prompt.trim().is_empty() {
             return Err(GenerateError::BadInput("This template needs a prompt.".into()));
         }
         first.check(&plan.params)?;

@@ -1,8 +1,10 @@
-//! `openai`: OpenAI Images, image→image through the edits endpoint
-//! (`POST {base}/v1/images/edits`, multipart; API reference "Images → Create image edit").
+//! `openai`: OpenAI Images: image→image through the edits endpoint
+//! (`POST {base}/v1/images/edits`, multipart; API reference "Images → Create image edit"),
+//! text→image through `POST {base}/v1/images/generations` (JSON; "Create image"), `size` the
+//! nearest of gpt-image's `1024x1024`, `1536x1024`, `1024x1536` by aspect (or `auto`).
 //!
-//! Sent: the cleaned photo as PNG (decoded from the stored upload, so no EXIF, GPS or XMP),
-//! the prompt, `model` (operator setting, default `gpt-image-1`), `n=1`, and `user`: an opaque
+//! Sent: the cleaned photo as PNG for edits (decoded from the stored upload, so no EXIF, GPS
+//! or XMP), the prompt, `model` (operator setting, default `gpt-image-1`), `n=1`, and `user`: an opaque
 //! keyed hash of the member, never their email or name. The key goes in
 //! `Authorization: Bearer` and nowhere else (not in logs, errors or pages).
 //! Answer: `{"created": …, "data": [{"b64_json": "<PNG>"}]}` (gpt-image models always answer
@@ -58,7 +60,7 @@ impl OpenAi {
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.openai_api_key.clone()?;
         let client = remote::client(settings).ok()?;
-        let caps = remote::edit_capabilities(Need::Required, 1536);
+        let caps = remote::image_capabilities(Need::Required, 1536);
         Some(Self {
             client,
             base: config.openai_api_base.trim_end_matches('/').to_string(),
@@ -68,6 +70,17 @@ impl OpenAi {
             breaker: Breaker::new(settings),
             caps,
         })
+    }
+}
+
+/// gpt-image's size for a wanted `(width, height)`: the one of its three of the nearest
+/// aspect, or `auto` without a wish.
+fn size_for(size: Option<(u32, u32)>) -> &'static str {
+    match size {
+        None => "auto",
+        Some((w, h)) if w * 4 > h * 5 => "1536x1024",
+        Some((w, h)) if h * 4 > w * 5 => "1024x1536",
+        Some(_) => "1024x1024",
     }
 }
 
@@ -98,15 +111,21 @@ impl Generator for OpenAi {
             let mut inputs = inputs;
             let png = remote::photo_png(&mut inputs, Need::Required).await?;
             progress(0.1);
-            let url = format!("{}/v1/images/edits", self.base);
-            let make = || {
-                let form = reqwest::multipart::Form::new()
-                    .text("model", self.model.clone())
-                    .text("prompt", inputs.prompt.clone())
-                    .text("n", "1")
-                    .text("user", inputs.user_ref.clone())
-                    .part("image", reqwest::multipart::Part::bytes(png.clone()).file_name("image.png").mime_str("image/png").expect("a valid MIME type"));
-                self.client.post(&url).bearer_auth(&self.key).multipart(form)
+            let edit = png.is_some();
+            let url = format!("{}/v1/images/{}", self.base, if edit { "edits" } else { "generations" });
+            let make = || match &png {
+                Some(png) => {
+                    let form = reqwest::multipart::Form::new()
+                        .text("model", self.model.clone())
+                        .text("prompt", inputs.prompt.clone())
+                        .text("n", "1")
+                        .text("user", inputs.user_ref.clone())
+                        .part("image", reqwest::multipart::Part::bytes(png.clone()).file_name("image.png").mime_str("image/png").expect("a valid MIME type"));
+                    self.client.post(&url).bearer_auth(&self.key).multipart(form)
+                }
+                None => self.client.post(&url).bearer_auth(&self.key).json(&serde_json::json!({
+                    "model": self.model, "prompt": inputs.prompt, "n": 1, "size": size_for(inputs.size), "user": inputs.user_ref,
+                })),
             };
             let answer = remote::send(ID, &self.settings, &self.breaker, make, |status, body| {
                 status == 429 && error_code(body).as_deref() == Some("insufficient_quota")
@@ -132,7 +151,7 @@ impl Generator for OpenAi {
             let b64 = body.data.into_iter().next().and_then(|d| d.b64_json).ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
             let image = remote::image_of(ID, &b64).await?;
             progress(1.0);
-            Ok(Output { image, created: false, made_by: format!("openai {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("openai {}", self.model) })
         })
     }
 }

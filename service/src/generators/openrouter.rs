@@ -65,7 +65,7 @@ impl OpenRouter {
     /// The generator when the operator set a key (`None` otherwise).
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.openrouter_api_key.clone()?;
-        let caps = remote::edit_capabilities(Need::Required, 2048);
+        let caps = remote::image_capabilities(Need::Required, 2048);
         Some(Self {
             client: remote::client(settings).ok()?,
             base: config.openrouter_api_base.trim_end_matches('/').to_string(),
@@ -99,13 +99,15 @@ impl Generator for OpenRouter {
         Box::pin(async move {
             let mut inputs = inputs;
             let png = remote::photo_png(&mut inputs, Need::Required).await?;
-            let data_url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png));
+            let edit = png.is_some();
+            let mut content = vec![json!({ "type": "text", "text": inputs.prompt })];
+            if let Some(png) = &png {
+                let data_url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+                content.push(json!({ "type": "image_url", "image_url": { "url": data_url } }));
+            }
             let body = json!({
                 "model": self.model,
-                "messages": [{ "role": "user", "content": [
-                    { "type": "text", "text": inputs.prompt },
-                    { "type": "image_url", "image_url": { "url": data_url } },
-                ]}],
+                "messages": [{ "role": "user", "content": content }],
                 "modalities": ["image", "text"],
                 "stream": false,
                 "user": inputs.user_ref,
@@ -142,7 +144,7 @@ impl Generator for OpenRouter {
             let b64 = url.split_once(";base64,").map(|(_, d)| d).ok_or_else(|| GenerateError::Failed(format!("{ID}: the image is not a data URL")))?;
             let image = remote::image_of(ID, b64).await?;
             progress(1.0);
-            Ok(Output { image, created: false, made_by: format!("openrouter {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("openrouter {}", self.model) })
         })
     }
 }

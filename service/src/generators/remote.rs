@@ -190,12 +190,13 @@ pub fn client(settings: &RemoteSettings) -> Result<reqwest::Client, GenerateErro
         .map_err(|e| GenerateError::Failed(e.to_string()))
 }
 
-/// The capabilities of a remote image-edit provider: image→image from the member's photo,
-/// `prompt` as it needs one, outputs up to `max_side` pixels.
-pub fn edit_capabilities(prompt: super::Need, max_side: u32) -> super::Capabilities {
+/// The capabilities of a remote image provider: image→image from the member's photo and
+/// text→image from the prompt alone (the job's mode decides whether a photo comes), `prompt`
+/// as it needs one for edits (text→image always needs one), outputs up to `max_side` pixels.
+pub fn image_capabilities(prompt: super::Need, max_side: u32) -> super::Capabilities {
     super::Capabilities {
-        modes: &[darkroom_contract::Mode::ImageToImage],
-        photo: super::Need::Required,
+        modes: &[darkroom_contract::Mode::ImageToImage, darkroom_contract::Mode::TextToImage],
+        photo: super::Need::Optional,
         style_image: super::Need::No,
         prompt,
         negative_prompt: prompt != super::Need::Required,
@@ -206,14 +207,18 @@ pub fn edit_capabilities(prompt: super::Need, max_side: u32) -> super::Capabilit
     }
 }
 
-/// The photo of `inputs` as PNG, after checking the prompt a provider needs. Errors:
-/// [`GenerateError::BadInput`] without a photo, or without a prompt when `prompt` is required.
-pub async fn photo_png(inputs: &mut super::Inputs, prompt: super::Need) -> Result<Vec<u8>, GenerateError> {
-    let photo = inputs.photo.take().ok_or_else(|| GenerateError::BadInput("a photo is needed".into()))?;
-    if prompt == super::Need::Required && inputs.prompt.trim().is_empty() {
+/// The photo of `inputs` as PNG (`None`: a text→image job, which has none), after checking
+/// the prompt a provider needs for an edit (text→image always needs one). Errors:
+/// [`GenerateError::BadInput`] without the prompt needed.
+pub async fn photo_png(inputs: &mut super::Inputs, prompt: super::Need) -> Result<Option<Vec<u8>>, GenerateError> {
+    let photo = inputs.photo.take();
+    if (prompt == super::Need::Required || photo.is_none()) && inputs.prompt.trim().is_empty() {
         return Err(GenerateError::BadInput("This generator needs a prompt.".into()));
     }
-    png_of(photo).await
+    match photo {
+        Some(p) => Ok(Some(png_of(p).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The member's photo as PNG for a provider: the pixels only (no EXIF, GPS or XMP can

@@ -212,10 +212,14 @@ pub async fn queue(state: &AppState, filter: &QueueFilter) -> Result<Vec<QueueIt
         let owner = store.user(&job.user_id).await?;
         let (image_width, image_height) = match (job.result_width, job.result_height) {
             (Some(w), Some(h)) => (w, h),
-            _ => {
-                let u = store.upload(&job.upload_id, &job.user_id).await?;
-                (u.width, u.height)
-            }
+            _ => match job.upload_id.as_deref() {
+                Some(id) => {
+                    let u = store.upload(id, &job.user_id).await?;
+                    (u.width, u.height)
+                }
+                // Text→image held before it ran: nothing to show yet but the prompt.
+                None => (0, 0),
+            },
         };
         out.push(QueueItem {
             kind: kind.into(),
@@ -285,7 +289,10 @@ pub async fn rule_on_job(
     if !approve {
         // Rejected content is not kept: the hidden result, and the upload it was made from.
         state.media.delete_result(job.result_key.as_deref(), job.thumb_key.as_deref()).await?;
-        if let Ok(upload) = state.store.upload(&job.upload_id, &job.user_id).await {
+        if let Some(Ok(upload)) = match job.upload_id.as_deref() {
+            Some(id) => Some(state.store.upload(id, &job.user_id).await),
+            None => None,
+        } {
             state.store.delete_upload(&upload.id, &job.user_id).await?;
             state.media.delete(&upload.object_key).await?;
         }

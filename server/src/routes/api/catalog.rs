@@ -2,7 +2,8 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use darkroom_service::api::{self, require_scope, Style, Template};
+use darkroom_service::api::{self, require_scope, Style};
+use darkroom_service::templates::Template;
 use darkroom_service::AppState;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -25,7 +26,7 @@ pub struct StyleList {
 #[utoipa::path(get, path = "/api/v1/templates", tag = "catalog", responses((status = 200, body = TemplateList)))]
 pub async fn templates(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>) -> Result<Json<TemplateList>, ApiError> {
     require_scope(&key, "read")?;
-    Ok(Json(TemplateList { results: api::templates(&app) }))
+    Ok(Json(TemplateList { results: darkroom_service::templates::catalogue(&app).await? }))
 }
 
 /// The built-in styles.

@@ -63,7 +63,8 @@ pub fn complete(doc: &mut Value, models: &[String]) {
     if let Some(schema) = doc.pointer_mut("/components/schemas/CreateGeneration").and_then(Value::as_object_mut) {
         schema.insert("oneOf".into(), one_of);
     }
-    let templates: Vec<&String> = models.iter().filter(|m| m.starts_with("style-")).collect();
+    // The template ids: every model value but OpenAI's names, `darkroom` and the empty one.
+    let templates: Vec<&String> = models.iter().filter(|m| !m.is_empty() && m.as_str() != "darkroom" && !m.starts_with("dall-e") && !m.starts_with("gpt-image")).collect();
     // An empty form field is an absent one (the form reader drops it).
     let form_templates: Vec<&str> = templates.iter().map(|t| t.as_str()).chain([""]).collect();
     for (schema, field, ids) in [

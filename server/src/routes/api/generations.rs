@@ -183,9 +183,13 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         let image = body.image.as_deref().map(decode_image).transpose()?;
         (body, image)
     };
+    let template = match body.template.as_deref() {
+        Some(t) => Some(darkroom_service::templates::offered(&app, t).await?),
+        None => None,
+    };
+    let text_to_image = template.as_ref().is_some_and(|t| t.mode == darkroom_contract::Mode::TextToImage);
     let request = api::style_request(
-        &app,
-        body.template.as_deref(),
+        template.as_ref(),
         body.style,
         body.blend_with,
         body.blend,
@@ -194,18 +198,20 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
         &body.prompt,
     )?;
     let source = match (image, body.upload_id) {
-        (Some(bytes), None) if !bytes.is_empty() => Source::Photo(bytes),
-        (None, Some(id)) if !id.is_empty() => Source::Upload(id),
+        (None, None) if text_to_image => None,
+        (Some(bytes), None) if !bytes.is_empty() => Some(Source::Photo(bytes)),
+        (None, Some(id)) if !id.is_empty() => Some(Source::Upload(id)),
+        _ if text_to_image => return Err(ServiceError::Invalid("This template makes an image from the prompt alone: send no `image` or `upload_id`.".into()).into()),
         _ => return Err(ServiceError::Invalid("Send the photo as `image` or `upload_id` (one of them).".into()).into()),
     };
     let canonical = Canonical {
         image_sha256: match &source {
-            Source::Photo(b) => Some(hex::encode(Sha256::digest(b))),
-            Source::Upload(_) => None,
+            Some(Source::Photo(b)) => Some(hex::encode(Sha256::digest(b))),
+            _ => None,
         },
         upload_id: match &source {
-            Source::Upload(id) => Some(id),
-            Source::Photo(_) => None,
+            Some(Source::Upload(id)) => Some(id),
+            _ => None,
         },
         style_upload_id: body.style_upload_id.as_deref(),
         request: &request,

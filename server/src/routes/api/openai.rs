@@ -4,11 +4,11 @@
 //! - `POST /v1/images/edits` (multipart: `image`, `prompt`, `model`, `n`, `size`,
 //!   `response_format`): the photo through the style `model` names;
 //! - `POST /v1/images/generations` (JSON: `prompt`, `model`, `n`, `size`,
-//!   `response_format`): text→image without a remote provider paints the style over an
-//!   abstract canvas seeded by the prompt (`darkroom_engine::imageio::prompt_canvas`).
+//!   `response_format`): text→image through one of the operator's text→image templates (a
+//!   remote provider); a server without one answers 400 saying so.
 //!
-//! `model` is a template id (`style-07`, `style-07-color`) or a style id; OpenAI's own model
-//! names and no model mean the first template. Both wait for their generations (up to
+//! `model` is a template id (`style-07`, `openai-image`) of the endpoint's mode; OpenAI's own
+//! model names and no model mean the operator's first template of that mode. Both wait for their generations (up to
 //! `DARKROOM_API_SYNC_TIMEOUT_SECS`) and charge as `POST /api/v1/generations` does, per image.
 //! Answers `{"created", "data":[{"url"}|{"b64_json"}]}`; errors add OpenAI's `type`/`param`.
 
@@ -24,7 +24,9 @@ use bytes::Bytes;
 use darkroom_service::api::{self, require_scope};
 use darkroom_service::generation::{self, ApiSubmit, Source, Submission};
 use darkroom_service::{AppState, ServiceError};
+use darkroom_contract::Mode;
 use darkroom_store::jobs::Job;
+use darkroom_store::templates::Template as TemplateRow;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -174,27 +176,46 @@ pub const MAX_N: u32 = 4;
 /// OpenAI model names that mean "the default template".
 const OPENAI_MODELS: [&str; 4] = ["dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"];
 
-/// Every `model` value the endpoints accept, exactly as written: the template ids, OpenAI's
-/// model names, `darkroom` and the empty string (the last three mean the first template). For
-/// the API document.
-pub fn model_ids(state: &AppState) -> Vec<String> {
-    let mut ids: Vec<String> = api::templates(state).into_iter().map(|t| t.id).collect();
+/// Every `model` value the endpoints accept, exactly as written, as of now: the offered
+/// template ids, OpenAI's model names, `darkroom` and the empty string. For the API document
+/// (made at start: `GET /api/v1/templates` is the current list).
+pub async fn model_ids(state: &AppState) -> Vec<String> {
+    let mut ids: Vec<String> = darkroom_service::templates::catalogue(state).await.unwrap_or_default().into_iter().map(|t| t.id).collect();
     ids.extend(OPENAI_MODELS.iter().map(|m| m.to_string()));
     ids.extend(["darkroom".to_string(), String::new()]);
     ids
 }
 
-/// The template for `model`: a template id as written; OpenAI's own model names run OpenAI
-/// Images' edit template when the operator configured that provider, else the first style.
-/// Errors: [`ServiceError::Invalid`] for an unknown model.
-fn template_for(app: &AppState, model: Option<&str>) -> Result<api::Template, ServiceError> {
-    let openai_edit = format!("{}-edit", darkroom_service::generators::openai::ID);
-    match model.filter(|m| !m.is_empty()) {
-        Some(m) if OPENAI_MODELS.contains(&m) && app.generators.get(darkroom_service::generators::openai::ID).is_some() => api::template(app, &openai_edit),
-        None => api::template(app, &api::style_id(0)),
-        Some(m) if OPENAI_MODELS.contains(&m) || m == "darkroom" => api::template(app, &api::style_id(0)),
-        Some(m) => api::template(app, m).map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates."))),
+/// The template for `model` on an endpoint of `mode`: a template id as written (of that
+/// mode); OpenAI's own model names, `darkroom` and no model mean the operator's first
+/// template of the mode (for edits, a remote provider's when one is configured, else the
+/// first style). Errors: [`ServiceError::Invalid`] for an unknown model, one of the other
+/// mode, or no template of the mode on this server (text→image needs a provider).
+async fn template_for(app: &AppState, model: Option<&str>, mode: Mode) -> Result<TemplateRow, ServiceError> {
+    use darkroom_service::templates;
+    let row = match model.filter(|m| !m.is_empty()) {
+        Some(m) if !OPENAI_MODELS.contains(&m) && m != "darkroom" => {
+            templates::offered(app, m).await.map_err(|_| ServiceError::Invalid(format!("Unknown model {m:?}: use a template id from GET /api/v1/templates.")))?
+        }
+        _ if mode == Mode::ImageToImage => match templates::first_of(app, mode, true).await? {
+            Some(remote) => remote,
+            None => templates::offered(app, &api::style_id(0)).await?,
+        },
+        _ => templates::first_of(app, mode, false).await?.ok_or_else(|| {
+            ServiceError::Invalid(
+                "This server offers no text-to-image template: an operator adds one in /admin/templates, with a provider configured (OpenAI, Gemini, OpenRouter or AUTOMATIC1111).".into(),
+            )
+        })?,
+    };
+    if row.mode != mode {
+        return Err(ServiceError::Invalid(format!(
+            "The model {:?} is a {} template: use {}.",
+            row.id,
+            row.mode,
+            if row.mode == Mode::TextToImage { "/v1/images/generations" } else { "/v1/images/edits" }
+        )));
     }
+    Ok(row)
 }
 
 fn check_n(n: Option<u32>) -> Result<u32, ServiceError> {
@@ -233,21 +254,21 @@ fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> 
 
 /// Submits `n` generations of `photo` and waits for them; answers OpenAI's shape.
 #[allow(clippy::too_many_arguments)]
-async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Bytes, prompt: &str, template: &api::Template, n: u32, b64: bool) -> Result<Response, OpenAiError> {
-    let p = &template.params;
-    let request = api::style_request(app, Some(&template.id), None, None, None, None, Some(p.preserve_color), prompt)?;
+async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Option<Bytes>, prompt: &str, template: &TemplateRow, size: Option<(u32, u32)>, n: u32, b64: bool) -> Result<Response, OpenAiError> {
+    let mut request = api::style_request(Some(template), None, None, None, None, None, prompt)?;
+    request.size = size;
     let idem = super::generations::idempotency_key(headers)?;
-    let photo_hash = hex::encode(Sha256::digest(&photo));
+    let photo_hash = photo.as_ref().map(|p| hex::encode(Sha256::digest(p))).unwrap_or_default();
     let mut jobs = Vec::new();
     let mut charged = 0;
     for i in 0..n {
-        let request_hash = hex::encode(Sha256::digest(format!("openai\n{photo_hash}\n{}\n{i}\n{prompt}", template.id)));
+        let request_hash = hex::encode(Sha256::digest(format!("openai\n{photo_hash}\n{}\n{size:?}\n{i}\n{prompt}", template.id)));
         let key_i = format!("{idem}:{i}");
         let (job, created) = generation::submit_with(
             app,
             Submission {
                 user_id: &key.user_id,
-                source: Source::Photo(photo.clone()),
+                source: photo.clone().map(Source::Photo),
                 style_source: None,
                 rights_confirmed: true,
                 request: &request,
@@ -329,15 +350,14 @@ pub async fn generations(State(app): State<AppState>, Extension(Caller(key)): Ex
     require_scope(&key, "generate")?;
     let req: CreateImageRequest = serde_json::from_slice(&body).map_err(|e| ServiceError::Invalid(format!("The JSON body could not be read: {e}")))?;
     check_prompt(&req.prompt)?;
-    let template = template_for(&app, req.model.as_deref())?;
+    let template = template_for(&app, req.model.as_deref(), Mode::TextToImage).await?;
     let n = check_n(req.n)?;
     let b64 = check_format(req.response_format.as_deref())?;
-    let (w, h) = parse_size(req.size.as_deref(), app.config.max_side)?;
-    let seed = u64::from_le_bytes(Sha256::digest(req.prompt.as_bytes())[..8].try_into().expect("8 bytes"));
-    let canvas = tokio::task::spawn_blocking(move || darkroom_engine::imageio::encode_png(&darkroom_engine::imageio::prompt_canvas(seed, w, h)))
-        .await
-        .map_err(ServiceError::internal)?;
-    run(&app, &key, &headers, Bytes::from(canvas), &req.prompt, &template, n, b64).await
+    let size = match req.size.as_deref() {
+        None | Some("auto") => None,
+        s => Some(parse_size(s, app.config.max_side)?),
+    };
+    run(&app, &key, &headers, None, &req.prompt, &template, size, n, b64).await
 }
 
 /// Restyle a photo (OpenAI `images.edit`).
@@ -379,9 +399,9 @@ pub async fn edits(State(app): State<AppState>, Extension(Caller(key)): Extensio
     }
     let image = image.filter(|i| !i.is_empty()).ok_or_else(|| ServiceError::Invalid("`image` is required.".into()))?;
     check_prompt(&prompt)?;
-    let template = template_for(&app, model.as_deref())?;
+    let template = template_for(&app, model.as_deref(), Mode::ImageToImage).await?;
     let n = check_n(n)?;
     let b64 = check_format(format.as_deref())?;
     parse_size(size.as_deref(), 4096)?;
-    run(&app, &key, &headers, image, &prompt, &template, n, b64).await
+    run(&app, &key, &headers, Some(image), &prompt, &template, None, n, b64).await
 }

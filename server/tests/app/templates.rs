@@ -1,0 +1,301 @@
+//! Templates as the operator's data, and text→image through them: every remote provider's
+//! text→image path against its stand-in, OpenAI's model names on `/v1/images/generations`,
+//! the administrators' editor (admin-only, audited, validated), per-template prices, prompt
+//! templates, use counts, archiving and ordering.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use base64::Engine as _;
+
+use super::api::{api, b64, charges, new_key, small_photo};
+use super::provider_standin::{self, OpenAiStandIn};
+use super::*;
+
+/// Waits until the API generation `id` is final; returns it.
+async fn finished(app: &TestApp, secret: &str, id: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let (s, v, _) = api(app, "GET", &format!("/api/v1/generations/{id}"), Some(secret), None, &[]).await;
+        assert_eq!(s, 200, "{v}");
+        if ["succeeded", "failed", "rejected", "canceled"].contains(&v["status"].as_str().unwrap_or("")) {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "generation {id} did not finish: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn manifest(app: &TestApp, user: &str, id: &str) -> String {
+    let job = app.state.store.job(id, user).await.unwrap();
+    let png = app.state.media.get(job.result_key.as_deref().unwrap()).await.unwrap();
+    darkroom_engine::provenance::read(&png, "image/png").expect("a C2PA manifest").json
+}
+
+struct Providers {
+    openai: OpenAiStandIn,
+    gemini: OpenAiStandIn,
+    openrouter: OpenAiStandIn,
+    a1111: OpenAiStandIn,
+}
+
+async fn with_every_provider(b: Backend) -> (TestApp, Providers) {
+    let p = Providers {
+        openai: provider_standin::spawn().await,
+        gemini: provider_standin::spawn_gemini().await,
+        openrouter: provider_standin::spawn_openrouter().await,
+        a1111: provider_standin::spawn_a1111().await,
+    };
+    let (oa, ge, or, sd) = (p.openai.base.clone(), p.gemini.base.clone(), p.openrouter.base.clone(), p.a1111.base.clone());
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.openai_api_key = Some(provider_standin::KEY.into());
+        c.openai_api_base = oa;
+        c.gemini_api_key = Some(provider_standin::GEMINI_KEY.into());
+        c.gemini_api_base = ge;
+        c.openrouter_api_key = Some(provider_standin::OPENROUTER_KEY.into());
+        c.openrouter_api_base = or;
+        c.a1111_api_base = Some(sd);
+        c.a1111_auth = Some(format!("{}:{}", provider_standin::A1111_AUTH.0, provider_standin::A1111_AUTH.1));
+        c.provider_backoff_ms = 10;
+    })
+    .await;
+    (app, p)
+}
+
+/// Each provider's text→image template, through the API: no photo leaves the server (there is
+/// none), the prompt does; the result is a new image (`c2pa.created`) naming its maker, and
+/// costs the template's price. A photo sent to a text→image template is refused, free.
+pub async fn text_to_image_through_every_provider(b: Backend) {
+    let (app, p) = with_every_provider(b).await;
+    let c = client();
+    app.sign_up(&c, "t2i@example.com").await;
+    let me = user_id(&app, "t2i@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let (s, list, _) = api(&app, "GET", "/api/v1/templates", Some(&secret), None, &[]).await;
+    assert_eq!(s, 200);
+    let listed: Vec<&str> = list["results"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    for id in ["style-01", "style-26-color", "any-style", "openai-edit", "openai-image", "gemini-image", "openrouter-image", "automatic1111-image"] {
+        assert!(listed.contains(&id), "{id} listed: {listed:?}");
+    }
+    let t = list["results"].as_array().unwrap().iter().find(|t| t["id"] == "gemini-image").unwrap();
+    assert_eq!((t["mode"].as_str(), t["needs"]["photo"].as_str(), t["needs"]["prompt"].as_str()), (Some("text_to_image"), Some("no"), Some("required")), "{t}");
+    assert_eq!(t["params"]["generator"], "gemini");
+
+    let cases: [(&str, &OpenAiStandIn, &str); 4] = [
+        ("openai-image", &p.openai, "openai gpt-image-1"),
+        ("gemini-image", &p.gemini, "google "),
+        ("openrouter-image", &p.openrouter, "openrouter "),
+        ("automatic1111-image", &p.a1111, "automatic1111 txt2img"),
+    ];
+    let mut spent = 0;
+    for (template, standin, maker) in cases {
+        let prompt = format!("a lighthouse at dawn for {template}");
+        let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": template, "prompt": prompt })), &[]).await;
+        assert_eq!(s, 201, "{template}: {v}");
+        assert_eq!((v["input"]["template"].as_str(), v["input"]["upload_id"].as_str()), (Some(template), None), "{v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        let done = finished(&app, &secret, &id).await;
+        assert_eq!(done["status"], "succeeded", "{template}: {done}");
+        spent += 5;
+        let sent = standin.received();
+        let last = sent.last().expect("the provider was called");
+        assert!(last.image.is_empty(), "{template}: no image sent");
+        let carried: String = last.fields.iter().map(|(_, v)| v.as_str()).collect();
+        assert!(carried.contains(&prompt), "{template}: the prompt was sent: {carried}");
+        assert!(!carried.contains("t2i@example.com") && !carried.contains("Tester"), "{template}: no email or name");
+        let m = manifest(&app, &me, &id).await;
+        assert!(m.contains("c2pa.created") && !m.contains("c2pa.edited"), "{template}: a created image: {m}");
+        assert!(m.contains(maker), "{template}: names {maker}: {m}");
+        let job = app.state.store.job(&id, &me).await.unwrap();
+        assert_eq!((job.template_id.as_deref(), job.upload_id.as_deref(), job.mode), (Some(template), None, darkroom_contract::Mode::TextToImage));
+    }
+    let a1111 = p.a1111.received();
+    let path = a1111.last().unwrap().fields.iter().find(|(k, _)| k == "path").unwrap().1.clone();
+    assert_eq!(path, "/sdapi/v1/txt2img");
+    assert_eq!(charges(&app, &me).await, spent);
+
+    // A photo to a text→image template: refused before anything is charged or stored.
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "x", "image": b64(&small_photo(64)) })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("prompt alone"), "{v}");
+    // No prompt: refused too.
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "gemini-image", "prompt": "  " })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    // An image→image template without a photo.
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "style-03", "prompt": "x" })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(charges(&app, &me).await, spent, "refusals are free");
+
+    // OpenAI's SDK shape: `gpt-image-1` means the operator's first text→image template.
+    let before = p.openai.received().len();
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "a quiet harbour", "model": "gpt-image-1", "size": "1536x1024", "response_format": "b64_json" })), &[]).await;
+    assert_eq!(s, 200, "{v}");
+    let png = base64::engine::general_purpose::STANDARD.decode(v["data"][0]["b64_json"].as_str().unwrap()).unwrap();
+    let img = image::load_from_memory(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (1536, 1024), "the provider's landscape size");
+    let sent = p.openai.received();
+    assert_eq!(sent.len(), before + 1);
+    let size = sent.last().unwrap().fields.iter().find(|(k, _)| k == "size").map(|(_, v)| v.clone());
+    assert_eq!(size.as_deref(), Some("1536x1024"));
+    // An image→image template on the text→image endpoint is a clear 400.
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "x", "model": "style-02" })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("/v1/images/edits"), "{v}");
+}
+
+/// Without a provider there is no text→image: the OpenAI endpoint says what is missing, and
+/// the providers' templates are not listed.
+pub async fn no_provider_no_text_to_image(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let c = client();
+    app.sign_up(&c, "plain@example.com").await;
+    let me = user_id(&app, "plain@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "a quiet harbour" })), &[]).await;
+    assert_eq!((s, v["error"]["type"].as_str()), (400, Some("invalid_request_error")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no text-to-image template"), "{v}");
+    let (_, list, _) = api(&app, "GET", "/api/v1/templates", Some(&secret), None, &[]).await;
+    let ids: Vec<&str> = list["results"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 53, "the 52 style templates and any-style: {ids:?}");
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "x" })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("not available"), "{v}");
+    assert_eq!(charges(&app, &me).await, 0);
+}
+
+/// The editor: administrators only; every change audited; bad fields named; the price and the
+/// prompt template are what generations get; uses counted; an archived template is refused but
+/// its results stay; ordering moves one place.
+pub async fn templates_are_the_operators_data(b: Backend) {
+    let oa = provider_standin::spawn().await;
+    let base = oa.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.openai_api_key = Some(provider_standin::KEY.into());
+        c.openai_api_base = base;
+        c.provider_backoff_ms = 10;
+    })
+    .await;
+    let (member, admin) = (client(), client());
+    app.sign_up(&member, "maker@example.com").await;
+    app.sign_up(&admin, "operator@example.com").await;
+    let me = user_id(&app, "maker@example.com").await;
+    let boss = user_id(&app, "operator@example.com").await;
+    app.state.store.set_role(&boss, "admin").await.unwrap();
+    let (_, secret) = new_key(&app, &member, &[]).await;
+
+    let form = |id: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut f = vec![
+            ("id", id),
+            ("name", "OpenAI: text to image"),
+            ("description", "A new image from your prompt."),
+            ("mode", "text_to_image"),
+            ("generator", "openai"),
+            ("fallbacks", ""),
+            ("params", "{}"),
+            ("prompt_template", "{prompt}"),
+            ("negative_prompt", ""),
+            ("cost", ""),
+            ("position", ""),
+            ("preview_url", ""),
+        ];
+        for (k, v) in extra {
+            f.retain(|(fk, _)| fk != k);
+            f.push((k, v));
+        }
+        f
+    };
+    // A member cannot read or change the templates.
+    let (s, _) = app.call(&member, "admin_templates", &[]).await;
+    assert_eq!(s, 403);
+    let (s, _) = app.call(&member, "save_template", &form("openai-image", &[("cost", "0")])).await;
+    assert_eq!(s, 403);
+    // The administrator sees them all, with use counts.
+    let (s, page) = app.call(&admin, "admin_templates", &[]).await;
+    assert_eq!(s, 200, "{page}");
+    let rows = page["templates"].as_array().unwrap();
+    assert_eq!(rows.len(), 63, "the seeded catalogue");
+    let gemini = rows.iter().find(|t| t["id"] == "gemini-image").unwrap();
+    assert_eq!(gemini["available"], false, "Gemini is not configured here");
+
+    // Bad fields are named, nothing saved.
+    for (extra, says) in [
+        (vec![("id", "Bad Id"), ("create", "1")], "id"),
+        (vec![("params", "[1, 2]")], "JSON object"),
+        (vec![("cost", "-3")], "cost"),
+        (vec![("generator", "local-style")], "does not make"),
+        (vec![("preview_url", "javascript:alert(1)")], "preview"),
+    ] {
+        let mut f = form("openai-image", &[]);
+        for (k, v) in extra {
+            f.retain(|(fk, _)| *fk != k);
+            f.push((k, v));
+        }
+        let (s, v) = app.call(&admin, "save_template", &f).await;
+        assert_eq!(s, 400, "{says}: {v}");
+        assert!(v.to_string().contains(says), "{says}: {v}");
+    }
+    // The price and the prompt template.
+    let (s, v) = app.call(&admin, "save_template", &form("openai-image", &[("cost", "7"), ("prompt_template", "a watercolour of {prompt}, soft light")])).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["effective_cost"], 7);
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "a lighthouse" })), &[]).await;
+    assert_eq!((s, v["cost"].as_i64()), (201, Some(7)), "{v}");
+    let first = v["id"].as_str().unwrap().to_string();
+    assert_eq!(finished(&app, &secret, &first).await["status"], "succeeded");
+    let sent = oa.received();
+    let prompt = sent.last().unwrap().fields.iter().find(|(k, _)| k == "prompt").map(|(_, v)| v.clone());
+    assert_eq!(prompt.as_deref(), Some("a watercolour of a lighthouse, soft light"), "the operator's words around the member's");
+    let job = app.state.store.job(&first, &me).await.unwrap();
+    assert_eq!(job.prompt, "a lighthouse", "the member's prompt is the title");
+    assert_eq!(charges(&app, &me).await, 7, "the template's price");
+    assert_eq!(app.state.store.template("openai-image").await.unwrap().uses, 1);
+
+    // A new template (at the end), then moved up one place.
+    let (s, v) = app.call(&admin, "save_template", &form("harbour-nights", &[("create", "1"), ("name", "Harbour nights"), ("prompt_template", "{prompt}, a harbour at night")])).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app.call(&admin, "save_template", &form("harbour-nights", &[("create", "1")])).await;
+    assert_eq!(s, 409, "the id exists: {v}");
+    let order = || async { app.state.store.templates(false).await.unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>() };
+    let before = order().await;
+    assert_eq!(before.last().map(String::as_str), Some("harbour-nights"));
+    let (s, _) = app.call(&admin, "move_template", &[("id", "harbour-nights"), ("step", "-1")]).await;
+    assert_eq!(s, 200);
+    let after = order().await;
+    assert_eq!(after[after.len() - 2], "harbour-nights");
+    assert_eq!(after[after.len() - 1], before[before.len() - 2]);
+
+    // Archived: no longer offered (and not free), its results still shown.
+    let (s, _) = app.call(&admin, "save_template", &form("openai-image", &[("cost", "7"), ("archived", "on")])).await;
+    assert_eq!(s, 200);
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "again" })), &[]).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no longer offered"), "{v}");
+    assert_eq!(charges(&app, &me).await, 7);
+    let (s, v, _) = api(&app, "GET", &format!("/api/v1/generations/{first}"), Some(&secret), None, &[]).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("succeeded")));
+    assert!(v["output"].as_array().is_some_and(|o| !o.is_empty()), "{v}");
+    let (_, list, _) = api(&app, "GET", "/api/v1/templates", Some(&secret), None, &[]).await;
+    assert!(list["results"].as_array().unwrap().iter().all(|t| t["id"] != "openai-image"));
+    // OpenAI's model names now mean the next text→image template.
+    let (s, v, _) = api(&app, "POST", "/v1/images/generations", Some(&secret), Some(json!({ "prompt": "boats", "model": "dall-e-3" })), &[]).await;
+    assert_eq!(s, 200, "{v}");
+    let prompt = oa.received().last().unwrap().fields.iter().find(|(k, _)| k == "prompt").map(|(_, v)| v.clone());
+    assert_eq!(prompt.as_deref(), Some("boats, a harbour at night"));
+
+    // Every change is in the audit log, with the administrator.
+    let mut audit = app.state.store.audit_entries("", 1000).await.unwrap();
+    audit.retain(|e| e.action.starts_with("templates."));
+    audit.reverse();
+    let actions: Vec<(&str, &str)> = audit.iter().map(|e| (e.action.as_str(), e.target.as_str())).collect();
+    assert_eq!(
+        actions,
+        [("templates.update", "openai-image"), ("templates.create", "harbour-nights"), ("templates.move", "harbour-nights"), ("templates.update", "openai-image")]
+    );
+    assert!(audit.iter().all(|e| e.actor_id.as_deref() == Some(boss.as_str())));
+    assert!(audit[0].reason.contains("7 credits") && audit[0].reason.contains("text_to_image"), "{:?}", audit[0]);
+}
+
+on_both!(text_to_image_through_every_provider, no_provider_no_text_to_image, templates_are_the_operators_data);

@@ -1,0 +1,297 @@
+//! Templates as the operator's data (`store::templates`): what the catalogue offers, what a
+//! generation made with one costs and runs, and the administrators' edits.
+//!
+//! A template is offered when it is not archived and this server runs at least one
+//! generator of its chain (a provider the operator has not configured hides its templates,
+//! it does not break them). Its cost is its own, or the operator's default price
+//! (`DARKROOM_GENERATION_COST`) when it has none.
+
+use darkroom_contract::Mode;
+use darkroom_store::templates::{Template as Row, TemplateInput};
+use darkroom_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::generators::{GenerateError, Need, Plan};
+use crate::{AppState, ServiceError};
+
+/// The slot in a prompt template that the member's prompt fills.
+pub const PROMPT_SLOT: &str = "{prompt}";
+
+/// Highest cost a template may have, in credits.
+pub const MAX_COST: i64 = 100_000;
+
+/// A template as the API and the pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Template {
+    /// Stable id (slug), accepted as `template` in `POST /api/v1/generations` and as an OpenAI
+    /// `model`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// `image_to_image` or `text_to_image`.
+    pub mode: String,
+    /// Credits per output image.
+    pub cost: i64,
+    /// The template's fixed parameters, with `generator` (the first generator tried) and
+    /// `fallbacks` (the ones tried after it, in order).
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    /// What a request must bring: `photo`, `style_image` and `prompt` are each `required`,
+    /// `optional` or `no`.
+    pub needs: Needs,
+    pub preview_url: String,
+}
+
+/// The inputs a template asks of a request.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Needs {
+    pub photo: String,
+    pub style_image: String,
+    pub prompt: String,
+}
+
+fn need(n: Need) -> String {
+    match n {
+        Need::No => "no",
+        Need::Optional => "optional",
+        Need::Required => "required",
+    }
+    .into()
+}
+
+/// The generators a row names, first to last. Errors: the stored fallbacks are not a JSON
+/// array of strings (only a hand-edited row can be).
+pub fn chain(row: &Row) -> Result<Vec<String>, ServiceError> {
+    let fallbacks: Vec<String> = serde_json::from_str(&row.fallbacks).map_err(|e| ServiceError::internal(format!("template {}: fallbacks: {e}", row.id)))?;
+    Ok(std::iter::once(row.generator.clone()).chain(fallbacks).collect())
+}
+
+/// The row's fixed parameters with `generator` and `fallbacks` set: the start of a job's
+/// `params` ([`Plan`]). Errors: a stored field that is not JSON of its shape.
+pub fn params(row: &Row) -> Result<serde_json::Value, ServiceError> {
+    let mut p: serde_json::Value = serde_json::from_str(&row.params).map_err(|e| ServiceError::internal(format!("template {}: params: {e}", row.id)))?;
+    let obj = p.as_object_mut().ok_or_else(|| ServiceError::internal(format!("template {}: params are not an object", row.id)))?;
+    let chain = chain(row)?;
+    obj.insert("generator".into(), chain[0].clone().into());
+    if chain.len() > 1 {
+        obj.insert("fallbacks".into(), chain[1..].to_vec().into());
+    }
+    if row.prompt_template != PROMPT_SLOT && !row.prompt_template.is_empty() {
+        obj.insert("prompt_template".into(), row.prompt_template.clone().into());
+    }
+    if !row.negative_prompt.is_empty() {
+        obj.insert("negative_prompt".into(), row.negative_prompt.clone().into());
+    }
+    Ok(p)
+}
+
+/// Credits a generation with `row` costs.
+pub fn cost(state: &AppState, row: &Row) -> i64 {
+    row.cost.unwrap_or(state.config.generation_cost)
+}
+
+/// The prompt a generator receives: the template's with [`PROMPT_SLOT`] replaced by the
+/// member's (which the prompt gate checked), or the member's alone without a template.
+pub fn expand_prompt(template: Option<&str>, prompt: &str) -> String {
+    match template {
+        Some(t) if !t.is_empty() => t.replace(PROMPT_SLOT, prompt).trim().to_string(),
+        _ => prompt.to_string(),
+    }
+}
+
+/// The wire form of a row, if this server runs a generator of its chain.
+fn view(state: &AppState, row: &Row) -> Option<Template> {
+    let chain = chain(row).ok()?;
+    let first = chain.iter().find_map(|id| state.generators.get(id))?;
+    let caps = first.capabilities();
+    let photo = if row.mode == Mode::TextToImage { Need::No } else { caps.photo };
+    Some(Template {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        description: row.description.clone(),
+        mode: row.mode.to_string(),
+        cost: cost(state, row),
+        params: params(row).ok()?,
+        needs: Needs { photo: need(photo), style_image: need(caps.style_image), prompt: need(caps.prompt) },
+        preview_url: row.preview_url.clone(),
+    })
+}
+
+/// The catalogue: every offered template, in order.
+pub async fn catalogue(state: &AppState) -> Result<Vec<Template>, ServiceError> {
+    Ok(state.store.templates(false).await?.iter().filter_map(|r| view(state, r)).collect())
+}
+
+/// The offered template with this id. Errors: [`ServiceError::Invalid`] for an unknown or
+/// archived template, or one none of whose generators runs on this server.
+pub async fn offered(state: &AppState, id: &str) -> Result<Row, ServiceError> {
+    let row = match state.store.template(id).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Err(ServiceError::Invalid(format!("Unknown template {id:?}: see GET /api/v1/templates."))),
+        Err(e) => return Err(e.into()),
+    };
+    if row.archived_at.is_some() {
+        return Err(ServiceError::Invalid(format!("The template {id:?} is no longer offered.")));
+    }
+    if view(state, &row).is_none() {
+        return Err(ServiceError::Invalid(format!("The template {id:?} is not available on this server now.")));
+    }
+    Ok(row)
+}
+
+/// The first offered template of `mode`, in catalogue order (what OpenAI's model names and no
+/// model mean on the OpenAI-compatible endpoints).
+pub async fn first_of(state: &AppState, mode: Mode, remote: bool) -> Result<Option<Row>, ServiceError> {
+    for row in state.store.templates(false).await? {
+        let runs_remote = chain(&row).ok().and_then(|c| c.iter().find_map(|id| state.generators.get(id)).map(|g| g.capabilities().remote));
+        if row.mode == mode && runs_remote.is_some_and(|r| r || !remote) {
+            return Ok(Some(row));
+        }
+    }
+    Ok(None)
+}
+
+/// An administrator's template form, as sent.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TemplateForm {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub mode: String,
+    pub generator: String,
+    /// Generator ids separated by commas or spaces.
+    #[serde(default)]
+    pub fallbacks: String,
+    /// A JSON object.
+    #[serde(default)]
+    pub params: String,
+    #[serde(default)]
+    pub prompt_template: String,
+    #[serde(default)]
+    pub negative_prompt: String,
+    /// Empty: the default price.
+    #[serde(default)]
+    pub cost: String,
+    #[serde(default)]
+    pub position: String,
+    #[serde(default)]
+    pub preview_url: String,
+    #[serde(default)]
+    pub archived: bool,
+}
+
+fn is_slug(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-')
+}
+
+/// Checks and saves an administrator's template (`create`: a new id; else an update), audited
+/// with the actor. The primary generator, when this server runs it, checks the parameters.
+///
+/// Errors: [`ServiceError::Invalid`] naming the field (id not a slug of 1–64 `a-z0-9-`, name
+/// 1–80 characters, description ≤ 500, unknown mode, generator ids not slugs, params not a
+/// JSON object ≤ 4 KB, prompt template ≤ 2,000 characters, cost not 0..=[`MAX_COST`], position
+/// not a number, preview not a path or https URL, parameters the generator refuses);
+/// [`ServiceError::Conflict`] creating an existing id; [`ServiceError::NotFound`] updating an
+/// unknown one.
+pub async fn save(state: &AppState, actor_id: &str, form: &TemplateForm, create: bool) -> Result<Row, ServiceError> {
+    let bad = |m: &str| Err(ServiceError::Invalid(m.to_string()));
+    let id = form.id.trim();
+    if !is_slug(id) {
+        return bad("The id must be 1 to 64 characters of a-z, 0-9 and '-'.");
+    }
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return bad("The name must be 1 to 80 characters.");
+    }
+    if form.description.chars().count() > 500 {
+        return bad("The description can be at most 500 characters.");
+    }
+    let Ok(mode) = form.mode.parse::<Mode>() else { return bad("Unknown mode.") };
+    let generator = form.generator.trim();
+    let fallbacks: Vec<&str> = form.fallbacks.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).collect();
+    if !is_slug(generator) || !fallbacks.iter().all(|f| is_slug(f)) || fallbacks.len() > 8 {
+        return bad("Generators are ids such as local-style or openai (at most 8 fallbacks).");
+    }
+    let params_text = if form.params.trim().is_empty() { "{}" } else { form.params.trim() };
+    if params_text.len() > 4096 {
+        return bad("The parameters can be at most 4 KB.");
+    }
+    let params: serde_json::Value = match serde_json::from_str(params_text) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
+        _ => return bad("The parameters must be a JSON object, e.g. {\"style\": 3}."),
+    };
+    let prompt_template = if form.prompt_template.trim().is_empty() { PROMPT_SLOT } else { form.prompt_template.trim() };
+    if prompt_template.chars().count() > 2000 || form.negative_prompt.chars().count() > 1000 {
+        return bad("The prompt template can be at most 2,000 characters, the negative prompt 1,000.");
+    }
+    let cost = match form.cost.trim() {
+        "" => None,
+        c => match c.parse::<i64>() {
+            Ok(v) if (0..=MAX_COST).contains(&v) => Some(v),
+            _ => return Err(ServiceError::Invalid(format!("The cost must be a whole number of credits, 0 to {MAX_COST}, or empty for the default price."))),
+        },
+    };
+    let position = match form.position.trim() {
+        "" => None,
+        p => Some(p.parse::<i64>().map_err(|_| ServiceError::Invalid("The position must be a number.".into()))?),
+    };
+    let preview = form.preview_url.trim();
+    if !(preview.is_empty() || (preview.starts_with('/') && !preview.starts_with("//")) || preview.starts_with("https://")) || preview.len() > 500 {
+        return bad("The preview must be a path on this site (/previews/...) or an https URL.");
+    }
+    if let Some(g) = state.generators.get(generator) {
+        if !g.capabilities().modes.contains(&mode) {
+            return Err(ServiceError::Invalid(format!("{generator} does not make {mode}.")));
+        }
+        let mut full = params.clone();
+        full["generator"] = generator.into();
+        if let Err(GenerateError::BadInput(m)) = g.check(&full) {
+            return Err(ServiceError::Invalid(format!("The parameters: {m}")));
+        }
+    }
+    let position = match position {
+        Some(p) => p,
+        None if create => state.store.templates(true).await?.iter().map(|t| t.position).max().unwrap_or(0) + 10,
+        None => state.store.template(id).await?.position,
+    };
+    let fallbacks = serde_json::to_string(&fallbacks).map_err(ServiceError::internal)?;
+    let params = params.to_string();
+    let input = TemplateInput {
+        id,
+        name,
+        description: form.description.trim(),
+        mode,
+        generator,
+        fallbacks: &fallbacks,
+        params: &params,
+        prompt_template,
+        negative_prompt: form.negative_prompt.trim(),
+        cost,
+        position,
+        preview_url: preview,
+        archived: form.archived,
+    };
+    Ok(state.store.save_template(actor_id, &input, create).await?)
+}
+
+/// A job's plan from a template: its chain and parameters (before the request's own fields).
+pub fn plan(row: &Row) -> Result<Plan, ServiceError> {
+    Ok(Plan { chain: chain(row)?, params: params(row)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prompt_fills_the_slot_and_slugs_are_strict() {
+        assert_eq!(expand_prompt(Some("a watercolour of {prompt}, soft light"), "a cat"), "a watercolour of a cat, soft light");
+        assert_eq!(expand_prompt(Some("{prompt}"), "a cat"), "a cat");
+        assert_eq!(expand_prompt(None, "a cat"), "a cat");
+        assert_eq!(expand_prompt(Some("fixed scene"), "title only"), "fixed scene");
+        assert!(is_slug("style-01") && is_slug("openai-image"));
+        assert!(!is_slug("") && !is_slug("Style") && !is_slug("-x") && !is_slug("a/b") && !is_slug(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,193 @@
+//! Templates: the operator's named presets of generation (mode, generator chain, fixed
+//! parameters, prompt template, negative prompt, credit cost), in catalogue order.
+//!
+//! Rows are never deleted: an archived template is no longer offered, and the jobs made with
+//! it keep their `template_id` (their results still show). Every change is an
+//! administrator's, audited in the same transaction. `uses` goes up by one in the transaction
+//! that creates a job with the template (`Store::create_job`).
+
+use darkroom_contract::Mode;
+use serde::{Deserialize, Serialize};
+
+use crate::{now_ms, Result, Store, StoreError};
+
+/// A template as stored.
+#[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
+pub struct Template {
+    /// The slug: `[a-z0-9-]`, 1 to 64 characters (checked by the service before saving).
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub mode: Mode,
+    /// The first generator to try (a `Generator::id`, e.g. `local-style`, `openai`).
+    pub generator: String,
+    /// JSON array of generator ids tried in order when the first is unavailable.
+    pub fallbacks: String,
+    /// JSON object: the generator's fixed fields (e.g. `{"style": 3, "strength": 1.0}`).
+    pub params: String,
+    /// The text sent to prompt-driven generators; `{prompt}` is replaced by the member's.
+    pub prompt_template: String,
+    pub negative_prompt: String,
+    /// Credits per output; `None`: the operator's default price.
+    pub cost: Option<i64>,
+    /// Catalogue order, ascending.
+    pub position: i64,
+    pub preview_url: String,
+    /// Jobs created with it.
+    pub uses: i64,
+    /// When it stopped being offered (Unix ms).
+    pub archived_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A template to create or update (all fields as they will be stored).
+#[derive(Clone, Debug)]
+pub struct TemplateInput<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub mode: Mode,
+    pub generator: &'a str,
+    /// JSON array text.
+    pub fallbacks: &'a str,
+    /// JSON object text.
+    pub params: &'a str,
+    pub prompt_template: &'a str,
+    pub negative_prompt: &'a str,
+    pub cost: Option<i64>,
+    pub position: i64,
+    pub preview_url: &'a str,
+    pub archived: bool,
+}
+
+const COLUMNS: &str = "id, name, description, mode, generator, fallbacks, params, prompt_template, negative_prompt, cost, position, \
+     preview_url, uses, archived_at, created_at, updated_at";
+
+impl Store {
+    /// Every template in catalogue order; archived ones only with `include_archived`.
+    pub async fn templates(&self, include_archived: bool) -> Result<Vec<Template>> {
+        Ok(sqlx::query_as::<_, Template>(&format!(
+            "SELECT {COLUMNS} FROM templates WHERE ($1 = 1 OR archived_at IS NULL) ORDER BY position, id"
+        ))
+        .bind(include_archived as i64)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One template, archived or not. Errors: [`StoreError::NotFound`].
+    pub async fn template(&self, id: &str) -> Result<Template> {
+        sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Creates (`create`) or updates a template, audited in the same transaction as
+    /// `templates.create` / `templates.update` with a summary. The caller validates the
+    /// fields. Errors: [`StoreError::Conflict`] when creating an id that exists;
+    /// [`StoreError::NotFound`] when updating one that does not.
+    pub async fn save_template(&self, actor_id: &str, t: &TemplateInput<'_>, create: bool) -> Result<Template> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let archived = t.archived as i64;
+        if create {
+            let done = sqlx::query(
+                "INSERT INTO templates (id, name, description, mode, generator, fallbacks, params, prompt_template, negative_prompt, cost, \
+                 position, preview_url, archived_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $13 = 1 THEN $14 ELSE NULL END, $14, $14)",
+            )
+            .bind(t.id)
+            .bind(t.name)
+            .bind(t.description)
+            .bind(t.mode)
+            .bind(t.generator)
+            .bind(t.fallbacks)
+            .bind(t.params)
+            .bind(t.prompt_template)
+            .bind(t.negative_prompt)
+            .bind(t.cost)
+            .bind(t.position)
+            .bind(t.preview_url)
+            .bind(archived)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from);
+            if let Err(e) = done {
+                return Err(if e.is_unique_violation() { StoreError::Conflict(format!("a template {:?} exists already", t.id)) } else { e });
+            }
+        } else {
+            let done = sqlx::query(
+                "UPDATE templates SET name = $1, description = $2, mode = $3, generator = $4, fallbacks = $5, params = $6, prompt_template = $7, \
+                 negative_prompt = $8, cost = $9, position = $10, preview_url = $11, \
+                 archived_at = CASE WHEN $12 = 1 THEN COALESCE(archived_at, $13) ELSE NULL END, updated_at = $13 WHERE id = $14",
+            )
+            .bind(t.name)
+            .bind(t.description)
+            .bind(t.mode)
+            .bind(t.generator)
+            .bind(t.fallbacks)
+            .bind(t.params)
+            .bind(t.prompt_template)
+            .bind(t.negative_prompt)
+            .bind(t.cost)
+            .bind(t.position)
+            .bind(t.preview_url)
+            .bind(archived)
+            .bind(now)
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        let summary = format!(
+            "{} · {} · {} then {} · {} · position {} · {}",
+            t.name,
+            t.mode,
+            t.generator,
+            t.fallbacks,
+            t.cost.map_or("default price".into(), |c| format!("{c} credits")),
+            t.position,
+            if t.archived { "archived" } else { "offered" }
+        );
+        let action = if create { "templates.create" } else { "templates.update" };
+        crate::audit::audit_in(&mut tx, Some(actor_id), action, t.id, &summary).await?;
+        let saved = sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1")).bind(t.id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Moves a template one place up (`-1`) or down (`1`) in the catalogue by swapping
+    /// positions with its neighbour among the offered ones (audited as `templates.move`).
+    /// Nothing happens at either end. Errors: [`StoreError::NotFound`].
+    pub async fn move_template(&self, actor_id: &str, id: &str, step: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let (position,): (i64,) = sqlx::query_as("SELECT position FROM templates WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let neighbour: Option<(String, i64)> = if step < 0 {
+            sqlx::query_as("SELECT id, position FROM templates WHERE archived_at IS NULL AND (position < $1 OR (position = $1 AND id < $2)) ORDER BY position DESC, id DESC LIMIT 1")
+        } else {
+            sqlx::query_as("SELECT id, position FROM templates WHERE archived_at IS NULL AND (position > $1 OR (position = $1 AND id > $2)) ORDER BY position, id LIMIT 1")
+        }
+        .bind(position)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((other, other_position)) = neighbour else { return Ok(()) };
+        // Equal positions (hand-edited) still swap: the mover goes strictly past its neighbour.
+        let (mine, theirs) = if other_position == position { (position + step.signum(), position) } else { (other_position, position) };
+        sqlx::query("UPDATE templates SET position = $1, updated_at = $2 WHERE id = $3").bind(mine).bind(now_ms()).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE templates SET position = $1, updated_at = $2 WHERE id = $3").bind(theirs).bind(now_ms()).bind(&other).execute(&mut *tx).await?;
+        let direction = if step < 0 { "up" } else { "down" };
+        crate::audit::audit_in(&mut tx, Some(actor_id), "templates.move", id, &format!("{direction}, past {other}")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
