@@ -457,15 +457,16 @@ pub async fn replicate_predictions_by_webhook_and_by_polling(b: Backend) {
     assert!(manifest_of(&app, &job).await.contains("c2pa.edited"));
 
     // The model's safety checker: rejected, charged. Another failure: refunded.
-    let spent = charges(&app, &me).await;
+    let balance = || async { app.state.store.user(&me).await.unwrap().balance };
+    let (spent, before) = (charges(&app, &me).await, balance().await);
     rp.push(&[provider_standin::Reply::Withheld("The input or output was flagged as sensitive. Please try again with different inputs. (E005)")]);
     let job = create(json!({ "template": "replicate-image", "prompt": "a beach" })).await;
     assert_eq!((job.status, job.moderation_category), (JobStatus::Rejected, Some(Category::Other)));
-    assert_eq!(charges(&app, &me).await, spent + 5);
+    assert_eq!((charges(&app, &me).await, balance().await), (spent + 1, before - 5), "a rejection keeps its charge");
     rp.push(&[provider_standin::Reply::Withheld("CUDA error: out of memory")]);
     let job = create(json!({ "template": "replicate-image", "prompt": "a beach again" })).await;
     assert_eq!(job.status, JobStatus::Failed);
-    assert_eq!(charges(&app, &me).await, spent + 5, "refunded");
+    assert_eq!(balance().await, before - 5, "a technical failure is refunded");
 
     // Our webhook endpoint: a bad signature is 401, an unknown provider 404.
     let r = reqwest::Client::new()
