@@ -10,6 +10,11 @@ scripts/build-site.sh
 # Build the tests and the binary in one go (one feature resolution, so nothing compiles twice).
 cargo test --workspace --exclude frontend --no-run
 ./target/debug/darkroom fetch-models
+# The engine's reference images, made with the Python path on this machine (ONNX Runtime's
+# CPU kernels differ between processors: see engine/tests/reference.rs).
+PY="$(scripts/pyref.sh)"
+"$PY" scripts/make_engine_fixture.py data/models target/engine-fixtures
+export DARKROOM_ENGINE_FIXTURES="$PWD/target/engine-fixtures"
 # Test databases from earlier runs (each test makes its own) are dropped first.
 if command -v psql > /dev/null; then
   PG="${DARKROOM_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
