@@ -60,6 +60,13 @@ pub struct JobView {
     pub moderation_category: Option<Category>,
     /// When the result is purged under the operator's retention (Unix ms), if it is.
     pub expires_at: Option<i64>,
+    /// The template it was made with.
+    pub template: Option<String>,
+    /// How long a run of its template typically takes, milliseconds (for the ETA of queued
+    /// and running jobs; `None`: unknown yet).
+    pub typical_ms: Option<i64>,
+    /// A fresh idempotency key for "Run again" (item page only; empty elsewhere).
+    pub again_key: String,
 }
 
 /// One built-in style for the picker.
@@ -198,7 +205,7 @@ pub mod ssr {
                 darkroom_service::styles::style_name(*b),
                 (wb * 100.0).round()
             ),
-            _ => "Custom".into(),
+            _ => j.template_id.clone().unwrap_or_else(|| "Custom".into()),
         };
         super::JobView {
             id: j.id,
@@ -219,6 +226,9 @@ pub mod ssr {
             hidden: j.hidden_at.is_some(),
             moderation_category: j.moderation_category,
             expires_at: None,
+            template: j.template_id,
+            typical_ms: None,
+            again_key: String::new(),
         }
     }
 }
@@ -360,9 +370,22 @@ pub async fn list_jobs(status: Option<JobStatus>) -> Result<Vec<JobView>, Server
     let (state, user) = ssr::member().await?;
     let jobs = state.store.jobs_for_user(&user.id, status, None, 50).await.map_err(|e| ssr::fail(e.into()))?;
     let mut out = Vec::with_capacity(jobs.len());
+    // One median per template on the page, for the ETAs of the unfinished jobs.
+    let mut typical: std::collections::HashMap<String, Option<i64>> = Default::default();
     for j in jobs {
         let pos = if j.status == JobStatus::Queued { Some(state.store.queue_position(&j).await.map_err(|e| ssr::fail(e.into()))?) } else { None };
-        out.push(ssr::job_view(j, pos));
+        let eta = match (&j.template_id, j.status.is_terminal()) {
+            (Some(t), false) => match typical.get(t) {
+                Some(v) => *v,
+                None => {
+                    let v = state.store.typical_run_ms(t).await.map_err(|e| ssr::fail(e.into()))?;
+                    typical.insert(t.clone(), v);
+                    v
+                }
+            },
+            _ => None,
+        };
+        out.push(JobView { typical_ms: eta, ..ssr::job_view(j, pos) });
     }
     Ok(out)
 }
@@ -432,7 +455,17 @@ pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
     let (state, user) = ssr::member().await?;
     let j = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
     let expires_at = j.finished_at.filter(|_| j.result_key.is_some()).and_then(|t| darkroom_service::retention::result_expires_at(&state, t));
-    Ok(JobView { expires_at, ..ssr::job_view(j, None) })
+    Ok(JobView { expires_at, again_key: darkroom_store::new_id(), ..ssr::job_view(j, None) })
+}
+
+/// "Run again": a new generation with the same template and inputs, charged again; then the
+/// create page with it. Errors: as `generation::run_again` (400, 402, 403, 404, 409).
+#[server(endpoint = "run_again")]
+pub async fn run_again(id: String, idempotency_key: String) -> Result<(), ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let job = darkroom_service::generation::run_again(&state, &user.id, &id, &idempotency_key).await.map_err(ssr::fail)?;
+    leptos_axum::redirect(&format!("/create?job={}", job.id));
+    Ok(())
 }
 
 /// Deletes one of the member's finished generations and its files; back to the gallery.

@@ -132,8 +132,12 @@ pub const MAX_KEY_LEN: usize = 128;
 pub enum Source {
     /// Bytes as sent (web form, API base64 or multipart): checked, cleaned and stored now.
     Photo(Bytes),
-    /// An image stored earlier by [`store_api_upload`] (its upload gate already ran).
+    /// An image of the member's stored earlier: by [`store_api_upload`] (its upload gate's
+    /// record is kept with it) or by an earlier generation (the gate runs on it again).
     Upload(String),
+    /// The result of one of the member's succeeded generations ("Use as input"): checked,
+    /// cleaned and stored as a new upload, like a photo sent now.
+    Result(String),
 }
 
 /// A generation to submit.
@@ -404,8 +408,19 @@ async fn take(state: &AppState, user_id: &str, source: Source) -> Result<(Upload
         }
         Source::Upload(id) => {
             let upload = state.store.upload(&id, user_id).await?;
-            let record: NewDecision = upload.gate.as_deref().and_then(|g| serde_json::from_str(g).ok()).ok_or(ServiceError::NotFound)?;
+            let record = match upload.gate.as_deref().and_then(|g| serde_json::from_str::<NewDecision>(g).ok()) {
+                Some(r) => r,
+                // A web upload (its decision is with its first job): the gate runs again.
+                None => clean(state, state.media.get(&upload.object_key).await?).await?.verdict.record(Gate::Upload, &state.policy.version),
+            };
             Ok((upload, record, false))
+        }
+        Source::Result(job_id) => {
+            let job = state.store.job(&job_id, user_id).await?;
+            let key = job.result_key.as_deref().filter(|_| job.status == JobStatus::Succeeded && job.hidden_at.is_none());
+            let Some(key) = key else { return Err(ServiceError::Invalid("Only a finished, visible result can be used as the photo.".into())) };
+            let bytes = state.media.get(key).await?;
+            Box::pin(take(state, user_id, Source::Photo(bytes))).await
         }
     }
 }
@@ -422,6 +437,51 @@ async fn forget(state: &AppState, user_id: &str, uploads: &[(&Upload, bool)]) {
             }
         }
     }
+}
+
+/// "Run again": a new generation with the same template and inputs as `job_id` (the same
+/// photo and style image, prompt and parameters), charged and checked like any other (the
+/// gates run again, the template must still be offered). `idempotency_key` as for
+/// [`submit_with`].
+///
+/// Errors: [`ServiceError::NotFound`] (not the member's), [`ServiceError::Conflict`] while it
+/// is still queued or running, [`ServiceError::Invalid`] when it was made before templates or
+/// its photo is no longer kept; and every error of [`submit_with`].
+pub async fn run_again(state: &AppState, user_id: &str, job_id: &str, idempotency_key: &str) -> Result<Job, ServiceError> {
+    let job = state.store.job(job_id, user_id).await?;
+    if !job.status.is_terminal() {
+        return Err(ServiceError::Conflict("This generation has not finished yet.".into()));
+    }
+    let Some(template) = job.template_id.clone() else {
+        return Err(ServiceError::Invalid("This generation was made before templates: make it again from the create page.".into()));
+    };
+    let p: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
+    let styles: Vec<(usize, f32)> = serde_json::from_value(p["styles"].clone()).unwrap_or_default();
+    let request = StyleRequest {
+        style: styles.first().map_or(0, |s| s.0),
+        blend_with: styles.get(1).map(|s| s.0),
+        blend: styles.get(1).map_or(0.5, |s| s.1),
+        strength: p["strength"].as_f64().unwrap_or(1.0) as f32,
+        preserve_color: p["preserve_color"].as_bool().unwrap_or(false),
+        prompt: job.prompt.clone(),
+        template: Some(template),
+        size: p["width"].as_u64().zip(p["height"].as_u64()).map(|(w, h)| (w as u32, h as u32)),
+        seed: p["seed"].as_u64(),
+    };
+    let gone = |e: ServiceError| match e {
+        ServiceError::NotFound => ServiceError::Invalid("The photo of this generation is no longer kept: start again from the create page.".into()),
+        e => e,
+    };
+    let sub = Submission {
+        user_id,
+        source: job.upload_id.clone().map(Source::Upload),
+        style_source: job.style_upload_id.clone().map(Source::Upload),
+        rights_confirmed: true, // confirmed for these images when they were first sent
+        request: &request,
+        idempotency_key,
+        api: None,
+    };
+    submit_with(state, sub).await.map(|(j, _)| j).map_err(gone)
 }
 
 /// Removes a finished job from the member's gallery and its files from storage.

@@ -161,6 +161,20 @@ impl Store {
         Ok(saved)
     }
 
+    /// How long a run of the template typically takes: the median, in milliseconds, of its
+    /// latest 20 succeeded jobs' last attempts (`None` before the first). For ETAs.
+    pub async fn typical_run_ms(&self, template_id: &str) -> Result<Option<i64>> {
+        let mut runs: Vec<i64> = sqlx::query_scalar(
+            "SELECT finished_at - attempt_started_at FROM jobs WHERE template_id = $1 AND status = 'succeeded' \
+             AND attempt_started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 20",
+        )
+        .bind(template_id)
+        .fetch_all(&self.pool)
+        .await?;
+        runs.sort_unstable();
+        Ok(runs.get(runs.len() / 2).copied())
+    }
+
     /// Moves a template one place up (`-1`) or down (`1`) in the catalogue by swapping
     /// positions with its neighbour among the offered ones (audited as `templates.move`).
     /// Nothing happens at either end. Errors: [`StoreError::NotFound`].

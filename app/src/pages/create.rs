@@ -42,6 +42,8 @@ fn CreateForm() -> impl IntoView {
                 {move || {
                     // Read before the await, so choosing another template re-renders the form.
                     let chosen_id = query.with(|q| q.get("template"));
+                    // "Use as input": one of the member's results as the photo.
+                    let input = query.with(|q| q.get("input")).filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
                     Suspend::new(async move {
                     info.await.map(|info| {
                         let chosen = chosen_id.and_then(|id| info.templates.iter().find(|t| t.id == id).cloned());
@@ -49,8 +51,8 @@ fn CreateForm() -> impl IntoView {
                             <div class="create-body">
                                 <Chooser templates=info.templates.clone() chosen=chosen.as_ref().map(|t| t.id.clone())/>
                                 {match chosen {
-                                    Some(template) => view! { <TemplateForm info template/> }.into_any(),
-                                    None => view! { <Form info/> }.into_any(),
+                                    Some(template) => view! { <TemplateForm info template input/> }.into_any(),
+                                    None => view! { <Form info input/> }.into_any(),
                                 }}
                             </div>
                         }
@@ -76,6 +78,19 @@ fn CreateForm() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// One of the member's results as the photo ("Use as input"): shown, and sent as
+/// `input_job` (a photo chosen as well takes its place).
+#[component]
+fn InputResult(input: Option<String>) -> impl IntoView {
+    input.map(|id| view! {
+        <div class="input-result" data-testid="input-result">
+            <input type="hidden" name="input_job" value=id.clone()/>
+            <img src=format!("/media/{id}/w256.jpg") alt=t("create.input_result") width="128"/>
+            <span>{t("create.input_result")}</span>
+        </div>
+    })
 }
 
 /// What to make: the styles (the default form) or one of the other templates, as links.
@@ -104,7 +119,7 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
 
 /// A template's own form: a photo only if it takes one, the prompt (required if it needs one).
 #[component]
-fn TemplateForm(info: CreateInfo, template: TemplateCard) -> impl IntoView {
+fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>) -> impl IntoView {
     let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
     let cost = template.cost;
     view! {
@@ -116,8 +131,9 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard) -> impl IntoView {
             {template.photo.then(|| view! {
                 <fieldset>
                     <legend>{t("create.step1")}</legend>
+                    <InputResult input=input.clone()/>
                     <label class="dropzone">
-                        <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required data-testid="photo"/>
+                        <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required=input.is_none() data-testid="photo"/>
                         <span>{t("create.drop")}</span>
                         <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
                     </label>
@@ -144,7 +160,7 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard) -> impl IntoView {
 }
 
 #[component]
-fn Form(info: CreateInfo) -> impl IntoView {
+fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
     let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
     let file_name = RwSignal::new(None::<String>);
     let blend_options = styles.clone();
@@ -181,6 +197,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
             <input type="hidden" name="idempotency_key" value=idempotency_key/>
             <fieldset>
                 <legend>{t("create.step1")}</legend>
+                <InputResult input=input.clone()/>
                 <label
                     class="dropzone"
                     on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
@@ -191,7 +208,7 @@ fn Form(info: CreateInfo) -> impl IntoView {
                         type="file"
                         name="photo"
                         accept="image/jpeg,image/png,image/webp"
-                        required
+                        required=input.is_none()
                         on:change=on_change
                         data-testid="photo"
                     />
@@ -295,6 +312,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     // 128 px on screen: the 256 rendition covers 2x displays.
     let thumb = format!("/media/{}/w256.jpg", job.id);
     let queue = job.queue_position;
+    let typical_s = job.typical_ms.map(|ms| (ms as f64 / 1000.0).max(1.0));
     let style_label = job.style_label.clone();
     let cost = job.cost;
     let cancel = ServerAction::<CancelJob>::new();
@@ -326,6 +344,13 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                         })}
                         {(status == JobStatus::Running || status == JobStatus::Queued).then(|| view! {
                             <progress max="100" value=progress.to_string() aria-label=t("job.progress")>{format!("{progress}%")}</progress>
+                        })}
+                        // The ETA: the template's typical run (the median of its latest), for
+                        // the jobs ahead and what is left of this one, following the progress.
+                        {typical_s.filter(|_| status == JobStatus::Running || status == JobStatus::Queued).map(|s| {
+                            let ahead = if status == JobStatus::Queued { queue.unwrap_or(0) as f64 + 1.0 } else { 0.0 };
+                            let left = (ahead * s + s * (100 - progress.clamp(0, 100)) as f64 / 100.0).ceil() as i64;
+                            view! { <p class="muted" data-testid="eta">{crate::i18n::tf("job.eta", &[("s", &left)])}</p> }
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
                         {(status == JobStatus::Queued || status == JobStatus::Review).then(|| view! {

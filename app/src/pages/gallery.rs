@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
-use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk, JobStatus, Visibility};
+use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk, JobStatus, RunAgain, Visibility};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
 
@@ -133,6 +133,7 @@ pub fn ItemPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let delete = ServerAction::<DeleteJob>::new();
+    let again = ServerAction::<RunAgain>::new();
     let actions = SharingActions {
         visibility: ServerAction::new(),
         create: ServerAction::new(),
@@ -154,6 +155,8 @@ pub fn ItemPage() -> impl IntoView {
                 }
                 let (Ok(j), sharing) = item else { return view! { <NotFound/> }.into_any() };
                 let download = format!("/media/{}/result?download=1", j.id);
+                let (again_id, again_key, cost, input_href) = (j.id.clone(), j.again_key.clone(), j.cost, format!("/create?input={}", j.id));
+                let can_again = j.template.is_some() && j.status.is_terminal();
                 view! {
                     <section class="page item">
                         {j.hidden.then(|| view! {
@@ -195,8 +198,25 @@ pub fn ItemPage() -> impl IntoView {
                         <p class="actions">
                             {(j.status == JobStatus::Succeeded && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">{t("item.download")}</a> })}
                             " "
+                            {(j.status == JobStatus::Succeeded && !j.hidden).then(|| view! {
+                                <a class="button" href=input_href data-testid="use-as-input">{t("item.use_as_input")}</a>
+                            })}
+                            " "
                             <A href="/create">{t("item.another")}</A>
                         </p>
+                        // Run again asks first: a new generation, charged again.
+                        {can_again.then(move || view! {
+                            <details class="run-again" data-testid="run-again">
+                                <summary>{t("item.run_again")}</summary>
+                                <ActionForm action=again>
+                                    <input type="hidden" name="id" value=again_id/>
+                                    <input type="hidden" name="idempotency_key" value=again_key/>
+                                    <p>{tf("item.run_again_help", &[("cost", &cost)])}</p>
+                                    <button type="submit" class="primary" data-testid="run-again-confirm">{tf("item.run_again_confirm", &[("cost", &cost)])}</button>
+                                </ActionForm>
+                                {move || again.value().get().and_then(|r| r.err()).map(|e| view! { <p class="notice error" data-testid="run-again-error">{crate::pages::server_message(&e)}</p> })}
+                            </details>
+                        })}
                         {sharing.filter(|_| j.status == JobStatus::Succeeded && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
                         <ActionForm action=delete attr:class="danger-zone">
                             <input type="hidden" name="id" value=j.id.clone()/>

@@ -28,6 +28,8 @@ struct Form {
     prompt: String,
     /// A template id (`None`: the style form).
     template: Option<String>,
+    /// One of the member's results as the photo ("Use as input").
+    input_job: Option<String>,
 }
 
 /// Longest text field accepted, in bytes.
@@ -70,6 +72,7 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
             "strength" => f.strength = Some(text),
             "idempotency_key" => f.idempotency_key = Some(text),
             "template" => f.template = Some(text).filter(|t| !t.is_empty()),
+            "input_job" => f.input_job = Some(text).filter(|t| !t.is_empty()),
             _ => {}
         }
     }
@@ -109,14 +112,15 @@ pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: Hea
         let req = request(&form)?;
         // A template decides whether a photo belongs (text→image takes none); the style form
         // always needs one.
-        let photo = form.photo.filter(|p| !p.is_empty());
+        // A photo chosen now wins over a result offered as the input.
+        let photo = form.photo.filter(|p| !p.is_empty()).map(generation::Source::Photo).or(form.input_job.clone().map(generation::Source::Result));
         if photo.is_none() && form.template.is_none() {
             return Err(ServiceError::Invalid("Choose a photo to upload.".into()));
         }
         let key = form.idempotency_key.unwrap_or_default();
         let sub = generation::Submission {
             user_id: &user.id,
-            source: photo.map(generation::Source::Photo),
+            source: photo,
             style_source: form.style_photo.map(generation::Source::Photo),
             rights_confirmed: form.rights,
             request: &req,

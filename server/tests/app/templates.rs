@@ -300,4 +300,72 @@ pub async fn templates_are_the_operators_data(b: Backend) {
     assert!(audit[0].reason.contains("7 credits") && audit[0].reason.contains("text_to_image"), "{:?}", audit[0]);
 }
 
-on_both!(text_to_image_through_every_provider, no_provider_no_text_to_image, templates_are_the_operators_data);
+/// "Run again" makes a new generation of the same template and inputs, charged again, once per
+/// key; "Use as input" takes a result as the photo of a new one (stored as a new upload); the
+/// list of unfinished jobs carries the template's typical run time for the ETA.
+pub async fn run_again_and_use_as_input(b: Backend) {
+    let oa = provider_standin::spawn().await;
+    let base = oa.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.openai_api_key = Some(provider_standin::KEY.into());
+        c.openai_api_base = base;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "again@example.com").await;
+    let me = user_id(&app, "again@example.com").await;
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let balance = || async { app.state.store.user(&me).await.unwrap().balance };
+    let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "a red kite" })), &[]).await;
+    assert_eq!(s, 201, "{v}");
+    let first = v["id"].as_str().unwrap().to_string();
+    assert_eq!(finished(&app, &secret, &first).await["status"], "succeeded");
+    assert_eq!(balance().await, 95);
+
+    // Run again: the same template and prompt, a new job, charged again; the same key once.
+    let (_, item) = app.call(&c, "get_job", &[("id", &first)]).await;
+    let key = item["again_key"].as_str().unwrap().to_string();
+    assert!(!key.is_empty());
+    for _ in 0..2 {
+        let (s, v) = app.call(&c, "run_again", &[("id", &first), ("idempotency_key", &key)]).await;
+        assert!(s < 400, "{s} {v}");
+    }
+    let jobs = app.state.store.jobs_for_user(&me, None, None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 2, "one new job for one key");
+    let again = jobs.iter().find(|j| j.id != first).unwrap();
+    assert_eq!((again.template_id.as_deref(), again.prompt.as_str(), again.upload_id.as_deref()), (Some("openai-image"), "a red kite", None));
+    assert_eq!(finished(&app, &secret, &again.id).await["status"], "succeeded");
+    assert_eq!(balance().await, 90, "charged again");
+    let prompts: Vec<String> = oa.received().iter().filter_map(|r| r.fields.iter().find(|(k, _)| k == "prompt").map(|(_, v)| v.clone())).collect();
+    assert_eq!(prompts, ["a red kite", "a red kite"]);
+
+    // Use as input: the result is the photo of a style generation from the web form.
+    let form = reqwest::multipart::Form::new().text("input_job", first.clone()).text("style", "4").text("rights", "on").text("idempotency_key", "use-input");
+    let r = c.post(format!("{}/generations", app.base)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_done(&c, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let stored = app.state.store.job(&id, &me).await.unwrap();
+    let upload = app.state.store.upload(stored.upload_id.as_deref().unwrap(), &me).await.unwrap();
+    assert_eq!((upload.width, upload.height), (1024, 1024), "the provider's result, stored as the photo");
+    assert_eq!(stored.template_id.as_deref(), Some("style-05"));
+    // Run again of an image→image job reuses its photo (the upload gate runs on it again).
+    let (_, item) = app.call(&c, "get_job", &[("id", &id)]).await;
+    let (s, v) = app.call(&c, "run_again", &[("id", &id), ("idempotency_key", item["again_key"].as_str().unwrap())]).await;
+    assert!(s < 400, "{s} {v}");
+    let newest = &app.state.store.jobs_for_user(&me, None, None, 1).await.unwrap()[0];
+    assert_eq!((newest.upload_id.as_deref(), newest.style), (stored.upload_id.as_deref(), 4));
+    // Someone else's result is not an input.
+    let other = client();
+    app.sign_up(&other, "other@example.com").await;
+    let form = reqwest::multipart::Form::new().text("input_job", first.clone()).text("style", "1").text("rights", "on").text("idempotency_key", "steal");
+    let r = other.post(format!("{}/generations", app.base)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    // The template's typical run is known now (two succeeded runs).
+    assert!(app.state.store.typical_run_ms("openai-image").await.unwrap().is_some());
+}
+
+on_both!(text_to_image_through_every_provider, no_provider_no_text_to_image, templates_are_the_operators_data, run_again_and_use_as_input);
