@@ -64,6 +64,37 @@ pub fn sign(secret: &str, msg_id: &str, timestamp_secs: i64, body: &[u8]) -> Res
     Ok(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
+/// How far a received message's `webhook-timestamp` may be from now (Standard Webhooks'
+/// recommended tolerance), in seconds.
+pub const TOLERANCE_SECS: i64 = 300;
+
+/// Verifies a received Standard Webhooks message: `id`, `timestamp` and `signatures` are the
+/// `webhook-id`, `webhook-timestamp` and `webhook-signature` headers (space-separated
+/// `v1,<base64>` entries, one must match), compared in constant time by `hmac`.
+///
+/// Errors: a short reason (a timestamp not a number or further than [`TOLERANCE_SECS`] from
+/// `now_secs`, a secret that is not `whsec_` + base64, no matching signature).
+pub fn verify(secret: &str, id: &str, timestamp: &str, signatures: &str, body: &[u8], now_secs: i64) -> Result<(), &'static str> {
+    let ts: i64 = timestamp.trim().parse().map_err(|_| "a timestamp that is not a number")?;
+    if (now_secs - ts).abs() > TOLERANCE_SECS {
+        return Err("a timestamp outside the tolerance");
+    }
+    let key = B64.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).map_err(|_| "the secret is not whsec_ base64")?;
+    for sig in signatures.split_whitespace().filter_map(|s| s.strip_prefix("v1,")) {
+        let Ok(sig) = B64.decode(sig) else { continue };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| "the secret is not a key")?;
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(ts.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        if mac.verify_slice(&sig).is_ok() {
+            return Ok(());
+        }
+    }
+    Err("no signature matches")
+}
+
 /// Checks an endpoint: an absolute `https://` URL (or `http://` when the operator allows it,
 /// `DARKROOM_WEBHOOK_ALLOW_HTTP`), no credentials in it, at most [`MAX_URL_LEN`] bytes.
 ///

@@ -118,11 +118,7 @@ async fn edits(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, mut
     }
     match reply {
         Reply::Ok => {
-            let Ok(img) = image::load_from_memory(&image) else { return error(400, "invalid_image", None) };
-            let mut img = img.into_rgb8();
-            image::imageops::invert(&mut img);
-            let mut png = Vec::new();
-            img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            let Some(png) = inverted(&image) else { return error(400, "invalid_image", None) };
             let b64 = base64::engine::general_purpose::STANDARD.encode(png);
             Json(json!({ "created": 1_700_000_000, "data": [{ "b64_json": b64 }], "usage": { "total_tokens": 100 } })).into_response()
         }
@@ -131,6 +127,15 @@ async fn edits(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, mut
         Reply::Hang => hang().await,
         Reply::Withheld(_) => error(500, "not_an_openai_reply", None),
     }
+}
+
+/// An edit's answer: the photo received, inverted, as PNG (`None`: not an image).
+pub fn inverted(photo: &[u8]) -> Option<Vec<u8>> {
+    let mut img = image::load_from_memory(photo).ok()?.into_rgb8();
+    image::imageops::invert(&mut img);
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    Some(png)
 }
 
 /// A PNG of `w`×`h` painted from the prompt's bytes (a stand-in's "generated" image).
@@ -235,11 +240,7 @@ async fn generate_content(State(script): State<Arc<Mutex<Script>>>, axum::extrac
             let png = if image.is_empty() {
                 painted(&text, 1024, 1024)
             } else {
-                let Ok(img) = image::load_from_memory(&image) else { return google_error(400, "INVALID_ARGUMENT") };
-                let mut img = img.into_rgb8();
-                image::imageops::invert(&mut img);
-                let mut png = Vec::new();
-                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+                let Some(png) = inverted(&image) else { return google_error(400, "INVALID_ARGUMENT") };
                 png
             };
             let data = base64::engine::general_purpose::STANDARD.encode(png);
@@ -317,11 +318,7 @@ async fn chat_completions(State(script): State<Arc<Mutex<Script>>>, headers: Hea
             let png = if image.is_empty() {
                 painted(v["messages"][0]["content"][0]["text"].as_str().unwrap_or(""), 1024, 1024)
             } else {
-                let Ok(img) = image::load_from_memory(&image) else { return or_error(400, "bad image", json!(null)) };
-                let mut img = img.into_rgb8();
-                image::imageops::invert(&mut img);
-                let mut png = Vec::new();
-                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+                let Some(png) = inverted(&image) else { return or_error(400, "bad image", json!(null)) };
                 png
             };
             let url = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
@@ -528,11 +525,7 @@ async fn create_prediction(
     let png = if image.is_empty() {
         painted(&prompt, 512, 512)
     } else {
-        let mut img = image::load_from_memory(&image).unwrap().into_rgb8();
-        image::imageops::invert(&mut img);
-        let mut png = Vec::new();
-        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
-        png
+        inverted(&image).unwrap()
     };
     std::fs::write(std::env::temp_dir().join(format!("replicate-standin-{id}.png")), png).unwrap();
     let webhook = v["webhook"].as_str().map(String::from);
