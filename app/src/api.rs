@@ -390,6 +390,20 @@ pub async fn list_jobs(status: Option<JobStatus>) -> Result<Vec<JobView>, Server
     Ok(out)
 }
 
+/// Where one of the member's queued jobs stands now: the number of queued jobs ahead of it
+/// (`None` once it is no longer queued). The job card asks every few seconds while queued,
+/// since other members' jobs moving send this member no event. Errors: not the member's job
+/// (404).
+#[server(endpoint = "queue_position")]
+pub async fn queue_position(id: String) -> Result<Option<i64>, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let job = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    if job.status != JobStatus::Queued {
+        return Ok(None);
+    }
+    Ok(Some(state.store.queue_position(&job).await.map_err(|e| ssr::fail(e.into()))?))
+}
+
 /// One page of the member's gallery.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GalleryChunk {

@@ -2,7 +2,10 @@
 // `POST /v1/images/generations` (JSON: model, prompt, n, size, user) with the documented
 // `{"created", "data": [{"b64_json"}]}`, a PNG painted from the prompt at the size asked for
 // (gpt-image sizes: 1024x1024, 1536x1024, 1024x1536; `auto` is square), and lists what it
-// received at `GET /__requests` so a test can check what left the server.
+// received at `GET /__requests` so a test can check what left the server, each with `ms`: the
+// stand-in's own time from the request's last byte to its answer (the benchmark in
+// bench/remote.sh subtracts it). Painting is deterministic, so images are kept per prompt and
+// size: a repeated request is answered at once.
 // Usage: node standin/openai.mjs <port> <api key>
 import http from 'node:http';
 import zlib from 'node:zlib';
@@ -52,6 +55,16 @@ function painted(prompt, w, h) {
   ]);
 }
 
+const paintedCache = new Map();
+function paintedOnce(prompt, w, h) {
+  const k = `${w}x${h} ${prompt}`;
+  if (!paintedCache.has(k)) {
+    if (paintedCache.size > 64) paintedCache.clear();
+    paintedCache.set(k, painted(prompt, w, h).toString('base64'));
+  }
+  return paintedCache.get(k);
+}
+
 function send(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -62,19 +75,22 @@ http.createServer((req, res) => {
   let raw = '';
   req.on('data', (c) => { raw += c; });
   req.on('end', () => {
+    const started = process.hrtime.bigint();
     const url = new URL(req.url, `http://127.0.0.1:${port}`);
     if (req.method === 'GET' && url.pathname === '/__requests') return send(res, 200, received);
     if (req.method === 'POST' && url.pathname === '/v1/images/generations') {
       if (req.headers.authorization !== `Bearer ${key}`) return error(res, 401, 'invalid_api_key', 'Incorrect API key provided.');
       let body;
       try { body = JSON.parse(raw); } catch { return error(res, 400, 'invalid_json', 'The body is not JSON.'); }
-      received.push({ path: url.pathname, body });
+      const record = { path: url.pathname, body, ms: 0 };
+      received.push(record);
+      res.on('finish', () => { record.ms = Number(process.hrtime.bigint() - started) / 1e6; });
       const sizes = { auto: [1024, 1024], '1024x1024': [1024, 1024], '1536x1024': [1536, 1024], '1024x1536': [1024, 1536] };
       const size = sizes[body.size ?? 'auto'];
       if (!body.prompt || !body.model) return error(res, 400, 'missing_required_parameter', 'prompt and model are required.');
       if (!size) return error(res, 400, 'invalid_value', `Invalid size ${body.size}.`);
-      const png = painted(`${body.model} ${body.prompt}`, size[0], size[1]);
-      return send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: png.toString('base64') }], usage: { total_tokens: 100 } });
+      const b64 = paintedOnce(`${body.model} ${body.prompt}`, size[0], size[1]);
+      return send(res, 200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: b64 }], usage: { total_tokens: 100 } });
     }
     return error(res, 404, 'not_found', `No route ${req.method} ${url.pathname} here.`);
   });

@@ -1,12 +1,14 @@
 // Templates in Debian's Chromium: a member chooses a text→image template on the create page
 // (desktop and phone), writes a prompt, and gets a new image through the OpenAI stand-in
 // (end2end/standin/openai.mjs), live and charged; the administrator adds a template in the
-// editor, and members see it with its price.
+// editor, makes its preview by running it, and members see it with its preview and price; a
+// member makes an image in the look of a second photo (any image as the style, two real
+// photos) and runs it again from the item page (asked first, charged again).
 // Needs a running server (scripts/e2e.sh starts one with the stand-in configured).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE } from '../support.mjs';
+import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
 
 const MOD_EMAIL = process.env.DARKROOM_E2E_MOD_EMAIL ?? 'moderator@example.com';
 const MOD_PASSWORD = process.env.DARKROOM_E2E_MOD_PASSWORD ?? 'moderator password 1';
@@ -78,11 +80,23 @@ test('the administrator adds a template; members see it with its price', { timeo
   assert.equal((await page.textContent(`tr[data-template="${id}"] [data-testid=template-uses]`)).trim(), '0');
   await shot('2-saved');
 
+  // Its preview is made by running it (the OpenAI stand-in paints the sample prompt).
+  const row = page.locator(`tr[data-template="${id}"]`);
+  await row.locator('summary').click();
+  await row.locator('[data-testid=make-preview]').click();
+  await page.waitForSelector('[data-testid=preview-made]', { timeout: 60_000 });
+  const src = await page.getAttribute(`tr[data-template="${id}"] img.template-thumb`, 'src');
+  assert.match(src, new RegExp(`^/template-previews/${id}-[0-9a-f]{16}\\.jpg$`));
+  const preview = await fetch(`${BASE}${src}`);
+  assert.equal(preview.headers.get('content-type'), 'image/jpeg');
+  await shot('3-preview');
+
   // A member's create page lists it, at its price.
   const mctx = await browser.newContext(sizes[1][1]);
   const member = await mctx.newPage();
   member.on('pageerror', (e) => errors.push(String(e)));
   await signUp(member, BASE, 'tpl-new');
+  assert.equal(await member.getAttribute(`[data-template="${id}"] img`, 'src'), src, 'the chooser shows the new preview');
   await member.click(`[data-template="${id}"]`);
   await member.waitForSelector(`input[name=template][value="${id}"]`, { state: 'attached' });
   assert.match(await member.textContent('[data-testid=cost]'), /Cost: 3 credits\./);
@@ -90,3 +104,45 @@ test('the administrator adds a template; members see it with its price', { timeo
   await mctx.close();
   await ctx.close();
 });
+
+for (const [name, options] of sizes) {
+  test(`any image as the style, then Run again (${name})`, { timeout: 240_000 }, async () => {
+    const ctx = await browser.newContext(options);
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const shot = (step) => page.screenshot({ path: path.join(SHOTS, `any-style-${name}-${step}.png`), fullPage: true });
+
+    await signUp(page, BASE, `anystyle-${name}`);
+    await page.waitForSelector('[data-testid=create-form]');
+    await page.setInputFiles('[data-testid=photo]', path.join(SAMPLES, 'chelsea.png'));
+    await page.setInputFiles('[data-testid=style-photo]', path.join(SAMPLES, 'coffee.png'));
+    await page.check('[data-testid=rights]');
+    await shot('1-form');
+    await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
+    await hydrated(page);
+    await page.waitForSelector('li.job[data-status=succeeded]', { timeout: 180_000 });
+    assert.equal((await page.textContent('[data-testid=balance]')).trim(), '45 credits');
+    assert.match(await page.textContent('li.job'), /Own style image/);
+    const first = await page.getAttribute('li.job', 'data-job-id');
+    await shot('2-done');
+
+    // The item page: Run again asks first, then makes a new generation, charged again.
+    await page.goto(`${BASE}/gallery/${first}`);
+    await hydrated(page);
+    assert.equal(await page.isVisible('[data-testid=run-again-confirm]'), false, 'nothing runs before it is confirmed');
+    await page.click('[data-testid=run-again] summary');
+    assert.match(await page.textContent('[data-testid=run-again]'), /5 credits/);
+    await shot('3-again');
+    await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=run-again-confirm]')]);
+    await hydrated(page);
+    const second = new URL(page.url()).searchParams.get('job');
+    assert.notEqual(second, first);
+    await page.waitForSelector(`li.job[data-job-id="${second}"][data-status=succeeded]`, { timeout: 180_000 });
+    assert.equal((await page.textContent('[data-testid=balance]')).trim(), '40 credits');
+    assert.match(await page.textContent(`li.job[data-job-id="${second}"]`), /Own style image/, 'the same style image again');
+    await shot('4-again-done');
+    assert.deepEqual(errors, [], 'no page errors');
+    await ctx.close();
+  });
+}

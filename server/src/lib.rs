@@ -241,6 +241,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/payments/paypal/webhook", post(routes::payments::paypal_webhook).layer(DefaultBodyLimit::max(routes::payments::WEBHOOK_MAX_BYTES)))
         .route("/providers/{id}/webhook", post(routes::providers::webhook).layer(DefaultBodyLimit::max(routes::providers::WEBHOOK_MAX_BYTES)))
         .route("/media/{id}/{variant}", get(routes::media::get))
+        .route("/template-previews/{file}", get(routes::media::template_preview))
         .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use darkroom_engine::imageio::UploadLimits;
 
 /// Settings with their defaults. Units are in the names: credits, seconds, pixels, bytes.
-#[derive(Clone, Debug)]
+/// `Debug` names which secrets are set and never prints one (see the impl below).
+#[derive(Clone)]
 pub struct Config {
     /// `DATABASE_URL`: `sqlite://data/darkroom.db` (default) or `postgres://...`.
     pub database_url: String,
@@ -13,8 +14,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `DARKROOM_MODELS_DIR` (default `<data>/models`): what `fetch-models` fills.
     pub models_dir: PathBuf,
-    /// `DARKROOM_MEDIA_DIR` (default `<data>/media`): the local media store.
+    /// `DARKROOM_MEDIA_DIR` (default `<data>/media`): the local media store, used when no
+    /// S3 bucket is set.
     pub media_dir: PathBuf,
+    /// An S3-compatible media store instead of the local folder, on when `DARKROOM_S3_BUCKET`
+    /// is set: every upload, result, rendition, export and template preview lives there.
+    pub s3: Option<S3Settings>,
     /// `DARKROOM_ADDR` (default `127.0.0.1:3000`).
     pub addr: String,
     /// `DARKROOM_SITE_ROOT` (default `target/site`): the built WASM bundle and CSS.
@@ -206,6 +211,7 @@ impl Config {
             database_url: var("DATABASE_URL", default_db),
             models_dir: PathBuf::from(var("DARKROOM_MODELS_DIR", data_dir.join("models").display().to_string())),
             media_dir: PathBuf::from(var("DARKROOM_MEDIA_DIR", data_dir.join("media").display().to_string())),
+            s3: S3Settings::from_env(),
             addr: var("DARKROOM_ADDR", "127.0.0.1:3000".to_string()),
             site_root: PathBuf::from(var("DARKROOM_SITE_ROOT", "target/site".to_string())),
             signup_grant: var("DARKROOM_SIGNUP_GRANT", 50),
@@ -283,5 +289,101 @@ impl Config {
             moderation_policy: std::env::var_os("DARKROOM_MODERATION_POLICY").filter(|v| !v.is_empty()).map(PathBuf::from),
             data_dir,
         }
+    }
+}
+
+/// Where an S3-compatible media store is (AWS S3, SeaweedFS, Ceph RGW, R2, MinIO, ...).
+#[derive(Clone)]
+pub struct S3Settings {
+    /// `DARKROOM_S3_BUCKET`.
+    pub bucket: String,
+    /// `DARKROOM_S3_ENDPOINT` (e.g. `http://127.0.0.1:8333`; empty: AWS's own for the region).
+    pub endpoint: Option<String>,
+    /// `DARKROOM_S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `DARKROOM_S3_ACCESS_KEY_ID` and `DARKROOM_S3_SECRET_ACCESS_KEY` (empty: the AWS
+    /// environment, e.g. an instance role, as `object_store` reads it).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// `DARKROOM_S3_PATH_STYLE` (default `true` when an endpoint is set): `endpoint/bucket/key`
+    /// rather than `bucket.endpoint/key`.
+    pub path_style: bool,
+    /// `DARKROOM_S3_PREFIX` (default none): every key below this folder, so one bucket can
+    /// hold several deployments.
+    pub prefix: Option<String>,
+}
+
+impl S3Settings {
+    fn from_env() -> Option<Self> {
+        let bucket = secret("DARKROOM_S3_BUCKET")?;
+        let endpoint = secret("DARKROOM_S3_ENDPOINT");
+        Some(Self {
+            bucket,
+            path_style: var("DARKROOM_S3_PATH_STYLE", endpoint.is_some()),
+            endpoint,
+            region: var("DARKROOM_S3_REGION", "us-east-1".to_string()),
+            access_key_id: secret("DARKROOM_S3_ACCESS_KEY_ID"),
+            secret_access_key: secret("DARKROOM_S3_SECRET_ACCESS_KEY"),
+            prefix: secret("DARKROOM_S3_PREFIX"),
+        })
+    }
+}
+
+/// The URL with any `user:password@` part replaced by `…@`.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}…{}", &url[..scheme + 3], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// A summary without secrets: a derived `Debug` would put provider keys, payment secrets
+    /// and the SMTP password into any log line or panic message that formats the settings.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets = [
+            ("stripe_secret_key", &self.stripe_secret_key),
+            ("stripe_webhook_secret", &self.stripe_webhook_secret),
+            ("paypal_client_secret", &self.paypal_client_secret),
+            ("google_client_secret", &self.google_client_secret),
+            ("smtp_url", &self.smtp_url),
+            ("media_url_secret", &self.media_url_secret),
+            ("openai_api_key", &self.openai_api_key),
+            ("gemini_api_key", &self.gemini_api_key),
+            ("openrouter_api_key", &self.openrouter_api_key),
+            ("a1111_auth", &self.a1111_auth),
+            ("replicate_api_token", &self.replicate_api_token),
+            ("replicate_webhook_secret", &self.replicate_webhook_secret),
+            ("s3_secret_access_key", &self.s3.as_ref().and_then(|s| s.secret_access_key.clone())),
+        ];
+        let set: Vec<&str> = secrets.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| *k).collect();
+        f.debug_struct("Config")
+            .field("database_url", &without_credentials(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("addr", &self.addr)
+            .field("workers", &self.workers)
+            .field("media", &self.s3.as_ref().map_or(format!("folder {}", self.media_dir.display()), |s| format!("s3 bucket {} at {}", s.bucket, s.endpoint.as_deref().unwrap_or("AWS"))))
+            .field("secrets_set", &set)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut c = Config::from_env();
+        c.database_url = "postgres://darkroom:pg-secret@db:5432/darkroom".into();
+        c.openai_api_key = Some("sk-very-secret".into());
+        c.smtp_url = Some("smtps://mailer:smtp-secret@mail.example.com".into());
+        c.replicate_webhook_secret = Some("whsec_c2VjcmV0".into());
+        c.s3 = Some(S3Settings { bucket: "b".into(), endpoint: None, region: "r".into(), access_key_id: Some("AKID".into()), secret_access_key: Some("s3-secret".into()), path_style: false, prefix: None });
+        let shown = format!("{c:?} {c:#?}");
+        for secret in ["pg-secret", "sk-very-secret", "smtp-secret", "whsec_c2VjcmV0", "s3-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("openai_api_key") && shown.contains("postgres://…@db:5432/darkroom"), "{shown}");
     }
 }

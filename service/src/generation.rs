@@ -115,6 +115,27 @@ fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: O
     }
 }
 
+/// A job's parameters for a run of `template` with its own fixed fields only (the style, strength
+/// and colour choice it names; for any-image-as-style a style image given to the generator
+/// directly): what a template's preview runs with ([`crate::templates::make_preview`]).
+/// Errors: as [`job_params`].
+pub(crate) fn template_only_params(template: &TemplateRow) -> Result<serde_json::Value, ServiceError> {
+    let fixed: serde_json::Value = serde_json::from_str(&template.params).unwrap_or_default();
+    let request = StyleRequest {
+        style: fixed["style"].as_u64().unwrap_or(0) as usize,
+        blend_with: None,
+        blend: 0.0,
+        strength: fixed["strength"].as_f64().unwrap_or(1.0) as f32,
+        preserve_color: fixed["preserve_color"].as_bool().unwrap_or(false),
+        prompt: String::new(),
+        template: Some(template.id.clone()),
+        size: None,
+        seed: Some(1),
+    };
+    let any_style = crate::templates::chain(template)?.first().is_some_and(|g| g == crate::generators::any_style::ID);
+    Ok(job_params(&request, template, any_style.then_some("sample"))?.0)
+}
+
 /// The template a request without one means: `any-style` with a style image, else the style
 /// template of its first style (`style-NN`, or `style-NN-color` keeping the photo's colours).
 fn default_template(request: &StyleRequest, style_image: bool) -> String {

@@ -87,7 +87,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
-        let media = Media::local(&config.media_dir)?;
+        let media = Media::from_config(&config)?;
         let mut engine_config = darkroom_engine::EngineConfig::new(&config.models_dir);
         engine_config.max_side = config.max_side;
         engine_config.sessions_per_model = config.workers.max(1);

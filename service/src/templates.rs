@@ -281,6 +281,88 @@ pub fn plan(row: &Row) -> Result<Plan, ServiceError> {
     Ok(Plan { chain: chain(row)?, params: params(row)? })
 }
 
+/// The prompt a template's preview is made with when the template takes one.
+pub const PREVIEW_PROMPT: &str = "a lighthouse on a rocky coast at dusk";
+
+/// Side, in pixels, of a template's preview (a square; shown at half that on 2x screens).
+pub const PREVIEW_SIDE: u32 = 320;
+
+/// Where previews made by [`make_preview`] are stored in the media store, and served from
+/// (`GET /template-previews/{file}`, immutable: the file name carries the content hash).
+pub const PREVIEW_PREFIX: &str = "template-previews/";
+
+/// Makes a template's preview by running it: its generator chain on the sample photo
+/// (`samples/chelsea.png` of the models folder) and sample style image (`samples/coffee.png`)
+/// where it takes them, and [`PREVIEW_PROMPT`] in its prompt template. The result passes the
+/// output gate, is centre-cropped to a [`PREVIEW_SIDE`] square JPEG, stored under
+/// [`PREVIEW_PREFIX`]`{id}-{sha256 prefix}.jpg`, and becomes the template's preview (audited
+/// as `templates.preview`); the previous preview made this way is deleted. Nothing is
+/// charged. Blocks the caller for one run (a remote provider's timeouts apply).
+///
+/// Errors: [`ServiceError::NotFound`] for an unknown template; [`ServiceError::Invalid`] when
+/// none of its generators runs here, a sample is missing, the run fails (the generator's
+/// message) or the output gate does not allow the image (nothing is stored then).
+pub async fn make_preview(state: &AppState, actor_id: &str, id: &str) -> Result<Row, ServiceError> {
+    use crate::generators::{Inputs, Progress};
+    use crate::moderation::{self, Decision, ImageGate};
+    use sha2::{Digest, Sha256};
+
+    let row = state.store.template(id).await?;
+    let plan = Plan { chain: chain(&row)?, params: crate::generation::template_only_params(&row)? };
+    let chain: Vec<_> = plan.chain.iter().filter_map(|g| state.generators.get(g).cloned()).collect();
+    let Some(first) = chain.first() else {
+        return Err(ServiceError::Invalid(format!("None of {:?} runs on this server, so {id} cannot be previewed.", plan.chain)));
+    };
+    let caps = first.capabilities().clone();
+    let samples = state.config.models_dir.join("samples");
+    let load = |name: &'static str| {
+        let path = samples.join(name);
+        async move {
+            tokio::task::spawn_blocking(move || image::open(&path).map(|i| i.into_rgb8()))
+                .await
+                .map_err(ServiceError::internal)?
+                .map_err(|e| ServiceError::Invalid(format!("The sample image {name} could not be read ({e}): run `darkroom fetch-models`.")))
+        }
+    };
+    let wants_prompt = row.mode == Mode::TextToImage || caps.prompt == Need::Required;
+    let inputs = Inputs {
+        photo: if row.mode != Mode::TextToImage && caps.photo != Need::No { Some(load("chelsea.png").await?) } else { None },
+        style_image: if caps.style_image != Need::No { Some(load("coffee.png").await?) } else { None },
+        prompt: expand_prompt(Some(&row.prompt_template), if wants_prompt { PREVIEW_PROMPT } else { "" }),
+        negative_prompt: row.negative_prompt.clone(),
+        seed: Some(1),
+        size: None,
+        user_ref: state.signer.keyed_hash(&format!("provider-user:{actor_id}"))[..32].to_string(),
+    };
+    let progress: Progress = std::sync::Arc::new(|_| {});
+    let output = crate::generators::run(&chain, &plan, inputs, progress).await.map_err(|e| ServiceError::Invalid(format!("The preview run failed: {e}")))?;
+    let (engine, policy) = (state.engine.clone(), state.policy.clone());
+    let jpeg = tokio::task::spawn_blocking(move || {
+        let img = output.image;
+        let verdict = moderation::check_image(engine.as_deref(), &img, ImageGate::Output, &policy);
+        if verdict.decision != Decision::Allow {
+            let category = verdict.category.map(|c| c.to_string()).unwrap_or_else(|| "unchecked".into());
+            return Err(ServiceError::Invalid(format!("The preview did not pass the output gate ({category}); nothing was saved.")));
+        }
+        let side = img.width().min(img.height());
+        let square = image::imageops::crop_imm(&img, (img.width() - side) / 2, (img.height() - side) / 2, side, side).to_image();
+        let tile = darkroom_engine::style::resize(&square, PREVIEW_SIDE, PREVIEW_SIDE).map_err(ServiceError::internal)?;
+        Ok((darkroom_engine::imageio::encode_jpeg(&tile, 85), output.made_by))
+    })
+    .await
+    .map_err(ServiceError::internal)?;
+    let (jpeg, made_by) = jpeg?;
+    let file = format!("{id}-{}.jpg", &hex::encode(Sha256::digest(&jpeg))[..16]);
+    state.media.put(&format!("{PREVIEW_PREFIX}{file}"), bytes::Bytes::from(jpeg)).await?;
+    let (before, after) = state.store.set_template_preview(actor_id, id, &format!("/{PREVIEW_PREFIX}{file}"), &made_by).await?;
+    if let Some(old) = before.preview_url.strip_prefix('/').filter(|old| old.starts_with(PREVIEW_PREFIX) && *old != format!("{PREVIEW_PREFIX}{file}")) {
+        if let Err(e) = state.media.delete(old).await {
+            tracing::warn!(template = id, error = %e, "old preview not deleted");
+        }
+    }
+    Ok(after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

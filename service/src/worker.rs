@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use crate::moderation::{self, Category, Decision, Gate, ImageGate, ReviewMode};
-use crate::generators::{GenerateError, Generator, Inputs, Need, Output, Plan, Progress};
+use crate::generators::{GenerateError, Generator, Inputs, Need, Plan, Progress};
 use crate::{media, AppState, ServiceError};
 
 pub use darkroom_contract::media::THUMB_WIDTH;
@@ -99,7 +99,7 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
     };
     let (engine, policy, provenance, job_id) = (state.engine.clone(), state.policy.clone(), state.provenance.clone(), job.id.clone());
     let run = tokio::spawn(async move {
-        let output = generate(&chain, &plan, inputs, progress).await?;
+        let output = crate::generators::run(&chain, &plan, inputs, progress).await?;
         // The output gate runs before the result is encoded or stored anywhere.
         let finished = tokio::task::spawn_blocking(move || {
             let out = output.image;
@@ -248,23 +248,6 @@ async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Re
         }
     }
     Ok(Ok(inputs))
-}
-
-/// Runs the plan's generators in order; the next one is tried only when one is
-/// [`GenerateError::Unavailable`].
-async fn generate(chain: &[Arc<dyn Generator>], plan: &Plan, inputs: Inputs, progress: Progress) -> Result<Output, GenerateError> {
-    let mut last = GenerateError::Unavailable("no generator".into());
-    for g in chain {
-        match g.generate(&plan.params, inputs.clone(), progress.clone()).await {
-            Ok(out) => return Ok(out),
-            Err(GenerateError::Unavailable(m)) => {
-                tracing::warn!(generator = g.id(), error = %m, "generator unavailable; trying the next");
-                last = GenerateError::Unavailable(format!("{}: {m}", g.id()));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
 }
 
 /// Starts `n` in-process workers; returns their handles.

@@ -161,6 +161,23 @@ impl Store {
         Ok(saved)
     }
 
+    /// Sets a template's preview (the URL of an image made by running it), audited as
+    /// `templates.preview` with `made_by` in the same transaction. Returns the row before the
+    /// change (its old preview) and after. Errors: [`StoreError::NotFound`].
+    pub async fn set_template_preview(&self, actor_id: &str, id: &str, preview_url: &str, made_by: &str) -> Result<(Template, Template)> {
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE templates SET preview_url = $1, updated_at = $2 WHERE id = $3").bind(preview_url).bind(now_ms()).bind(id).execute(&mut *tx).await?;
+        crate::audit::audit_in(&mut tx, Some(actor_id), "templates.preview", id, &format!("{preview_url} · made by {made_by}")).await?;
+        let after = sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((before, after))
+    }
+
     /// How long a run of the template typically takes: the median, in milliseconds, of its
     /// latest 20 succeeded jobs' last attempts (`None` before the first). For ETAs.
     pub async fn typical_run_ms(&self, template_id: &str) -> Result<Option<i64>> {

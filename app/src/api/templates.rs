@@ -139,3 +139,14 @@ pub async fn move_template(id: String, step: i64) -> Result<(), ServerFnError> {
     let (state, user) = ssr::admin().await?;
     state.store.move_template(&user.id, &id, step.signum()).await.map_err(|e| crate::api::ssr::fail(e.into()))
 }
+
+/// Makes the template's preview by running it on the sample photo and prompt
+/// (`darkroom_service::templates::make_preview`; nothing is charged; audited). Errors: the
+/// run failed or the output gate held the image (400, with the reason); unknown template
+/// (404); not an administrator (403).
+#[server(endpoint = "make_template_preview")]
+pub async fn make_template_preview(id: String) -> Result<TemplateAdminView, ServerFnError> {
+    let (state, user) = ssr::admin().await?;
+    let saved = darkroom_service::templates::make_preview(&state, &user.id, &id).await.map_err(crate::api::ssr::fail)?;
+    Ok(ssr::view(&state, saved))
+}

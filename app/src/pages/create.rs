@@ -107,6 +107,7 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
                 let current = chosen.as_deref() == Some(tpl.id.as_str());
                 view! {
                     <a href=format!("/create?template={}", tpl.id) class="template-card" data-template=tpl.id.clone() aria-current=current.then_some("page")>
+                        {(!tpl.preview_url.is_empty()).then(|| view! { <img src=tpl.preview_url.clone() alt="" width="160" height="160" loading="lazy"/> })}
                         <strong>{tpl.name}</strong>
                         <small>{tpl.description}</small>
                         <span class="badge">{t("create.cost").replace("{cost}", &tpl.cost.to_string())}</span>
@@ -311,7 +312,29 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     let href = format!("/gallery/{}", job.id);
     // 128 px on screen: the 256 rendition covers 2x displays.
     let thumb = format!("/media/{}/w256.jpg", job.id);
-    let queue = job.queue_position;
+    // The queue position, live: asked again every 3 s while the job waits (jobs of others
+    // moving ahead send this member no event). Only in the browser, after hydration.
+    let queue = RwSignal::new(job.queue_position);
+    if job.status == JobStatus::Queued {
+        let id = job.id.clone();
+        Effect::new(move |_| {
+            let id = id.clone();
+            let tick = move || {
+                if state.get_untracked().0 != JobStatus::Queued {
+                    return;
+                }
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(Some(n)) = crate::api::queue_position(id).await {
+                        queue.set(Some(n));
+                    }
+                });
+            };
+            if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(3)) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+    }
     let typical_s = job.typical_ms.map(|ms| (ms as f64 / 1000.0).max(1.0));
     let style_label = job.style_label.clone();
     let cost = job.cost;
@@ -337,7 +360,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                             " · " {style_label.clone()} " · " {crate::i18n::tf("credits.n", &[("n", &cost)])}
                         </p>
                         {(status == JobStatus::Queued).then(|| view! {
-                            <p class="muted">{match queue { Some(0) | None => t("job.next").to_string(), Some(n) => crate::i18n::tf("job.ahead", &[("n", &n)]) }}</p>
+                            <p class="muted" data-testid="queue">{match queue.get() { Some(0) | None => t("job.next").to_string(), Some(n) => crate::i18n::tf("job.ahead", &[("n", &n)]) }}</p>
                         })}
                         {(status == JobStatus::Review).then(|| view! {
                             <p class="muted">{t("job.review")}</p>
@@ -348,7 +371,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                         // The ETA: the template's typical run (the median of its latest), for
                         // the jobs ahead and what is left of this one, following the progress.
                         {typical_s.filter(|_| status == JobStatus::Running || status == JobStatus::Queued).map(|s| {
-                            let ahead = if status == JobStatus::Queued { queue.unwrap_or(0) as f64 + 1.0 } else { 0.0 };
+                            let ahead = if status == JobStatus::Queued { queue.get().unwrap_or(0) as f64 + 1.0 } else { 0.0 };
                             let left = (ahead * s + s * (100 - progress.clamp(0, 100)) as f64 / 100.0).ceil() as i64;
                             view! { <p class="muted" data-testid="eta">{crate::i18n::tf("job.eta", &[("s", &left)])}</p> }
                         })}

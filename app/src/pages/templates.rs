@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::templates::{admin_templates, AdminTemplatesView, MoveTemplate, SaveTemplate, TemplateAdminView};
+use crate::api::templates::{admin_templates, AdminTemplatesView, MakeTemplatePreview, MoveTemplate, SaveTemplate, TemplateAdminView};
 use crate::i18n::{t, tf, title};
 use crate::pages::{server_message, MembersOnly};
 
@@ -14,8 +14,9 @@ const MODES: [&str; 2] = ["image_to_image", "text_to_image"];
 pub fn AdminTemplatesPage() -> impl IntoView {
     let save = ServerAction::<SaveTemplate>::new();
     let step = ServerAction::<MoveTemplate>::new();
+    let preview = ServerAction::<MakeTemplatePreview>::new();
     // Made above `MembersOnly` (see ARCHITECTURE.md, "Runtime").
-    let page = Resource::new(move || (save.version().get(), step.version().get()), |_| admin_templates());
+    let page = Resource::new(move || (save.version().get(), step.version().get(), preview.version().get()), |_| admin_templates());
     view! {
         <Title text=title("templates.title")/>
         <MembersOnly>
@@ -26,11 +27,16 @@ pub fn AdminTemplatesPage() -> impl IntoView {
                     Ok(v) => view! { <p class="notice" data-testid="template-saved">{tf("plans.saved", &[("name", &v.name)])}</p> }.into_any(),
                     Err(e) => view! { <p class="notice error" data-testid="template-error">{server_message(&e)}</p> }.into_any(),
                 })}
+                {move || preview.pending().get().then(|| view! { <p class="notice" aria-live="polite">{t("templates.previewing")}</p> })}
+                {move || preview.value().get().map(|r| match r {
+                    Ok(v) => view! { <p class="notice" data-testid="preview-made">{tf("templates.preview_made", &[("name", &v.name)])}</p> }.into_any(),
+                    Err(e) => view! { <p class="notice error" data-testid="preview-error">{server_message(&e)}</p> }.into_any(),
+                })}
                 <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                     {move || Suspend::new(async move {
                         match page.await {
                             Err(e) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
-                            Ok(p) => view! { <TemplateList page=p save step/> }.into_any(),
+                            Ok(p) => view! { <TemplateList page=p save step preview/> }.into_any(),
                         }
                     })}
                 </Transition>
@@ -40,7 +46,7 @@ pub fn AdminTemplatesPage() -> impl IntoView {
 }
 
 #[component]
-fn TemplateList(page: AdminTemplatesView, save: ServerAction<SaveTemplate>, step: ServerAction<MoveTemplate>) -> impl IntoView {
+fn TemplateList(page: AdminTemplatesView, save: ServerAction<SaveTemplate>, step: ServerAction<MoveTemplate>, preview: ServerAction<MakeTemplatePreview>) -> impl IntoView {
     let generators = page.generators.join(", ");
     let default_cost = page.default_cost;
     view! {
@@ -53,16 +59,23 @@ fn TemplateList(page: AdminTemplatesView, save: ServerAction<SaveTemplate>, step
             <tbody>
                 {page.templates.into_iter().map(|tpl| {
                     let id = tpl.id.clone();
-                    let (up, down) = (id.clone(), id.clone());
+                    let (up, down, shot) = (id.clone(), id.clone(), id.clone());
                     let state = if tpl.archived { "archived" } else if tpl.available { "offered" } else { "unavailable" };
                     view! {
                         <tr data-template=id.clone() data-state=state>
                             <td>
                                 <details>
-                                    <summary><strong>{tpl.name.clone()}</strong> " " <code>{id.clone()}</code>
+                                    <summary>
+                                        {(!tpl.preview_url.is_empty()).then(|| view! { <img class="template-thumb" src=tpl.preview_url.clone() alt="" width="40" height="40" loading="lazy"/> })}
+                                        <strong>{tpl.name.clone()}</strong> " " <code>{id.clone()}</code>
                                         {(state != "offered").then(|| view! { <span class="badge">{t(if state == "archived" { "templates.archived" } else { "templates.unavailable" })}</span> })}
                                     </summary>
                                     <TemplateForm save template=Some(tpl.clone())/>
+                                    <ActionForm action=preview attr:class="inline">
+                                        <input type="hidden" name="id" value=shot/>
+                                        <button type="submit" class="secondary" data-testid="make-preview" disabled=move || preview.pending().get()
+                                            title=t("templates.make_preview_help")>{t("templates.make_preview")}</button>
+                                    </ActionForm>
                                 </details>
                             </td>
                             <td>{tpl.mode.clone()}</td>

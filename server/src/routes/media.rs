@@ -66,3 +66,24 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
     }
     resp
 }
+
+/// `GET /template-previews/{file}`: a template's preview made by running it
+/// (`darkroom_service::templates::make_preview`), public like the catalogue that shows it.
+/// The name carries the image's content hash, so it is cached for a year. Names other than
+/// `{slug}-{hex}.jpg` are 404 without a lookup.
+pub async fn template_preview(State(app): State<AppState>, Path(file): Path<String>) -> Response {
+    let well_formed = file.len() <= 100
+        && file.strip_suffix(".jpg").is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    if !well_formed {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(bytes) = app.media.get(&format!("{}{file}", darkroom_service::templates::PREVIEW_PREFIX)).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    resp
+}

@@ -228,6 +228,12 @@ pub async fn gemini_provider_and_failover_between_providers(b: Backend) {
     gm.push(&[Reply::Error(429, "RESOURCE_EXHAUSTED", None), Reply::Ok]);
     assert_eq!(run(&app, &me, &up.id, "g-429", &gemini, "make it snow").await.status, JobStatus::Succeeded);
     assert_eq!(gm.received().len(), 5);
+    // A wait given as `google.rpc.RetryInfo` in the body is honoured (the backoff here is 10 ms).
+    gm.push(&[Reply::Error(429, "RESOURCE_EXHAUSTED", Some(1)), Reply::Ok]);
+    assert_eq!(run(&app, &me, &up.id, "g-retry-info", &gemini, "make it snow").await.status, JobStatus::Succeeded);
+    let sent = gm.received();
+    assert_eq!(sent.len(), 7);
+    assert!(sent[6].at - sent[5].at >= Duration::from_secs(1), "waited the RetryInfo delay: {:?}", sent[6].at - sent[5].at);
 
     // OpenAI down: the plan's second provider makes it; each provider got only its own key.
     oa.push(&[Reply::Error(503, "unavailable", None), Reply::Error(503, "unavailable", None)]);
@@ -235,12 +241,12 @@ pub async fn gemini_provider_and_failover_between_providers(b: Backend) {
     let j = run(&app, &me, &up.id, "g-failover", &plan, "make it snow").await;
     assert_eq!(j.status, JobStatus::Succeeded, "{:?}", j.error);
     assert!(manifest_of(&app, &j).await.contains("google gemini"), "made by the fallback");
-    assert_eq!((oa.received().len(), gm.received().len()), (2, 6));
+    assert_eq!((oa.received().len(), gm.received().len()), (2, 8));
     let leaks = |reqs: Vec<provider_standin::Received>, other: &str| reqs.iter().any(|r| r.headers.iter().any(|(_, v)| v.contains(other)) || r.fields.iter().any(|(_, v)| v.contains(other)));
     assert!(!leaks(gm.received(), provider_standin::KEY), "no OpenAI key at Google");
     assert!(!leaks(oa.received(), provider_standin::GEMINI_KEY), "no Google key at OpenAI");
-    // Five jobs charged 5 each, two rejections kept; none refunded.
-    assert_eq!(app.state.store.user(&me).await.unwrap().balance, 50 - 5 * 5);
+    // Six jobs charged 5 each, two rejections kept; none refunded.
+    assert_eq!(app.state.store.user(&me).await.unwrap().balance, 50 - 6 * 5);
 }
 
 pub async fn openrouter_provider_refusals_and_credits(b: Backend) {
@@ -340,7 +346,7 @@ pub async fn any_image_as_style_from_the_create_form(b: Backend) {
     let (s, body) = post(b"<html>not an image</html>".to_vec(), "bad").await;
     assert_eq!(s, 400, "{body}");
     assert_eq!(app.balance(&c).await, 50);
-    assert!(app.media_files().is_empty(), "nothing kept: {:?}", app.media_files());
+    assert!(app.media_files().await.is_empty(), "nothing kept: {:?}", app.media_files().await);
 
     let (s, job) = post(sample("coffee.png"), "any").await;
     assert_eq!(s, 201, "{job}");

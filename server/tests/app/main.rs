@@ -26,6 +26,10 @@ pub fn sample(name: &str) -> Vec<u8> {
 
 /// A server on a free port over a fresh database; `tweak` adjusts the config.
 pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    // `DARKROOM_TEST_LOG=warn` (an env filter) shows the servers' logs, e.g. with --nocapture.
+    if let Ok(filter) = std::env::var("DARKROOM_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+    }
     let data_dir = std::env::temp_dir().join(format!("darkroom-app-{}", darkroom_store::new_id()));
     std::fs::create_dir_all(&data_dir).unwrap();
     let mut config = Config::from_env();
@@ -42,6 +46,9 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     // Tests sign up many accounts from one address; the limit tests set their own.
     config.auth_rate_per_ip_per_hour = 100_000;
     config.auth_rate_per_account = 1000;
+    if MEDIA_ON_S3.try_with(|on| *on).unwrap_or(false) {
+        config.s3 = Some(s3_settings(&darkroom_store::new_id()));
+    }
     tweak(&mut config);
     let app = server::Application::build(config).await.expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -146,15 +153,9 @@ impl TestApp {
         }
     }
 
-    pub fn media_files(&self) -> Vec<PathBuf> {
-        fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
-            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
-                if e.path().is_dir() { walk(&e.path(), out) } else { out.push(e.path()) }
-            }
-        }
-        let mut v = Vec::new();
-        walk(&self.data_dir.join("media"), &mut v);
-        v
+    /// Every key in the app's media store (the local folder or its S3 prefix).
+    pub async fn media_files(&self) -> Vec<String> {
+        self.state.media.list("").await.unwrap()
     }
 }
 
@@ -207,6 +208,43 @@ pub fn link_token(mail: &str, marker: &str) -> String {
     mail[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
+tokio::task_local! {
+    /// Set by [`on_s3!`]: the stories in its scope keep their media in SeaweedFS's S3.
+    pub static MEDIA_ON_S3: bool;
+}
+
+/// The test S3 server (`scripts/seaweedfs.sh`: SeaweedFS on loopback), started once per test
+/// process unless `DARKROOM_TEST_S3_ENDPOINT` names a running one. Each app gets its own key
+/// prefix in the shared bucket.
+pub fn s3_settings(prefix: &str) -> darkroom_service::config::S3Settings {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let endpoint = ENDPOINT.get_or_init(|| {
+        if let Ok(e) = std::env::var("DARKROOM_TEST_S3_ENDPOINT") {
+            return e;
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/seaweedfs.sh");
+        let out = std::process::Command::new("bash").arg(&script).arg("start").output().expect("run scripts/seaweedfs.sh");
+        assert!(out.status.success(), "SeaweedFS did not start: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    });
+    darkroom_service::config::S3Settings {
+        bucket: "darkroom-test".into(),
+        endpoint: Some(endpoint.clone()),
+        region: "us-east-1".into(),
+        access_key_id: Some("darkroom-test".into()),
+        secret_access_key: Some("darkroom-test-secret".into()),
+        path_style: true,
+        prefix: Some(format!("tests/{prefix}")),
+    }
+}
+
+/// Runs stories with their media on S3 (SeaweedFS) and PostgreSQL: the scale-out layout.
+macro_rules! on_s3 {
+    ($($name:ident),* $(,)?) => {
+        mod s3 { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { crate::MEDIA_ON_S3.scope(true, super::$name(darkroom_store::Backend::Postgres)).await } )* }
+    };
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::$name(darkroom_store::Backend::Sqlite).await } )* }
@@ -237,6 +275,36 @@ on_both!(
     retention_purge_leaves_no_file_behind,
     gallery_pages_filters_and_multi_delete,
 );
+on_s3!(
+    main_job_end_to_end,
+    sharing_access_matrix_signed_urls_and_previews,
+    retention_purge_leaves_no_file_behind,
+    gallery_pages_filters_and_multi_delete,
+    readyz_checks_the_media_store,
+);
+
+/// `/readyz` answers 200 only while the media store answers too: S3 reachable here; an S3
+/// endpoint nothing listens on makes it 503 with `media: false` (a load balancer then sends
+/// that node no traffic).
+async fn readyz_checks_the_media_store(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let r = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["media"], true);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let down = spawn_app(b, move |c| {
+        let mut s3 = s3_settings("unreachable");
+        s3.endpoint = Some(endpoint);
+        c.s3 = Some(s3);
+    })
+    .await;
+    let r = reqwest::get(format!("{}/readyz", down.base)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["database"].as_bool(), body["media"].as_bool()), (Some(true), Some(false)), "{body}");
+}
 
 async fn main_job_end_to_end(b: Backend) {
     let app = spawn_app(b, |_| {}).await;
@@ -293,7 +361,7 @@ async fn main_job_end_to_end(b: Backend) {
     let (status, _) = app.call(&c, "delete_job", &[("id", id)]).await;
     assert!(status < 400, "delete: {status}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404, "deleted media is gone at once");
-    let left: Vec<_> = app.media_files().into_iter().filter(|p| p.to_string_lossy().contains(id)).collect();
+    let left: Vec<_> = app.media_files().await.into_iter().filter(|p| p.contains(id)).collect();
     assert!(left.is_empty(), "result files removed: {left:?}");
     assert_eq!(app.state.store.ledger_sum(&app.state.store.user_by_email("ann@example.com").await.unwrap().unwrap().id).await.unwrap(), 45);
 }
@@ -322,7 +390,7 @@ async fn bad_input_costs_nothing(b: Backend) {
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(app.balance(&c).await, 5, "nothing charged");
-    assert!(app.media_files().is_empty(), "nothing stored");
+    assert!(app.media_files().await.is_empty(), "nothing stored");
 
     // EXIF orientation is applied and the metadata is not kept.
     let exif = jpeg_with_exif(&sample("chelsea.png"));
@@ -331,13 +399,13 @@ async fn bad_input_costs_nothing(b: Backend) {
     assert_eq!(s, 201, "{job}");
     let upload = app.state.store.upload(job["upload_id"].as_str().unwrap(), job["user_id"].as_str().unwrap()).await.unwrap();
     assert_eq!((upload.width, upload.height), (150, 451), "rotated 90°: was 451x150");
-    let stored = std::fs::read(app.data_dir.join("media").join(&upload.object_key)).unwrap();
+    let stored = app.state.media.get(&upload.object_key).await.unwrap();
     assert!(!stored.windows(4).any(|w| w == b"Exif"), "EXIF stripped from the stored copy");
     assert_eq!(app.balance(&c).await, 0);
     let (s, body) = app.submit(&c, sample("chelsea.png"), &[("rights", "on"), ("style", "1"), ("idempotency_key", "f")]).await;
     assert_eq!((s, body["error"]["code"].as_str()), (402, Some("insufficient_credits")));
     // Job "e" may have finished meanwhile (its results are there too): count uploads only.
-    let uploads = app.media_files().into_iter().filter(|p| p.components().any(|c| c.as_os_str() == "uploads")).count();
+    let uploads = app.media_files().await.into_iter().filter(|p| p.starts_with("uploads/")).count();
     assert_eq!(uploads, 1, "the refused job's upload was removed again");
 }
 
@@ -517,7 +585,7 @@ async fn gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output(b: B
     let message = view["error"].as_str().unwrap();
     assert!(message.contains("sexual content") && message.contains("not refunded") && !message.contains("FACE_FEMALE"), "{message}");
     assert_eq!(app.balance(&c).await, 45, "charged, not refunded");
-    assert!(app.media_files().is_empty(), "a blocked upload is not kept: {:?}", app.media_files());
+    assert!(app.media_files().await.is_empty(), "a blocked upload is not kept: {:?}", app.media_files().await);
     let d = app.state.store.decisions_for_job(id).await.unwrap();
     assert_eq!((d[1].gate.as_str(), d[1].decision.as_str()), ("upload", "block"));
     assert!(d[1].labels.contains("FACE_FEMALE") && d[1].labels.contains("\"box\""), "labels with scores and boxes: {}", d[1].labels);
@@ -537,8 +605,8 @@ async fn gates_pass_the_sample_photos_and_block_a_face_at_upload_and_output(b: B
     assert_eq!(done["status"], "rejected", "{done}");
     assert!(done["error"].as_str().unwrap().contains("not refunded"));
     assert_eq!(app.balance(&c).await, 45);
-    let files = app.media_files();
-    assert!(files.iter().all(|p| !p.to_string_lossy().contains("results/")), "no result stored: {files:?}");
+    let files = app.media_files().await;
+    assert!(files.iter().all(|p| !p.contains("results/")), "no result stored: {files:?}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
     let gates: Vec<(String, String)> =
         app.state.store.decisions_for_job(id).await.unwrap().into_iter().map(|d| (d.gate.to_string(), d.decision.to_string())).collect();
@@ -847,19 +915,19 @@ async fn retention_purge_leaves_no_file_behind(b: Backend) {
     assert!(page.contains("Kept until"));
     let (_, url) = app.call(&c, "create_share_link", &[("id", &id), ("days", "never")]).await;
     let url = url.as_str().unwrap().to_string();
-    assert_eq!(app.media_files().len(), 8, "upload, result, 3 widths x 2 formats");
+    assert_eq!(app.media_files().await.len(), 8, "upload, result, 3 widths x 2 formats");
 
     let now = darkroom_store::now_ms();
     assert_eq!(purge(&app.state, now).await.unwrap().files, 0, "nothing is due yet");
     let r = purge(&app.state, now + 8 * day).await.unwrap();
     assert_eq!((r.uploads, r.results, r.files), (1, 0, 1), "the upload after 7 days");
-    let left: Vec<String> = app.media_files().iter().map(|p| p.to_string_lossy().to_string()).collect();
+    let left: Vec<String> = app.media_files().await;
     assert!(left.len() == 7 && left.iter().all(|p| p.contains("results/")), "{left:?}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 200, "results stay longer");
 
     let r = purge(&app.state, now + 31 * day).await.unwrap();
     assert_eq!((r.uploads, r.results, r.files), (0, 1, 7), "every rendition of the result after 30 days");
-    assert!(app.media_files().is_empty(), "no file left: {:?}", app.media_files());
+    assert!(app.media_files().await.is_empty(), "no file left: {:?}", app.media_files().await);
     let listed: Vec<String> = app.state.media.list("").await.unwrap();
     assert!(listed.is_empty(), "storage lists nothing: {listed:?}");
     assert_eq!(app.call(&c, "get_job", &[("id", &id)]).await.0, 404);

@@ -224,10 +224,18 @@ async fn generate_content(State(script): State<Arc<Mutex<Script>>>, axum::extrac
         });
         s.replies.pop_front().unwrap_or(Reply::Ok)
     };
-    let google_error = |status: u16, what: &str| {
-        let body = json!({ "error": { "code": status, "message": format!("stand-in {what}"), "status": what } });
+    // Google's error model: a wait is a `google.rpc.RetryInfo` detail (no Retry-After header).
+    let google_error_after = |status: u16, what: &str, delay: Option<u64>| {
+        let mut body = json!({ "error": { "code": status, "message": format!("stand-in {what}"), "status": what } });
+        if let Some(d) = delay {
+            body["error"]["details"] = json!([
+                { "@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{ "subject": "project", "description": "per-minute" }] },
+                { "@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{d}s") },
+            ]);
+        }
         (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
     };
+    let google_error = |status: u16, what: &str| google_error_after(status, what, None);
     if headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) != Some(GEMINI_KEY) {
         return google_error(403, "PERMISSION_DENIED");
     }
@@ -256,7 +264,7 @@ async fn generate_content(State(script): State<Arc<Mutex<Script>>>, axum::extrac
         }
         Reply::Withheld("PROMPT") => Json(json!({ "promptFeedback": { "blockReason": "SAFETY" } })).into_response(),
         Reply::Withheld(reason) => Json(json!({ "candidates": [{ "content": { "parts": [] }, "finishReason": reason }] })).into_response(),
-        Reply::Error(status, what, _) => google_error(status, what),
+        Reply::Error(status, what, delay) => google_error_after(status, what, delay),
         Reply::Malformed => (StatusCode::OK, "{\"candidates\": \"no\"}").into_response(),
         Reply::Hang => hang().await,
     }

@@ -368,4 +368,107 @@ pub async fn run_again_and_use_as_input(b: Backend) {
     assert!(app.state.store.typical_run_ms("openai-image").await.unwrap().is_some());
 }
 
-on_both!(text_to_image_through_every_provider, no_provider_no_text_to_image, templates_are_the_operators_data, run_again_and_use_as_input);
+/// An administrator makes a template's preview by running it: the local network on the sample
+/// photo, a provider's text→image template on the sample prompt (the stand-in gets it), free
+/// of charge, audited; the preview is a square JPEG served to anyone, cached for good under a
+/// content-hashed name, and the old one goes when a new one is made. Members cannot. A
+/// member's queued job says how many are ahead of it, and the count falls as they finish.
+pub async fn previews_are_made_by_running_the_template(b: Backend) {
+    let oa = provider_standin::spawn().await;
+    let base = oa.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.signup_grant = 100;
+        c.openai_api_key = Some(provider_standin::KEY.into());
+        c.openai_api_base = base;
+        c.workers = 0;
+    })
+    .await;
+    let (member, admin) = (client(), client());
+    app.sign_up(&member, "maker@example.com").await;
+    app.sign_up(&admin, "operator@example.com").await;
+    let boss = user_id(&app, "operator@example.com").await;
+    app.state.store.set_role(&boss, "admin").await.unwrap();
+
+    let (s, _) = app.call(&member, "make_template_preview", &[("id", "style-03")]).await;
+    assert_eq!(s, 403, "members cannot");
+    let (s, v) = app.call(&admin, "make_template_preview", &[("id", "no-such-template")]).await;
+    assert_eq!(s, 404, "{v}");
+
+    let mut urls = vec![];
+    for id in ["style-03", "openai-image", "openai-image"] {
+        let (s, v) = app.call(&admin, "make_template_preview", &[("id", id)]).await;
+        assert_eq!(s, 200, "{id}: {v}");
+        let url = v["preview_url"].as_str().unwrap().to_string();
+        assert!(url.starts_with(&format!("/template-previews/{id}-")) && url.ends_with(".jpg"), "{url}");
+        // Anyone may fetch it (the catalogue is public), cached for good.
+        let r = reqwest::get(format!("{}{url}", app.base)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+        let img = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!((img.width(), img.height()), (320, 320));
+        assert_eq!(app.state.store.template(id).await.unwrap().preview_url, url);
+        urls.push(url);
+    }
+    // The provider was asked with the sample prompt, for the administrator under an opaque id.
+    let sent = oa.received();
+    assert_eq!(sent.len(), 2);
+    let field = |r: &provider_standin::Received, k: &str| r.fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(field(&sent[0], "prompt"), darkroom_service::templates::PREVIEW_PROMPT);
+    assert!(!field(&sent[0], "user").contains("operator"), "no email leaves");
+    // The local one is the network's output, not the photo: it differs from the sample.
+    let local = reqwest::get(format!("{}{}", app.base, urls[0])).await.unwrap().bytes().await.unwrap();
+    let local = image::load_from_memory(&local).unwrap().into_rgb8();
+    let sample = image::load_from_memory(&sample("chelsea.png")).unwrap().into_rgb8();
+    let side = sample.width().min(sample.height());
+    let crop = image::imageops::crop_imm(&sample, (sample.width() - side) / 2, (sample.height() - side) / 2, side, side).to_image();
+    let crop = image::imageops::resize(&crop, 320, 320, image::imageops::FilterType::Triangle);
+    let diff: f64 = local.as_raw().iter().zip(crop.as_raw()).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / local.as_raw().len() as f64;
+    assert!(diff > 10.0, "the style changed the photo (mean difference {diff:.1})");
+    // A new preview replaces the old file (the stand-in paints the same prompt alike, so the
+    // second may be the same file; when it differs, the first is gone).
+    if urls[1] != urls[2] {
+        assert_eq!(reqwest::get(format!("{}{}", app.base, urls[1])).await.unwrap().status().as_u16(), 404);
+    }
+    // Free, audited with the administrator and who made it.
+    assert_eq!(app.state.store.user(&boss).await.unwrap().balance, 100);
+    let mut audit = app.state.store.audit_entries("", 1000).await.unwrap();
+    audit.retain(|e| e.action == "templates.preview");
+    assert_eq!(audit.len(), 3);
+    assert!(audit.iter().all(|e| e.actor_id.as_deref() == Some(boss.as_str())));
+    assert!(audit.iter().any(|e| e.target == "style-03" && e.reason.contains("local-style")), "{:?}", audit);
+    // Malformed names are refused without a lookup.
+    for bad in ["../secrets.jpg", "x.png", "UPPER.jpg"] {
+        assert_eq!(reqwest::get(format!("{}/template-previews/{bad}", app.base)).await.unwrap().status().as_u16(), 404, "{bad}");
+    }
+
+    // The queue position, as the job card asks for it (workers are off: nothing moves
+    // unless the jobs ahead end).
+    let (_, secret) = new_key(&app, &member, &[]).await;
+    let mut ids = vec![];
+    for n in 0..3 {
+        let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": format!("kite {n}") })), &[]).await;
+        assert_eq!(s, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let position = |id: String| {
+        let (app, member) = (&app, &member);
+        async move { app.call(member, "queue_position", &[("id", &id)]).await }
+    };
+    assert_eq!(position(ids[2].clone()).await, (200, json!(2)));
+    let (s, _) = app.call(&member, "cancel_job", &[("id", &ids[0])]).await;
+    assert!(s < 400);
+    assert_eq!(position(ids[2].clone()).await, (200, json!(1)), "one fewer ahead");
+    assert_eq!(position(ids[0].clone()).await, (200, Value::Null), "not queued any more");
+    let (s, _) = app.call(&admin, "queue_position", &[("id", &ids[2])]).await;
+    assert_eq!(s, 404, "only the owner's jobs");
+}
+
+on_both!(
+    text_to_image_through_every_provider,
+    no_provider_no_text_to_image,
+    templates_are_the_operators_data,
+    run_again_and_use_as_input,
+    previews_are_made_by_running_the_template
+);
+on_s3!(previews_are_made_by_running_the_template);

@@ -12,7 +12,8 @@
 //! `finishReason` `SAFETY`, `IMAGE_SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST` or `SPII` and no
 //! image: both are moderation rejections. Errors are `{"error": {"code", "message",
 //! "status"}}`; a 429 whose details carry a `google.rpc.QuotaFailure` and no
-//! `google.rpc.RetryInfo` is an exhausted quota and is not retried.
+//! `google.rpc.RetryInfo` is an exhausted quota and is not retried; a `RetryInfo.retryDelay` is
+//! waited like a `Retry-After`.
 
 use base64::Engine as _;
 use darkroom_contract::Category;
@@ -20,7 +21,9 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::remote::{self, Breaker, RemoteSettings};
+use std::time::Duration;
+
+use super::remote::{self, Breaker, Hint, RemoteSettings};
 use super::{Capabilities, GenerateError, Generator, Inputs, Need, Output, Progress};
 use crate::Config;
 
@@ -78,12 +81,23 @@ struct InlineData {
     data: String,
 }
 
-/// Whether a 429's details say the quota is used up (no retry helps).
-fn quota_exhausted(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return false };
+/// How to treat a retryable answer from its `error.details` (Google's error model,
+/// <https://cloud.google.com/apis/design/errors#error_details>): a 429 with
+/// `google.rpc.QuotaFailure` and no `google.rpc.RetryInfo` is a used-up quota (no retry helps);
+/// a `RetryInfo.retryDelay` (a protobuf `Duration` in JSON, e.g. `"3s"`, `"0.5s"`) is the wait.
+fn hint(status: u16, body: &[u8]) -> Hint {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return Hint::Retry };
     let details = v["error"]["details"].as_array().cloned().unwrap_or_default();
-    let has = |t: &str| details.iter().any(|d| d["@type"].as_str().is_some_and(|x| x.ends_with(t)));
-    has("google.rpc.QuotaFailure") && !has("google.rpc.RetryInfo")
+    let of = |t: &str| details.iter().find(|d| d["@type"].as_str().is_some_and(|x| x.ends_with(t)));
+    if let Some(delay) = of("google.rpc.RetryInfo").and_then(|d| d["retryDelay"].as_str()) {
+        if let Some(secs) = delay.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0) {
+            return Hint::RetryAfter(Duration::from_secs_f64(secs.min(86_400.0)));
+        }
+    }
+    if status == 429 && of("google.rpc.QuotaFailure").is_some() && of("google.rpc.RetryInfo").is_none() {
+        return Hint::Final;
+    }
+    Hint::Retry
 }
 
 impl Gemini {
@@ -136,7 +150,7 @@ impl Generator for Gemini {
             progress(0.1);
             let url = format!("{}/v1beta/models/{}:generateContent", self.base, self.model);
             let make = || self.client.post(&url).header("x-goog-api-key", &self.key).json(&body);
-            let answer = remote::send(ID, &self.settings, &self.breaker, make, |status, body| status == 429 && quota_exhausted(body)).await?;
+            let answer = remote::send(ID, &self.settings, &self.breaker, make, hint).await?;
             progress(0.8);
             if !(200..300).contains(&answer.status) {
                 return Err(match answer.status {
@@ -172,12 +186,18 @@ impl Generator for Gemini {
 
 #[cfg(test)]
 mod tests {
+    use super::Hint;
+    use std::time::Duration;
+
     #[test]
     fn an_exhausted_quota_is_told_apart_from_a_rate_limit() {
         let quota = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"}]}}"#;
         let rate = br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}"#;
-        assert!(super::quota_exhausted(quota));
-        assert!(!super::quota_exhausted(rate));
-        assert!(!super::quota_exhausted(b"not json"));
+        let half = br#"{"error":{"code":503,"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0.5s"}]}}"#;
+        assert_eq!(super::hint(429, quota), Hint::Final);
+        assert_eq!(super::hint(429, rate), Hint::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(super::hint(503, half), Hint::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(super::hint(503, quota), Hint::Retry, "only a 429 is a used-up quota");
+        assert_eq!(super::hint(429, b"not json"), Hint::Retry);
     }
 }

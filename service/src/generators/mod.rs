@@ -258,6 +258,23 @@ impl Generators {
     }
 }
 
+/// Runs the plan's generators in order; the next one is tried only when one is
+/// [`GenerateError::Unavailable`].
+pub async fn run(chain: &[Arc<dyn Generator>], plan: &Plan, inputs: Inputs, progress: Progress) -> Result<Output, GenerateError> {
+    let mut last = GenerateError::Unavailable("no generator".into());
+    for g in chain {
+        match g.generate(&plan.params, inputs.clone(), progress.clone()).await {
+            Ok(out) => return Ok(out),
+            Err(GenerateError::Unavailable(m)) => {
+                tracing::warn!(generator = g.id(), error = %m, "generator unavailable; trying the next");
+                last = GenerateError::Unavailable(format!("{}: {m}", g.id()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,20 +272,46 @@ fn backoff(settings: &RemoteSettings, n: u32) -> Duration {
     Duration::from_secs_f64(rand::thread_rng().gen_range(0.0..=ceiling.as_secs_f64()))
 }
 
+/// What a provider's module reads in an answer whose status is retryable (408, 429, 5xx).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Hint {
+    /// Retry as usual (`Retry-After`, else backoff).
+    Retry,
+    /// Do not retry (an exhausted quota answers 429 too): the answer is returned.
+    Final,
+    /// Retry after this long (a wait the provider gives in its body, e.g. Google's
+    /// `google.rpc.RetryInfo`); a `Retry-After` header still wins.
+    RetryAfter(Duration),
+}
+
+impl From<bool> for Hint {
+    fn from(is_final: bool) -> Self {
+        if is_final {
+            Hint::Final
+        } else {
+            Hint::Retry
+        }
+    }
+}
+
 /// Sends the request `make` builds, with the provider's retries, and records the outcome in
 /// `breaker`. Returns the final answer whatever its status (the provider's module reads its
 /// errors); a retryable failure after the last attempt, a `Retry-After` longer than allowed,
 /// an open circuit or a transport failure are [`GenerateError::Unavailable`].
 ///
-/// `is_final(status, body)` marks answers with a retryable status that still must not be
-/// retried (an exhausted quota answers 429 too).
-pub async fn send(
+/// `hint(status, body)` reads answers with a retryable status: `true` or [`Hint::Final`]
+/// when they still must not be retried (an exhausted quota answers 429 too),
+/// [`Hint::RetryAfter`] for a wait given in the body.
+pub async fn send<H>(
     provider: &str,
     settings: &RemoteSettings,
     breaker: &Breaker,
     make: impl Fn() -> reqwest::RequestBuilder,
-    is_final: impl Fn(u16, &[u8]) -> bool,
-) -> Result<Answer, GenerateError> {
+    hint: impl Fn(u16, &[u8]) -> H,
+) -> Result<Answer, GenerateError>
+where
+    H: Into<Hint>,
+{
     if !breaker.admit() {
         return Err(GenerateError::Unavailable(format!("{provider}: circuit open after repeated failures")));
     }
@@ -297,15 +323,19 @@ pub async fn send(
                 let status = resp.status().as_u16();
                 let after = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
                 match resp.bytes().await {
-                    Ok(body) if !retryable(status) || is_final(status, &body) => {
-                        // The provider answered: a refused request (4xx) is the request's
-                        // fault or the account's, not the provider's health.
-                        breaker.record(start.elapsed(), Ok(()));
-                        return Ok(Answer { status, body });
-                    }
-                    Ok(_) => {
+                    Ok(body) => {
+                        let hint = if retryable(status) { hint(status, &body).into() } else { Hint::Final };
+                        if hint == Hint::Final {
+                            // The provider answered: a refused request (4xx) is the request's
+                            // fault or the account's, not the provider's health.
+                            breaker.record(start.elapsed(), Ok(()));
+                            return Ok(Answer { status, body });
+                        }
                         last = format!("HTTP {status}");
-                        after
+                        match hint {
+                            Hint::RetryAfter(w) => after.or(Some(w)),
+                            _ => after,
+                        }
                     }
                     Err(e) => {
                         last = if e.is_timeout() { "timed out reading the answer".to_string() } else { format!("reading the answer: {e}") };

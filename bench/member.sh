@@ -1,0 +1,54 @@
+# Shared by the API benchmarks (sourced, not run): builds the server, makes a fresh database
+# (BENCH_DB=sqlite|postgres) with an administrator holding a billion credits and an API key
+# whose secret the script knows, starts `darkroom serve` on BENCH_PORT and removes it all on
+# exit. Before sourcing, set PROFILE, PORT, PGDB and export any extra DARKROOM_* settings.
+# After: BIN, WORK, BASE, USER_ID, SECRET, MODELS, sql (runs SQL on the database), SERVER.
+command -v sqlite3 >/dev/null || apt-get install -y -q sqlite3 >/dev/null
+DB=${BENCH_DB:-sqlite}
+cargo build -q --profile "$PROFILE" -p server --bin darkroom
+BIN=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/darkroom
+MODELS=${DARKROOM_MODELS_DIR:-$PWD/data/models}
+[ -f "$MODELS/samples/chelsea.png" ] || "$BIN" fetch-models >/dev/null
+
+WORK=$(mktemp -d /tmp/darkroom-bench.XXXXXX)
+export DARKROOM_DATA_DIR="$WORK" DARKROOM_ADDR="127.0.0.1:$PORT" DARKROOM_RENDER_PREVIEWS=false \
+  DARKROOM_MODELS_DIR="$MODELS" DARKROOM_API_KEY_RATE_PER_MIN=100000000 DARKROOM_API_IP_RATE_PER_MIN=100000000 RUST_LOG=${RUST_LOG:-warn}
+if [ "$DB" = postgres ]; then
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
+  sql() { psql -q -X -A -t -h 127.0.0.1 -U postgres -d "$PGDB" -v ON_ERROR_STOP=1 "$@"; }
+else
+  export DATABASE_URL="sqlite://$WORK/darkroom.db"
+  sql() { sqlite3 -bail "$WORK/darkroom.db" "$@"; }
+fi
+"$BIN" migrate >/dev/null
+BENCH_EMAIL=bench@example.com BENCH_PASSWORD="bench password 1"
+DARKROOM_ADMIN_PASSWORD="$BENCH_PASSWORD" "$BIN" create-admin --email "$BENCH_EMAIL" >/dev/null
+USER_ID=$(echo "SELECT id FROM users WHERE email = '$BENCH_EMAIL';" | sql)
+NOW_MS=$(($(date +%s) * 1000))
+# Credits for every request (a ledger grant and its lot, so balance = sum of entries = sum
+# of lots still holds), and a key whose secret this script knows (only its SHA-256 is
+# stored, as the keys page does).
+SECRET="dk_bench$(head -c 64 /dev/urandom | sha256sum | cut -c1-36)"
+HASH=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
+sql <<SQL
+UPDATE users SET balance = balance + 1000000000 WHERE id = '$USER_ID';
+INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, idempotency_key, created_at)
+SELECT 'bench-grant', id, 'grant', 1000000000, balance, 'benchmark', 'bench-grant', $NOW_MS FROM users WHERE id = '$USER_ID';
+INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at)
+VALUES ('bench-lot', '$USER_ID', 'bench-grant', 'grant', 1000000000, 1000000000, NULL, $NOW_MS);
+INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, rights_confirmed_at, created_at)
+VALUES ('bench-key', '$USER_ID', 'bench', '${SECRET:0:11}', '$HASH', 'generate,read', $NOW_MS, $NOW_MS);
+SQL
+
+"$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+bench_cleanup() {
+  kill "$SERVER" ${BENCH_ALSO_KILL:-} 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"
+  if [ "$DB" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" || true; fi
+}
+trap bench_cleanup EXIT
+for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+BASE="http://127.0.0.1:$PORT"
