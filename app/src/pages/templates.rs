@@ -96,6 +96,7 @@ fn TemplateList(page: AdminTemplatesView, save: ServerAction<SaveTemplate>, step
                             </td>
                         </tr>
                     }
+                    .into_any()
                 }).collect_view()}
             </tbody>
         </table>
