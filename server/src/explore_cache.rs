@@ -7,7 +7,8 @@
 //!   every change to what Explore shows (visibility, hide, delete, purge, likes); it is read
 //!   at most every [`DB_CHECK`], so another process's change shows within that time;
 //! - this process's own changes are counted right after commit (`Store::local_feed_changes`)
-//!   and apply at once;
+//!   and apply at once; on PostgreSQL so are other nodes' (their `NOTIFY`, through the
+//!   listener of `darkroom_store::live`), the database read being the safety net;
 //! - signed media URLs are identical within one 600-s step (`UrlSigner::expiry`), which is
 //!   part of the key, so no cached page holds an expired URL.
 //!

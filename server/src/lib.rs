@@ -86,6 +86,8 @@ impl Application {
         let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
         let webhooks = darkroom_service::webhooks::spawn(&self.state, &rx);
         let mut stop = rx.clone();
+        // Other nodes' changes (PostgreSQL LISTEN/NOTIFY; nothing to do on SQLite).
+        let live = tokio::spawn(darkroom_store::live::listen(self.state.store.clone()));
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
         tokio::spawn(expire_credits(self.state.clone(), rx.clone()));
@@ -95,7 +97,15 @@ impl Application {
             let _ = tx.send(true);
         });
         tracing::info!(addr = %self.addr(), "serving");
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let write_timeout = std::time::Duration::from_secs(self.state.config.write_timeout_secs);
+        // A reader that takes nothing for `write_timeout` is cut by the kernel (tcp(7)
+        // TCP_USER_TIMEOUT: data unacknowledged, or unsent to a zero window, for that long).
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, move |tcp: &mut tokio::net::TcpStream| {
+            if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(write_timeout)) {
+                tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
+            }
+        });
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
@@ -104,6 +114,7 @@ impl Application {
             let _ = w.await;
         }
         let _ = webhooks.await;
+        live.abort();
         Ok(())
     }
 }

@@ -67,6 +67,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Worker { count } => {
             let state = AppState::build(config).await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
+            // Jobs queued on other nodes wake this process at once (PostgreSQL).
+            tokio::spawn(darkroom_store::live::listen(state.store.clone()));
             let handles = darkroom_service::worker::spawn(&state, count.max(1), &rx);
             tokio::signal::ctrl_c().await?;
             tx.send(true)?;

@@ -93,6 +93,11 @@ pub struct Config {
     pub event_retention_secs: u64,
     /// `DARKROOM_EVENT_RETENTION_COUNT` (default 1000): live events kept per member.
     pub event_retention_count: i64,
+    /// `DARKROOM_WRITE_TIMEOUT_SECS` (default 60, as nginx's `send_timeout`): a client that
+    /// reads nothing for this long is cut off: the kernel closes its connection
+    /// (`TCP_USER_TIMEOUT`: data left unacknowledged or unsent to a zero window), and a live
+    /// stream whose queue stays full this long ends (the client resumes by `Last-Event-ID`).
+    pub write_timeout_secs: u64,
     /// `DARKROOM_RENDER_PREVIEWS` (default true): render missing style previews at start.
     pub render_previews: bool,
     /// `DARKROOM_SECURE_COOKIES` (default false; set true behind HTTPS).
@@ -244,6 +249,7 @@ impl Config {
             reconnect_give_up_secs: var("DARKROOM_RECONNECT_GIVE_UP_SECS", 120),
             event_retention_secs: var("DARKROOM_EVENT_RETENTION_SECS", 86_400),
             event_retention_count: var("DARKROOM_EVENT_RETENTION_COUNT", 1000),
+            write_timeout_secs: var("DARKROOM_WRITE_TIMEOUT_SECS", 60).max(1),
             render_previews: var("DARKROOM_RENDER_PREVIEWS", true),
             secure_cookies: var("DARKROOM_SECURE_COOKIES", false),
             upload: UploadLimits {

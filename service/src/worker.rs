@@ -21,11 +21,11 @@ use crate::{media, AppState, ServiceError};
 
 pub use darkroom_contract::media::THUMB_WIDTH;
 
-/// Runs jobs until `shutdown` turns true. Idle polling every 500 ms (woken sooner by new jobs
-/// created in this process).
+/// Runs jobs until `shutdown` turns true. Idle polling every 500 ms, woken sooner when a job
+/// is queued (in this process, or on PostgreSQL on any node: `darkroom_store::live`).
 pub async fn run(state: AppState, worker_id: String, mut shutdown: watch::Receiver<bool>) {
     let lease_ms = state.config.lease_secs as i64 * 1000;
-    let mut changes = state.store.subscribe_changes();
+    let mut queued = state.store.watch_queue();
     tracing::info!(worker = %worker_id, "worker started");
     while !*shutdown.borrow() {
         match state.store.claim_job(&worker_id, lease_ms).await {
@@ -38,7 +38,7 @@ pub async fn run(state: AppState, worker_id: String, mut shutdown: watch::Receiv
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = changes.recv() => {}
+                    _ = queued.changed() => {}
                     _ = shutdown.changed() => {}
                 }
             }

@@ -2,8 +2,18 @@
 //!
 //! Every change a member should see live (job progress and state, balance) is appended here
 //! in the same transaction as the change itself, so an event exists if and only if the change
-//! committed. Ids increase monotonically per database; the stream uses them as SSE event ids
-//! and replays from `Last-Event-ID`.
+//! committed. Each event has the member's next sequence number (`seq`: 1, 2, 3, … per member),
+//! which the stream sends as the SSE event id and replays from after `Last-Event-ID`.
+//!
+//! Why a per-member number and not the table's id: ids are handed out at insert, not at
+//! commit, so with several writers (two workers, two web nodes on PostgreSQL) one member's
+//! transactions can commit out of id order, and a stream that already read id 11 would
+//! never see id 10. `seq` is taken by `UPDATE users SET event_seq = event_seq + 1`, which
+//! holds the member's row lock until commit: the next `seq` cannot be taken before the
+//! previous one's transaction has ended, so `seq > last` never skips a committed event.
+//! (The other choice, reading only below the oldest open transaction's horizon, would let
+//! any long transaction anywhere hold back every stream.) The cost is that one member's
+//! event-writing transactions serialise on their row, which the balance debit already does.
 
 pub use darkroom_contract::{EventKind, LiveEvent};
 use serde::{Deserialize, Serialize};
@@ -14,7 +24,9 @@ use crate::{now_ms, Result, Store};
 /// One live event.
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
 pub struct Event {
-    pub id: i64,
+    /// The member's sequence number: 1 for their first event, then one more each time, with
+    /// no gaps (retention removes the oldest only). The SSE event id.
+    pub seq: i64,
     /// Which payload it carries (see [`LiveEvent`]).
     pub kind: EventKind,
     /// JSON text of the payload ([`LiveEvent::payload`]).
@@ -22,22 +34,52 @@ pub struct Event {
     pub created_at: i64,
 }
 
-/// Appends an event inside `tx`; returns its id.
-pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, event: &LiveEvent) -> Result<i64> {
-    Ok(sqlx::query_scalar("INSERT INTO events (user_id, kind, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+/// Appends an event inside `tx` (taking the member's row lock until commit) and, on
+/// PostgreSQL, announces it to every node at commit (see [`crate::live`]). Returns its `seq`,
+/// or `None` if the member's row is gone (no one can be watching; nothing is written).
+pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, event: &LiveEvent) -> Result<Option<i64>> {
+    let conn = &mut **tx;
+    let seq = if crate::live::is_postgres(conn) {
+        // One round trip: the number, the row and the notice.
+        sqlx::query_scalar(
+            "WITH s AS (UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq) \
+             INSERT INTO events (user_id, seq, kind, payload, created_at) \
+             SELECT $1, s.event_seq, $2, $3, $4 FROM s CROSS JOIN LATERAL (SELECT pg_notify($5, 'e:' || $1)) n \
+             RETURNING seq",
+        )
         .bind(user_id)
         .bind(event.kind())
         .bind(event.payload())
         .bind(now_ms())
-        .fetch_one(&mut **tx)
-        .await?)
+        .bind(crate::live::CHANNEL)
+        .fetch_optional(conn)
+        .await?
+    } else {
+        let Some(seq) = sqlx::query_scalar::<_, i64>("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        sqlx::query("INSERT INTO events (user_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user_id)
+            .bind(seq)
+            .bind(event.kind())
+            .bind(event.payload())
+            .bind(now_ms())
+            .execute(conn)
+            .await?;
+        Some(seq)
+    };
+    Ok(seq)
 }
 
 impl Store {
-    /// The member's events with id > `after`, oldest first, at most `limit`.
+    /// The member's events with `seq` > `after`, oldest first, at most `limit`.
     pub async fn events_after(&self, user_id: &str, after: i64, limit: i64) -> Result<Vec<Event>> {
         Ok(sqlx::query_as::<_, Event>(
-            "SELECT id, kind, payload, created_at FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            "SELECT seq, kind, payload, created_at FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(user_id)
         .bind(after)
@@ -46,9 +88,9 @@ impl Store {
         .await?)
     }
 
-    /// The member's newest event id, 0 if none.
+    /// The member's newest event `seq` (committed), 0 if none.
     pub async fn last_event_id(&self, user_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM events WHERE user_id = $1")
+        Ok(sqlx::query_scalar::<_, i64>("SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM events WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&self.pool)
             .await?)
@@ -57,20 +99,20 @@ impl Store {
 
 impl Store {
     /// Applies retention: deletes events older than `before_ms` (Unix ms) and, per member,
-    /// all but the newest `keep_per_user`, remembering per member the newest id removed.
+    /// all but the newest `keep_per_user`, remembering per member the newest `seq` removed.
     /// Returns how many rows went.
     pub async fn prune_events(&self, before_ms: i64, keep_per_user: i64) -> Result<u64> {
         let greatest = match self.backend {
             crate::Backend::Sqlite => "MAX(event_horizons.pruned_through, excluded.pruned_through)",
             crate::Backend::Postgres => "GREATEST(event_horizons.pruned_through, excluded.pruned_through)",
         };
-        let doomed = "SELECT id, user_id FROM (SELECT id, user_id, created_at, \
-             ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY id DESC) AS rn FROM events) ranked \
+        let doomed = "SELECT id, seq, user_id FROM (SELECT id, seq, user_id, created_at, \
+             ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY seq DESC) AS rn FROM events) ranked \
              WHERE ranked.created_at < $1 OR ranked.rn > $2";
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO event_horizons (user_id, pruned_through) \
-             SELECT user_id, MAX(id) FROM ({doomed}) d WHERE true GROUP BY user_id \
+             SELECT user_id, MAX(seq) FROM ({doomed}) d WHERE true GROUP BY user_id \
              ON CONFLICT (user_id) DO UPDATE SET pruned_through = {greatest}"
         ))
         .bind(before_ms)
@@ -86,8 +128,8 @@ impl Store {
         Ok(gone.rows_affected())
     }
 
-    /// The newest event id retention removed for this member (0 if none): a stream resuming
-    /// from an id below this has a gap and needs a snapshot.
+    /// The newest event `seq` retention removed for this member (0 if none): a stream
+    /// resuming from below this has a gap and needs a snapshot.
     pub async fn event_horizon(&self, user_id: &str) -> Result<i64> {
         Ok(sqlx::query_scalar::<_, i64>("SELECT pruned_through FROM event_horizons WHERE user_id = $1")
             .bind(user_id)

@@ -214,6 +214,9 @@ pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Resu
 
 pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
     events::append_in(tx, &job.user_id, &LiveEvent::Job(job.state())).await?;
+    if job.status == JobStatus::Queued {
+        crate::live::notify_in(&mut **tx, crate::live::Notice::Queued).await?;
+    }
     crate::api::queue_delivery_in(tx, job).await?;
     Ok(())
 }
@@ -292,16 +295,20 @@ impl Store {
             sqlx::query("UPDATE templates SET uses = uses + 1 WHERE id = $1").bind(template).execute(&mut *tx).await?;
         }
         let job = job_in(&mut tx, &id).await?;
-        emit_job(&mut tx, &job).await?;
-        // The row locks come last, so concurrent requests of one member (or key) wait for
-        // each other only over the few statements before the commit.
+        // The row locks come last (the key's, then the member's: the debit and the events
+        // take it), so concurrent requests of one member (or key) wait for each other only
+        // over the few statements before the commit.
         if let Some(api) = &new.api {
             api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
         }
         let balance = ledger::debit_in(&mut tx, new.user_id, ledger::Kind::Charge, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
+        emit_job(&mut tx, &job).await?;
         ledger::emit_balance(&mut tx, new.user_id, balance).await?;
         tx.commit().await?;
         self.changed(new.user_id);
+        if job.status == JobStatus::Queued {
+            self.queued();
+        }
         Ok((job, true))
     }
 

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod events;
 pub mod jobs;
 pub mod ledger;
+pub mod live;
 pub mod moderation;
 pub mod payments;
 pub mod retention;
@@ -72,8 +73,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Bumps the public feed's version inside the caller's transaction (see [`Store::feed_version`]).
 pub(crate) async fn bump_feed(conn: &mut sqlx::AnyConnection) -> Result<()> {
-    sqlx::query("UPDATE feed_version SET version = version + 1 WHERE id = 1").execute(conn).await?;
-    Ok(())
+    sqlx::query("UPDATE feed_version SET version = version + 1 WHERE id = 1").execute(&mut *conn).await?;
+    live::notify_in(conn, live::Notice::Feed).await
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -90,11 +91,9 @@ pub struct Store {
     write_pool: AnyPool,
     pub backend: Backend,
     url: String,
-    /// Member ids whose event log just grew (sent after commit). In-process only: a process
-    /// that did not make the change finds it by reading the log (see `events`).
-    changes: tokio::sync::broadcast::Sender<String>,
-    /// Public-feed changes this process committed (see [`Store::feed_version`]).
-    feed_local: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Who is woken by a change (see [`live`]): this process's changes right after commit,
+    /// other nodes' through the PostgreSQL listener.
+    pub hub: std::sync::Arc<live::Hub>,
 }
 
 impl Store {
@@ -142,7 +141,7 @@ impl Store {
             Backend::Sqlite => pool_with(1).connect_with(opts).await?,
             Backend::Postgres => pool.clone(),
         };
-        Ok(Self { pool, write_pool, backend, url, changes: tokio::sync::broadcast::channel(1024).0, feed_local: Default::default() })
+        Ok(Self { pool, write_pool, backend, url, hub: Default::default() })
     }
 
     /// The public feed's version in the database: it grows in the same transaction as every
@@ -151,15 +150,16 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT version FROM feed_version WHERE id = 1").fetch_one(&self.pool).await?)
     }
 
-    /// Public-feed changes committed by this process so far: grows right after each commit,
-    /// so a cache in this process never serves a page older than its own writes.
+    /// Public-feed changes seen by this process so far: grows right after each of its own
+    /// commits and, on PostgreSQL, when another node's notice arrives, so a cache here never
+    /// serves a page older than its own writes.
     pub fn local_feed_changes(&self) -> u64 {
-        self.feed_local.load(std::sync::atomic::Ordering::SeqCst)
+        self.hub.feed_changes()
     }
 
     /// Call after committing a transaction that ran [`bump_feed`].
     pub(crate) fn feed_changed(&self) {
-        self.feed_local.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.hub.feed_changed();
     }
 
     /// The URL this store was opened with (for the session store, which wants a typed pool).
@@ -203,13 +203,25 @@ impl Store {
 }
 
 impl Store {
-    /// Subscribes to "this member's event log grew" notices from this process.
-    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.changes.subscribe()
+    /// Watches one member's event log (this process's commits and, on PostgreSQL with the
+    /// listener running, every node's). Make it before reading the log.
+    pub fn watch_member(&self, user_id: &str) -> live::MemberWatch {
+        self.hub.member(user_id)
     }
 
+    /// Changes whenever a job may be waiting for a worker.
+    pub fn watch_queue(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.hub.queued()
+    }
+
+    /// Call after committing a transaction that appended events of `user_id`.
     pub(crate) fn changed(&self, user_id: &str) {
-        let _ = self.changes.send(user_id.to_string());
+        self.hub.member_changed(user_id);
+    }
+
+    /// Call after committing a transaction that queued a job (or released a held one).
+    pub(crate) fn queued(&self) {
+        self.hub.job_queued();
     }
 }
 
@@ -262,6 +274,12 @@ pub mod testing {
         let store = Store::connect(&fresh_database_url(backend).await).await.unwrap();
         store.migrate().await.unwrap();
         store
+    }
+
+    /// Appends a live event inside a caller's transaction (which the test then holds open or
+    /// commits), as every write of the store does. Returns its `seq`.
+    pub async fn append_event(tx: &mut sqlx::Transaction<'static, Any>, user_id: &str, event: &crate::events::LiveEvent) -> Result<Option<i64>> {
+        crate::events::append_in(tx, user_id, event).await
     }
 }
 

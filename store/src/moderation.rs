@@ -324,6 +324,9 @@ impl Store {
         emit_job(&mut tx, &after).await?;
         tx.commit().await?;
         self.changed(&after.user_id);
+        if after.status == JobStatus::Queued {
+            self.queued();
+        }
         Ok(after)
     }
 

@@ -8,6 +8,7 @@ use darkroom_store::testing::fresh_store;
 use darkroom_store::uploads::Upload;
 use darkroom_store::users::NewUser;
 use darkroom_store::{new_id, Backend, Store, StoreError};
+use std::time::Duration;
 
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -27,6 +28,8 @@ on_both!(
     failure_refunds_rejection_does_not_cancel_refunds,
     jobs_and_uploads_are_scoped_to_their_owner,
     events_replay_after_an_id,
+    one_members_events_commit_in_sequence_order,
+    concurrent_writers_leave_no_gap_for_a_tailing_reader,
     pruned_events_leave_a_horizon,
     gate_rejection_charges_without_refund_and_strikes,
     review_queue_approve_and_reject,
@@ -406,19 +409,111 @@ async fn events_replay_after_an_id(b: Backend) {
     let store = fresh_store(b).await;
     let user = member(&store, "e@example.com", 10).await;
     let up = upload(&store, &user).await;
-    let mut rx = store.subscribe_changes();
+    let mut watch = store.watch_member(&user);
+    let mut others = store.watch_member("someone-else");
     let (j, _) = store.create_job(job(&user, &up, "a", 1)).await.unwrap();
-    assert_eq!(rx.recv().await.unwrap(), user);
+    tokio::time::timeout(Duration::from_secs(1), watch.changed()).await.expect("the member's watch fires after commit");
+    assert!(tokio::time::timeout(Duration::from_millis(50), others.changed()).await.is_err(), "another member's does not");
     store.claim_job("w", 60_000).await.unwrap();
     store.job_progress(&j.id, "w", 40, 60_000).await.unwrap();
     let all = store.events_after(&user, 0, 100).await.unwrap();
     assert_eq!(all.len(), 4, "job queued, balance, running, progress");
-    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
-    let after = store.events_after(&user, all[1].id, 100).await.unwrap();
+    assert!(all.iter().map(|e| e.seq).eq(1..=4), "the member's events are numbered 1, 2, 3, …");
+    let after = store.events_after(&user, all[1].seq, 100).await.unwrap();
     assert_eq!(after, all[2..].to_vec());
-    assert_eq!(store.last_event_id(&user).await.unwrap(), all[3].id);
+    assert_eq!(store.last_event_id(&user).await.unwrap(), all[3].seq);
     let p: serde_json::Value = serde_json::from_str(&all[3].payload).unwrap();
     assert_eq!((p["status"].as_str(), p["progress"].as_i64()), (Some("running"), Some(40)));
+}
+
+fn balance_event(n: i64) -> darkroom_contract::LiveEvent {
+    darkroom_contract::LiveEvent::Balance(darkroom_contract::event::Balance { balance: n })
+}
+
+/// Two writers of one member's events (two nodes): the second cannot take its number while
+/// the first is uncommitted, so events commit in `seq` order and a reader resuming from the
+/// highest `seq` it saw can never have skipped a lower one that commits later. (With the
+/// table's global id this is what broke: the later transaction took id 11, committed first,
+/// a stream read it, and id 10 committed after it, unseen for ever.)
+async fn one_members_events_commit_in_sequence_order(b: Backend) {
+    use darkroom_store::testing::append_event;
+    let store = fresh_store(b).await;
+    let user = member(&store, "order@example.com", 0).await;
+    let node_b = Store::connect(store.url()).await.unwrap();
+    let mut first = store.begin_write().await.unwrap();
+    assert_eq!(append_event(&mut first, &user, &balance_event(1)).await.unwrap(), Some(1));
+    let second = tokio::spawn({
+        let user = user.clone();
+        async move {
+            let mut tx = node_b.begin_write().await.unwrap();
+            let seq = append_event(&mut tx, &user, &balance_event(2)).await.unwrap();
+            tx.commit().await.unwrap();
+            seq
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second writer waits for the first one's commit");
+    assert!(store.events_after(&user, 0, 10).await.unwrap().is_empty(), "nothing is visible before a commit");
+    first.commit().await.unwrap();
+    assert_eq!(second.await.unwrap(), Some(2), "the second writer's number follows the first's commit");
+    let seen: Vec<i64> = store.events_after(&user, 0, 10).await.unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seen, [1, 2]);
+    // A rolled-back writer leaves no number used and no hole.
+    let mut dropped = store.begin_write().await.unwrap();
+    append_event(&mut dropped, &user, &balance_event(3)).await.unwrap();
+    dropped.rollback().await.unwrap();
+    let mut tx = store.begin_write().await.unwrap();
+    assert_eq!(append_event(&mut tx, &user, &balance_event(3)).await.unwrap(), Some(3));
+    tx.commit().await.unwrap();
+    // A member whose row is gone gets no event (and the transaction goes on).
+    let mut tx = store.begin_write().await.unwrap();
+    assert_eq!(append_event(&mut tx, "no-such-member", &balance_event(0)).await.unwrap(), None);
+    tx.commit().await.unwrap();
+}
+
+/// Two stores on one database (two nodes), eight writers granting credits to one member
+/// while a reader tails the log with `seq > last` as the live stream does: the reader ends
+/// with every event exactly once, numbered 1..=N without a gap.
+async fn concurrent_writers_leave_no_gap_for_a_tailing_reader(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "tail@example.com", 0).await;
+    let nodes = [store.clone(), Store::connect(store.url()).await.unwrap()];
+    let before = store.last_event_id(&user).await.unwrap();
+    let mut writers = Vec::new();
+    for w in 0..8usize {
+        let (node, user) = (nodes[w % 2].clone(), user.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                node.add_credits(&user, darkroom_store::ledger::Kind::Grant, 1, "admin", &format!("tail-{w}-{i}"), None).await.unwrap().expect("a new key");
+            }
+        }));
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = tokio::spawn({
+        let (store, user, done) = (nodes[1].clone(), user.clone(), done.clone());
+        async move {
+            let (mut last, mut seen) = (before, Vec::new());
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for e in store.events_after(&user, last, 500).await.unwrap() {
+                    last = e.seq;
+                    seen.push(e.seq);
+                }
+                if finished {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    let total = store.last_event_id(&user).await.unwrap();
+    assert_eq!(total - before, 200, "one balance event per grant");
+    assert_eq!(seen, ((before + 1)..=total).collect::<Vec<_>>(), "every event once, in order, none skipped");
 }
 
 async fn pruned_events_leave_a_horizon(b: Backend) {
@@ -433,12 +528,12 @@ async fn pruned_events_leave_a_horizon(b: Backend) {
     let cut = darkroom_store::now_ms();
     store.claim_job("w", 60_000).await.unwrap();
     assert_eq!(store.prune_events(cut, 1000).await.unwrap(), before.len() as u64);
-    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
+    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().seq);
     assert_eq!(store.event_horizon(&other).await.unwrap(), 0);
     let left = store.events_after(&user, 0, 100).await.unwrap();
     assert_eq!(left.len(), 1, "the newer event stays");
     assert_eq!(store.prune_events(cut, 1000).await.unwrap(), 0, "idempotent");
-    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().id);
+    assert_eq!(store.event_horizon(&user).await.unwrap(), before.last().unwrap().seq);
     // The count bound: keep only the newest event per member.
     let other_up = upload(&store, &other).await;
     store.create_job(job(&other, &other_up, "b", 1)).await.unwrap();
@@ -446,7 +541,7 @@ async fn pruned_events_leave_a_horizon(b: Backend) {
     assert_eq!(theirs.len(), 2, "job queued + balance");
     assert_eq!(store.prune_events(0, 1).await.unwrap(), 1);
     assert_eq!(store.events_after(&other, 0, 100).await.unwrap(), theirs[1..].to_vec());
-    assert_eq!(store.event_horizon(&other).await.unwrap(), theirs[0].id);
+    assert_eq!(store.event_horizon(&other).await.unwrap(), theirs[0].seq);
     assert_eq!(store.events_after(&user, 0, 100).await.unwrap().len(), 1, "the other member keeps theirs");
 }
 

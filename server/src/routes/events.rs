@@ -3,11 +3,22 @@
 //! Each event's SSE `id` is its id in the event log and its SSE `event` its kind (`job`,
 //! `balance`); `data` is JSON. The stream starts after `Last-Event-ID` (sent by the browser
 //! on reconnect) or else `?after=` (the id the page was rendered at), so a reconnecting tab
-//! receives exactly what it missed. New events are found by reading the log when this
-//! process reports a change, and at least every second (changes made by another process,
-//! e.g. a `darkroom worker`). Comments every 15 s keep proxies from closing the stream.
-//! If the resume point is older than what retention kept, a `snapshot` event (current
-//! balance and jobs) comes first.
+//! receives exactly what it missed. Ids are the member's event sequence numbers
+//! (`darkroom_store::events`), which commit in order however many nodes write, so resuming
+//! from an id never skips one.
+//!
+//! New events are found by reading the log when the member's own watch fires
+//! (`darkroom_store::live`: this process's commits, and on PostgreSQL every node's through
+//! `LISTEN/NOTIFY`); other members' changes wake nothing here. A slow poll is the safety net:
+//! every second on SQLite (a separate `darkroom worker` process), every [`SAFETY_POLL`] on
+//! PostgreSQL while the listener is connected. Comments every 15 s keep proxies from closing
+//! the stream. If the resume point is older than what retention kept, a `snapshot` event
+//! (current balance and jobs) comes first.
+//!
+//! A client that stops reading is not kept for ever: when the stream's queue stays full for
+//! `DARKROOM_WRITE_TIMEOUT_SECS` the stream ends (and the kernel closes a connection whose
+//! data goes unread that long: `server::serve`'s `TCP_USER_TIMEOUT`). The client resumes by
+//! `Last-Event-ID`, so nothing is lost.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -30,6 +41,8 @@ pub struct Params {
 
 /// Events read from the log per query.
 const BATCH: i64 = 200;
+/// The poll between notices on PostgreSQL with the listener connected.
+pub const SAFETY_POLL: Duration = Duration::from_secs(15);
 
 pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, Query(q): Query<Params>) -> Response {
     let Some(user) = auth.user else { return StatusCode::UNAUTHORIZED.into_response() };
@@ -51,17 +64,24 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
             Err(e) => tracing::warn!(error = %e, "snapshot failed"),
         }
     }
-    let mut changes = app.store.subscribe_changes();
+    // Watching starts before the first read: nothing committed after this line is missed.
+    let mut watch = app.store.watch_member(&user.id);
+    let write_timeout = Duration::from_secs(app.config.write_timeout_secs);
     tokio::spawn(async move {
         loop {
             match app.store.events_after(&user.id, last, BATCH).await {
                 Ok(events) => {
                     let full = events.len() as i64 == BATCH;
                     for e in events {
-                        last = e.id;
-                        let ev = Event::default().id(e.id.to_string()).event(e.kind.as_str()).data(e.payload);
-                        if tx.send(Ok(ev)).await.is_err() {
-                            return; // the client went away
+                        last = e.seq;
+                        let ev = Event::default().id(e.seq.to_string()).event(e.kind.as_str()).data(e.payload);
+                        match tx.send_timeout(Ok(ev), write_timeout).await {
+                            Ok(()) => {}
+                            Err(mpsc::error::SendTimeoutError::Closed(_)) => return, // the client went away
+                            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                                tracing::info!(member = %user.id, last, "live stream cut: the client stopped reading");
+                                return;
+                            }
                         }
                     }
                     if full {
@@ -70,13 +90,11 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
                 }
                 Err(e) => tracing::warn!(error = %e, "reading events failed"),
             }
+            let poll = if app.store.hub.listening() { SAFETY_POLL } else { Duration::from_secs(1) };
             tokio::select! {
                 _ = tx.closed() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                r = changes.recv() => {
-                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r { return }
-                    // Only this member's changes matter, but any wake-up just re-reads the log.
-                }
+                _ = tokio::time::sleep(poll) => {}
+                _ = watch.changed() => {}
             }
         }
     });

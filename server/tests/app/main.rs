@@ -257,6 +257,7 @@ mod api;
 mod credits;
 mod delivery;
 mod generators;
+mod live;
 mod provider_standin;
 mod payments;
 mod standin;
