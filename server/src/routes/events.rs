@@ -1,6 +1,6 @@
 //! `GET /events`: the member's live stream (Server-Sent Events, SPEC §8).
 //!
-//! Each event's SSE `id` is its id in the event log and its SSE `event` its kind (`job`,
+//! Each event's SSE `id` is its member's sequence number `seq` and its SSE `event` its kind (`job`,
 //! `balance`); `data` is JSON. The stream starts after `Last-Event-ID` (sent by the browser
 //! on reconnect) or else `?after=` (the id the page was rendered at), so a reconnecting tab
 //! receives exactly what it missed. Ids are the member's event sequence numbers
@@ -17,7 +17,7 @@
 //!
 //! A client that stops reading is not kept for ever: when the stream's queue stays full for
 //! `DARKROOM_WRITE_TIMEOUT_SECS` the stream ends (and the kernel closes a connection whose
-//! data goes unread that long: `server::serve`'s `TCP_USER_TIMEOUT`). The client resumes by
+//! data goes unread that long: `TCP_USER_TIMEOUT`, set in `Application::run`). The client resumes by
 //! `Last-Event-ID`, so nothing is lost.
 
 use std::convert::Infallible;
