@@ -26,6 +26,9 @@ command -v brotli > /dev/null || need_apt+=(brotli)
 command -v node > /dev/null || need_apt+=(nodejs npm)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium > /dev/null || need_apt+=(chromium)
+  # The cluster test and scripts/cluster.sh: nginx in front of the nodes, psql for the database.
+  command -v nginx > /dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+  command -v psql > /dev/null || need_apt+=(postgresql-client)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

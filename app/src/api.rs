@@ -289,7 +289,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
     let state = ssr::state()?;
     let client = ssr::client().await;
     // The same limits whether or not the address has an account.
-    state.auth_limits.check(client.ip, Some(&email)).map_err(ssr::fail)?;
+    state.auth_limits.check(client.ip, Some(&email)).await.map_err(ssr::fail)?;
     let mut auth = ssr::auth().await?;
     let known = state.store.user_by_email(&email).await.map_err(|e| ssr::fail(e.into()))?;
     let user = auth.authenticate(Credentials { email, password }).await.map_err(|e| ServerFnError::new(e.to_string()))?;

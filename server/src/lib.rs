@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod explore_cache;
 pub mod csrf;
+pub mod observe;
 pub mod routes;
 pub mod sessions;
 pub mod ssr_guard;
@@ -40,7 +41,6 @@ pub struct Application {
     router: Router,
     /// The services (tests reach into the store through this).
     pub state: AppState,
-    shutdown: watch::Sender<bool>,
 }
 
 /// Idle time after which a session ends, in days.
@@ -66,8 +66,7 @@ impl Application {
             });
         }
         let router = router(state.clone(), addr).await?;
-        let (shutdown, _) = watch::channel(false);
-        Ok(Self { listener, router, state, shutdown })
+        Ok(Self { listener, router, state })
     }
 
     /// The bound address.
@@ -77,12 +76,18 @@ impl Application {
 
     /// A handle that stops the server and its workers when sent `true`.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
-        self.shutdown.clone()
+        self.state.shutdown.clone()
     }
 
-    /// Serves until Ctrl-C/SIGTERM or the shutdown handle fires; workers finish their job.
+    /// Serves until Ctrl-C/SIGTERM or the shutdown handle fires. Then: no new connections,
+    /// live streams end with a retry hint (clients resume on another node by
+    /// `Last-Event-ID`), requests in flight finish, workers claim nothing more and finish or
+    /// give back their job (`darkroom_service::worker::run`).
     pub async fn run(self) -> anyhow::Result<()> {
-        let rx = self.shutdown.subscribe();
+        let rx = self.state.shutdown.subscribe();
+        if let Some(addr) = self.state.config.metrics_addr.clone() {
+            observe::serve_metrics(self.state.clone(), &addr, rx.clone()).await?;
+        }
         let workers = darkroom_service::worker::spawn(&self.state, self.state.config.workers, &rx);
         let webhooks = darkroom_service::webhooks::spawn(&self.state, &rx);
         let mut stop = rx.clone();
@@ -91,9 +96,10 @@ impl Application {
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
         tokio::spawn(expire_credits(self.state.clone(), rx.clone()));
-        let tx = self.shutdown.clone();
+        let tx = self.state.shutdown.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
+            tracing::info!("stopping: no new connections, streams end, workers finish or give back their job");
             let _ = tx.send(true);
         });
         tracing::info!(addr = %self.addr(), "serving");
@@ -123,7 +129,7 @@ impl Application {
 pub const API_LOG_DAYS: i64 = 90;
 
 /// Hourly: applies live-event retention (age and count per member) and the API request
-/// log's ([`API_LOG_DAYS`]).
+/// log's ([`API_LOG_DAYS`]), and drops rate-limit buckets that are full again.
 async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let before = darkroom_store::now_ms() - state.config.event_retention_secs as i64 * 1000;
@@ -135,6 +141,9 @@ async fn prune_events(state: AppState, mut stop: watch::Receiver<bool>) {
         let before = darkroom_store::now_ms() - API_LOG_DAYS * 86_400_000;
         if let Err(e) = state.store.prune_api_requests(before).await {
             tracing::warn!(error = %e, "pruning the API request log failed");
+        }
+        if let Err(e) = state.store.prune_rate_limits(darkroom_store::now_ms()).await {
+            tracing::warn!(error = %e, "pruning rate-limit buckets failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
@@ -174,7 +183,8 @@ async fn expire_credits(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at Ctrl-C or SIGTERM (what systemd, Docker and Kubernetes send to stop).
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -220,7 +230,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state).await);
     let api_layer = routes::api::LayerState {
         app: state.clone(),
-        limits: std::sync::Arc::new(routes::api::Limits::new(config.api_key_rate_per_min, config.api_ip_rate_per_min)),
+        limits: std::sync::Arc::new(routes::api::Limits::new(&darkroom_service::limits::Counter::for_store(&state.store), config.api_key_rate_per_min, config.api_ip_rate_per_min)),
     };
     // JSON bodies carry the photo as base64 (4/3 of its size).
     let api_routes = api_routes
@@ -237,6 +247,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let ctx = state.clone();
     let cache_state = state.clone();
     let track_state = state.clone();
+    let observe_state = state.clone();
     let shell_options = leptos.clone();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
     let router = Router::new()
@@ -256,6 +267,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(observe::metrics))
         .nest_service("/previews", ServeDir::new(config.data_dir.join("previews")))
         .route_service("/pkg/{*path}", get(bundle::serve).with_state(bundle.clone()))
         .route("/account/exports/{id}", get(routes::account::export_download))
@@ -279,6 +291,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         .layer(axum::middleware::from_fn(csrf::layer))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(observe_state, observe::layer))
         // HTML and JSON compressed on the fly (brotli or gzip, as the client accepts); images,
         // live event streams and the precompressed bundle are left alone.
         .layer(tower_http::compression::CompressionLayer::new());

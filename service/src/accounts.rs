@@ -73,7 +73,7 @@ async fn record_sign_up_consents(state: &AppState, user: &User, ip: Option<std::
 /// Errors: [`ServiceError::RateLimited`] (per IP); [`ServiceError::Invalid`] naming the field
 /// to fix.
 pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>, ServiceError> {
-    state.auth_limits.check(form.ip, None)?;
+    state.auth_limits.check(form.ip, None).await?;
     check_email(form.email)?;
     let name = form.display_name.trim();
     if name.is_empty() || name.chars().count() > 50 {
@@ -132,7 +132,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
 ///
 /// Errors: as [`sign_up`], without the email and password checks.
 pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity, age_confirmed: bool, terms_accepted: bool, ip: Option<std::net::IpAddr>) -> Result<User, ServiceError> {
-    state.auth_limits.check(ip, None)?;
+    state.auth_limits.check(ip, None).await?;
     check_boxes(state, age_confirmed, terms_accepted)?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let name = if who.name.trim().is_empty() { who.email.split('@').next().unwrap_or("Member").to_string() } else { who.name.trim().to_string() };
@@ -204,11 +204,10 @@ pub async fn set_role(state: &AppState, email: &str, role: &str) -> Result<User,
 // ---- Email verification, password reset and change, email change (SPEC §7) ----
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-
 use darkroom_store::accounts::{Origin, Purpose};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use darkroom_store::cluster::Rate;
+
+use crate::limits::{Counter, Limiter};
 
 use crate::mail::Mail;
 
@@ -247,33 +246,30 @@ pub fn request_origin(ip: Option<IpAddr>, headers: &reqwest::header::HeaderMap) 
 
 /// Sign-in, sign-up and reset limits: per client IP (`per_ip_per_hour`) and per email address
 /// (`per_account` at once, then one every 3 minutes: a lockout that backs off). Keys are
-/// normalised emails whether or not an account has them, so the answers never tell.
+/// normalised emails whether or not an account has them, so the answers never tell. Counted
+/// for the whole cluster on PostgreSQL ([`crate::limits`]).
 pub struct AuthLimits {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    per_account: DefaultKeyedRateLimiter<String>,
+    per_ip: Limiter,
+    per_account: Limiter,
 }
 
 impl AuthLimits {
-    pub fn new(per_ip_per_hour: u32, per_account: u32) -> Self {
-        let n = |v: u32| NonZeroU32::new(v.max(1)).expect("at least 1");
+    pub fn new(counter: &Counter, per_ip_per_hour: u32, per_account: u32) -> Self {
         Self {
-            per_ip: RateLimiter::keyed(Quota::per_hour(n(per_ip_per_hour))),
-            per_account: RateLimiter::keyed(Quota::with_period(std::time::Duration::from_secs(180)).expect("non-zero").allow_burst(n(per_account))),
+            per_ip: Limiter::new("auth-ip", Rate::per(per_ip_per_hour, 3_600_000), counter),
+            per_account: Limiter::new("auth-account", Rate { interval_ms: 180_000, burst: i64::from(per_account.max(1)) }, counter),
         }
     }
 
     /// Takes one attempt for `ip` and, if given, for `email`.
     ///
     /// Errors: [`ServiceError::RateLimited`] with the seconds to wait.
-    pub fn check(&self, ip: Option<IpAddr>, email: Option<&str>) -> Result<(), ServiceError> {
-        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| ServiceError::RateLimited {
-            retry_after_secs: e.wait_time_from(DefaultClock::default().now()).as_secs().max(1),
-        };
+    pub async fn check(&self, ip: Option<IpAddr>, email: Option<&str>) -> Result<(), ServiceError> {
         if let Some(ip) = ip {
-            self.per_ip.check_key(&ip).map_err(wait)?;
+            self.per_ip.check(&ip.to_string()).await?;
         }
         if let Some(email) = email {
-            self.per_account.check_key(&darkroom_store::users::normalize_email(email)).map_err(wait)?;
+            self.per_account.check(&darkroom_store::users::normalize_email(email)).await?;
         }
         Ok(())
     }
@@ -339,7 +335,7 @@ pub const RESET_SENT: &str = "If an account uses that address, we sent it a link
 ///
 /// Errors: [`ServiceError::RateLimited`] (per IP and per address, the same for every address).
 pub async fn request_reset(state: &AppState, email: &str, ip: Option<IpAddr>, origin: Origin, base: &str) -> Result<&'static str, ServiceError> {
-    state.auth_limits.check(ip, Some(email))?;
+    state.auth_limits.check(ip, Some(email)).await?;
     let user = state.store.user_by_email(email).await?;
     // Accounts made with Google have no password yet: this is how they set one.
     if let Some(user) = user {
@@ -443,21 +439,21 @@ mod tests {
         assert_eq!(truncate_ip("2001:db8:85a3:8d3:1319:8a2e:370:7348".parse().unwrap()), "2001:db8:85a3::/48");
     }
 
-    #[test]
-    fn limits_lock_an_address_whoever_owns_it_and_back_off() {
-        let l = AuthLimits::new(1000, 3);
+    #[tokio::test]
+    async fn limits_lock_an_address_whoever_owns_it_and_back_off() {
+        let l = AuthLimits::new(&Counter::InProcess, 1000, 3);
         let ip: IpAddr = "198.51.100.1".parse().unwrap();
         for _ in 0..3 {
-            l.check(Some(ip), Some("Someone@Example.com")).unwrap();
+            l.check(Some(ip), Some("Someone@Example.com")).await.unwrap();
         }
-        match l.check(Some(ip), Some("someone@example.com")) {
+        match l.check(Some(ip), Some("someone@example.com")).await {
             Err(ServiceError::RateLimited { retry_after_secs }) => assert!((1..=180).contains(&retry_after_secs), "{retry_after_secs}"),
             other => panic!("{other:?}"),
         }
-        l.check(Some(ip), Some("other@example.com")).unwrap();
-        let tight = AuthLimits::new(2, 100);
-        tight.check(Some(ip), None).unwrap();
-        tight.check(Some(ip), None).unwrap();
-        assert!(tight.check(Some(ip), None).is_err(), "per IP");
+        l.check(Some(ip), Some("other@example.com")).await.unwrap();
+        let tight = AuthLimits::new(&Counter::InProcess, 2, 100);
+        tight.check(Some(ip), None).await.unwrap();
+        tight.check(Some(ip), None).await.unwrap();
+        assert!(tight.check(Some(ip), None).await.is_err(), "per IP");
     }
 }

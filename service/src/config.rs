@@ -140,6 +140,22 @@ pub struct Config {
     pub api_key_rate_per_min: u32,
     /// `DARKROOM_API_IP_RATE_PER_MIN` (default 600): API requests per client IP per minute.
     pub api_ip_rate_per_min: u32,
+    /// `DARKROOM_TRUSTED_PROXIES` (default none): comma-separated addresses of load balancers
+    /// in front of this node (e.g. `127.0.0.1` for nginx on the same machine). A request from
+    /// one of them is taken to come from the last address in its `X-Forwarded-For` that is
+    /// not one of them (rate limits, sign-in records); from any other peer the header is
+    /// ignored, so clients cannot choose their address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `DARKROOM_SHUTDOWN_GRACE_SECS` (default 20): after SIGTERM, how long a worker may
+    /// finish its running job before it gives the job back to the queue (another worker then
+    /// claims it at once) and stops. Below systemd's 90 s stop timeout.
+    pub shutdown_grace_secs: u64,
+    /// `DARKROOM_METRICS_TOKEN`: `/metrics` answers requests that send it as
+    /// `Authorization: Bearer <token>`. Unset: `/metrics` is 404 on the site's address.
+    pub metrics_token: Option<String>,
+    /// `DARKROOM_METRICS_ADDR` (e.g. `127.0.0.1:9464`): also serve `/metrics`, without a
+    /// token, on this address of a private network (web nodes and `darkroom worker` alike).
+    pub metrics_addr: Option<String>,
     /// `DARKROOM_API_SYNC_TIMEOUT_SECS` (default 120): how long the OpenAI-compatible
     /// endpoints wait for their generations.
     pub api_sync_timeout_secs: u64,
@@ -269,6 +285,15 @@ impl Config {
             api_key_rate_per_min: var("DARKROOM_API_KEY_RATE_PER_MIN", 120),
             api_ip_rate_per_min: var("DARKROOM_API_IP_RATE_PER_MIN", 600),
             api_sync_timeout_secs: var("DARKROOM_API_SYNC_TIMEOUT_SECS", 120),
+            shutdown_grace_secs: var("DARKROOM_SHUTDOWN_GRACE_SECS", 20),
+            trusted_proxies: var("DARKROOM_TRUSTED_PROXIES", String::new())
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse().unwrap_or_else(|_| panic!("DARKROOM_TRUSTED_PROXIES: {v} is not an IP address")))
+                .collect(),
+            metrics_token: secret("DARKROOM_METRICS_TOKEN"),
+            metrics_addr: secret("DARKROOM_METRICS_ADDR"),
             openai_api_key: secret("DARKROOM_OPENAI_API_KEY"),
             openai_api_base: var("DARKROOM_OPENAI_API_BASE", "https://api.openai.com".to_string()),
             openai_image_model: var("DARKROOM_OPENAI_IMAGE_MODEL", "gpt-image-1".to_string()),
@@ -354,6 +379,7 @@ impl std::fmt::Debug for Config {
             ("google_client_secret", &self.google_client_secret),
             ("smtp_url", &self.smtp_url),
             ("media_url_secret", &self.media_url_secret),
+            ("metrics_token", &self.metrics_token),
             ("openai_api_key", &self.openai_api_key),
             ("gemini_api_key", &self.gemini_api_key),
             ("openrouter_api_key", &self.openrouter_api_key),

@@ -377,6 +377,7 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     };
     let created = async {
         let params_json = params.to_string();
+        let request_id = crate::request_id::current();
         let created = state
             .store
             .create_job(NewJob {
@@ -393,6 +394,7 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
                 prompt: &prompt_text,
                 gates,
                 api: api.as_ref().map(|a| ApiOrigin { key_id: &a.key.id, request_hash: a.request_hash, cap }),
+                request_id: request_id.as_deref(),
             })
             .await?;
         Ok::<_, ServiceError>(created)

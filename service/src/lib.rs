@@ -35,13 +35,16 @@ pub mod error;
 pub mod generation;
 pub mod generators;
 pub mod legal;
+pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod media;
 pub mod moderation;
 pub mod oidc;
 pub mod outbound;
 pub mod payments;
 pub mod privacy;
+pub mod request_id;
 pub mod retention;
 pub mod sharing;
 pub mod styles;
@@ -75,8 +78,13 @@ pub struct AppState {
     pub provenance: Option<Arc<darkroom_engine::provenance::Provenance>>,
     /// Sends transactional mail.
     pub mailer: mail::Mailer,
-    /// Sign-in, sign-up and reset rate limits (per process).
+    /// Sign-in, sign-up and reset rate limits (for the cluster on PostgreSQL).
     pub auth_limits: Arc<accounts::AuthLimits>,
+    /// This process's metrics (`/metrics`).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Turns `true` when the process is asked to stop (SIGTERM, Ctrl-C, a test's handle):
+    /// workers stop claiming, live streams end with a retry hint.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -107,9 +115,28 @@ impl AppState {
         let signer = sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?;
         let provenance = load_provenance(&config)?;
         let mailer = mail::Mailer::from_config(&config)?;
-        let auth_limits = Arc::new(accounts::AuthLimits::new(config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
+        let auth_limits = Arc::new(accounts::AuthLimits::new(&limits::Counter::for_store(&store), config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
         let generators = generators::Generators::new(engine.clone(), &config);
-        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits })
+        agree_on_keys(&store, &signer).await?;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits, metrics, shutdown })
+    }
+}
+
+/// Every node must sign media URLs (and key IP and user hashes) with the same key: the first
+/// node on a database records the key's fingerprint, and a node started with another key
+/// stops here with an error naming the setting, instead of signing URLs the others refuse.
+async fn agree_on_keys(store: &Store, signer: &sharing::UrlSigner) -> anyhow::Result<()> {
+    use darkroom_store::cluster::KeyAgreement;
+    match store.agree_on_key("media-url", &signer.fingerprint()).await? {
+        KeyAgreement::Agreed => Ok(()),
+        KeyAgreement::Differs { recorded, set_at } => anyhow::bail!(
+            "DARKROOM_MEDIA_URL_SECRET differs from the key the other nodes on this database use \
+             (fingerprint {recorded}, recorded at {set_at} ms; this node's is {}): set the same secret on every node. \
+             After changing it on purpose on every node, run `darkroom forget-keys` once.",
+            signer.fingerprint()
+        ),
     }
 }
 

@@ -97,6 +97,13 @@ impl UrlSigner {
         }
     }
 
+    /// A fingerprint of the key that nodes compare (`AppState::build`): the first 16 hex
+    /// digits of the HMAC of a fixed text under it. It says whether two keys are the same and
+    /// nothing about the key.
+    pub fn fingerprint(&self) -> String {
+        self.keyed_hash("darkroom cluster key check")[..16].to_string()
+    }
+
     /// HMAC-SHA256 of `data` with this key, hex: a keyed hash for values kept only hashed
     /// (the IP of a consent record).
     pub fn keyed_hash(&self, data: &str) -> String {

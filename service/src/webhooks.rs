@@ -209,6 +209,8 @@ async fn attempt(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Re
         Err(e) => (None, Some(if e.is_timeout() { "timed out".to_string() } else { "could not connect".to_string() })),
     };
     let delivered = error.is_none();
+    let outcome = if delivered { "delivered" } else { "failed" };
+    state.metrics.webhook_deliveries.get_or_create(&crate::metrics::OutcomeLabels { outcome: outcome.into() }).inc();
     let next = if delivered { None } else { retry_delay_ms(d.attempts + 1, state.config.webhook_retry_scale).map(|w| now_ms() + w) };
     tracing::info!(delivery = %d.id, event = %d.event, ?status, delivered, "webhook attempt");
     state.store.delivery_attempted(&d.id, status, error.as_deref(), delivered, next).await?;

@@ -23,16 +23,45 @@ pub use darkroom_contract::media::THUMB_WIDTH;
 
 /// Runs jobs until `shutdown` turns true. Idle polling every 500 ms, woken sooner when a job
 /// is queued (in this process, or on PostgreSQL on any node: `darkroom_store::live`).
+///
+/// On shutdown it claims nothing more; a running job may finish within
+/// `DARKROOM_SHUTDOWN_GRACE_SECS`, after which its lease is released (`Store::release_job`)
+/// so another worker claims it at once. Each job's log lines carry its id and the id of the
+/// request that created it.
 pub async fn run(state: AppState, worker_id: String, mut shutdown: watch::Receiver<bool>) {
     let lease_ms = state.config.lease_secs as i64 * 1000;
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let mut queued = state.store.watch_queue();
     tracing::info!(worker = %worker_id, "worker started");
     while !*shutdown.borrow() {
         match state.store.claim_job(&worker_id, lease_ms).await {
             Ok(Some(job)) => {
-                let id = job.id.clone();
-                if let Err(e) = process(&state, &worker_id, job).await {
-                    tracing::error!(job = %id, error = %e, "job processing error");
+                let (id, template, started) = (job.id.clone(), job.template_id.clone().unwrap_or_else(|| "none".into()), std::time::Instant::now());
+                let span = tracing::info_span!("job", id = %job.id, request_id = job.request_id.as_deref().unwrap_or("-"), worker = %worker_id);
+                let work = tracing::Instrument::instrument(process(&state, &worker_id, job), span);
+                tokio::pin!(work);
+                let mut stop = shutdown.clone();
+                let out_of_time = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                    tokio::time::sleep(grace).await;
+                };
+                tokio::select! {
+                    r = &mut work => {
+                        if let Err(e) = r {
+                            tracing::error!(job = %id, error = %e, "job processing error");
+                        }
+                        if let Ok(done) = state.store.job_any_owner(&id).await {
+                            state.metrics.job_finished(&template, done.status.as_str(), started.elapsed());
+                        }
+                    }
+                    _ = out_of_time => {
+                        // Dropping `work` ends this attempt (a transaction in flight rolls back).
+                        match state.store.release_job(&id, &worker_id).await {
+                            Ok(true) => tracing::info!(job = %id, "shutting down: job given back to the queue"),
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(job = %id, error = %e, "shutting down: releasing the job failed; it runs again after its lease"),
+                        }
+                    }
                 }
             }
             Ok(None) => {

@@ -71,10 +71,12 @@ pub struct Job {
     pub request_hash: Option<String>,
     /// The template it was made with (`None`: made before templates were data).
     pub template_id: Option<String>,
+    /// The HTTP request that created it (`x-request-id`), if it came through one.
+    pub request_id: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "id, user_id, upload_id, style_upload_id, mode, params, cost, status, progress, error, attempts, result_key, thumb_key, \
-     result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash, template_id";
+     result_hash, result_width, result_height, visibility, created_at, started_at, attempt_started_at, finished_at, prompt, moderation_category, hidden_at, showcase_at, style, api_key_id, request_hash, template_id, request_id";
 
 /// What a member's gallery shows (all `None`: everything not deleted).
 #[derive(Clone, Debug, Default)]
@@ -111,6 +113,8 @@ pub struct NewJob<'a> {
     pub gates: Gates<'a>,
     /// Set when an API key creates the job.
     pub api: Option<ApiOrigin<'a>>,
+    /// The HTTP request that creates it (`x-request-id`), for the worker's logs.
+    pub request_id: Option<&'a str>,
 }
 
 /// The API key a job is created with, and its spending cap.
@@ -250,8 +254,8 @@ impl Store {
         let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -272,6 +276,7 @@ impl Store {
         .bind(new.api.as_ref().map(|a| a.request_hash))
         .bind(new.style_upload_id)
         .bind(new.template_id)
+        .bind(new.request_id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from);
@@ -426,6 +431,34 @@ impl Store {
         emit_job(&mut tx, &job).await?;
         tx.commit().await?;
         self.changed(&job.user_id);
+        Ok(true)
+    }
+
+    /// How many jobs are queued, running and held for review, over every member (the
+    /// queue's figures for `/metrics`). States with none are absent.
+    pub async fn active_job_counts(&self) -> Result<Vec<(JobStatus, i64)>> {
+        let rows: Vec<(JobStatus, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running', 'review') GROUP BY status").fetch_all(&self.pool).await?;
+        Ok(rows)
+    }
+
+    /// Gives a running job back to the queue at once (a worker shutting down that will not
+    /// finish it): its lease ends now, so any worker claims it as it would after a crash,
+    /// without waiting for the lease to lapse. Returns `false` if `worker` no longer held it.
+    pub async fn release_job(&self, id: &str, worker: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE jobs SET lease_until = 0 WHERE id = $1 AND status = 'running' AND lease_owner = $2")
+            .bind(id)
+            .bind(worker)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::live::notify_in(&mut *tx, crate::live::Notice::Queued).await?;
+        tx.commit().await?;
+        self.queued();
         Ok(true)
     }
 

@@ -12,11 +12,13 @@
 //! generation queue), [`events`] (the per-member event log behind the live stream), [`audit`],
 //! [`moderation`] (decisions, reports, strikes, standing), [`sharing`] (share links, Explore,
 //! likes, showcase), [`retention`] (what is past its keep-for time), [`payments`] (plans,
-//! payments, provider events applied exactly once, subscriptions).
+//! payments, provider events applied exactly once, subscriptions), [`cluster`] (rate limits
+//! counted for every node, the keys every node must share).
 
 pub mod accounts;
 pub mod api;
 pub mod audit;
+pub mod cluster;
 pub mod events;
 pub mod jobs;
 pub mod ledger;

@@ -39,6 +39,9 @@ on_both!(
     share_links_explore_likes_and_showcase,
     abandoned_writes_leave_the_database_usable,
     templates_are_seeded_saved_audited_and_counted,
+    rate_limits_hold_across_nodes,
+    nodes_must_agree_on_shared_keys,
+    a_released_job_is_claimed_at_once_and_keeps_its_request_id,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -222,7 +225,7 @@ async fn upload(store: &Store, user: &str) -> String {
 fn job<'a>(user: &'a str, upload: &'a str, key: &'a str, cost: i64) -> NewJob<'a> {
     NewJob {
         user_id: user, upload_id: Some(upload), template_id: None, style_upload_id: None, mode: Mode::ImageToImage, params: "{}", style: 0, cost, visibility: Visibility::Private,
-        idempotency_key: key, prompt: "", gates: Gates::ALLOW, api: None,
+        idempotency_key: key, prompt: "", gates: Gates::ALLOW, api: None, request_id: None,
     }
 }
 
@@ -361,6 +364,87 @@ async fn lease_lapse_lets_another_worker_finish_exactly_once(b: Backend) {
     assert_eq!(store.decisions_for_job(&j.id).await.unwrap().len(), 1, "the output decision is recorded once");
     let done = store.job(&j.id, &user).await.unwrap();
     assert_eq!((done.status.as_str(), done.result_key.as_deref()), ("succeeded", Some("r")));
+    assert_eq!(store.user(&user).await.unwrap().balance, 9, "charged once");
+    assert_ledger_consistent(&store, &user).await;
+}
+
+/// Two stores on one database (two nodes) share a bucket: the burst is allowed once between
+/// them, the refusal says when the next request passes, and that one passes then.
+async fn rate_limits_hold_across_nodes(b: Backend) {
+    use darkroom_store::cluster::{Admission, Rate};
+    let one = fresh_store(b).await;
+    let two = Store::connect(one.url()).await.unwrap();
+    let rate = Rate::per(10, 60_000); // 10 at once, then one every 6 s
+    assert_eq!(rate, Rate { interval_ms: 6_000, burst: 10 });
+    let now = 1_000_000;
+    let (mut allowed, mut refused) = (0, Vec::new());
+    // 30 requests at the same instant, alternating between the nodes and run concurrently.
+    let calls: Vec<_> = (0..30)
+        .map(|i| {
+            let s = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { s.take_rate("api-key:k1", rate, now).await.unwrap() })
+        })
+        .collect();
+    for call in calls {
+        match call.await.unwrap() {
+            Admission::Allowed => allowed += 1,
+            Admission::Limited { retry_after_ms } => refused.push(retry_after_ms),
+        }
+    }
+    assert_eq!((allowed, refused.len()), (10, 20), "the burst is allowed once for the cluster, not once per node");
+    assert!(refused.iter().all(|&w| w == 6_000), "each refusal waits one interval: {refused:?}");
+    // Another bucket is untouched; the same bucket passes again one interval later, once.
+    assert_eq!(two.take_rate("api-key:k2", rate, now).await.unwrap(), Admission::Allowed);
+    assert_eq!(one.take_rate("api-key:k1", rate, now + 5_999).await.unwrap(), Admission::Limited { retry_after_ms: 1 });
+    assert_eq!(two.take_rate("api-key:k1", rate, now + 6_000).await.unwrap(), Admission::Allowed);
+    assert!(matches!(one.take_rate("api-key:k1", rate, now + 6_000).await.unwrap(), Admission::Limited { .. }));
+    // After a quiet minute the bucket is full again; pruning drops only buckets that are.
+    assert_eq!(one.prune_rate_limits(now + 6_000).await.unwrap(), 1, "k2 is full again, k1 is not");
+    for _ in 0..10 {
+        assert_eq!(one.take_rate("api-key:k1", rate, now + 120_000).await.unwrap(), Admission::Allowed);
+    }
+    assert!(matches!(one.take_rate("api-key:k1", rate, now + 120_000).await.unwrap(), Admission::Limited { .. }));
+}
+
+/// The first node records its key's fingerprint; a second with the same key agrees, one with
+/// another key is told, and a deliberate change (forgetting) lets the new key in.
+async fn nodes_must_agree_on_shared_keys(b: Backend) {
+    use darkroom_store::cluster::KeyAgreement;
+    let one = fresh_store(b).await;
+    let two = Store::connect(one.url()).await.unwrap();
+    assert_eq!(one.agree_on_key("media-url", "aaaa").await.unwrap(), KeyAgreement::Agreed);
+    assert_eq!(two.agree_on_key("media-url", "aaaa").await.unwrap(), KeyAgreement::Agreed);
+    match two.agree_on_key("media-url", "bbbb").await.unwrap() {
+        KeyAgreement::Differs { recorded, set_at } => assert!(recorded == "aaaa" && set_at > 0),
+        other => panic!("another key must be refused, got {other:?}"),
+    }
+    assert_eq!(one.agree_on_key("other-key", "bbbb").await.unwrap(), KeyAgreement::Agreed, "keys are recorded by name");
+    assert_eq!(two.forget_cluster_keys().await.unwrap(), 2);
+    assert_eq!(two.agree_on_key("media-url", "bbbb").await.unwrap(), KeyAgreement::Agreed);
+    assert!(matches!(one.agree_on_key("media-url", "aaaa").await.unwrap(), KeyAgreement::Differs { .. }));
+}
+
+/// A worker that shuts down gives its running job back: another claims it at once (no lease
+/// to wait out), a stale release changes nothing, and the job keeps the id of the request
+/// that created it.
+async fn a_released_job_is_claimed_at_once_and_keeps_its_request_id(b: Backend) {
+    let store = fresh_store(b).await;
+    let user = member(&store, "rel@example.com", 10).await;
+    let up = upload(&store, &user).await;
+    let (j, _) = store.create_job(NewJob { request_id: Some("req-123"), ..job(&user, &up, "a", 1) }).await.unwrap();
+    assert_eq!(j.request_id.as_deref(), Some("req-123"));
+    let mut queued = store.watch_queue();
+    queued.borrow_and_update();
+    let first = store.claim_job("w1", 60_000).await.unwrap().unwrap();
+    assert!(store.claim_job("w2", 60_000).await.unwrap().is_none(), "leased for a minute");
+    assert!(!store.release_job(&j.id, "w2").await.unwrap(), "only the holder releases");
+    assert!(store.release_job(&j.id, "w1").await.unwrap());
+    assert!(queued.has_changed().unwrap(), "idle workers are woken");
+    let second = store.claim_job("w2", 60_000).await.unwrap().expect("claimed at once, not after the lease");
+    assert_eq!((second.id.as_str(), second.attempts, second.request_id.as_deref()), (first.id.as_str(), 2, Some("req-123")));
+    assert!(!store.release_job(&j.id, "w1").await.unwrap(), "a stale holder releases nothing");
+    let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    assert!(store.complete_job(&j.id, "w2", &out, OutputGate::Allow(&decision("output", "allow", None))).await.unwrap());
     assert_eq!(store.user(&user).await.unwrap().balance, 9, "charged once");
     assert_ledger_consistent(&store, &user).await;
 }

@@ -142,7 +142,7 @@ pub async fn verify_email(token: Option<String>, change: Option<String>) -> Resu
 pub async fn resend_verification() -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
-    state.auth_limits.check(client.ip, Some(&format!("verify:{}", user.id))).map_err(ssr::fail)?;
+    state.auth_limits.check(client.ip, Some(&format!("verify:{}", user.id))).await.map_err(ssr::fail)?;
     let u = state.store.user(&user.id).await.map_err(ssr::store_err)?;
     if u.email_verified_at.is_none() {
         darkroom_service::accounts::send_verification(&state, &u.id, &u.email, &client.base).await.map_err(ssr::fail)?;
@@ -250,7 +250,7 @@ pub async fn end_session(id: String) -> Result<usize, ServerFnError> {
 pub async fn change_password(current: String, new: String) -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
-    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).map_err(ssr::fail)?;
+    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).await.map_err(ssr::fail)?;
     darkroom_service::accounts::change_password(&state, &user.id, &current, &new, &client.origin).await.map_err(ssr::fail)?;
     let this = ssr::current_session().await;
     let ids = state.store.end_user_sessions(&user.id, None, this.as_deref()).await.map_err(ssr::store_err)?;
@@ -267,7 +267,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), ServerF
 pub async fn change_email(password: String, email: String) -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
-    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).map_err(ssr::fail)?;
+    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).await.map_err(ssr::fail)?;
     darkroom_service::accounts::request_email_change(&state, &user.id, &password, &email, &client.origin, &client.base).await.map_err(ssr::fail)
 }
 
@@ -365,7 +365,7 @@ pub async fn publish_legal(doc: String, version: String, body: String, effective
 pub async fn request_export() -> Result<String, ServerFnError> {
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
-    state.auth_limits.check(None, Some(&format!("export:{}", user.id))).map_err(ssr::fail)?;
+    state.auth_limits.check(None, Some(&format!("export:{}", user.id))).await.map_err(ssr::fail)?;
     darkroom_service::privacy::start_export(&state, &user.id, &client.base).await.map_err(ssr::fail)
 }
 
@@ -377,7 +377,7 @@ pub async fn delete_account(password: String, confirm: String) -> Result<(), Ser
     use darkroom_service::ServiceError;
     let (state, user) = ssr::member().await?;
     let client = ssr::client().await;
-    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).map_err(ssr::fail)?;
+    state.auth_limits.check(client.ip, Some(&format!("password:{}", user.id))).await.map_err(ssr::fail)?;
     if confirm.trim() != "DELETE" {
         return Err(ssr::fail(ServiceError::Invalid("Type DELETE to confirm.".into())));
     }

@@ -15,6 +15,10 @@
 //! the stream. If the resume point is older than what retention kept, a `snapshot` event
 //! (current balance and jobs) comes first.
 //!
+//! When the node stops (SIGTERM), every stream ends with an SSE `retry` of
+//! [`RETRY_AFTER_SHUTDOWN`], so the server's graceful shutdown is not held open by streams and
+//! the client reconnects (through the load balancer, to a node that runs) and resumes.
+//!
 //! A client that stops reading is not kept for ever: when the stream's queue stays full for
 //! `DARKROOM_WRITE_TIMEOUT_SECS` the stream ends (and the kernel closes a connection whose
 //! data goes unread that long: `TCP_USER_TIMEOUT`, set in `Application::run`). The client resumes by
@@ -41,6 +45,8 @@ pub struct Params {
 
 /// Events read from the log per query.
 const BATCH: i64 = 200;
+/// The reconnection delay a stream's last message asks for when its node stops.
+pub const RETRY_AFTER_SHUTDOWN: Duration = Duration::from_millis(500);
 /// The poll between notices on PostgreSQL with the listener connected.
 pub const SAFETY_POLL: Duration = Duration::from_secs(15);
 
@@ -67,7 +73,9 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
     // Watching starts before the first read: nothing committed after this line is missed.
     let mut watch = app.store.watch_member(&user.id);
     let write_timeout = Duration::from_secs(app.config.write_timeout_secs);
+    let mut stopping = app.shutdown.subscribe();
     tokio::spawn(async move {
+        let _open = darkroom_service::metrics::StreamGuard::open(&app.metrics);
         loop {
             match app.store.events_after(&user.id, last, BATCH).await {
                 Ok(events) => {
@@ -95,6 +103,12 @@ pub async fn stream(State(app): State<AppState>, auth: AuthSession, headers: Hea
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(poll) => {}
                 _ = watch.changed() => {}
+                _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {
+                    // This node is stopping: end the stream so the server can, and tell the
+                    // client to come back soon (to another node, behind a load balancer).
+                    let _ = tx.send_timeout(Ok(Event::default().retry(RETRY_AFTER_SHUTDOWN).comment("node stopping")), Duration::from_secs(1)).await;
+                    return;
+                }
             }
         }
     });

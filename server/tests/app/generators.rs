@@ -27,7 +27,7 @@ async fn run(app: &TestApp, user: &str, upload: &str, key: &str, params: &serde_
         idempotency_key: key,
         prompt,
         gates: Gates::ALLOW,
-        api: None,
+        api: None, request_id: None,
     };
     let (job, created) = app.state.store.create_job(new).await.unwrap();
     assert!(created);

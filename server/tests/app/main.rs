@@ -258,6 +258,7 @@ mod credits;
 mod delivery;
 mod generators;
 mod live;
+mod nodes;
 mod provider_standin;
 mod payments;
 mod standin;
@@ -959,7 +960,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
         let key = format!("g{i}");
         let new = darkroom_store::jobs::NewJob {
             user_id: &me, upload_id: Some(&up.id), template_id: None, style_upload_id: None, mode: darkroom_contract::Mode::ImageToImage, params: "{}", style: i % 3, cost: 1, visibility: darkroom_contract::Visibility::Private,
-            idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW, api: None,
+            idempotency_key: &key, prompt: "", gates: darkroom_store::jobs::Gates::ALLOW, api: None, request_id: None,
         };
         let (j, _) = store.create_job(new).await.unwrap();
         ids.push(j.id);

@@ -16,7 +16,6 @@ pub mod openai;
 pub mod uploads;
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -27,8 +26,8 @@ use axum::Json;
 use darkroom_service::api::authenticate;
 use darkroom_service::{AppState, ServiceError};
 use darkroom_store::api::ApiKey;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use darkroom_service::limits::{Counter, Limiter};
+use darkroom_store::cluster::Rate;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -92,25 +91,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Rate limiters for the API (in this process; GCRA via `governor`).
+/// Rate limits for the API: per key and per client IP, each a burst of its per-minute figure
+/// then an even rate; held for the whole cluster on PostgreSQL (`darkroom_service::limits`).
 pub struct Limits {
-    per_key: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_key: Limiter,
+    per_ip: Limiter,
 }
 
 impl Limits {
     /// `per_key` and `per_ip` requests per minute, each with bursts of the same size.
-    pub fn new(per_key: u32, per_ip: u32) -> Self {
-        let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"));
-        Self { per_key: RateLimiter::keyed(q(per_key)), per_ip: RateLimiter::keyed(q(per_ip)) }
+    pub fn new(counter: &Counter, per_key: u32, per_ip: u32) -> Self {
+        Self { per_key: Limiter::new("api-key", Rate::per(per_key, 60_000), counter), per_ip: Limiter::new("api-ip", Rate::per(per_ip, 60_000), counter) }
     }
-}
-
-fn limited(r: Result<(), governor::NotUntil<governor::clock::QuantaInstant>>) -> Result<(), ServiceError> {
-    r.map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        ServiceError::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
-    })
 }
 
 /// State of [`layer`].
@@ -126,7 +118,7 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
     let openai = req.uri().path().starts_with("/v1/");
     let fail = move |e: ServiceError| if openai { openai::OpenAiError(e).into_response() } else { ApiError(e).into_response() };
     // Per IP first: also slows down guessing keys.
-    if let Err(e) = limited(s.limits.per_ip.check_key(&ip)) {
+    if let Err(e) = s.limits.per_ip.check(&ip.to_string()).await {
         return fail(e);
     }
     let bearer = req
@@ -144,10 +136,12 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
     };
     let method = req.method().to_string();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "?".to_string(), |m| m.as_str().to_string());
-    let limit = limited(s.limits.per_key.check_key(&key.id));
+    let limit = s.limits.per_key.check(&key.id).await;
+    // The handler runs in a task of its own (below): it takes the request's id along.
+    let request_id = darkroom_service::request_id::current().unwrap_or_default();
     // The handler and the log run to the end in their own task even if the client hangs
     // up: a generation created for a request is always in the log with its cost.
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(darkroom_service::request_id::scope(request_id, async move {
         let resp = match limit {
             Err(e) => fail(e),
             Ok(()) => {
@@ -161,7 +155,7 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
             tracing::warn!(error = %e, "API request not logged");
         }
         resp
-    });
+    }));
     task.await.unwrap_or_else(|e| ApiError(ServiceError::internal(format!("API handler panicked: {e}"))).into_response())
 }
 

@@ -1,0 +1,242 @@
+//! Several nodes on one database, and what an operator sees of a node: rate limits and
+//! sessions that hold across nodes, the shared-key check at start, `/metrics` read back with
+//! a Prometheus text-format parser, request ids from the request to the job, and a node
+//! that stops (SIGTERM) ending its streams and giving back its job.
+
+use super::api::{api, new_key};
+use super::*;
+
+/// A second node: the first one's database, media folder and media-URL key.
+async fn second_node(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, media, secret) = (first.state.store.url().to_string(), first.state.config.media_dir.clone(), first.state.config.media_url_secret.clone());
+    spawn_app(first.state.store.backend, move |c| {
+        c.database_url = url;
+        c.media_dir = media;
+        c.media_url_secret = secret;
+        tweak(c);
+    })
+    .await
+}
+
+/// Two nodes on PostgreSQL: the API key's quota and the sign-in lockout are counted once for
+/// both (not once per node), a session made on one node is signed in on the other, and a
+/// third node started with another media-URL key refuses to start, naming the setting.
+async fn two_nodes_share_limits_sessions_and_keys(b: Backend) {
+    assert_eq!(b, Backend::Postgres);
+    let limits = |c: &mut Config| {
+        c.workers = 0;
+        c.media_url_secret = Some("cluster-secret-one".into());
+        c.api_key_rate_per_min = 6;
+        c.auth_rate_per_account = 3;
+    };
+    let one = spawn_app(b, limits).await;
+    let two = second_node(&one, limits).await;
+    let c = client();
+    one.sign_up(&c, "nodes@example.com").await;
+    let (_, secret) = new_key(&one, &c, &[]).await;
+    let mut answers = Vec::new();
+    for i in 0..12 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        answers.push(api(node, "GET", "/api/v1/balance", Some(&secret), None, &[]).await.0);
+    }
+    let ok = answers.iter().filter(|s| **s == 200).count();
+    // 6 at once, then one every 10 s: a slow machine may see one more refill.
+    assert!((6..=7).contains(&ok), "the key's quota holds for the cluster: {answers:?}");
+    assert_eq!(answers.iter().filter(|s| **s == 429).count(), 12 - ok, "{answers:?}");
+    assert!(answers[..6].iter().all(|s| *s == 200), "the burst is served by both nodes: {answers:?}");
+
+    // The session from node one is signed in on node two (the store is shared).
+    let r = c.post(format!("{}/api/get_me", two.base)).header("accept", "application/json").send().await.unwrap();
+    let me: Value = r.json().await.unwrap();
+    assert_eq!((me["display_name"].as_str(), me["balance"].as_i64()), (Some("Tester"), Some(50)), "signed in on node two: {me}");
+    let r = client().post(format!("{}/api/get_me", two.base)).header("accept", "application/json").send().await.unwrap();
+    assert!(r.json::<Value>().await.unwrap()["display_name"].as_str().is_none(), "and not without the cookie");
+
+    // Sign-in lockout per address: 3 attempts in all, whichever node takes them.
+    let other = client();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        statuses.push(node.call(&other, "sign_in", &[("email", "nodes@example.com"), ("password", "wrong password here")]).await.0);
+    }
+    assert!(statuses[..3].iter().all(|s| *s != 429) && statuses[3..].iter().all(|s| *s == 429), "locked after 3 across nodes: {statuses:?}");
+
+    // A node with another key stops at start and says which setting differs.
+    let mut config = two.state.config.as_ref().clone();
+    config.addr = "127.0.0.1:0".into();
+    config.media_url_secret = Some("another-secret".into());
+    let err = server::Application::build(config).await.err().expect("a node with another key must not start").to_string();
+    assert!(err.contains("DARKROOM_MEDIA_URL_SECRET") && err.contains("forget-keys"), "{err}");
+}
+
+/// `/metrics` needs its token, and then parses as Prometheus text with the request and job
+/// figures; a request id sent is echoed, a bad one replaced, and the id of the request that
+/// created a job is kept on the job (the web form and the API both).
+async fn metrics_and_request_ids(b: Backend) {
+    let app = spawn_app(b, |c| c.metrics_token = Some("metrics-token-1".into())).await;
+    let c = client();
+    app.sign_up(&c, "ops@example.com").await;
+    let get_metrics = |token: Option<&'static str>| {
+        let url = format!("{}/metrics", app.base);
+        async move {
+            let mut r = reqwest::Client::new().get(url);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get_metrics(None).await.0, 401);
+    assert_eq!(get_metrics(Some("metrics-token-")).await.0, 401);
+
+    // Request ids: echoed when acceptable, replaced when not.
+    let r = c.get(format!("{}/healthz", app.base)).header("x-request-id", "lb-0123abcd").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "lb-0123abcd");
+    let r = c.get(format!("{}/healthz", app.base)).header("x-request-id", "bad id; drop table").send().await.unwrap();
+    let made = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(made != "bad id; drop table" && made.len() == 36, "a new UUID: {made}");
+
+    // A job created by the web form keeps its request's id, and so does one made by the API.
+    let form = reqwest::multipart::Form::new()
+        .part("photo", reqwest::multipart::Part::bytes(sample("astronaut.png")).file_name("p.png"))
+        .text("rights", "on")
+        .text("style", "3")
+        .text("idempotency_key", "m1");
+    let r = c.post(format!("{}/generations", app.base)).header("accept", "application/json").header("x-request-id", "form-req-42").multipart(form).send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "form-req-42");
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().expect("created").to_string();
+    assert_eq!(app.state.store.job_any_owner(&id).await.unwrap().request_id.as_deref(), Some("form-req-42"));
+    let (_, secret) = new_key(&app, &c, &[]).await;
+    let body = json!({ "image": super::api::b64(&sample("astronaut.png")), "style": 5 });
+    let (s, v, h) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[("x-request-id", "api-req-7")]).await;
+    assert_eq!((s, h["x-request-id"].to_str().unwrap()), (201, "api-req-7"), "{v}");
+    let api_job = v["id"].as_str().unwrap().to_string();
+    assert_eq!(app.state.store.job_any_owner(&api_job).await.unwrap().request_id.as_deref(), Some("api-req-7"));
+    assert_eq!(app.wait_done(&c, &id).await["status"], "succeeded");
+    assert_eq!(app.wait_done(&c, &api_job).await["status"], "succeeded");
+
+    // The worker counts a job right after its last write: read until both are in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (text, scrape) = loop {
+        let (status, text) = get_metrics(Some("metrics-token-1")).await;
+        assert_eq!(status, 200);
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text format");
+        if value_of(&scrape, "darkroom_jobs_finished_total", &[("status", "succeeded")]) >= 2.0 || Instant::now() > deadline {
+            break (text, scrape);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let value = |name: &str, labels: &[(&str, &str)]| value_of(&scrape, name, labels);
+    assert_eq!(value("darkroom_http_requests_total", &[("route", "/generations"), ("method", "POST"), ("status", "201")]), 1.0, "{text}");
+    assert!(value("darkroom_http_requests_total", &[("route", "/healthz"), ("status", "200")]) >= 2.0);
+    assert_eq!(value("darkroom_http_requests_total", &[("route", "/api/v1/generations"), ("status", "201")]), 1.0);
+    assert_eq!(value("darkroom_jobs_finished_total", &[("status", "succeeded")]), 2.0, "{text}");
+    assert_eq!(value("darkroom_jobs", &[("status", "queued")]), 0.0);
+    assert!(scrape.samples.iter().any(|s| s.metric == "darkroom_jobs" && s.labels.get("status") == Some("running")), "every active state is reported");
+    assert!(value("darkroom_db_connections", &[("state", "idle")]) + value("darkroom_db_connections", &[("state", "in_use")]) >= 1.0);
+    assert!(scrape.samples.iter().any(|s| s.metric == "darkroom_job_duration_seconds_count" || s.metric == "darkroom_job_duration_seconds"), "job durations");
+    // The live stream counts while it is open.
+    let stream = c.get(format!("{}/events", app.base)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, text) = get_metrics(Some("metrics-token-1")).await;
+    assert!(text.lines().any(|l| l == "darkroom_sse_connections 1"), "{text}");
+}
+
+/// A node asked to stop ends its live streams with a retry hint (so the stop is not held up
+/// by them and clients come back), stops accepting, and its worker gives back the job it
+/// could not finish within the grace time: a worker on another node claims it at once and
+/// the member is charged once.
+async fn a_stopping_node_ends_streams_and_gives_back_its_job(b: Backend) {
+    let one = spawn_app(b, |c| {
+        c.media_url_secret = Some("stop-secret".into());
+        c.shutdown_grace_secs = 0;
+        c.max_side = 2048;
+        c.lease_secs = 600; // a released job must not wait for this
+    })
+    .await;
+    let c = client();
+    one.sign_up(&c, "stop@example.com").await;
+    let mut stream = c.get(format!("{}/events", one.base)).send().await.unwrap();
+    // A 2048² photo takes seconds to stylise here: long enough to stop the node mid-run.
+    let tile = image::load_from_memory(&sample("astronaut.png")).unwrap().into_rgb8();
+    let mut big = image::RgbImage::new(2048, 2048);
+    for y in 0..4 {
+        for x in 0..4 {
+            image::imageops::replace(&mut big, &tile, x * 512, y * 512);
+        }
+    }
+    let (s, job) = one.submit(&c, darkroom_engine::imageio::encode_png(&big), &[("rights", "on"), ("style", "2"), ("idempotency_key", "s1")]).await;
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while one.state.store.job_any_owner(&id).await.unwrap().status.as_str() != "running" {
+        assert!(Instant::now() < deadline, "the job starts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    one.state.shutdown.send(true).unwrap();
+
+    // The stream ends, its last message asking the client to come back in 500 ms.
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.ok().flatten() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ends when its node stops: {seen}");
+    assert!(seen.contains("retry: 500") || seen.contains("retry:500"), "a retry hint: {seen}");
+
+    // The job is given back (not left leased for 10 minutes) and nothing accepts here now.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let j = one.state.store.job_any_owner(&id).await.unwrap();
+        let leased_until: Option<i64> = sqlx::query_scalar("SELECT lease_until FROM jobs WHERE id = $1").bind(&id).fetch_one(&one.state.store.pool).await.unwrap();
+        if j.status.as_str() == "running" && leased_until == Some(0) {
+            break;
+        }
+        assert_ne!(j.status.as_str(), "succeeded", "the grace time was 0: the job must not finish here");
+        assert!(Instant::now() < deadline, "the job is released: {} {leased_until:?}", j.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("{}/healthz", one.base)).await.is_ok() {
+        assert!(Instant::now() < deadline, "the stopped node still accepts connections");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Another node's worker takes it over at once and finishes it; one charge.
+    let two = second_node(&one, |c| {
+        c.max_side = 2048;
+        c.lease_secs = 600;
+    })
+    .await;
+    let done = two.wait_done(&c, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(two.state.store.job_any_owner(&id).await.unwrap().attempts, 2, "claimed again once");
+    assert_eq!(two.balance(&c).await, 45, "charged once");
+}
+
+on_both!(metrics_and_request_ids, a_stopping_node_ends_streams_and_gives_back_its_job);
+
+mod pg {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_nodes_share_limits_sessions_and_keys() {
+        super::two_nodes_share_limits_sessions_and_keys(darkroom_store::Backend::Postgres).await
+    }
+}
+
+/// The sum of the samples named `name` whose labels include `labels`.
+fn value_of(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
