@@ -230,7 +230,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state).await);
     let api_layer = routes::api::LayerState {
         app: state.clone(),
-        limits: std::sync::Arc::new(routes::api::Limits::new(&darkroom_service::limits::Counter::for_store(&state.store), config.api_key_rate_per_min, config.api_ip_rate_per_min)),
+        limits: std::sync::Arc::new(routes::api::Limits::new(&darkroom_service::limits::Counter::for_store(&state.store, &state.signer), config.api_key_rate_per_min, config.api_ip_rate_per_min)),
     };
     // JSON bodies carry the photo as base64 (4/3 of its size).
     let api_routes = api_routes

@@ -112,15 +112,15 @@ impl AppState {
             None => moderation::Policy::default(),
         };
         tracing::info!(version = %policy.version, "moderation policy loaded");
-        let signer = sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?;
+        let signer = Arc::new(sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?);
         let provenance = load_provenance(&config)?;
         let mailer = mail::Mailer::from_config(&config)?;
-        let auth_limits = Arc::new(accounts::AuthLimits::new(&limits::Counter::for_store(&store), config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
+        let auth_limits = Arc::new(accounts::AuthLimits::new(&limits::Counter::for_store(&store, &signer), config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
         let generators = generators::Generators::new(engine.clone(), &config);
         agree_on_keys(&store, &signer).await?;
         let metrics = Arc::new(metrics::Metrics::new());
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer: Arc::new(signer), provenance, mailer, auth_limits, metrics, shutdown })
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer, provenance, mailer, auth_limits, metrics, shutdown })
     }
 }
 

@@ -10,6 +10,7 @@
 //!   adds one statement to about twenty.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use darkroom_store::cluster::{Admission, Rate};
@@ -17,6 +18,7 @@ use darkroom_store::{Backend, Store};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::sharing::UrlSigner;
 use crate::ServiceError;
 
 /// Where a [`Limiter`] counts.
@@ -24,15 +26,17 @@ use crate::ServiceError;
 pub enum Counter {
     /// In this process's memory (one node).
     InProcess,
-    /// In the database, shared by every node on it.
-    Database(Store),
+    /// In the database, shared by every node on it. Keys (email addresses, client
+    /// addresses) are stored only as a keyed hash under the nodes' shared key, so the table
+    /// holds nothing personal that outlives an account's deletion.
+    Database(Store, Arc<UrlSigner>),
 }
 
 impl Counter {
     /// The database on PostgreSQL (where several nodes can run), this process on SQLite.
-    pub fn for_store(store: &Store) -> Self {
+    pub fn for_store(store: &Store, signer: &Arc<UrlSigner>) -> Self {
         match store.backend {
-            Backend::Postgres => Counter::Database(store.clone()),
+            Backend::Postgres => Counter::Database(store.clone(), signer.clone()),
             Backend::Sqlite => Counter::InProcess,
         }
     }
@@ -48,7 +52,7 @@ pub struct Limiter {
 
 enum Count {
     Memory(DefaultKeyedRateLimiter<String>),
-    Database(Store),
+    Database(Store, Arc<UrlSigner>),
 }
 
 impl Limiter {
@@ -60,7 +64,7 @@ impl Limiter {
                 let quota = Quota::with_period(Duration::from_millis(rate.interval_ms.max(1) as u64)).expect("non-zero").allow_burst(burst);
                 Count::Memory(RateLimiter::keyed(quota))
             }
-            Counter::Database(store) => Count::Database(store.clone()),
+            Counter::Database(store, signer) => Count::Database(store.clone(), signer.clone()),
         };
         Self { name, rate, count }
     }
@@ -75,10 +79,13 @@ impl Limiter {
                 Ok(()) => return Ok(()),
                 Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()).as_millis() as i64,
             },
-            Count::Database(store) => match store.take_rate(&format!("{}:{key}", self.name), self.rate, darkroom_store::now_ms()).await? {
-                Admission::Allowed => return Ok(()),
-                Admission::Limited { retry_after_ms } => retry_after_ms,
-            },
+            Count::Database(store, signer) => {
+                let bucket = format!("{}:{}", self.name, &signer.keyed_hash(&format!("rate-limit:{}:{key}", self.name))[..32]);
+                match store.take_rate(&bucket, self.rate, darkroom_store::now_ms()).await? {
+                    Admission::Allowed => return Ok(()),
+                    Admission::Limited { retry_after_ms } => retry_after_ms,
+                }
+            }
         };
         Err(ServiceError::RateLimited { retry_after_secs: ((wait_ms + 999) / 1000).max(1) as u64 })
     }

@@ -1,7 +1,8 @@
 -- Several nodes on one database (scale-out).
 --
--- Rate limits held for the whole cluster: one row per bucket ("api-key:<id>", "api-ip:<ip>",
--- "auth-ip:<ip>", "auth-account:<email>") with its GCRA theoretical arrival time in Unix ms
+-- Rate limits held for the whole cluster: one row per bucket ("api-key:<hash>", "api-ip:<hash>",
+-- "auth-account:<hash>": the key is kept only as a keyed hash, never an address or an email)
+-- with its GCRA theoretical arrival time in Unix ms
 -- (store::cluster). A request is one conditional upsert; rows whose time has passed are
 -- pruned hourly.
 CREATE TABLE rate_limits (
