@@ -31,24 +31,10 @@ fresh_db() {
 cleanup() { scripts/cluster.sh stop > /dev/null 2>&1 || true; psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" > /dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-# A member with a billion credits and a key whose secret this script knows (bench/member.sh's
-# way: a grant entry and its lot, the key's SHA-256).
-member() {
-  local email=bench@example.com
-  DARKROOM_ADMIN_PASSWORD="bench password 1" "$DARKROOM_BIN" create-admin --email $email > /dev/null
-  USER_ID=$(echo "SELECT id FROM users WHERE email = '$email';" | sql)
-  SECRET="dk_bench$(head -c 64 /dev/urandom | sha256sum | cut -c1-36)"
-  local hash now; hash=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1); now=$(($(date +%s) * 1000))
-  sql <<SQL
-UPDATE users SET balance = balance + 1000000000 WHERE id = '$USER_ID';
-INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, idempotency_key, created_at)
-SELECT 'bench-grant', id, 'grant', 1000000000, balance, 'benchmark', 'bench-grant', $now FROM users WHERE id = '$USER_ID';
-INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at)
-VALUES ('bench-lot', '$USER_ID', 'bench-grant', 'grant', 1000000000, 1000000000, NULL, $now);
-INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, rights_confirmed_at, created_at)
-VALUES ('bench-key', '$USER_ID', 'bench', '${SECRET:0:11}', '$hash', 'generate,read', $now, $now);
-SQL
-}
+# A member with a billion credits and a key whose secret this script knows.
+BIN=$DARKROOM_BIN
+. bench/seed-member.sh
+member() { seed_member; }
 
 run_wrk() { # label url [lua]
   local out rps p99

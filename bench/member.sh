@@ -22,24 +22,8 @@ else
   sql() { sqlite3 -bail "$WORK/darkroom.db" "$@"; }
 fi
 "$BIN" migrate >/dev/null
-BENCH_EMAIL=bench@example.com BENCH_PASSWORD="bench password 1"
-DARKROOM_ADMIN_PASSWORD="$BENCH_PASSWORD" "$BIN" create-admin --email "$BENCH_EMAIL" >/dev/null
-USER_ID=$(echo "SELECT id FROM users WHERE email = '$BENCH_EMAIL';" | sql)
-NOW_MS=$(($(date +%s) * 1000))
-# Credits for every request (a ledger grant and its lot, so balance = sum of entries = sum
-# of lots still holds), and a key whose secret this script knows (only its SHA-256 is
-# stored, as the keys page does).
-SECRET="dk_bench$(head -c 64 /dev/urandom | sha256sum | cut -c1-36)"
-HASH=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
-sql <<SQL
-UPDATE users SET balance = balance + 1000000000 WHERE id = '$USER_ID';
-INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, idempotency_key, created_at)
-SELECT 'bench-grant', id, 'grant', 1000000000, balance, 'benchmark', 'bench-grant', $NOW_MS FROM users WHERE id = '$USER_ID';
-INSERT INTO credit_lots (id, user_id, entry_id, kind, amount, remaining, expires_at, created_at)
-VALUES ('bench-lot', '$USER_ID', 'bench-grant', 'grant', 1000000000, 1000000000, NULL, $NOW_MS);
-INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes, rights_confirmed_at, created_at)
-VALUES ('bench-key', '$USER_ID', 'bench', '${SECRET:0:11}', '$HASH', 'generate,read', $NOW_MS, $NOW_MS);
-SQL
+. bench/seed-member.sh
+seed_member
 
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!

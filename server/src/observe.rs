@@ -67,8 +67,17 @@ pub async fn layer(State(app): State<AppState>, mut req: Request, next: Next) ->
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let span = tracing::info_span!("request", request_id = %id, method = %method, uri = %req.uri().path());
     let start = Instant::now();
-    let mut resp = tracing::Instrument::instrument(request_id::scope(id.clone(), next.run(req)), span).await;
-    app.metrics.http(&method, &route, resp.status().as_u16(), start.elapsed());
+    let mut resp = tracing::Instrument::instrument(request_id::scope(id.clone(), next.run(req)), span.clone()).await;
+    let (status, took) = (resp.status().as_u16(), start.elapsed());
+    app.metrics.http(&method, &route, status, took);
+    // One line per request: failures at warn, the rest at debug (nginx keeps the access log).
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, ms = took.as_secs_f64() * 1000.0, route = %route, "request failed");
+        } else {
+            tracing::debug!(status, ms = took.as_secs_f64() * 1000.0, route = %route, "request");
+        }
+    });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }

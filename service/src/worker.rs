@@ -38,7 +38,7 @@ pub async fn run(state: AppState, worker_id: String, mut shutdown: watch::Receiv
             Ok(Some(job)) => {
                 let (id, template, started) = (job.id.clone(), job.template_id.clone().unwrap_or_else(|| "none".into()), std::time::Instant::now());
                 let span = tracing::info_span!("job", id = %job.id, request_id = job.request_id.as_deref().unwrap_or("-"), worker = %worker_id);
-                let work = tracing::Instrument::instrument(process(&state, &worker_id, job), span);
+                let work = tracing::Instrument::instrument(process(&state, &worker_id, job), span.clone());
                 tokio::pin!(work);
                 let mut stop = shutdown.clone();
                 let out_of_time = async move {
@@ -52,6 +52,7 @@ pub async fn run(state: AppState, worker_id: String, mut shutdown: watch::Receiv
                         }
                         if let Ok(done) = state.store.job_any_owner(&id).await {
                             state.metrics.job_finished(&template, done.status.as_str(), started.elapsed());
+                            span.in_scope(|| tracing::info!(status = %done.status, template = %template, secs = started.elapsed().as_secs_f64(), "job ended"));
                         }
                     }
                     _ = out_of_time => {
