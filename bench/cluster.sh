@@ -83,9 +83,10 @@ for M in 1 2; do
   fresh_db
   member
   CLUSTER_WEB=1 CLUSTER_WORKERS=0 scripts/cluster.sh start > /dev/null
-  BODY=$(python3 -c "import base64,json,sys; print(json.dumps({'image': base64.b64encode(open(sys.argv[1],'rb').read()).decode(), 'style': 3}))" data/models/samples/astronaut.png)
+  BODY=$(mktemp --suffix .json)
+  python3 -c "import base64,json,sys; print(json.dumps({'image': base64.b64encode(open(sys.argv[1],'rb').read()).decode(), 'style': 3}))" data/models/samples/astronaut.png > "$BODY"
   for i in $(seq 1 "$JOBS"); do
-    curl -fs -o /dev/null -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$CLUSTER_PORT/api/v1/generations"
+    curl -fs -o /dev/null -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' --data-binary "@$BODY" "http://127.0.0.1:$CLUSTER_PORT/api/v1/generations"
   done
   CLUSTER_WEB=1 CLUSTER_WORKERS=$M scripts/cluster.sh start > /dev/null
   while [ "$(echo "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running');" | sql)" != 0 ]; do sleep 0.5; done

@@ -56,6 +56,7 @@ impl Application {
         let addr = listener.local_addr()?;
         config.addr = addr.to_string();
         let state = AppState::build(config).await?;
+        state.agree_on_shared_keys().await?;
         let config = state.config.clone();
         if let Some(engine) = state.engine.clone().filter(|_| config.render_previews) {
             let (models, out) = (config.models_dir.clone(), config.data_dir.join("previews"));

@@ -68,6 +68,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve => server::Application::build(config).await?.run().await,
         Command::Worker { count } => {
             let state = AppState::build(config).await?;
+            state.agree_on_shared_keys().await?;
             let rx = state.shutdown.subscribe();
             if let Some(addr) = state.config.metrics_addr.clone() {
                 server::observe::serve_metrics(state.clone(), &addr, rx.clone()).await?;

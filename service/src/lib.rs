@@ -117,16 +117,25 @@ impl AppState {
         let mailer = mail::Mailer::from_config(&config)?;
         let auth_limits = Arc::new(accounts::AuthLimits::new(&limits::Counter::for_store(&store, &signer), config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
         let generators = generators::Generators::new(engine.clone(), &config);
-        agree_on_keys(&store, &signer).await?;
         let metrics = Arc::new(metrics::Metrics::new());
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer, provenance, mailer, auth_limits, metrics, shutdown })
     }
 }
 
-/// Every node must sign media URLs (and key IP and user hashes) with the same key: the first
-/// node on a database records the key's fingerprint, and a node started with another key
-/// stops here with an error naming the setting, instead of signing URLs the others refuse.
+impl AppState {
+    /// Every node (`serve`, `worker`) must sign media URLs (and key IP and user hashes) with
+    /// the same key: the first node on a database records the key's fingerprint, and a node
+    /// started with another key stops here with an error naming the setting, instead of
+    /// signing URLs the others refuse. One-off commands (`create-admin`, `purge`, ...) neither
+    /// record nor check it.
+    ///
+    /// Errors: another key is recorded; the database could not be reached.
+    pub async fn agree_on_shared_keys(&self) -> anyhow::Result<()> {
+        agree_on_keys(&self.store, &self.signer).await
+    }
+}
+
 async fn agree_on_keys(store: &Store, signer: &sharing::UrlSigner) -> anyhow::Result<()> {
     use darkroom_store::cluster::KeyAgreement;
     match store.agree_on_key("media-url", &signer.fingerprint()).await? {
