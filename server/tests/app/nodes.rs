@@ -240,3 +240,60 @@ fn value_of(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str
         })
         .sum()
 }
+
+/// `/readyz` follows the bucket: 200 while a SeaweedFS of this test's own answers, 503 with
+/// `media: false` once it is stopped, 200 again when it is back (same data folder, same
+/// port), with no restart of the node.
+async fn readyz_follows_the_bucket_down_and_back(b: Backend) {
+    let dir = std::env::temp_dir().join(format!("darkroom-weed-{}", darkroom_store::new_id()));
+    let port = (20_000..30_000u16)
+        .map(|p| p + (std::process::id() % 5_000) as u16)
+        .find(|&p| [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000].iter().all(|d| std::net::TcpListener::bind(("127.0.0.1", p + d)).is_ok()))
+        .expect("free ports");
+    let weed = |action: &str| {
+        let out = std::process::Command::new("bash")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/seaweedfs.sh"))
+            .arg(action)
+            .env("SEAWEEDFS_DIR", &dir)
+            .env("SEAWEEDFS_S3_PORT", port.to_string())
+            .output()
+            .expect("run scripts/seaweedfs.sh");
+        assert!(out.status.success(), "seaweedfs.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    /// Stops this test's SeaweedFS however the test ends.
+    struct Stop<F: Fn(&str) -> String>(F);
+    impl<F: Fn(&str) -> String> Drop for Stop<F> {
+        fn drop(&mut self) {
+            (self.0)("stop");
+        }
+    }
+    let endpoint = weed("start");
+    let weed = Stop(weed);
+    let app = spawn_app(b, move |c| {
+        let mut s3 = s3_settings("readyz");
+        s3.endpoint = Some(endpoint);
+        c.s3 = Some(s3);
+        c.workers = 0;
+    })
+    .await;
+    let ready = || async { reqwest::get(format!("{}/readyz", app.base)).await.unwrap().status().as_u16() };
+    assert_eq!(ready().await, 200);
+    (weed.0)("stop");
+    let r = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["media"], false);
+    (weed.0)("start");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ready().await != 200 {
+        assert!(Instant::now() < deadline, "/readyz does not recover when the bucket is back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+mod pg_s3 {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn readyz_follows_the_bucket_down_and_back() {
+        super::readyz_follows_the_bucket_down_and_back(darkroom_store::Backend::Postgres).await
+    }
+}
