@@ -33,11 +33,21 @@ async function phase(name) {
   const wall = (performance.now() - t0) / 1000;
   const used = cpu() - c0;
   console.error(`${name.padEnd(40)} server CPU ${used.toFixed(2).padStart(6)} s (${((used / wall) * 100).toFixed(0).padStart(3)}% of a core)   per request p50 ${pct(took, 50).toFixed(1)} ms p99 ${pct(took, 99).toFixed(1)} ms`);
+  return { used, wall };
+}
+
+/// The server's CPU while nothing is asked of it for `secs` (what open streams cost alone:
+/// their 15 s safety polls and heartbeats).
+async function idle(name, secs) {
+  const c0 = cpu();
+  await new Promise((r) => setTimeout(r, secs * 1000));
+  const used = cpu() - c0;
+  console.error(`${name.padEnd(40)} server CPU ${used.toFixed(2).padStart(6)} s over ${secs.toFixed(1)} s`);
   return used;
 }
 
 console.error(`${jobs} generations of one member, in sequence, workers paused`);
-const without = await phase('no other streams open');
+const without = (await phase('no other streams open')).used;
 
 // Other members sign up, sign in and open their live stream.
 let open = 0;
@@ -61,7 +71,8 @@ for (let i = 0; i < others; i += 8) {
 }
 await new Promise((r) => setTimeout(r, 2000));
 const before = received;
-const withStreams = await phase(`${open} other members' streams open`);
+const { used: withStreams, wall } = await phase(`${open} other members' streams open`);
 console.error(`bytes sent to the other members' streams during the phase: ${received - before} (heartbeats only: they are not woken)`);
-console.error(`ratio with / without: ${(withStreams / without).toFixed(2)}`);
+const alone = await idle(`the same streams, no generations`, wall);
+console.error(`ratio with / without: ${(withStreams / without).toFixed(2)}; with, less what the open streams cost alone: ${((withStreams - alone) / without).toFixed(2)}`);
 process.exit(0);

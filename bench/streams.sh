@@ -3,9 +3,10 @@
 # (LISTEN/NOTIFY fan-out), the release binary with its workers paused: BENCH_JOBS generations
 # created one after another through the API, the server's CPU time measured from
 # /proc/<pid>/stat, first with no stream open, then with BENCH_STREAMS other members' streams
-# open (bench/streams.mjs). A stream is woken only by its own member's events, so the second
-# figure should match the first plus the streams' 15 s safety polls.
-# Settings: BENCH_DB (postgres), BENCH_PROFILE (release), BENCH_STREAMS (400), BENCH_JOBS (200),
+# open (bench/streams.mjs), then the same streams for as long with no generations. A stream is
+# woken only by its own member's events, so the second figure should be the first plus the
+# third (the streams' own 15 s safety polls and heartbeats).
+# Settings: BENCH_DB (postgres), BENCH_PROFILE (release), BENCH_STREAMS (400), BENCH_JOBS (1000),
 # BENCH_PORT (3321).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,4 @@ export DARKROOM_WORKERS=0 DARKROOM_REQUIRE_VERIFIED_EMAIL=false DARKROOM_AUTH_RA
 UPLOAD=$(curl -fs -H "Authorization: Bearer $SECRET" -F "file=@$MODELS/samples/chelsea.png" "$BASE/api/v1/uploads" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 [ -n "$UPLOAD" ] || { echo "upload failed" >&2; exit 1; }
 echo "Darkroom live-stream fan-out benchmark: $DB, profile $PROFILE, $(nproc) cores"
-node bench/streams.mjs "$BASE" "$SECRET" "$UPLOAD" "$SERVER" "${BENCH_STREAMS:-400}" "${BENCH_JOBS:-200}"
+node bench/streams.mjs "$BASE" "$SECRET" "$UPLOAD" "$SERVER" "${BENCH_STREAMS:-400}" "${BENCH_JOBS:-1000}"
