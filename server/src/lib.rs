@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod explore_cache;
 pub mod csrf;
+pub mod headers;
 pub mod observe;
 pub mod routes;
 pub mod sessions;
@@ -296,5 +297,5 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         // HTML and JSON compressed on the fly (brotli or gzip, as the client accepts); images,
         // live event streams and the precompressed bundle are left alone.
         .layer(tower_http::compression::CompressionLayer::new());
-    Ok(router)
+    Ok(headers::apply(router, config.secure_cookies))
 }

@@ -1,7 +1,7 @@
 //! Several nodes on one database, and what an operator sees of a node: rate limits and
 //! sessions that hold across nodes, the shared-key check at start, `/metrics` read back with
-//! a Prometheus text-format parser, request ids from the request to the job, and a node
-//! that stops (SIGTERM) ending its streams and giving back its job.
+//! a Prometheus text-format parser, request ids from the request to the job, a node that
+//! stops (SIGTERM) ending its streams and giving back its job, and the security headers.
 
 use super::api::{api, new_key};
 use super::*;
@@ -219,7 +219,7 @@ async fn a_stopping_node_ends_streams_and_gives_back_its_job(b: Backend) {
     assert_eq!(two.balance(&c).await, 45, "charged once");
 }
 
-on_both!(metrics_and_request_ids, a_stopping_node_ends_streams_and_gives_back_its_job);
+on_both!(metrics_and_request_ids, a_stopping_node_ends_streams_and_gives_back_its_job, security_headers_on_every_response);
 
 mod pg {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -295,5 +295,28 @@ mod pg_s3 {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn readyz_follows_the_bucket_down_and_back() {
         super::readyz_follows_the_bucket_down_and_back(darkroom_store::Backend::Postgres).await
+    }
+}
+
+/// Every response carries the security headers (pages, the API, media, errors), a route's
+/// own value is kept, and HSTS is sent only when the site is served over HTTPS (secure
+/// cookies on).
+async fn security_headers_on_every_response(b: Backend) {
+    let http = spawn_app(b, |c| c.workers = 0).await;
+    let https = spawn_app(b, |c| {
+        c.workers = 0;
+        c.secure_cookies = true;
+    })
+    .await;
+    for path in ["/", "/explore", "/api/v1/styles", "/healthz", "/no-such-page", "/api/v1/openapi.json"] {
+        for (app, hsts) in [(&http, false), (&https, true)] {
+            let r = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+            let h = r.headers();
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert_eq!(h["content-security-policy"], server::headers::CSP, "{path}");
+            assert_eq!(h.get("strict-transport-security").map(|v| v.to_str().unwrap().to_string()), hsts.then(|| server::headers::HSTS.to_string()), "{path}");
+        }
     }
 }
