@@ -5,11 +5,12 @@
 # request creates and charges a job), wrk on loopback. In the same run, the raw INSERT rate
 # of the same `jobs` table through the database's own client (pgbench -c CONNS for
 # PostgreSQL; sqlite3, one statement per transaction with the server's pragmas, for SQLite)
-# — the floor under what one API request, which is about fifteen statements in one
-# transaction plus the key check and the request log, can cost.
+# — the floor under what one API request can cost. Two loads: one member's key (each request
+# waits for the one before on the member's balance row until commit), then BENCH_MEMBERS (16)
+# members' keys in turn (no shared hot row).
 #
 # Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
-# BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
+# BENCH_MEMBERS (16), BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${BENCH_PROFILE:-release}
@@ -23,41 +24,71 @@ PGDB=darkroom_bench_api
 export DARKROOM_WORKERS=0
 . bench/member.sh
 
-# A small photo (64x64 PNG), uploaded once.
+# A small photo (64x64 PNG), uploaded once per member.
 python3 - "$MODELS/samples/chelsea.png" "$WORK/small.png" <<'PY' 2>/dev/null || cp "$MODELS/samples/chelsea.png" "$WORK/small.png"
 import sys
 from PIL import Image
 Image.open(sys.argv[1]).convert("RGB").resize((64, 64)).save(sys.argv[2])
 PY
-UPLOAD=$(curl -fs -H "Authorization: Bearer $SECRET" -F "file=@$WORK/small.png" "$BASE/api/v1/uploads" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+upload() {
+  curl -fs -H "Authorization: Bearer $1" -F "file=@$WORK/small.png" "$BASE/api/v1/uploads" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'
+}
+UPLOAD=$(upload "$SECRET")
 [ -n "$UPLOAD" ] || { echo "upload failed" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
 BODY="{\"upload_id\":\"$UPLOAD\",\"style\":3}"
 # The request really creates a queued generation (a fast error would be wrong).
 curl -fs -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/generations" \
   | grep -q '"status":"queued"' || { echo "POST /api/v1/generations did not queue" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
-LUA="$WORK/post.lua"
-cat >"$LUA" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $SECRET"
+# The wrk script: requests take the members' keys (and their uploads) in turn.
+SECRETS=("$SECRET") BODIES=("$BODY")
+lua() {
+  {
+    echo "local secrets = {"; printf '"%s",\n' "${SECRETS[@]:0:$1}"; echo "}"
+    echo "local bodies = {"; printf "'%s',\n" "${BODIES[@]:0:$1}"; echo "}"
+    cat <<'LUA'
+local i = 0
+request = function()
+  i = i % #secrets + 1
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. secrets[i] }, bodies[i])
+end
 LUA
+  } >"$WORK/post$1.lua"
+  echo "$WORK/post$1.lua"
+}
 
 jobs_count() { echo "SELECT COUNT(*) FROM jobs;" | sql; }
 echo "Darkroom API benchmark: $DB, profile $PROFILE, wrk -t$THREADS -c$CONNS -d${SECS}s, $(nproc) cores"
-printf "%-28s %10s %10s  %s\n" target "per sec" p99 notes
-wrk -t"$THREADS" -c"$CONNS" -d2s -s "$LUA" "$BASE/api/v1/generations" >/dev/null # warm-up
-BEFORE=$(jobs_count)
-OUT=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$LUA" "$BASE/api/v1/generations")
-AFTER=$(jobs_count)
-RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
-P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
-ERRS=$(echo "$OUT" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-printf "%-28s %10s %10s  %s\n" "POST /api/v1/generations" "$RPS" "$P99" "$((AFTER - BEFORE)) jobs created $ERRS"
+printf "%-34s %10s %10s  %s\n" target "per sec" p99 notes
+# `load N`: wrk with N members' keys; sets RPS_N and P99_N.
+load() {
+  local script before after out
+  script=$(lua "$1")
+  wrk -t"$THREADS" -c"$CONNS" -d2s -s "$script" "$BASE/api/v1/generations" >/dev/null # warm-up
+  before=$(jobs_count)
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$script" "$BASE/api/v1/generations")
+  after=$(jobs_count)
+  printf -v "RPS_$1" '%s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+  printf -v "P99_$1" '%s' "$(echo "$out" | awk '$1 == "99%" {print $2}')"
+  local rps="RPS_$1" p99="P99_$1"
+  printf "%-34s %10s %10s  %s\n" "POST /api/v1/generations, $1 key(s)" "${!rps}" "${!p99}" \
+    "$((after - before)) jobs created $(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')"
+}
+# One member: every request waits for the one before on the member's balance row.
+load 1
+# BENCH_MEMBERS members in parallel (no shared row but the template's use count).
+MEMBERS=${BENCH_MEMBERS:-16}
+for n in $(seq 2 "$MEMBERS"); do
+  seed_member "$n"
+  up=$(upload "$SECRET")
+  [ -n "$up" ] || { echo "upload for member $n failed" >&2; exit 1; }
+  SECRETS+=("$SECRET") BODIES+=("{\"upload_id\":\"$up\",\"style\":3}")
+done
+load "$MEMBERS"
 sleep 2 # requests wrk abandoned at the end still finish (and log) on the server
 LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201 AND route = '/api/v1/generations';" | sql)
 CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)
 [ "$LOGGED" -eq "$CHARGES" ] && [ "$CHARGES" -eq "$(jobs_count)" ] || { echo "jobs $(jobs_count), charges $CHARGES, logged $LOGGED differ" >&2; exit 1; }
+echo "jobs = charges = logged requests: $CHARGES"
 
 # Raw INSERT of the same table, same database, same run.
 INSERT="INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, style)"
@@ -81,4 +112,6 @@ else
   RAW=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
   printf "%-28s %10s %10s  %s\n" "raw INSERT INTO jobs" "$RAW" "-" "sqlite3, $N rows, one per transaction"
 fi
-awk -v a="$RPS" -v r="$RAW" 'BEGIN { printf "API / raw INSERT: %.1f%%\n", 100 * a / r }'
+RPS_N="RPS_$MEMBERS"
+awk -v a="$RPS_1" -v b="${!RPS_N}" -v m="$MEMBERS" -v r="$RAW" \
+  'BEGIN { printf "API / raw INSERT: one key %.1f%%, %d keys %.1f%% (goal for %d keys: 35%%)\n", 100 * a / r, m, 100 * b / r, m }'

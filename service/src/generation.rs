@@ -184,6 +184,12 @@ pub struct ApiSubmit<'a> {
     /// SHA-256 (hex) of the request's content: a reused idempotency key with another
     /// request is refused.
     pub request_hash: &'a str,
+    /// The idempotency key was made for this request (none was sent): no earlier job can
+    /// hold it, so it is not looked up.
+    pub key_is_new: bool,
+    /// Write the request's log row in the job's transaction (the caller then does not log a
+    /// created generation itself).
+    pub log: Option<darkroom_store::jobs::RequestLog<'a>>,
 }
 
 /// A photo as checked and cleaned for storage.
@@ -289,9 +295,12 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         }
         _ => Ok(()),
     };
-    if let Some(job) = state.store.job_by_key(user_id, idempotency_key).await? {
-        same_request(&job)?;
-        return Ok((job, false));
+    let key_is_new = api.as_ref().is_some_and(|a| a.key_is_new);
+    if !key_is_new {
+        if let Some(job) = state.store.job_by_key(user_id, idempotency_key).await? {
+            same_request(&job)?;
+            return Ok((job, false));
+        }
     }
     let template_id = request.template.clone().unwrap_or_else(|| default_template(request, style_source.is_some()));
     let template = crate::templates::offered(state, &template_id).await?;
@@ -393,7 +402,12 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
                 idempotency_key,
                 prompt: &prompt_text,
                 gates,
-                api: api.as_ref().map(|a| ApiOrigin { key_id: &a.key.id, request_hash: a.request_hash, cap }),
+                api: api.as_ref().map(|a| ApiOrigin {
+                    key_id: &a.key.id,
+                    request_hash: a.request_hash,
+                    cap,
+                    log: a.log,
+                }),
                 request_id: request_id.as_deref(),
             })
             .await?;

@@ -347,22 +347,7 @@ impl Store {
     /// Logs an authenticated API request.
     #[allow(clippy::too_many_arguments)]
     pub async fn log_api_request(&self, user_id: &str, key_id: &str, key_prefix: &str, method: &str, route: &str, status: u16, cost: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new_id())
-        .bind(user_id)
-        .bind(key_id)
-        .bind(key_prefix)
-        .bind(method)
-        .bind(route)
-        .bind(status as i64)
-        .bind(cost)
-        .bind(now_ms())
-        .execute(&self.write_pool)
-        .await?;
-        Ok(())
+        log_request(&self.write_pool, user_id, key_id, &crate::jobs::RequestLog { key_prefix, method, route }, status, cost, now_ms()).await
     }
 
     /// Deletes logged API requests made before `before_ms`; returns how many.
@@ -385,3 +370,40 @@ impl Store {
 /// Credits a key spent since a time: its jobs' cost, less refunded ones (`$1` key, `$2` since).
 pub(crate) const SPEND_SQL: &str = "SELECT CAST(COALESCE(SUM(j.cost), 0) AS BIGINT) FROM jobs j WHERE j.api_key_id = $1 AND j.created_at >= $2 \
      AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.user_id = j.user_id AND l.idempotency_key = 'refund:' || j.id)";
+
+/// Writes one row of the member's API request log on `conn` (a pool, or a transaction's
+/// connection: a job's creation logs its request in the same transaction).
+async fn log_request<'e, E>(conn: E, user_id: &str, key_id: &str, log: &crate::jobs::RequestLog<'_>, status: u16, cost: i64, at_ms: i64) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(key_id)
+    .bind(log.key_prefix)
+    .bind(log.method)
+    .bind(log.route)
+    .bind(i64::from(status))
+    .bind(cost)
+    .bind(at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`Store::log_api_request`] inside `tx`.
+pub(crate) async fn log_request_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    key_id: &str,
+    log: &crate::jobs::RequestLog<'_>,
+    status: u16,
+    cost: i64,
+    at_ms: i64,
+) -> Result<()> {
+    log_request(&mut **tx, user_id, key_id, log, status, cost, at_ms).await
+}

@@ -38,39 +38,59 @@ pub struct Event {
 /// PostgreSQL, announces it to every node at commit (see [`crate::live`]). Returns its `seq`,
 /// or `None` if the member's row is gone (no one can be watching; nothing is written).
 pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str, event: &LiveEvent) -> Result<Option<i64>> {
+    append_all_in(tx, user_id, std::slice::from_ref(event)).await
+}
+
+/// Appends `events` in order inside `tx` (consecutive `seq`s) as [`append_in`] does one:
+/// one statement on PostgreSQL (number, rows and notice), two on SQLite. Returns the last
+/// `seq`, or `None` if the member's row is gone or `events` is empty.
+pub(crate) async fn append_all_in(tx: &mut Transaction<'static, Any>, user_id: &str, events: &[LiveEvent]) -> Result<Option<i64>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let n = events.len() as i64;
+    let now = now_ms();
     let conn = &mut **tx;
+    // Rows `($k + i*2, $k + i*2 + 1)` of (kind, payload), numbered from the member's new
+    // `event_seq` backwards.
+    let first = 5;
+    let values: Vec<String> = (0..events.len()).map(|i| format!("({}, ${}, ${})", i + 1, first + 2 * i, first + 2 * i + 1)).collect();
     let seq = if crate::live::is_postgres(conn) {
-        // One round trip: the number, the row and the notice.
-        sqlx::query_scalar(
-            "WITH s AS (UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq) \
+        // One round trip: the numbers, the rows and the notice.
+        let sql = format!(
+            "WITH s AS (UPDATE users SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq) \
              INSERT INTO events (user_id, seq, kind, payload, created_at) \
-             SELECT $1, s.event_seq, $2, $3, $4 FROM s CROSS JOIN LATERAL (SELECT pg_notify($5, 'e:' || $1)) n \
+             SELECT $1, s.event_seq - $2 + v.n, v.kind, v.payload, $3 FROM s \
+             CROSS JOIN (VALUES {}) AS v(n, kind, payload) \
+             CROSS JOIN LATERAL (SELECT pg_notify($4, 'e:' || $1)) n \
              RETURNING seq",
-        )
-        .bind(user_id)
-        .bind(event.kind())
-        .bind(event.payload())
-        .bind(now_ms())
-        .bind(crate::live::CHANNEL)
-        .fetch_optional(conn)
-        .await?
+            values.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id).bind(n).bind(now).bind(crate::live::CHANNEL);
+        for e in events {
+            q = q.bind(e.kind()).bind(e.payload());
+        }
+        q.fetch_all(conn).await?.into_iter().max()
     } else {
-        let Some(seq) = sqlx::query_scalar::<_, i64>("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+        let Some(last) = sqlx::query_scalar::<_, i64>("UPDATE users SET event_seq = event_seq + $1 WHERE id = $2 RETURNING event_seq")
+            .bind(n)
             .bind(user_id)
             .fetch_optional(&mut *conn)
             .await?
         else {
             return Ok(None);
         };
-        sqlx::query("INSERT INTO events (user_id, seq, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(user_id)
-            .bind(seq)
-            .bind(event.kind())
-            .bind(event.payload())
-            .bind(now_ms())
-            .execute(conn)
-            .await?;
-        Some(seq)
+        let sql = format!(
+            "INSERT INTO events (user_id, seq, kind, payload, created_at) \
+             SELECT $1, $2 - $3 + v.column1, v.column2, v.column3, $4 FROM (VALUES {}) AS v",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(user_id).bind(last).bind(n).bind(now);
+        for e in events {
+            q = q.bind(e.kind()).bind(e.payload());
+        }
+        q.execute(conn).await?;
+        Some(last)
     };
     Ok(seq)
 }

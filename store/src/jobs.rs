@@ -125,6 +125,21 @@ pub struct ApiOrigin<'a> {
     /// `(credits, since_ms)`: the key may spend at most `credits` on jobs created since
     /// `since_ms` (refunded ones not counted), this one included.
     pub cap: Option<(i64, i64)>,
+    /// The request's row in the member's API request log, written in the job's transaction
+    /// (status 201, the job's cost), so a created generation is always logged and a failed
+    /// creation never is. `None`: the caller logs the request itself.
+    pub log: Option<RequestLog<'a>>,
+}
+
+/// An API request as the member's request log records it (`api_requests`).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLog<'a> {
+    /// The key's visible prefix (`dk_…`).
+    pub key_prefix: &'a str,
+    /// `POST`, `GET`, ...
+    pub method: &'a str,
+    /// The route's pattern, e.g. `/api/v1/generations`.
+    pub route: &'a str,
 }
 
 /// The outcome of the gates a job passes before it is queued.
@@ -180,18 +195,12 @@ impl Job {
     }
 }
 
-/// Inside a job's creation: the key must be live; with a cap, its row is locked (PostgreSQL;
-/// SQLite holds the writer lock already) and the cap checked against its jobs in the window,
-/// this one included. Errors: [`StoreError::NotFound`] (revoked), [`StoreError::CreditCapReached`].
+/// Inside a job's creation with a capped key: its row is locked (PostgreSQL; SQLite holds the
+/// writer lock already) and the cap checked against its jobs in the window, this one
+/// included. (An uncapped key's liveness is checked by the job's INSERT.) Errors:
+/// [`StoreError::NotFound`] (revoked), [`StoreError::CreditCapReached`].
 async fn api_key_check_in(tx: &mut Transaction<'static, Any>, api: &ApiOrigin<'_>, user_id: &str, cost: i64, now: i64) -> Result<()> {
-    let Some((cap, since)) = api.cap else {
-        let live: Option<String> = sqlx::query_scalar("SELECT id FROM api_keys WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(api.key_id)
-            .bind(user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        return live.map(|_| ()).ok_or(StoreError::NotFound);
-    };
+    let Some((cap, since)) = api.cap else { return Ok(()) };
     let live = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
         .bind(now)
         .bind(api.key_id)
@@ -217,7 +226,15 @@ pub(crate) async fn job_in(tx: &mut Transaction<'static, Any>, id: &str) -> Resu
 }
 
 pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> Result<()> {
-    events::append_in(tx, &job.user_id, &LiveEvent::Job(job.state())).await?;
+    emit_job_with(tx, job, None).await
+}
+
+/// [`emit_job`], and with `balance` the member's new balance as the next event (one
+/// statement for both on PostgreSQL).
+pub(crate) async fn emit_job_with(tx: &mut Transaction<'static, Any>, job: &Job, balance: Option<i64>) -> Result<()> {
+    let mut events = vec![LiveEvent::Job(job.state())];
+    events.extend(balance.map(|balance| LiveEvent::Balance(darkroom_contract::event::Balance { balance })));
+    events::append_all_in(tx, &job.user_id, &events).await?;
     if job.status == JobStatus::Queued {
         crate::live::notify_in(&mut **tx, crate::live::Notice::Queued).await?;
     }
@@ -232,31 +249,26 @@ impl Store {
     /// Errors: [`StoreError::InsufficientCredits`] (nothing written), [`StoreError::NotFound`]
     /// if the upload is not this member's.
     pub async fn create_job(&self, new: NewJob<'_>) -> Result<(Job, bool)> {
-        if let Some(job) = self.job_by_key(new.user_id, new.idempotency_key).await? {
-            return Ok((job, false));
-        }
-        let id = new_id();
-        let mut tx = self.begin_write().await?;
-        for upload in new.upload_id.into_iter().chain(new.style_upload_id) {
-            let owned: Option<String> = sqlx::query_scalar("SELECT id FROM uploads WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL")
-                .bind(upload)
-                .bind(new.user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if owned.is_none() {
-                return Err(StoreError::NotFound);
-            }
-        }
         let gates = &new.gates;
         if !gates.status.can_start_as() {
             return Err(StoreError::Conflict(format!("a job cannot start as {}", gates.status)));
         }
+        let id = new_id();
         let now = now_ms();
-        let inserted = sqlx::query(
+        let mut tx = self.begin_write().await?;
+        // One statement inserts the job and returns it, if its uploads are still the
+        // member's and (without a cap, which locks the key below) its API key is still live.
+        // An idempotency key used before fails the unique index: that earlier job is the
+        // answer (no lookup first: most requests are new).
+        let inserted = sqlx::query_as::<_, Job>(&format!(
             "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
              prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
+             WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
+             AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
+             AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL)) \
+             RETURNING {COLUMNS}"
+        ))
         .bind(&id)
         .bind(new.user_id)
         .bind(new.upload_id)
@@ -277,38 +289,45 @@ impl Store {
         .bind(new.style_upload_id)
         .bind(new.template_id)
         .bind(new.request_id)
-        .execute(&mut *tx)
+        .bind(new.api.as_ref().filter(|a| a.cap.is_none()).map(|a| a.key_id))
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from);
-        if let Err(e) = inserted {
-            if e.is_unique_violation() {
-                // A concurrent request with the same key won the race: answer with its job.
+        let job = match inserted {
+            Ok(Some(job)) => job,
+            // An upload deleted meanwhile, or the key revoked; unless the key was used before
+            // (nothing was inserted, so the unique index never spoke).
+            Ok(None) => {
+                tx.rollback().await?;
+                return match self.job_by_key(new.user_id, new.idempotency_key).await? {
+                    Some(job) => Ok((job, false)),
+                    None => Err(StoreError::NotFound),
+                };
+            }
+            Err(e) if e.is_unique_violation() => {
+                // A request with the same key came first (or won the race): answer with its job.
                 tx.rollback().await?;
                 let job = self.job_by_key(new.user_id, new.idempotency_key).await?.ok_or(StoreError::NotFound)?;
                 return Ok((job, false));
             }
-            return Err(e);
-        }
-        for d in gates.decisions {
-            decision_in(&mut tx, new.user_id, Some(&id), d).await?;
-        }
+            Err(e) => return Err(e),
+        };
+        crate::moderation::decisions_in(&mut tx, new.user_id, Some(&id), gates.decisions).await?;
         if let (Some(rules), JobStatus::Rejected) = (gates.strike, gates.status) {
             let category = gates.category.unwrap_or(Category::Other);
             strike_in(&mut tx, new.user_id, Some(&id), None, category, "blocked automatically", rules).await?;
         }
-        if let Some(template) = new.template_id {
-            sqlx::query("UPDATE templates SET uses = uses + 1 WHERE id = $1").bind(template).execute(&mut *tx).await?;
+        if let Some(log) = new.api.as_ref().and_then(|a| a.log.as_ref().map(|l| (a.key_id, l))) {
+            crate::api::log_request_in(&mut tx, new.user_id, log.0, log.1, 201, new.cost, now).await?;
         }
-        let job = job_in(&mut tx, &id).await?;
         // The row locks come last (the key's, then the member's: the debit and the events
         // take it), so concurrent requests of one member (or key) wait for each other only
         // over the few statements before the commit.
-        if let Some(api) = &new.api {
+        if let Some(api) = new.api.as_ref().filter(|a| a.cap.is_some()) {
             api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
         }
         let balance = ledger::debit_in(&mut tx, new.user_id, ledger::Kind::Charge, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
-        emit_job(&mut tx, &job).await?;
-        ledger::emit_balance(&mut tx, new.user_id, balance).await?;
+        emit_job_with(&mut tx, &job, Some(balance)).await?;
         tx.commit().await?;
         self.changed(new.user_id);
         if job.status == JobStatus::Queued {

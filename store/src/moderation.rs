@@ -122,26 +122,48 @@ const DECISION_COLUMNS: &str =
     "id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at";
 
 /// Records `d` for `user_id` (and `job_id`) inside `tx`.
-pub(crate) async fn decision_in(tx: &mut Transaction<'static, Any>, user_id: &str, job_id: Option<&str>, d: &NewDecision) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(new_id())
-    .bind(job_id)
-    .bind(user_id)
-    .bind(d.gate)
-    .bind(d.decision)
-    .bind(d.category)
-    .bind(&d.detector)
-    .bind(d.labels.to_string())
-    .bind(&d.policy_version)
-    .bind(&d.actor_id)
-    .bind(&d.reason)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
+/// Records `decisions` of one job inside `tx` in one statement (a job's gates: the prompt's,
+/// and each image's).
+pub(crate) async fn decisions_in(tx: &mut Transaction<'static, Any>, user_id: &str, job_id: Option<&str>, decisions: &[NewDecision]) -> Result<()> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..decisions.len())
+        .map(|i| {
+            let b = i * 12;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    let now = now_ms();
+    let mut q = sqlx::query(&sql);
+    for d in decisions {
+        q = q
+            .bind(new_id())
+            .bind(job_id)
+            .bind(user_id)
+            .bind(d.gate)
+            .bind(d.decision)
+            .bind(d.category)
+            .bind(&d.detector)
+            .bind(d.labels.to_string())
+            .bind(&d.policy_version)
+            .bind(&d.actor_id)
+            .bind(&d.reason)
+            .bind(now);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
+}
+
+pub(crate) async fn decision_in(tx: &mut Transaction<'static, Any>, user_id: &str, job_id: Option<&str>, d: &NewDecision) -> Result<()> {
+    decisions_in(tx, user_id, job_id, std::slice::from_ref(d)).await
 }
 
 /// Adds a strike inside `tx` and applies `rules` to the member's active strikes.

@@ -3,8 +3,8 @@
 //!
 //! Rows are never deleted: an archived template is no longer offered, and the jobs made with
 //! it keep their `template_id` (their results still show). Every change is an
-//! administrator's, audited in the same transaction. `uses` goes up by one in the transaction
-//! that creates a job with the template (`Store::create_job`).
+//! administrator's, audited in the same transaction. How often each was used is counted
+//! from the jobs that record it ([`Store::template_uses`]).
 
 use darkroom_contract::Mode;
 use serde::{Deserialize, Serialize};
@@ -33,8 +33,6 @@ pub struct Template {
     /// Catalogue order, ascending.
     pub position: i64,
     pub preview_url: String,
-    /// Jobs created with it.
-    pub uses: i64,
     /// When it stopped being offered (Unix ms).
     pub archived_at: Option<i64>,
     pub created_at: i64,
@@ -62,9 +60,17 @@ pub struct TemplateInput<'a> {
 }
 
 const COLUMNS: &str = "id, name, description, mode, generator, fallbacks, params, prompt_template, negative_prompt, cost, position, \
-     preview_url, uses, archived_at, created_at, updated_at";
+     preview_url, archived_at, created_at, updated_at";
 
 impl Store {
+    /// How many jobs (kept on record, deleted from a gallery or not) each template made, by
+    /// template id; templates never used are absent. Counted over the `jobs_template` index.
+    pub async fn template_uses(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT template_id, COUNT(*) FROM jobs WHERE template_id IS NOT NULL GROUP BY template_id").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Every template in catalogue order; archived ones only with `include_archived`.
     pub async fn templates(&self, include_archived: bool) -> Result<Vec<Template>> {
         Ok(sqlx::query_as::<_, Template>(&format!(

@@ -733,7 +733,7 @@ async fn api_key_caps_and_webhook_deliveries_exactly_once(b: Backend) {
     assert!(store.api_key_by_hash("h2").await.unwrap().is_none());
     store.set_webhook(&key.id, &me, Some("https://example.com/h"), "generation.canceled", Some("whsec_AAAA")).await.unwrap();
     // The cap counts this key's jobs since the window start, less refunded ones.
-    let with_key = |k: &'static str| NewJob { api: Some(ApiOrigin { key_id: &key.id, request_hash: "r", cap: Some((10, 0)) }), ..job(&me, &up, k, 5) };
+    let with_key = |k: &'static str| NewJob { api: Some(ApiOrigin { key_id: &key.id, request_hash: "r", cap: Some((10, 0)), log: None }), ..job(&me, &up, k, 5) };
     let (a, _) = store.create_job(with_key("a")).await.unwrap();
     store.create_job(with_key("b")).await.unwrap();
     assert!(matches!(store.create_job(with_key("c")).await, Err(StoreError::CreditCapReached { cap: 10, spent: 10 })));
@@ -892,7 +892,8 @@ async fn templates_are_seeded_saved_audited_and_counted(b: Backend) {
         params: "{}", prompt_template: "an ink sketch of {prompt}", negative_prompt: "colour", cost: Some(3), position: 5, preview_url: "", archived: false,
     };
     let saved = store.save_template(&admin, &input, true).await.unwrap();
-    assert_eq!((saved.cost, saved.uses, saved.archived_at), (Some(3), 0, None));
+    assert_eq!((saved.cost, saved.archived_at), (Some(3), None));
+    assert_eq!(store.template_uses().await.unwrap().get("ink-sketch"), None, "not used yet");
     assert!(matches!(store.save_template(&admin, &input, true).await, Err(StoreError::Conflict(_))));
     assert!(matches!(store.save_template(&admin, &TemplateInput { id: "nope", ..input.clone() }, false).await, Err(StoreError::NotFound)));
     // Position 5 sorts it first; moving it down swaps it with style-01.
@@ -910,7 +911,7 @@ async fn templates_are_seeded_saved_audited_and_counted(b: Backend) {
     assert_eq!((j.upload_id, j.template_id.as_deref(), j.mode), (None, Some("ink-sketch"), Mode::TextToImage));
     let again = NewJob { upload_id: None, template_id: Some("ink-sketch"), mode: Mode::TextToImage, cost: 3, ..job(&user, "", "t2i", 3) };
     assert!(!store.create_job(again).await.unwrap().1, "the same key: the first job");
-    assert_eq!(store.template("ink-sketch").await.unwrap().uses, 1, "counted once");
+    assert_eq!(store.template_uses().await.unwrap().get("ink-sketch"), Some(&1), "counted once");
     assert_eq!(store.user(&user).await.unwrap().balance, 7);
     // Archived: out of the offered list, still readable (its jobs keep their template).
     store.save_template(&admin, &TemplateInput { archived: true, ..input.clone() }, false).await.unwrap();

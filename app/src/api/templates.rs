@@ -48,7 +48,15 @@ mod ssr {
     use darkroom_service::AppState;
     use darkroom_store::templates::Template;
 
-    pub fn view(state: &AppState, t: Template) -> TemplateAdminView {
+    /// [`view`] with the template's use count read now.
+    pub async fn view_counted(state: &AppState, t: Template) -> Result<TemplateAdminView, ServerFnError> {
+        let uses = state.store.template_uses().await.map_err(|e| crate::api::ssr::fail(e.into()))?;
+        let n = uses.get(&t.id).copied().unwrap_or(0);
+        Ok(view(state, t, n))
+    }
+
+    /// The administrator's view of `t`, which made `uses` jobs.
+    pub fn view(state: &AppState, t: Template, uses: i64) -> TemplateAdminView {
         let chain = darkroom_service::templates::chain(&t).unwrap_or_default();
         TemplateAdminView {
             available: chain.iter().any(|g| state.generators.get(g).is_some()),
@@ -66,7 +74,7 @@ mod ssr {
             negative_prompt: t.negative_prompt,
             position: t.position,
             preview_url: t.preview_url,
-            uses: t.uses,
+            uses,
         }
     }
 
@@ -84,8 +92,9 @@ mod ssr {
 pub async fn admin_templates() -> Result<AdminTemplatesView, ServerFnError> {
     let (state, _) = ssr::admin().await?;
     let rows = state.store.templates(true).await.map_err(|e| crate::api::ssr::fail(e.into()))?;
+    let uses = state.store.template_uses().await.map_err(|e| crate::api::ssr::fail(e.into()))?;
     Ok(AdminTemplatesView {
-        templates: rows.into_iter().map(|t| ssr::view(&state, t)).collect(),
+        templates: rows.into_iter().map(|t| { let n = uses.get(&t.id).copied().unwrap_or(0); ssr::view(&state, t, n) }).collect(),
         generators: state.generators.ids().into_iter().map(String::from).collect(),
         default_cost: state.config.generation_cost,
     })
@@ -130,7 +139,7 @@ pub async fn save_template(
     };
     let create = create.is_some_and(|c| !c.is_empty());
     let saved = darkroom_service::templates::save(&state, &user.id, &form, create).await.map_err(crate::api::ssr::fail)?;
-    Ok(ssr::view(&state, saved))
+    ssr::view_counted(&state, saved).await
 }
 
 /// Moves a template one place up (`step` -1) or down (1) in the catalogue. Audited.
@@ -148,5 +157,5 @@ pub async fn move_template(id: String, step: i64) -> Result<(), ServerFnError> {
 pub async fn make_template_preview(id: String) -> Result<TemplateAdminView, ServerFnError> {
     let (state, user) = ssr::admin().await?;
     let saved = darkroom_service::templates::make_preview(&state, &user.id, &id).await.map_err(crate::api::ssr::fail)?;
-    Ok(ssr::view(&state, saved))
+    ssr::view_counted(&state, saved).await
 }

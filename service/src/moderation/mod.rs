@@ -124,17 +124,17 @@ pub fn check_image(engine: Option<&Engine>, img: &RgbImage, gate: ImageGate, pol
 ///
 /// Errors: [`ServiceError::Forbidden`] saying which (with the date a restriction ends).
 pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<(), ServiceError> {
-    let standing = state.store.standing(user_id).await?;
-    if standing.suspended_at.is_some() {
+    // One read of the member's row (standing, address, terms): no strike list needed here.
+    let user = state.store.user(user_id).await?;
+    if user.suspended_at.is_some() {
         return Err(ServiceError::Forbidden("This account is suspended.".into()));
     }
-    if let Some(until) = standing.restricted_until.filter(|&t| t > now_ms()) {
+    if let Some(until) = user.restricted_until.filter(|&t| t > now_ms()) {
         return Err(ServiceError::Forbidden(format!(
             "After repeated moderation strikes, this account can't start new generations until {} (UTC).",
             format_utc(until)
         )));
     }
-    let user = state.store.user(user_id).await?;
     if state.config.require_verified_email && user.email_verified_at.is_none() {
         return Err(ServiceError::Forbidden(
             "Please confirm your email address first: open the link we mailed you (Settings sends a new one).".into(),

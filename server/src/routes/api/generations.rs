@@ -10,12 +10,16 @@ use base64::Engine as _;
 use bytes::Bytes;
 use darkroom_service::api::{self, require_scope, Generation};
 use darkroom_service::generation::{self, ApiSubmit, Source, Submission};
+use darkroom_store::jobs::RequestLog;
 use darkroom_service::{AppState, ServiceError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, Caller, Charged, ErrorBody};
+use super::{ApiError, Caller, Charged, ErrorBody, Logged};
+
+/// This handler's route, as the request log names it.
+const ROUTE: &str = "/api/v1/generations";
 
 /// `POST /api/v1/generations` as JSON. Give the image as `image` (base64, or a `data:` URL)
 /// or as `upload_id` (from `POST /api/v1/uploads`), not both. Parameters start from
@@ -132,16 +136,16 @@ fn decode_image(s: &str) -> Result<Bytes, ServiceError> {
         .map_err(|_| ServiceError::Invalid("`image` is not valid base64.".into()))
 }
 
-/// The idempotency key from the header (1..=128 bytes), or a fresh one.
-pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
+/// The idempotency key from the header (1..=128 bytes), or a fresh one (`true`: made now).
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<(String, bool), ServiceError> {
     match headers.get("idempotency-key") {
-        None => Ok(darkroom_store::new_id()),
+        None => Ok((darkroom_store::new_id(), true)),
         Some(v) => {
             let k = v.to_str().map_err(|_| ServiceError::Invalid("The Idempotency-Key header must be text.".into()))?.trim();
             if k.is_empty() || k.len() > generation::MAX_KEY_LEN {
                 return Err(ServiceError::Invalid(format!("The Idempotency-Key must be 1 to {} characters.", generation::MAX_KEY_LEN)));
             }
-            Ok(format!("api:{k}"))
+            Ok((format!("api:{k}"), false))
         }
     }
 }
@@ -171,7 +175,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceErro
 pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, req: Request) -> Result<Response, ApiError> {
     require_scope(&key, "generate")?;
     let headers = req.headers().clone();
-    let idem = idempotency_key(&headers)?;
+    let (idem, key_is_new) = idempotency_key(&headers)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (body, image) = if content_type.starts_with("multipart/form-data") {
         let mp = Multipart::from_request(req, &()).await.map_err(|e| ServiceError::Invalid(e.body_text()))?;
@@ -226,7 +230,13 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
             rights_confirmed: true, // confirmed for every image when the key was made
             request: &request,
             idempotency_key: &idem,
-            api: Some(ApiSubmit { key: &key, request_hash: &request_hash }),
+            api: Some(ApiSubmit {
+                key: &key,
+                request_hash: &request_hash,
+                key_is_new,
+                // A created generation's log row is written with it (status 201).
+                log: Some(RequestLog { key_prefix: &key.prefix, method: "POST", route: ROUTE }),
+            }),
         },
     )
     .await?;
@@ -234,6 +244,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
     let mut resp = (status, Json(api::generation(&app, &super::base(&app, &headers), &job))).into_response();
     if created {
         resp.extensions_mut().insert(Charged(job.cost));
+        resp.extensions_mut().insert(Logged);
     }
     Ok(resp)
 }

@@ -47,6 +47,11 @@ pub fn base(app: &AppState, headers: &axum::http::HeaderMap) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct Charged(pub i64);
 
+/// The handler wrote the request's log row itself, in the transaction that created what it
+/// answers (a response extension: [`layer`] then does not log it again).
+#[derive(Clone, Copy, Debug)]
+pub struct Logged;
+
 /// An API error: `{"error":{"code","message"}}` with its status (and `Retry-After` on 429).
 pub struct ApiError(pub ServiceError);
 
@@ -151,6 +156,9 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
         };
         let resp = json_errors(resp, openai).await;
         let cost = resp.extensions().get::<Charged>().map_or(0, |c| c.0);
+        if resp.extensions().get::<Logged>().is_some() {
+            return resp;
+        }
         if let Err(e) = s.app.store.log_api_request(&key.user_id, &key.id, &key.prefix, &method, &route, resp.status().as_u16(), cost).await {
             tracing::warn!(error = %e, "API request not logged");
         }

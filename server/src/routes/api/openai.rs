@@ -257,7 +257,7 @@ fn parse_size(size: Option<&str>, max: u32) -> Result<(u32, u32), ServiceError> 
 async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &HeaderMap, photo: Option<Bytes>, prompt: &str, template: &TemplateRow, size: Option<(u32, u32)>, n: u32, b64: bool) -> Result<Response, OpenAiError> {
     let mut request = api::style_request(Some(template), None, None, None, None, None, prompt)?;
     request.size = size;
-    let idem = super::generations::idempotency_key(headers)?;
+    let (idem, _) = super::generations::idempotency_key(headers)?;
     let photo_hash = photo.as_ref().map(|p| hex::encode(Sha256::digest(p))).unwrap_or_default();
     let mut jobs = Vec::new();
     let mut charged = 0;
@@ -273,7 +273,8 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
                 rights_confirmed: true,
                 request: &request,
                 idempotency_key: &key_i,
-                api: Some(ApiSubmit { key, request_hash: &request_hash }),
+                // Several jobs per request: the layer logs the request once.
+                api: Some(ApiSubmit { key, request_hash: &request_hash, key_is_new: false, log: None }),
             },
         )
         .await?;
