@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Builds the browser side into target/site: the WASM bundle (frontend crate, `hydrate`) via
-# wasm-bindgen, and the stylesheet. What cargo-leptos would do, in two commands, so a fresh
-# machine needs only the wasm32 target and the pinned wasm-bindgen-cli.
+# Builds the browser side into target/site: the WASM bundle (frontend crate, `hydrate`) cut
+# at its lazy routes into a main module and chunks, bound by wasm-bindgen, and the
+# stylesheet. What cargo-leptos `--split` would do, in a few commands, so a fresh machine
+# needs only the wasm32 target, the pinned wasm-bindgen-cli and tools/wasm-split
+# (scripts/install-tools.sh installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE="${DARKROOM_WASM_PROFILE:-wasm-release}"
 SITE="${DARKROOM_SITE_ROOT:-target/site}"
+SPLIT="target/tools/bin/darkroom-wasm-split"
+# --emit-relocs: the relocations wasm-split needs to cut the module. (Not `erase_components`,
+# which would cut a third more: the server's views must be built the same way or hydration
+# fails, and that is a rebuild of every server crate.)
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Clink-args=--emit-relocs"
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$PROFILE"
-mkdir -p "$SITE/pkg"
 dir="$PROFILE"; [ "$PROFILE" = dev ] && dir=debug
-wasm-bindgen --target web --no-typescript --out-dir "$SITE/pkg" --out-name darkroom \
-  "target/wasm32-unknown-unknown/$dir/frontend.wasm"
+rm -rf "$SITE/pkg"
+mkdir -p "$SITE/pkg" target/wasm-split
+# The chunks, their loader (__wasm_split.js) and the manifest go straight to the site; the
+# main module to wasm-bindgen.
+"$SPLIT" "target/wasm32-unknown-unknown/$dir/frontend.wasm" "$SITE/pkg" target/wasm-split/main.wasm
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-dir "$SITE/pkg" --out-name darkroom \
+  target/wasm-split/main.wasm
 WASM="$SITE/pkg/darkroom_bg.wasm"
 raw=$(stat -c %s "$WASM")
-# Size: binaryen's wasm-opt `-Oz` (pinned, installed by install-tools.sh), with the features
-# rustc's wasm32 target emits. A dev build skips it (it takes a minute or two).
+# Size: binaryen's wasm-opt `-Oz` (pinned, installed by install-tools.sh) on the main module,
+# with the features rustc's wasm32 target emits. Not on the chunks: several hundred runs of
+# binaryen's JavaScript build take half an hour, and brotli already shrinks them in transit. A
+# dev build skips it.
 WASM_OPT="target/tools/node_modules/.bin/wasm-opt"
 if [ "$PROFILE" != dev ] && [ -x "$WASM_OPT" ]; then
   "$WASM_OPT" -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
@@ -27,9 +40,10 @@ fi
 cp style/main.css "$SITE/pkg/darkroom.css"
 cp -r public/. "$SITE/" 2>/dev/null || true
 # Precompressed copies for the static file server (brotli and gzip, best compression).
-for f in "$SITE/pkg/darkroom.js" "$WASM" "$SITE/pkg/darkroom.css"; do
-  rm -f "$f.br" "$f.gz"
+for f in "$SITE"/pkg/*; do
+  case "$f" in *.br | *.gz) continue ;; esac
   brotli -q 11 -k -f "$f"
   gzip -9 -k -f -n "$f"
 done
-echo "site built in $SITE: wasm $raw → $(stat -c %s "$WASM") bytes, brotli $(stat -c %s "$WASM.br"), js brotli $(stat -c %s "$SITE/pkg/darkroom.js.br")"
+chunks=$(find "$SITE/pkg" -name '*.wasm' ! -name darkroom_bg.wasm | wc -l)
+echo "site built in $SITE: main wasm $raw → $(stat -c %s "$WASM") bytes, brotli $(stat -c %s "$WASM.br"), js brotli $(stat -c %s "$SITE/pkg/darkroom.js.br"); $chunks chunks, brotli $(cat "$SITE"/pkg/*.wasm.br | wc -c) bytes with the main module"

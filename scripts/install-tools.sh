@@ -13,6 +13,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   # No --locked: the tool's own lock file names a yanked crate.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
+# tools/wasm-split cuts the bundle at its lazy routes (scripts/build-site.sh); reinstalled when
+# its source changes.
+SPLIT_STAMP="$(cat tools/wasm-split/Cargo.toml tools/wasm-split/Cargo.lock tools/wasm-split/src/*.rs | sha256sum | cut -c1-16)"
+if [ "$(cat target/tools/wasm-split.stamp 2>/dev/null)" != "$SPLIT_STAMP" ] || [ ! -x target/tools/bin/darkroom-wasm-split ]; then
+  cargo install --locked --path tools/wasm-split --root target/tools
+  echo "$SPLIT_STAMP" > target/tools/wasm-split.stamp
+fi
 need_apt=()
 command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
 # Debian's python3 makes virtual environments only with python3-venv (scripts/schemathesis.sh).

@@ -5,16 +5,18 @@
 //! - [`i18n`]: preferences (theme, language) and the UI text per language.
 //! - [`live`]: the per-tab live event stream (SSE) and the signals it feeds.
 //! - [`pages`]: one module per page.
+//! - [`routes`]: the pages the browser loads only when they are opened (lazy routes).
 
 pub mod api;
 pub mod i18n;
 pub mod live;
 pub mod pages;
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Html, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
 
@@ -84,28 +86,28 @@ pub fn App() -> impl IntoView {
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
                     <Routes fallback=|| view! { <pages::NotFound/> }>
                         <Route path=path!("/") view=pages::home::Home/>
-                        <Route path=path!("/signup") view=pages::auth::SignUpPage/>
-                        <Route path=path!("/signin") view=pages::auth::SignInPage/>
-                        <Route path=path!("/forgot") view=pages::account::ForgotPage/>
-                        <Route path=path!("/reset") view=pages::account::ResetPage/>
-                        <Route path=path!("/verify/done") view=pages::account::VerifyDonePage/>
-                        <Route path=path!("/signup/sent") view=pages::account::SignUpSentPage/>
-                        <Route path=path!("/create") view=pages::create::CreatePage/>
-                        <Route path=path!("/gallery") view=pages::gallery::GalleryPage/>
-                        <Route path=path!("/gallery/:id") view=pages::gallery::ItemPage/>
-                        <Route path=path!("/settings") view=pages::settings::SettingsPage/>
-                        <Route path=path!("/settings/api") view=pages::keys::KeysPage/>
-                        <Route path=path!("/credits") view=pages::credits::CreditsPage/>
-                        <Route path=path!("/credits/buy") view=pages::billing::BuyPage/>
-                        <Route path=path!("/admin/plans") view=pages::billing::AdminPlansPage/>
-                        <Route path=path!("/admin/providers") view=pages::providers::AdminProvidersPage/>
-                        <Route path=path!("/admin/templates") view=pages::templates::AdminTemplatesPage/>
-                        <Route path=path!("/explore") view=pages::share::ExploreFeed/>
-                        <Route path=path!("/s/:token") view=pages::share::SharePage ssr=SsrMode::Async/>
-                        <Route path=path!("/p/:id") view=pages::share::PublicPage ssr=SsrMode::Async/>
-                        <Route path=path!("/moderation") view=pages::moderation::ModerationPage/>
-                        <Route path=path!("/terms") view=pages::legal::Terms/>
-                        <Route path=path!("/privacy") view=pages::legal::Privacy/>
+                        <Route path=path!("/signup") view={Lazy::<routes::SignUp>::new()}/>
+                        <Route path=path!("/signin") view={Lazy::<routes::SignIn>::new()}/>
+                        <Route path=path!("/forgot") view={Lazy::<routes::Forgot>::new()}/>
+                        <Route path=path!("/reset") view={Lazy::<routes::Reset>::new()}/>
+                        <Route path=path!("/verify/done") view={Lazy::<routes::VerifyDone>::new()}/>
+                        <Route path=path!("/signup/sent") view={Lazy::<routes::SignUpSent>::new()}/>
+                        <Route path=path!("/create") view={Lazy::<routes::Create>::new()}/>
+                        <Route path=path!("/gallery") view={Lazy::<routes::Gallery>::new()}/>
+                        <Route path=path!("/gallery/:id") view={Lazy::<routes::Item>::new()}/>
+                        <Route path=path!("/settings") view={Lazy::<routes::Settings>::new()}/>
+                        <Route path=path!("/settings/api") view={Lazy::<routes::Keys>::new()}/>
+                        <Route path=path!("/credits") view={Lazy::<routes::Credits>::new()}/>
+                        <Route path=path!("/credits/buy") view={Lazy::<routes::Buy>::new()}/>
+                        <Route path=path!("/admin/plans") view={Lazy::<routes::AdminPlans>::new()}/>
+                        <Route path=path!("/admin/providers") view={Lazy::<routes::AdminProviders>::new()}/>
+                        <Route path=path!("/admin/templates") view={Lazy::<routes::AdminTemplates>::new()}/>
+                        <Route path=path!("/explore") view={Lazy::<routes::Explore>::new()}/>
+                        <Route path=path!("/s/:token") view={Lazy::<routes::Share>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/p/:id") view={Lazy::<routes::Public>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/moderation") view={Lazy::<routes::Moderation>::new()}/>
+                        <Route path=path!("/terms") view={Lazy::<routes::Terms>::new()}/>
+                        <Route path=path!("/privacy") view={Lazy::<routes::Privacy>::new()}/>
                     </Routes>
                 </ErrorBoundary>
             </main>

@@ -3,5 +3,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`: a page on a lazy route (app::routes) waits for its chunks, then
+    // hydrates; `hydrate_body` cannot.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-/// The files whose contents make the build id, in order.
+/// The files every build has (the main module, its JavaScript, the stylesheet); the build id
+/// covers these and every other file of the folder ([`Bundle::files`]: the lazy routes'
+/// chunks, their loader and manifest).
 pub const FILES: [&str; 3] = ["darkroom.js", "darkroom_bg.wasm", "darkroom.css"];
 
 /// `Cache-Control` of a file under the current build id.
@@ -43,19 +45,33 @@ impl Bundle {
     pub fn open(site_root: &Path) -> Self {
         let dir = site_root.join("pkg");
         let mut hash = Sha256::new();
-        let mut found = false;
-        for name in FILES {
-            if let Ok(bytes) = std::fs::read(dir.join(name)) {
-                found = true;
-                hash.update((bytes.len() as u64).to_le_bytes());
-                hash.update(&bytes);
-            } else {
-                hash.update(u64::MAX.to_le_bytes());
-            }
+        let names = Self::files(&dir);
+        for name in &names {
+            let bytes = std::fs::read(dir.join(name)).unwrap_or_default();
+            hash.update((name.len() as u64).to_le_bytes());
+            hash.update(name.as_bytes());
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(&bytes);
         }
+        let found = FILES.iter().any(|f| names.iter().any(|n| n == f));
         let id = if found { hex::encode(&hash.finalize()[..8]) } else { "dev".to_string() };
         let files = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
         Self { id, dir, files }
+    }
+
+    /// The bundle's files in `dir` by name, sorted, without the precompressed copies
+    /// (`.br`, `.gz`, which follow their originals).
+    pub fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.ends_with(".br") && !n.ends_with(".gz"))
+            .collect();
+        names.sort();
+        names
     }
 
     /// The URL path of the bundle's folder without the leading slash (`pkg/<id>`): Leptos'
@@ -118,6 +134,16 @@ mod tests {
             assert!(!seen.contains(&id), "{name} changed, so must the id");
             seen.push(id);
         }
+        // A lazy route's chunk: added, then changed.
+        for body in ["chunk", "chunk v2"] {
+            std::fs::write(dir.join("pkg").join("split_1.wasm"), body).unwrap();
+            let id = Bundle::open(&dir).id;
+            assert!(!seen.contains(&id), "the chunk ({body}) counts");
+            seen.push(id);
+        }
+        // Precompressed copies follow their originals and do not count.
+        std::fs::write(dir.join("pkg").join("split_1.wasm.br"), "x").unwrap();
+        assert_eq!(&Bundle::open(&dir).id, seen.last().unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -91,7 +91,8 @@ pub async fn bundle_is_versioned_precompressed_and_immutable(b: Backend) {
     std::fs::remove_dir_all(&site).ok();
 }
 
-/// The bundle build-site.sh made (when built): each `.br` and `.gz` is its original.
+/// The bundle build-site.sh made (when built): the main module and the lazy routes' chunks,
+/// and each file's `.br` and `.gz` is its original.
 #[test]
 fn built_precompressed_files_match_their_originals() {
     let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site/pkg");
@@ -99,7 +100,12 @@ fn built_precompressed_files_match_their_originals() {
         println!("no site built at {}; scripts/build-site.sh makes it (test.sh runs it first)", pkg.display());
         return;
     }
+    let names = Bundle::files(&pkg);
     for name in FILES {
+        assert!(names.iter().any(|n| n == name), "{name} built");
+    }
+    assert!(names.iter().any(|n| n.ends_with(".wasm") && n != "darkroom_bg.wasm"), "the lazy routes' chunks built: {names:?}");
+    for name in &names {
         let original = std::fs::read(pkg.join(name)).unwrap();
         let br = std::fs::read(pkg.join(format!("{name}.br"))).unwrap_or_else(|_| panic!("{name}.br made"));
         let gz = std::fs::read(pkg.join(format!("{name}.gz"))).unwrap_or_else(|_| panic!("{name}.gz made"));

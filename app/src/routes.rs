@@ -1,0 +1,62 @@
+//! The routes whose code the browser loads only when they are opened (Leptos' lazy routes).
+//!
+//! The bundle a visitor's first page downloads holds the shell (header, live connection,
+//! texts) and the home page; every other page is a [`LazyRoute`] here, which the build
+//! (`scripts/build-site.sh`, `tools/wasm-split`) cuts into chunks of its own. A page on a lazy
+//! route is rendered by the server as before; in the browser its chunks load once the main
+//! module runs (`hydrate_lazy`), then it hydrates, and a link to it loads them on the way.
+//!
+//! Not preloaded: Leptos 0.8's preload links for chunks (from the split manifest) carry the
+//! CSP nonce as their `crossorigin` value and none without one, so the browser cannot reuse
+//! them for the loader's `fetch` and would download every chunk twice.
+//!
+//! A new page is one line in [`lazy_pages!`] and its route in `App` with
+//! `view={Lazy::<Name>::new()}`.
+
+use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
+
+/// One unit struct per page, whose `LazyRoute::view` renders the page component.
+macro_rules! lazy_pages {
+    ($($name:ident => $module:ident :: $page:ident),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($module), "::", stringify!($page), "`, loaded when opened.")]
+        pub struct $name;
+
+        #[lazy_route]
+        impl LazyRoute for $name {
+            fn data() -> Self {
+                $name
+            }
+
+            fn view(_this: Self) -> AnyView {
+                use crate::pages::$module::$page;
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    SignUp => auth::SignUpPage,
+    SignIn => auth::SignInPage,
+    Forgot => account::ForgotPage,
+    Reset => account::ResetPage,
+    VerifyDone => account::VerifyDonePage,
+    SignUpSent => account::SignUpSentPage,
+    Create => create::CreatePage,
+    Gallery => gallery::GalleryPage,
+    Item => gallery::ItemPage,
+    Settings => settings::SettingsPage,
+    Keys => keys::KeysPage,
+    Credits => credits::CreditsPage,
+    Buy => billing::BuyPage,
+    AdminPlans => billing::AdminPlansPage,
+    AdminProviders => providers::AdminProvidersPage,
+    AdminTemplates => templates::AdminTemplatesPage,
+    Explore => share::ExploreFeed,
+    Share => share::SharePage,
+    Public => share::PublicPage,
+    Moderation => moderation::ModerationPage,
+    Terms => legal::Terms,
+    Privacy => legal::Privacy,
+}
