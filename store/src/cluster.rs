@@ -6,7 +6,9 @@
 //! (`tat`, Unix ms). A request at `now` moves it to `max(tat, now) + interval` and is allowed
 //! when that lies at most `burst × interval` ahead of `now`. That is one conditional upsert
 //! per request (`INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`), atomic on both
-//! databases, so N nodes allow the quota once between them, not N times.
+//! databases, so N nodes allow the quota once between them, not N times. On PostgreSQL the
+//! buckets are written on connections that do not wait for the disk at commit (see
+//! `Store::rate_pool`): a request's count costs a round trip, not a WAL flush.
 
 use crate::{Result, Store};
 
@@ -65,19 +67,19 @@ impl Store {
         .bind(now_ms)
         .bind(interval_ms)
         .bind(window)
-        .fetch_optional(&self.write_pool)
+        .fetch_optional(&self.rate_pool)
         .await?;
         if taken.is_some() {
             return Ok(Admission::Allowed);
         }
-        let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket = $1").bind(bucket).fetch_optional(&self.pool).await?.unwrap_or(now_ms);
+        let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket = $1").bind(bucket).fetch_optional(&self.rate_pool).await?.unwrap_or(now_ms);
         Ok(Admission::Limited { retry_after_ms: (tat.max(now_ms) + interval_ms - now_ms - window).max(1) })
     }
 
     /// Deletes buckets that are full again (their time has passed: a new request starts
     /// them afresh with the same result). Returns how many.
     pub async fn prune_rate_limits(&self, now_ms: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM rate_limits WHERE tat <= $1").bind(now_ms).execute(&self.write_pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM rate_limits WHERE tat <= $1").bind(now_ms).execute(&self.rate_pool).await?.rows_affected())
     }
 
     /// Records `fingerprint` as the cluster's for key `name` if none is recorded, and says

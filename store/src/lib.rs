@@ -91,6 +91,11 @@ pub struct Store {
     /// of sleeping in SQLite's busy handler (which made tail latencies of hundreds of ms
     /// under load); on PostgreSQL the same pool as `pool`.
     write_pool: AnyPool,
+    /// Rate-limit buckets ([`cluster`]): on PostgreSQL their own few connections with
+    /// `synchronous_commit = off`, so counting a request never waits for the disk (a crash
+    /// may forget the last fraction of a second of counts, which only ever lets a few more
+    /// requests through; nothing else is written here). On SQLite the write pool.
+    rate_pool: AnyPool,
     pub backend: Backend,
     url: String,
     /// Who is woken by a change (see [`live`]): this process's changes right after commit,
@@ -126,24 +131,34 @@ impl Store {
             url.to_string()
         };
         let opts: AnyConnectOptions = url.parse()?;
-        let pool_with = |max: u32| AnyPoolOptions::new()
+        // `relaxed`: commits do not wait for the disk (PostgreSQL's `synchronous_commit`).
+        let pool_with = |max: u32, relaxed: bool| AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;").await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;").await?;
+                        }
+                        Backend::Postgres if relaxed => {
+                            conn.execute("SET synchronous_commit = off").await?;
+                        }
+                        Backend::Postgres => {}
                     }
                     Ok(())
                 })
             })
             ;
-        let pool = pool_with(if backend == Backend::Sqlite { 8 } else { 16 }).connect_with(opts.clone()).await?;
-        let write_pool = match backend {
-            Backend::Sqlite => pool_with(1).connect_with(opts).await?,
-            Backend::Postgres => pool.clone(),
+        let pool = pool_with(if backend == Backend::Sqlite { 8 } else { 16 }, false).connect_with(opts.clone()).await?;
+        let (write_pool, rate_pool) = match backend {
+            Backend::Sqlite => {
+                let write = pool_with(1, false).connect_with(opts).await?;
+                (write.clone(), write)
+            }
+            Backend::Postgres => (pool.clone(), pool_with(4, true).connect_with(opts).await?),
         };
-        Ok(Self { pool, write_pool, backend, url, hub: Default::default() })
+        Ok(Self { pool, write_pool, rate_pool, backend, url, hub: Default::default() })
     }
 
     /// The public feed's version in the database: it grows in the same transaction as every
