@@ -41,6 +41,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Marks the page as interactive once the route's own view has hydrated (`data-hydrated` on
+/// `<body>`; the end-to-end tests wait for it). Called by each route's view, not by `App`: a
+/// lazy route hydrates after its chunks arrive, later than the shell around it.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 /// Sign-in state shared by every page: the member resource and the actions that change it.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -65,13 +77,6 @@ pub fn App() -> impl IntoView {
     let prefs = i18n::read_prefs();
     provide_context(prefs.clone());
     let live = live::Live::provide();
-    // Marks the page as interactive (end-to-end tests wait for it).
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     // The live stream opens once the member is known: an effect (browser only, after
     // hydration) that reruns when the session resource changes.
     Effect::new(move |_| live.start_when_signed_in(me));

@@ -30,6 +30,7 @@ macro_rules! lazy_pages {
 
             fn view(_this: Self) -> AnyView {
                 use crate::pages::$module::$page;
+                crate::mark_hydrated();
                 view! { <$page/> }.into_any()
             }
         }

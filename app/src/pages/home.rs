@@ -6,6 +6,7 @@ use crate::i18n::t;
 /// The landing page.
 #[component]
 pub fn Home() -> impl IntoView {
+    crate::mark_hydrated();
     view! {
         <section class="hero">
             <h1>{t("home.title")}</h1>

@@ -23,6 +23,7 @@ use crate::i18n::t;
 /// The 404 page (also what a missing or someone else's item shows: no oracle).
 #[component]
 pub fn NotFound() -> impl IntoView {
+    crate::mark_hydrated();
     #[cfg(feature = "ssr")]
     if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
         r.set_status(axum::http::StatusCode::NOT_FOUND);
