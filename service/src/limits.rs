@@ -6,8 +6,8 @@
 //!   there is one web node and memory is exact and free;
 //! - **in the database** on PostgreSQL (`darkroom_store::cluster`, one conditional upsert per
 //!   request): N web nodes allow the quota once between them, not N times. It costs a round
-//!   trip per limited request; the API already writes its request log per request, so this
-//!   adds one statement to about twenty.
+//!   trip per limited request, but no wait for the disk (the buckets' connections commit
+//!   with `synchronous_commit = off`).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -373,7 +373,7 @@ pub(crate) const SPEND_SQL: &str = "SELECT CAST(COALESCE(SUM(j.cost), 0) AS BIGI
 
 /// Writes one row of the member's API request log on `conn` (a pool, or a transaction's
 /// connection: a job's creation logs its request in the same transaction).
-async fn log_request<'e, E>(conn: E, user_id: &str, key_id: &str, log: &crate::jobs::RequestLog<'_>, status: u16, cost: i64, at_ms: i64) -> Result<()>
+pub(crate) async fn log_request<'e, E>(conn: E, user_id: &str, key_id: &str, log: &crate::jobs::RequestLog<'_>, status: u16, cost: i64, at_ms: i64) -> Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -393,17 +393,4 @@ where
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// [`Store::log_api_request`] inside `tx`.
-pub(crate) async fn log_request_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user_id: &str,
-    key_id: &str,
-    log: &crate::jobs::RequestLog<'_>,
-    status: u16,
-    cost: i64,
-    at_ms: i64,
-) -> Result<()> {
-    log_request(&mut **tx, user_id, key_id, log, status, cost, at_ms).await
 }

@@ -199,8 +199,7 @@ impl Job {
 /// writer lock already) and the cap checked against its jobs in the window, this one
 /// included. (An uncapped key's liveness is checked by the job's INSERT.) Errors:
 /// [`StoreError::NotFound`] (revoked), [`StoreError::CreditCapReached`].
-async fn api_key_check_in(tx: &mut Transaction<'static, Any>, api: &ApiOrigin<'_>, user_id: &str, cost: i64, now: i64) -> Result<()> {
-    let Some((cap, since)) = api.cap else { return Ok(()) };
+async fn api_key_check_in(tx: &mut Transaction<'static, Any>, api: &ApiOrigin<'_>, (cap, since): (i64, i64), user_id: &str, cost: i64, now: i64) -> Result<()> {
     let live = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
         .bind(now)
         .bind(api.key_id)
@@ -318,13 +317,13 @@ impl Store {
             strike_in(&mut tx, new.user_id, Some(&id), None, category, "blocked automatically", rules).await?;
         }
         if let Some(log) = new.api.as_ref().and_then(|a| a.log.as_ref().map(|l| (a.key_id, l))) {
-            crate::api::log_request_in(&mut tx, new.user_id, log.0, log.1, 201, new.cost, now).await?;
+            crate::api::log_request(&mut *tx, new.user_id, log.0, log.1, 201, new.cost, now).await?;
         }
         // The row locks come last (the key's, then the member's: the debit and the events
         // take it), so concurrent requests of one member (or key) wait for each other only
         // over the few statements before the commit.
-        if let Some(api) = new.api.as_ref().filter(|a| a.cap.is_some()) {
-            api_key_check_in(&mut tx, api, new.user_id, new.cost, now).await?;
+        if let Some((api, cap)) = new.api.as_ref().and_then(|a| a.cap.map(|c| (a, c))) {
+            api_key_check_in(&mut tx, api, cap, new.user_id, new.cost, now).await?;
         }
         let balance = ledger::debit_in(&mut tx, new.user_id, ledger::Kind::Charge, new.cost, "generation", Some(&id), &format!("job:{id}")).await?;
         emit_job_with(&mut tx, &job, Some(balance)).await?;
