@@ -341,6 +341,13 @@ async fn idempotency_key_returns_first_job_charged_once(b: Backend) {
     }
     assert_eq!((ids.len(), created), (1, 1));
     assert_eq!(store.user(&user).await.unwrap().balance, 8);
+    // The photo deleted since: a retry with the same key still answers the first job, and a
+    // new key with that photo finds nothing to make a job from (nothing charged).
+    store.delete_upload(&up, &user).await.unwrap();
+    let (j, new) = store.create_job(job(&user, &up, "same", 2)).await.unwrap();
+    assert_eq!((ids.contains(&j.id), new), (true, false));
+    assert!(matches!(store.create_job(job(&user, &up, "other", 2)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.user(&user).await.unwrap().balance, 8);
     assert_ledger_consistent(&store, &user).await;
 }
 
