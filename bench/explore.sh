@@ -5,8 +5,9 @@
 #   explore    GET /explore              (SSR HTML, first page of 24)
 #   deep       GET /explore?after=<id>   (SSR HTML, a keyset page 90% of the way down)
 #   top        GET /explore?sort=top     (SSR HTML, likes of the last 7 days)
-#   *_r        the same three with a session cookie, which skips the signed-out page cache
-#              (server/src/explore_cache.rs): every request rendered
+#   *_r        the same three with a cookie of no session, which skips the signed-out page
+#              cache (server/src/explore_cache.rs): every request rendered, as for a visitor
+#   *_m        Explore and Top signed in as a member (a real session from /api/sign_in)
 #   feed       POST /api/explore         (the feed as JSON, the server function's endpoint)
 # Prints req/s and p99 per target and Explore's share of hello's req/s
 # (goal: explore ≥ 30% of hello, p99 ≤ 25 ms).
@@ -129,6 +130,16 @@ run top "/explore?sort=top"
 run explore_r /explore -H "Cookie: darkroom_session=bench"
 run deep_r "/explore?after=$DEEP" -H "Cookie: darkroom_session=bench"
 run top_r "/explore?sort=top" -H "Cookie: darkroom_session=bench"
+# A member really signed in (session row, member lookup, their likes marked): the pages as
+# members see them.
+curl -fs -c "$WORK/jar" -o /dev/null -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-urlencode 'email=bench@example.com' --data-urlencode 'password=bench password 1' "$BASE/api/sign_in"
+SESSION=$(awk '$6 == "darkroom_session" { print $7 }' "$WORK/jar")
+[ -n "$SESSION" ] || { echo "sign-in gave no session cookie" >&2; exit 1; }
+curl -fs -H "Cookie: darkroom_session=$SESSION" "$BASE/explore" | grep -q 'bench@example.com\|Sign out\|Abmelden' \
+  || { echo "the session cookie does not sign in" >&2; exit 1; }
+run explore_m /explore -H "Cookie: darkroom_session=$SESSION"
+run top_m "/explore?sort=top" -H "Cookie: darkroom_session=$SESSION"
 run feed /api/explore -s "$FEED_LUA"
-awk -v e="$RPS_explore" -v d="$RPS_deep" -v h="$RPS_hello" -v er="$RPS_explore_r" \
-  'BEGIN { printf "explore/hello %.0f%%, deep/hello %.0f%% (goal >= 30%%); rendered every time: %.1f%%\n", 100 * e / h, 100 * d / h, 100 * er / h }'
+awk -v e="$RPS_explore" -v d="$RPS_deep" -v h="$RPS_hello" -v er="$RPS_explore_r" -v tr="$RPS_top_r" -v em="$RPS_explore_m" -v tm="$RPS_top_m" \
+  'BEGIN { printf "explore/hello %.0f%%, deep/hello %.0f%% (goal >= 30%%); rendered every time: explore %.1f%%, top %.1f%%; signed in: explore %.1f%%, top %.1f%%\n", 100 * e / h, 100 * d / h, 100 * er / h, 100 * tr / h, 100 * em / h, 100 * tm / h }'

@@ -240,7 +240,7 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     let Some(user) = ssr::auth().await?.user else { return Ok(None) };
     let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
     let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
-    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, darkroom_store::now_ms()).await.map_err(ssr::fail)?.map(|v| v.version);
+    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, darkroom_store::now_ms()).await.map_err(ssr::fail)?;
     Ok(Some(Me {
         display_name: u.display_name,
         balance: u.balance,

@@ -108,7 +108,13 @@ impl Application {
         let write_timeout = std::time::Duration::from_secs(self.state.config.write_timeout_secs);
         // A reader that takes nothing for `write_timeout` is cut by the kernel (tcp(7)
         // TCP_USER_TIMEOUT: data unacknowledged, or unsent to a zero window, for that long).
+        // TCP_NODELAY: a rendered page is streamed in several writes; with Nagle's algorithm the
+        // second small write waits for the client's delayed ACK (40 ms on Linux), which was
+        // most of a page's p99 (tcp(7); the axum examples set it too).
         let listener = axum::serve::ListenerExt::tap_io(self.listener, move |tcp: &mut tokio::net::TcpStream| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
             if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(write_timeout)) {
                 tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
             }

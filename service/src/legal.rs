@@ -21,11 +21,8 @@ pub async fn current_terms_version(state: &AppState, now: i64) -> Result<String,
 
 /// The material terms version `user` still has to accept, if any: the newest material
 /// version in effect, unless the member accepted it or a version in effect after it.
-pub async fn pending_terms(state: &AppState, user: &User, now: i64) -> Result<Option<LegalVersion>, ServiceError> {
-    let versions = state.store.legal_versions("terms").await?;
-    let Some(material) = versions.iter().find(|v| v.effective_at <= now && v.material == 1) else { return Ok(None) };
-    let accepted_at = versions.iter().find(|v| v.version == user.terms_version).map_or(i64::MIN, |v| v.effective_at);
-    Ok((accepted_at < material.effective_at).then(|| material.clone()))
+pub async fn pending_terms(state: &AppState, user: &User, now: i64) -> Result<Option<String>, ServiceError> {
+    Ok(state.store.pending_material_terms(&user.terms_version, now).await?)
 }
 
 /// Refuses members who must accept new terms first (SPEC §7).
@@ -33,7 +30,7 @@ pub async fn pending_terms(state: &AppState, user: &User, now: i64) -> Result<Op
 /// Errors: [`ServiceError::Forbidden`] naming the page where they accept.
 pub async fn require_current_terms(state: &AppState, user: &User) -> Result<(), ServiceError> {
     match pending_terms(state, user, darkroom_store::now_ms()).await? {
-        Some(v) => Err(ServiceError::Forbidden(format!("The terms changed (version {}). Please read and accept them at /terms before creating.", v.version))),
+        Some(v) => Err(ServiceError::Forbidden(format!("The terms changed (version {v}). Please read and accept them at /terms before creating."))),
         None => Ok(()),
     }
 }

@@ -32,6 +32,7 @@ pub mod auth;
 pub mod config;
 pub mod credits;
 pub mod error;
+pub mod feed;
 pub mod generation;
 pub mod generators;
 pub mod legal;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The moderation policy in force (operator file or the shipped default).
     pub policy: Arc<moderation::Policy>,
+    /// Explore's pages, cached until the public feed changes.
+    pub feed: feed::Feed,
     /// Signs media URLs for shared and public items.
     pub signer: Arc<sharing::UrlSigner>,
     /// Signs the C2PA manifest of every output (`None` only if no key could be made).
@@ -119,7 +122,8 @@ impl AppState {
         let generators = generators::Generators::new(engine.clone(), &config);
         let metrics = Arc::new(metrics::Metrics::new());
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), signer, provenance, mailer, auth_limits, metrics, shutdown })
+        let feed = feed::Feed::new(store.clone());
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), feed, signer, provenance, mailer, auth_limits, metrics, shutdown })
     }
 }
 

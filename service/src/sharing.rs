@@ -60,7 +60,8 @@ pub async fn open_link(state: &AppState, token: &str) -> Result<Job, ServiceErro
 
 /// Signs and checks media URLs (see the module notes).
 pub struct UrlSigner {
-    key: Vec<u8>,
+    /// HMAC-SHA256 keyed once (the padded key's two blocks hashed): every MAC clones it.
+    keyed: Hmac<Sha256>,
     /// Lifetime of a signed URL, seconds.
     pub ttl_secs: u64,
 }
@@ -70,7 +71,7 @@ const EXP_STEP: u64 = 600;
 
 impl UrlSigner {
     pub fn new(key: Vec<u8>, ttl_secs: u64) -> Self {
-        Self { key, ttl_secs }
+        Self { keyed: Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length"), ttl_secs }
     }
 
     /// The key from `secret`, or from `<data>/media-url.key` (made with 32 random bytes on
@@ -107,15 +108,18 @@ impl UrlSigner {
     /// HMAC-SHA256 of `data` with this key, hex: a keyed hash for values kept only hashed
     /// (the IP of a consent record).
     pub fn keyed_hash(&self, data: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(b"darkroom-keyed-hash:");
         mac.update(data.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
 
     fn mac(&self, job_id: &str, variant: &str, exp: u64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(format!("{job_id}/{variant}/{exp}").as_bytes());
+        let mut mac = self.keyed.clone();
+        mac.update(job_id.as_bytes());
+        mac.update(b"/");
+        mac.update(variant.as_bytes());
+        mac.update(format!("/{exp}").as_bytes());
         mac
     }
 

@@ -357,6 +357,23 @@ impl Store {
         .await?)
     }
 
+    /// The newest material terms version in effect at `now` (Unix ms) that a member who
+    /// accepted version `accepted` still has to accept: one whose effective date is after the
+    /// accepted version's (any, if `accepted` was never published). `None`: nothing pending.
+    /// One query that reads no bodies: every signed-in page and every creation asks it.
+    pub async fn pending_material_terms(&self, accepted: &str, now: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, String>(
+            "SELECT m.version FROM legal_versions m WHERE m.doc = 'terms' AND m.material = 1 AND m.effective_at <= $1 \
+             AND m.effective_at > COALESCE((SELECT a.effective_at FROM legal_versions a WHERE a.doc = 'terms' AND a.version = $2 \
+             ORDER BY a.effective_at DESC, a.created_at DESC LIMIT 1), $3) ORDER BY m.effective_at DESC, m.created_at DESC LIMIT 1",
+        )
+        .bind(now)
+        .bind(accepted)
+        .bind(i64::MIN)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Sets the member's theme and language (the caller checked them).
     pub async fn set_preferences(&self, user_id: &str, theme: &str, language: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;

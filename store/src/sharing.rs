@@ -29,7 +29,7 @@ pub struct ShareLink {
 }
 
 /// Explore's orderings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sort {
     /// Newest first (keyset on id).
     Newest,

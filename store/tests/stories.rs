@@ -42,6 +42,7 @@ on_both!(
     rate_limits_hold_across_nodes,
     nodes_must_agree_on_shared_keys,
     a_released_job_is_claimed_at_once_and_keeps_its_request_id,
+    pending_material_terms_follow_what_was_accepted,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -927,4 +928,30 @@ async fn templates_are_seeded_saved_audited_and_counted(b: Backend) {
     let audit: Vec<String> = store.audit_entries("ink-sketch", 10).await.unwrap().into_iter().rev().map(|e| e.action).collect();
     assert_eq!(audit, ["templates.create", "templates.move", "templates.update"]);
     assert_ledger_consistent(&store, &user).await;
+}
+
+async fn pending_material_terms_follow_what_was_accepted(b: Backend) {
+    let store = fresh_store(b).await;
+    let admin = member(&store, "legal@example.com", 0).await;
+    let now = darkroom_store::now_ms();
+    let pending = |accepted: &'static str, at: i64| {
+        let store = store.clone();
+        async move { store.pending_material_terms(accepted, at).await.unwrap() }
+    };
+    assert_eq!(pending("built-in", now).await, None, "nothing published");
+    store.publish_legal(&admin, "terms", "v1", "One.", now - 3_000, false).await.unwrap();
+    assert_eq!(pending("built-in", now).await, None, "not material");
+    store.publish_legal(&admin, "terms", "v2", "Two.", now - 2_000, true).await.unwrap();
+    store.publish_legal(&admin, "privacy", "p9", "Privacy.", now - 1_000, true).await.unwrap();
+    assert_eq!(pending("built-in", now).await.as_deref(), Some("v2"), "a version never published accepted nothing");
+    assert_eq!(pending("v1", now).await.as_deref(), Some("v2"), "accepted before the material one");
+    assert_eq!(pending("v2", now).await, None, "accepted it");
+    assert_eq!(pending("v1", now - 2_500).await, None, "before it took effect");
+    // A later minor version accepted counts; a material one dated in the future waits.
+    store.publish_legal(&admin, "terms", "v3", "Three.", now - 1_000, false).await.unwrap();
+    store.publish_legal(&admin, "terms", "v4", "Four.", now + 60_000, true).await.unwrap();
+    assert_eq!(pending("v3", now).await, None);
+    assert_eq!(pending("v1", now).await.as_deref(), Some("v2"));
+    assert_eq!(pending("v3", now + 60_000).await.as_deref(), Some("v4"), "once in effect");
+    assert_eq!(pending("v4", now + 60_000).await, None);
 }

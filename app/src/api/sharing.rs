@@ -219,24 +219,29 @@ pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<
         Some(Cursor { likes: likes.parse().ok()?, id: id.to_string() })
     });
     let style = crate::api::ssr::style_filter(style.as_deref())?;
-    let rows = state.store.explore(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1).await.map_err(ssr::err)?;
-    let more = rows.len() as i64 > EXPLORE_PAGE;
+    // The page with its signed URLs is the same for every viewer within one signing window
+    // (`UrlSigner::expiry`) and address: built once per feed change, then only the viewer's
+    // likes are marked.
     let base = ssr::base_url(&state).await;
-    let rows: Vec<_> = rows.into_iter().take(EXPLORE_PAGE as usize).collect();
+    let form = format!("{} {base}", state.signer.expiry(darkroom_service::sharing::now_secs()));
+    let page = state
+        .feed
+        .page_as(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1, &form, |rows| {
+            let more = rows.len() as i64 > EXPLORE_PAGE;
+            let items: Vec<PublicItem> = rows.into_iter().take(EXPLORE_PAGE as usize).map(|row| ssr::public_item(&state, &base, row.job, row.likes, false)).collect();
+            (items, more)
+        })
+        .await
+        .map_err(ssr::err)?;
+    let (items, more) = (&page.0, page.1);
     let liked = match &viewer {
         Some(v) => {
-            let ids: Vec<String> = rows.iter().map(|r| r.job.id.clone()).collect();
+            let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
             state.store.liked_among(v, &ids).await.map_err(ssr::err)?
         }
         None => Default::default(),
     };
-    let items: Vec<PublicItem> = rows
-        .into_iter()
-        .map(|row| {
-            let mine = liked.contains(&row.job.id);
-            ssr::public_item(&state, &base, row.job, row.likes, mine)
-        })
-        .collect();
+    let items: Vec<PublicItem> = items.iter().map(|i| PublicItem { liked: liked.contains(&i.id), ..i.clone() }).collect();
     let next = more.then(|| items.last().map(|i| format!("{}.{}", i.likes, i.id))).flatten();
     Ok(ExplorePage { items, next })
 }

@@ -851,9 +851,16 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert!(explore_html.contains(&format!("/p/{id}")), "Explore renders without JavaScript");
     // Signed-out Explore pages come from a cache keyed on the feed version: every change below
     // shows on the very next request.
+    // Listed in Explore: the visitor's page (the HTML cache) and a member's (rendered, the
+    // feed cache beneath it) must agree at every step.
     let listed = || {
-        let (visitor, url, needle) = (visitor.clone(), format!("{}/explore", app.base), format!("/p/{id}"));
-        async move { visitor.get(url).send().await.unwrap().text().await.unwrap().contains(&needle) }
+        let (visitor, member, url, needle) = (visitor.clone(), other.clone(), format!("{}/explore", app.base), format!("/p/{id}"));
+        async move {
+            let seen = visitor.get(&url).send().await.unwrap().text().await.unwrap().contains(&needle);
+            let member_sees = member.get(&url).send().await.unwrap().text().await.unwrap().contains(&needle);
+            assert_eq!(seen, member_sees, "a visitor's and a member's Explore agree");
+            seen
+        }
     };
     assert_eq!(visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap(), explore_html, "served again");
     assert_eq!(app.call(&visitor, "like_item", &[("id", &id), ("on", "true")]).await.0, 401, "visitors cannot like");
@@ -882,10 +889,10 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     // cache re-reads the database's feed version.
     let elsewhere = darkroom_store::Store::connect(app.state.store.url()).await.unwrap();
     elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, darkroom_contract::Visibility::Private).await.unwrap();
-    tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
+    tokio::time::sleep(server::darkroom_service::feed::DB_CHECK + Duration::from_millis(50)).await;
     assert!(!listed().await, "another node's change");
     elsewhere.set_visibility(&id, &user_id(&app, "own@example.com").await, darkroom_contract::Visibility::Public).await.unwrap();
-    tokio::time::sleep(server::explore_cache::DB_CHECK + Duration::from_millis(50)).await;
+    tokio::time::sleep(server::darkroom_service::feed::DB_CHECK + Duration::from_millis(50)).await;
     assert!(listed().await);
 
     // Private again, then deleted: the signed URL stops each time.
