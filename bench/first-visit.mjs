@@ -28,7 +28,11 @@ async function visit(context, url) {
   let bytes = 0;
   let bundle = 0;
   const urls = new Map();
-  cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
+  const protocols = new Set();
+  cdp.on('Network.responseReceived', (e) => {
+    urls.set(e.requestId, e.response.url);
+    protocols.add(e.response.protocol);
+  });
   cdp.on('Network.loadingFinished', (e) => {
     bytes += e.encodedDataLength;
     if ((urls.get(e.requestId) ?? '').includes('/pkg/')) bundle += e.encodedDataLength;
@@ -46,7 +50,7 @@ async function visit(context, url) {
   await page.waitForLoadState('networkidle');
   const lcp = await page.evaluate(() => window.__lcp);
   await page.close();
-  return { bytes, bundle, lcp, hydratedMs };
+  return { bytes, bundle, lcp, hydratedMs, protocols: [...protocols].join(',') };
 }
 
 const browser = await chromium.launch({
@@ -55,12 +59,13 @@ const browser = await chromium.launch({
 });
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 console.log(`first visit at 390×844, 4× CPU, Fast 3G, against ${BASE}`);
-console.log('page                 cache  transferred  bundle    LCP       hydrated');
+console.log('page                 cache  transferred  bundle    LCP       hydrated  protocol');
 for (const p of PAGES) {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  // BENCH_INSECURE=1: a local TLS front with a self-signed certificate (bench/first-visit-h2.sh).
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, ignoreHTTPSErrors: process.env.BENCH_INSECURE === '1' });
   for (const cache of ['cold', 'warm']) {
     const r = await visit(context, BASE + p);
-    console.log(`${p.padEnd(20)} ${cache.padEnd(6)} ${kb(r.bytes).padStart(11)}  ${kb(r.bundle).padStart(8)}  ${(r.lcp / 1000).toFixed(2).padStart(6)} s  ${(r.hydratedMs / 1000).toFixed(2).padStart(6)} s`);
+    console.log(`${p.padEnd(20)} ${cache.padEnd(6)} ${kb(r.bytes).padStart(11)}  ${kb(r.bundle).padStart(8)}  ${(r.lcp / 1000).toFixed(2).padStart(6)} s  ${(r.hydratedMs / 1000).toFixed(2).padStart(6)} s  ${r.protocols}`);
   }
   await context.close();
 }
