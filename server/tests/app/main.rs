@@ -847,6 +847,11 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert!(meta(&head, "name=\"robots\"").is_none() && meta(&head, "property=\"og:image\"").is_some(), "{head}");
     let (_, feed) = app.call(&visitor, "explore", &[]).await;
     assert_eq!(feed["items"][0]["id"], id.as_str());
+    // The feed's stamp settles first: the database's version is re-read at most every
+    // DB_CHECK, and on PostgreSQL this process's own notice comes back through the listener
+    // and counts once more. A page cached before either would be rendered again (correct,
+    // only slower), and "served again" below checks the cache serves.
+    tokio::time::sleep(server::darkroom_service::feed::DB_CHECK + Duration::from_millis(100)).await;
     let explore_html = visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(explore_html.contains(&format!("/p/{id}")), "Explore renders without JavaScript");
     // Signed-out Explore pages come from a cache keyed on the feed version: every change below
