@@ -33,15 +33,8 @@ WORK=$(mktemp -d /tmp/darkroom-bench.XXXXXX)
 export DARKROOM_DATA_DIR="$WORK" DARKROOM_ADDR="127.0.0.1:$PORT" DARKROOM_WORKERS=0 \
   DARKROOM_RENDER_PREVIEWS=false DARKROOM_MODELS_DIR="$WORK/no-models" RUST_LOG=warn
 PGDB=darkroom_bench
-if [ "$DB" = postgres ]; then
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
-  sql() { psql -q -X -A -t -h 127.0.0.1 -U postgres -d "$PGDB" -v ON_ERROR_STOP=1 "$@"; }
-else
-  export DATABASE_URL="sqlite://$WORK/darkroom.db"
-  sql() { sqlite3 -bail "$WORK/darkroom.db" "$@"; }
-fi
-"$BIN" migrate >/dev/null
+. bench/db.sh
+fresh_db "$WORK"
 DARKROOM_ADMIN_PASSWORD="bench password 1" "$BIN" create-admin --email bench@example.com >/dev/null
 USER_ID=$(echo "SELECT id FROM users WHERE email = 'bench@example.com';" | sql)
 

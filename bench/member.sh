@@ -13,15 +13,8 @@ MODELS=${DARKROOM_MODELS_DIR:-$PWD/data/models}
 WORK=$(mktemp -d /tmp/darkroom-bench.XXXXXX)
 export DARKROOM_DATA_DIR="$WORK" DARKROOM_ADDR="127.0.0.1:$PORT" DARKROOM_RENDER_PREVIEWS=false \
   DARKROOM_MODELS_DIR="$MODELS" DARKROOM_API_KEY_RATE_PER_MIN=100000000 DARKROOM_API_IP_RATE_PER_MIN=100000000 RUST_LOG=${RUST_LOG:-warn}
-if [ "$DB" = postgres ]; then
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
-  sql() { psql -q -X -A -t -h 127.0.0.1 -U postgres -d "$PGDB" -v ON_ERROR_STOP=1 "$@"; }
-else
-  export DATABASE_URL="sqlite://$WORK/darkroom.db"
-  sql() { sqlite3 -bail "$WORK/darkroom.db" "$@"; }
-fi
-"$BIN" migrate >/dev/null
+. bench/db.sh
+fresh_db "$WORK"
 . bench/seed-member.sh
 seed_member
 

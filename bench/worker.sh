@@ -55,6 +55,7 @@ home() {
   echo "$rps $p99"
 }
 
+. bench/db.sh
 declare -A R
 printf "Darkroom worker benchmark: %s, profile %s, %s jobs of 1024x1024, %s cores, engine threads %s\n" \
   "$DB" "$PROFILE" "$JOBS" "$(nproc)" "${DARKROOM_ENGINE_THREADS:-all}" >&2
@@ -63,15 +64,7 @@ for SETUP in inproc1 inproc2 separate; do
   DIR="$WORK/$SETUP"
   mkdir -p "$DIR"
   export DARKROOM_DATA_DIR="$DIR"
-  if [ "$DB" = postgres ]; then
-    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $PGDB" -c "CREATE DATABASE $PGDB"
-    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$PGDB"
-    sql() { psql -q -X -A -t -h 127.0.0.1 -U postgres -d "$PGDB" -v ON_ERROR_STOP=1 "$@"; }
-  else
-    export DATABASE_URL="sqlite://$DIR/darkroom.db"
-    sql() { sqlite3 -bail "$DIR/darkroom.db" "$@"; }
-  fi
-  "$BIN" migrate >/dev/null
+  fresh_db "$DIR"
   . bench/seed-member.sh
   seed_member
   case $SETUP in

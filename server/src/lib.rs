@@ -106,19 +106,7 @@ impl Application {
         });
         tracing::info!(addr = %self.addr(), "serving");
         let write_timeout = std::time::Duration::from_secs(self.state.config.write_timeout_secs);
-        // A reader that takes nothing for `write_timeout` is cut by the kernel (tcp(7)
-        // TCP_USER_TIMEOUT: data unacknowledged, or unsent to a zero window, for that long).
-        // TCP_NODELAY: a rendered page is streamed in several writes; with Nagle's algorithm the
-        // second small write waits for the client's delayed ACK (40 ms on Linux), which was
-        // most of a page's p99 (tcp(7); the axum examples set it too).
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, move |tcp: &mut tokio::net::TcpStream| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-            if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(write_timeout)) {
-                tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
-            }
-        });
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, move |tcp: &mut tokio::net::TcpStream| tune_socket(tcp, write_timeout));
         axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
@@ -205,6 +193,23 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Options of every accepted connection.
+/// - TCP_NODELAY: a rendered page is streamed in several writes; with Nagle's algorithm the
+///   second small write waits for the client's delayed ACK (40 ms on Linux), which was most of
+///   a page's p99 (tcp(7); the axum examples set it too).
+/// - TCP_USER_TIMEOUT = `write_timeout`: a reader that takes nothing for that long is cut by
+///   the kernel (data unacknowledged, or unsent to a zero window, for that long).
+///
+/// A failure is logged at debug level: the connection is served either way.
+pub fn tune_socket(tcp: &tokio::net::TcpStream, write_timeout: std::time::Duration) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(write_timeout)) {
+        tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
+    }
 }
 
 /// The session cookie's name.
@@ -304,4 +309,21 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         // live event streams and the precompressed bundle are left alone.
         .layer(tower_http::compression::CompressionLayer::new());
     Ok(headers::apply(router, config.secure_cookies))
+}
+
+#[cfg(test)]
+mod socket_tests {
+    /// An accepted connection gets TCP_NODELAY and the write timeout (read back from the
+    /// kernel on a real loopback socket).
+    #[tokio::test]
+    async fn accepted_connections_are_tuned() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (tcp, _) = listener.accept().await.unwrap();
+        assert!(!tcp.nodelay().unwrap(), "off by default");
+        super::tune_socket(&tcp, std::time::Duration::from_secs(7));
+        assert!(tcp.nodelay().unwrap());
+        assert_eq!(socket2::SockRef::from(&tcp).tcp_user_timeout().unwrap(), Some(std::time::Duration::from_secs(7)));
+    }
 }

@@ -101,16 +101,11 @@ impl Feed {
     }
 
     /// One page of Explore, as [`Store::explore`](darkroom_store::Store::explore) answers it
-    /// (`limit` items at most, after `after`), from the cache when the feed has not changed
-    /// since it was read. Errors: the store's.
-    pub async fn page(&self, sort: Sort, style: Option<i64>, after: Option<&Cursor>, limit: i64) -> darkroom_store::Result<Arc<Vec<FeedItem>>> {
-        self.page_as(sort, style, after, limit, "", |rows| rows).await
-    }
-
-    /// [`Self::page`] in the form `make` turns the rows into (the page's view, with its signed
-    /// URLs), cached with the rows' key and the caller's `form` key (what else the form
-    /// depends on: the URLs' signing window, the site's address). `make` runs once per key
-    /// while the feed stays the same. Errors: the store's.
+    /// (`limit` items at most, after `after`), in the form `make` turns the rows into (the
+    /// page's view, with its signed URLs). Cached with the rows' key and the caller's `form`
+    /// key (what else the form depends on: the URLs' signing window, the site's address) until
+    /// the feed's stamp moves; `make` runs once per key while the feed stays the same.
+    /// Errors: the store's.
     pub async fn page_as<T: Send + Sync + 'static>(
         &self,
         sort: Sort,
