@@ -12,6 +12,8 @@
 # Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
 # BENCH_MEMBERS (16), BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 PROFILE=${BENCH_PROFILE:-release}
 SECS=${BENCH_SECS:-10}

@@ -9,6 +9,8 @@
 # Prints req/s, p99 and the ratios. Settings: BENCH_PROFILE (release), BENCH_SECS (10),
 # BENCH_CONNS (16), BENCH_JOBS (24), BENCH_PORT (18480).
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 PROFILE=${BENCH_PROFILE:-release}
 SECS=${BENCH_SECS:-10}

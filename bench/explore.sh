@@ -16,6 +16,8 @@
 # BENCH_PROFILE=release|dev (default release), BENCH_SECS (10), BENCH_CONNS (16),
 # BENCH_THREADS (1: the server gets the other core), BENCH_PORT (3300).
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 N=${BENCH_ITEMS:-100000}
 DB=${BENCH_DB:-sqlite}

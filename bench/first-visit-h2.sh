@@ -10,6 +10,8 @@
 # Settings: BENCH_PORT (3320: the node; nginx on the next port). Needs target/site built
 # (scripts/build-site.sh) and end2end/node_modules (scripts/install-tools.sh --test).
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 PORT=${BENCH_PORT:-3320}
 TLS_PORT=$((PORT + 1))

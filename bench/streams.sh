@@ -9,6 +9,8 @@
 # Settings: BENCH_DB (postgres), BENCH_PROFILE (release), BENCH_STREAMS (400), BENCH_JOBS (1000),
 # BENCH_PORT (3321).
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 PROFILE=${BENCH_PROFILE:-release}
 PORT=${BENCH_PORT:-3321}

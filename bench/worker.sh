@@ -13,6 +13,8 @@
 # Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
 # BENCH_JOBS (12), BENCH_CONNS (4), BENCH_PORT (3302).
 set -euo pipefail
+# Page views are not limited here: the benchmark sends thousands a second from one address.
+export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
 cd "$(dirname "$0")/.."
 PROFILE=${BENCH_PROFILE:-release}
 JOBS=${BENCH_JOBS:-12}

@@ -111,12 +111,14 @@ pub struct TemplateCard {
 }
 
 pub mod account;
+pub mod audit;
 pub mod credits;
 pub mod keys;
 pub mod moderation;
 pub mod payments;
 pub mod providers;
 pub mod sharing;
+pub mod support;
 pub mod templates;
 
 #[cfg(feature = "ssr")]
@@ -160,6 +162,16 @@ pub mod ssr {
             Some(u) => Ok((state, u)),
             None => Err(fail(ServiceError::Unauthorized("Please sign in.".into()))),
         }
+    }
+
+    /// The signed-in administrator. Errors: "Please sign in." (401), or 403 saying "Only
+    /// administrators can {what}." for anyone else.
+    pub async fn admin(what: &str) -> Result<(AppState, SessionUser), ServerFnError> {
+        let (state, user) = member().await?;
+        if user.role != "admin" {
+            return Err(fail(ServiceError::Forbidden(format!("Only administrators can {what}."))));
+        }
+        Ok((state, user))
     }
 
     /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds; `None` if malformed.
@@ -282,9 +294,10 @@ pub async fn sign_up(
     Ok(())
 }
 
-/// Signs in (the session id is rotated) and goes to the create page.
+/// Signs in (the session id is rotated) and goes to `next` when it is a path of this site
+/// (see [`local_path`]), else to the create page.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
     use darkroom_service::auth::Credentials;
     let state = ssr::state()?;
     let client = ssr::client().await;
@@ -310,8 +323,17 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
     // This browser takes the member's stored theme and language.
     let prefs = state.store.user(&id).await.map_err(|e| ssr::fail(e.into()))?;
     account::ssr::set_pref_cookie(&state, &prefs.theme, &prefs.language);
-    leptos_axum::redirect("/create");
+    leptos_axum::redirect(local_path(next.as_deref()).unwrap_or("/create"));
     Ok(())
+}
+
+/// `next` if it is a path on this site (`/…`, at most 200 printable ASCII characters, not
+/// `//host` or `/\host`, which browsers read as another site), so a link cannot send a member
+/// elsewhere after signing in (an open redirect).
+pub fn local_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && n.len() <= 200 && n.bytes().all(|b| b.is_ascii_graphic())
+    })
 }
 
 /// Ends this session.
@@ -497,4 +519,21 @@ pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
     state.store.cancel_job(&id, &user.id, state.config.refund_on_cancel).await.map_err(|e| ssr::fail(e.into()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_sign_in() {
+        for ok in ["/credits/buy", "/gallery/abc?x=1", "/"] {
+            assert_eq!(local_path(Some(ok)), Some(ok));
+        }
+        for bad in ["https://evil.test/", "//evil.test/x", "/\\evil.test", "credits", "/a b", "/\u{7f}", ""] {
+            assert_eq!(local_path(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(local_path(Some(&format!("/{}", "a".repeat(200)))), None, "too long");
+        assert_eq!(local_path(None), None);
+    }
 }

@@ -104,6 +104,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/settings/api") view={Lazy::<routes::Keys>::new()}/>
                         <Route path=path!("/credits") view={Lazy::<routes::Credits>::new()}/>
                         <Route path=path!("/credits/buy") view={Lazy::<routes::Buy>::new()}/>
+                        <Route path=path!("/pricing") view={Lazy::<routes::Pricing>::new()}/>
+                        <Route path=path!("/support") view={Lazy::<routes::Support>::new()}/>
+                        <Route path=path!("/admin/support") view={Lazy::<routes::AdminSupport>::new()}/>
+                        <Route path=path!("/admin/audit") view={Lazy::<routes::AdminAudit>::new()}/>
                         <Route path=path!("/admin/plans") view={Lazy::<routes::AdminPlans>::new()}/>
                         <Route path=path!("/admin/providers") view={Lazy::<routes::AdminProviders>::new()}/>
                         <Route path=path!("/admin/templates") view={Lazy::<routes::AdminTemplates>::new()}/>
@@ -120,6 +124,10 @@ pub fn App() -> impl IntoView {
                 <A href="/terms">{i18n::t("footer.terms")}</A>
                 " · "
                 <A href="/privacy">{i18n::t("footer.privacy")}</A>
+                " · "
+                <A href="/pricing">{i18n::t("footer.pricing")}</A>
+                " · "
+                <A href="/support">{i18n::t("footer.support")}</A>
                 " · " {i18n::t("footer.label")}
                 <br/><small class="muted">{i18n::t("cookies.notice")}</small>
             </footer>
@@ -152,6 +160,7 @@ fn Header() -> impl IntoView {
                         Ok(Some(me)) => {
                             let initial = me.balance;
                             let moderator = me.role == "moderator" || me.role == "admin";
+                            let admin = me.role == "admin";
                             let (verified, pending_terms) = (me.email_verified, me.pending_terms.is_some());
                             view! {
                                 <nav>
@@ -159,6 +168,7 @@ fn Header() -> impl IntoView {
                                     <A href="/create">{t("nav.create")}</A>
                                     <A href="/gallery">{t("nav.gallery")}</A>
                                     {moderator.then(|| view! { <A href="/moderation">{t("nav.moderation")}</A> })}
+                                    {admin.then(|| view! { <A href="/admin/support" attr:data-testid="nav-support-queue">{t("nav.support_queue")}</A> })}
                                     <A href="/settings">{t("nav.settings")}</A>
                                     <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title=t("nav.credits_title")>
                                         {move || live.balance.get().unwrap_or(initial)} " " {t("nav.credits")}

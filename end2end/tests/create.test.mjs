@@ -103,7 +103,11 @@ for (const [name, options] of sizes) {
     assert.match(download.suggestedFilename(), /^darkroom-.*\.png$/);
     const file = await download.path();
     assert.ok(fs.statSync(file).size > 10_000, 'downloaded a real PNG');
-    await Promise.all([page.waitForURL('**/gallery'), page.click('[data-testid=delete]')]);
+    // Delete asks first.
+    await page.click('[data-testid=delete]');
+    await page.waitForSelector('[data-testid=delete-confirm]', { state: 'visible' });
+    assert.match(new URL(page.url()).pathname, /^\/gallery\/[0-9a-f-]+$/, 'nothing deleted yet: still on the item');
+    await Promise.all([page.waitForURL('**/gallery'), page.click('[data-testid=delete-confirm]')]);
     await page.waitForSelector('text=Nothing here yet');
     await shot('6-deleted');
 

@@ -33,8 +33,11 @@ for (const [name, options] of sizes) {
     await hydrated(page);
     assert.equal(await page.$eval('[data-testid=visibility]', (s) => s.value), 'private');
     await page.selectOption('[data-testid=visibility]', 'public');
+    // The first public item: the notice that AI output may be inaccurate, confirmed once.
+    await page.check('[data-testid=publish-reviewed]');
     await page.click('[data-testid=visibility-save]');
     await page.waitForSelector('[data-testid=public-link]');
+    assert.equal(await page.$('[data-testid=publish-review]'), null, 'asked once');
     await shot(page, '1-public');
 
     // Signed out: Explore lists it; its public page shows it.

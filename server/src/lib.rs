@@ -8,6 +8,7 @@ pub mod explore_cache;
 pub mod csrf;
 pub mod headers;
 pub mod observe;
+pub mod page_limit;
 pub mod routes;
 pub mod sessions;
 pub mod ssr_guard;
@@ -21,7 +22,7 @@ use axum_login::AuthManagerLayerBuilder;
 use darkroom_service::auth::Backend;
 use darkroom_service::{AppState, Config};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::sync::watch;
 use tower_http::services::ServeDir;
 use tower_sessions::cookie::SameSite;
@@ -212,6 +213,18 @@ pub fn tune_socket(tcp: &tokio::net::TcpStream, write_timeout: std::time::Durati
     }
 }
 
+/// The pages' routes, listed once per process.
+///
+/// Leptos lists them by running the app while a process-wide flag holds resources back
+/// (leptos_server's `SuppressResourceLoad`); a resource first polled meanwhile never loads,
+/// so a page request being answered by another [`Application`] of the same process (tests,
+/// several nodes in one process) could stream forever (leptos-rs/leptos#4773, open in 0.8).
+/// Listed once, before any server of the process can answer, nothing overlaps it.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "darkroom_session";
 
@@ -223,7 +236,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     // Pages link the bundle under its build id (`/pkg/<id>/…`, cached for a year).
     let bundle = bundle::Bundle::open(&config.site_root);
     let leptos = LeptosOptions::builder().output_name("darkroom").site_root(site_root.as_str()).site_pkg_dir(bundle.pkg_path()).site_addr(addr).build();
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
 
     let sessions = sessions::DbSessionStore::connect(state.store.url(), state.store.backend).await?;
     // Server functions end other sessions through this (the sessions page, resets, deletion).
@@ -241,9 +254,11 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let (api_routes, api_doc) = routes::api::routes();
     let mut api_doc_json = serde_json::to_value(&api_doc)?;
     routes::api::docs::complete(&mut api_doc_json, &routes::api::openai::model_ids(&state).await);
+    // Where rate limits count: this process on SQLite, the database on PostgreSQL.
+    let counter = darkroom_service::limits::Counter::for_store(&state.store, &state.signer);
     let api_layer = routes::api::LayerState {
         app: state.clone(),
-        limits: std::sync::Arc::new(routes::api::Limits::new(&darkroom_service::limits::Counter::for_store(&state.store, &state.signer), config.api_key_rate_per_min, config.api_ip_rate_per_min)),
+        limits: std::sync::Arc::new(routes::api::Limits::new(&counter, config.api_key_rate_per_min, config.api_ip_rate_per_min)),
     };
     // JSON bodies carry the photo as base64 (4/3 of its size).
     let api_routes = api_routes
@@ -259,6 +274,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         );
     let ctx = state.clone();
     let cache_state = state.clone();
+    let page_limit = page_limit::PageLimit::new(config.page_rate_per_min, &counter);
     let track_state = state.clone();
     let observe_state = state.clone();
     let shell_options = leptos.clone();
@@ -270,6 +286,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/events", get(routes::events::stream))
         .route("/gallery/delete", post(routes::gallery::delete_selected))
         .route("/credits/ledger.csv", get(routes::ledger::csv))
+        .route("/admin/audit.csv", get(routes::audit::csv))
         .route("/payments/checkout", post(routes::payments::checkout))
         .route("/payments/paypal/return", get(routes::payments::paypal_return))
         .route("/payments/stripe/webhook", post(routes::payments::stripe_webhook).layer(DefaultBodyLimit::max(routes::payments::WEBHOOK_MAX_BYTES)))
@@ -302,6 +319,8 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .layer(axum::middleware::from_fn_with_state(track_state, sessions::track))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
+        // Counted before the Explore cache: a cached page is a page view too.
+        .layer(axum::middleware::from_fn_with_state(page_limit, page_limit::layer))
         .layer(axum::middleware::from_fn(csrf::layer))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(observe_state, observe::layer))

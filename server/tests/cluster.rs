@@ -40,7 +40,8 @@ fn cluster(dir: &Path, port: u16, db: &str, action: &str) -> String {
         .env("DARKROOM_JOB_LEASE_SECS", "3")
         .env("DARKROOM_API_IP_RATE_PER_MIN", "100000")
         .env("DARKROOM_API_KEY_RATE_PER_MIN", "100000")
-        .env("DARKROOM_AUTH_RATE_PER_IP_PER_HOUR", "100000");
+        .env("DARKROOM_AUTH_RATE_PER_IP_PER_HOUR", "100000")
+        .env("DARKROOM_PAGE_RATE_PER_MIN", "100000");
     if let Ok(endpoint) = std::env::var("DARKROOM_TEST_S3_ENDPOINT") {
         cmd.env("DARKROOM_S3_ENDPOINT", endpoint);
     }

@@ -29,6 +29,26 @@ pub fn check_email(email: &str) -> Result<(), ServiceError> {
     if ok { Ok(()) } else { Err(ServiceError::Invalid("Enter a valid email address.".into())) }
 }
 
+/// A display name, trimmed: 1 to 50 characters, none of them control characters.
+///
+/// Errors: [`ServiceError::Invalid`] saying what a name must be.
+pub fn check_display_name(name: &str) -> Result<&str, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid("Enter a display name of 1 to 50 characters.".into()));
+    }
+    Ok(name)
+}
+
+/// Changes the member's display name (a correction of their data; audited).
+///
+/// Errors: [`ServiceError::Invalid`] for a name [`check_display_name`] refuses; the store's.
+pub async fn set_display_name(state: &AppState, user_id: &str, name: &str) -> Result<(), ServiceError> {
+    let name = check_display_name(name)?;
+    state.store.set_display_name(user_id, name).await?;
+    Ok(())
+}
+
 /// The sign-up boxes: the minimum age confirmed and the terms accepted.
 ///
 /// Errors: [`ServiceError::Invalid`] saying which box is missing.
@@ -75,10 +95,7 @@ async fn record_sign_up_consents(state: &AppState, user: &User, ip: Option<std::
 pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>, ServiceError> {
     state.auth_limits.check(form.ip, None).await?;
     check_email(form.email)?;
-    let name = form.display_name.trim();
-    if name.is_empty() || name.chars().count() > 50 {
-        return Err(ServiceError::Invalid("Enter a display name of 1 to 50 characters.".into()));
-    }
+    let name = check_display_name(form.display_name)?;
     auth::check_password(form.password)?;
     check_boxes(state, form.age_confirmed, form.terms_accepted)?;
     let hash = auth::hash_password_off_thread(form.password).await?;

@@ -62,6 +62,9 @@ pub struct Config {
     /// `DARKROOM_AUTH_RATE_PER_ACCOUNT` (default 5): sign-in attempts and reset mails per email
     /// address in a burst; one more every 3 minutes after that (the lockout back-off).
     pub auth_rate_per_account: u32,
+    /// `DARKROOM_SUPPORT_RATE_PER_IP_PER_HOUR` (default 5): support requests per client IP per
+    /// hour (and 3 per email address per hour, fixed).
+    pub support_rate_per_ip_per_hour: u32,
     /// Google sign-in (OpenID Connect), on when both are set: `DARKROOM_GOOGLE_CLIENT_ID`,
     /// `DARKROOM_GOOGLE_CLIENT_SECRET`; `DARKROOM_GOOGLE_ISSUER` (default
     /// `https://accounts.google.com`) names the provider whose discovery document is read.
@@ -140,6 +143,10 @@ pub struct Config {
     pub api_key_rate_per_min: u32,
     /// `DARKROOM_API_IP_RATE_PER_MIN` (default 600): API requests per client IP per minute.
     pub api_ip_rate_per_min: u32,
+    /// `DARKROOM_PAGE_RATE_PER_MIN` (default 300, 0 = off): page requests and the pages'
+    /// server-function calls per client IP per minute, in bursts of the same size (the limit
+    /// on scraping; `server/src/page_limit.rs` says what counts). Answered 429 beyond it.
+    pub page_rate_per_min: u32,
     /// `DARKROOM_TRUSTED_PROXIES` (default none): comma-separated addresses of load balancers
     /// in front of this node (e.g. `127.0.0.1` for nginx on the same machine). A request from
     /// one of them is taken to come from the last address in its `X-Forwarded-For` that is
@@ -252,6 +259,7 @@ impl Config {
             require_verified_email: var("DARKROOM_REQUIRE_VERIFIED_EMAIL", true),
             auth_rate_per_ip_per_hour: var("DARKROOM_AUTH_RATE_PER_IP_PER_HOUR", 60),
             auth_rate_per_account: var("DARKROOM_AUTH_RATE_PER_ACCOUNT", 5),
+            support_rate_per_ip_per_hour: var("DARKROOM_SUPPORT_RATE_PER_IP_PER_HOUR", 5),
             google_client_id: secret("DARKROOM_GOOGLE_CLIENT_ID"),
             google_client_secret: secret("DARKROOM_GOOGLE_CLIENT_SECRET"),
             google_issuer: var("DARKROOM_GOOGLE_ISSUER", "https://accounts.google.com".to_string()),
@@ -284,6 +292,7 @@ impl Config {
             webhook_retry_scale: var("DARKROOM_WEBHOOK_RETRY_SCALE", 1.0),
             api_key_rate_per_min: var("DARKROOM_API_KEY_RATE_PER_MIN", 120),
             api_ip_rate_per_min: var("DARKROOM_API_IP_RATE_PER_MIN", 600),
+            page_rate_per_min: var("DARKROOM_PAGE_RATE_PER_MIN", 300),
             api_sync_timeout_secs: var("DARKROOM_API_SYNC_TIMEOUT_SECS", 120),
             shutdown_grace_secs: var("DARKROOM_SHUTDOWN_GRACE_SECS", 20),
             trusted_proxies: var("DARKROOM_TRUSTED_PROXIES", String::new())

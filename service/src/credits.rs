@@ -29,7 +29,7 @@ pub fn ledger_filter<'a>(kind: Option<&'a str>, from: Option<&str>, to: Option<&
 
 /// One CSV field: quoted when needed, formula-looking text (`=`, `+`, `-`, `@` first) defused
 /// with a leading `'`.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }

@@ -28,6 +28,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod credits;
@@ -49,6 +50,7 @@ pub mod request_id;
 pub mod retention;
 pub mod sharing;
 pub mod styles;
+pub mod support;
 pub mod templates;
 pub mod webhooks;
 pub mod worker;
@@ -83,6 +85,8 @@ pub struct AppState {
     pub mailer: mail::Mailer,
     /// Sign-in, sign-up and reset rate limits (for the cluster on PostgreSQL).
     pub auth_limits: Arc<accounts::AuthLimits>,
+    /// How often support requests may be sent (for the cluster on PostgreSQL).
+    pub support_limits: Arc<support::SupportLimits>,
     /// This process's metrics (`/metrics`).
     pub metrics: Arc<metrics::Metrics>,
     /// Turns `true` when the process is asked to stop (SIGTERM, Ctrl-C, a test's handle):
@@ -118,12 +122,14 @@ impl AppState {
         let signer = Arc::new(sharing::UrlSigner::load(config.media_url_secret.as_deref(), &config.data_dir, config.signed_url_secs)?);
         let provenance = load_provenance(&config)?;
         let mailer = mail::Mailer::from_config(&config)?;
-        let auth_limits = Arc::new(accounts::AuthLimits::new(&limits::Counter::for_store(&store, &signer), config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
+        let counter = limits::Counter::for_store(&store, &signer);
+        let auth_limits = Arc::new(accounts::AuthLimits::new(&counter, config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
+        let support_limits = Arc::new(support::SupportLimits::new(&counter, config.support_rate_per_ip_per_hour));
         let generators = generators::Generators::new(engine.clone(), &config);
         let metrics = Arc::new(metrics::Metrics::new());
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let feed = feed::Feed::new(store.clone());
-        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), feed, signer, provenance, mailer, auth_limits, metrics, shutdown })
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), feed, signer, provenance, mailer, auth_limits, support_limits, metrics, shutdown })
     }
 }
 

@@ -35,6 +35,14 @@ fn escape(s: &str) -> String {
 }
 
 impl Mail {
+    /// A message of paragraphs only (`lines`), no call to action.
+    pub fn plain(subject: &str, lines: &[&str]) -> Self {
+        let text = format!("{}\n\n-- Darkroom\n", lines.join("\n\n"));
+        let paras: String = lines.iter().map(|l| format!("<p style=\"white-space:pre-wrap\">{}</p>\n", escape(l))).collect();
+        let html = format!("<!doctype html>\n<html><body style=\"font-family:sans-serif;max-width:36em\">\n{paras}<p>-- Darkroom</p></body></html>\n");
+        Self { subject: subject.into(), text, html }
+    }
+
     /// A message with one call to action: `lines` of text, then the `link` (its button says
     /// `action`), then `after` (for instance how long the link works).
     pub fn with_link(subject: &str, lines: &[&str], action: &str, link: &str, after: &str) -> Self {

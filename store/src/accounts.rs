@@ -286,10 +286,17 @@ impl Store {
     }
 
     /// Records a consent given (`granted`) or withdrawn. `kind` `training` also sets or
-    /// clears `users.training_consent_at`; `terms` sets `users.terms_version`.
+    /// clears `users.training_consent_at`; `terms` sets `users.terms_version`. Errors:
+    /// [`StoreError::Conflict`] for training consent given while processing is restricted.
     pub async fn record_consent(&self, user_id: &str, kind: &str, version: &str, granted: bool, ip_hash: &str) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        if kind == "training" && granted {
+            let restricted: Option<i64> = sqlx::query_scalar("SELECT processing_restricted_at FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+            if restricted.is_some() {
+                return Err(StoreError::Conflict("Processing of your data is restricted: lift the restriction first.".into()));
+            }
+        }
         sqlx::query("INSERT INTO consents (id, user_id, kind, version, granted, ip_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(new_id())
             .bind(user_id)
@@ -310,6 +317,55 @@ impl Store {
             _ => {}
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the member's display name (the caller checks it), audited as `account.rename`
+    /// on `user:<id>`.
+    pub async fn set_display_name(&self, user_id: &str, name: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(name).bind(user_id).execute(&mut *tx).await?;
+        crate::audit::audit_in(&mut tx, Some(user_id), "account.rename", &format!("user:{user_id}"), "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Restricts processing of the member's data (`on`), or lifts the restriction: while it
+    /// holds, their images are not used for training (the consent is withdrawn and recorded,
+    /// and cannot be given again) and none of their items is showcased (every showcase
+    /// consent is cleared, and new ones are refused by [`Store::set_showcase`]). Audited as
+    /// `privacy.restrict` / `privacy.unrestrict` on `user:<id>`, in one transaction.
+    pub async fn set_processing_restricted(&self, user_id: &str, on: bool, ip_hash: &str) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET processing_restricted_at = $1 WHERE id = $2").bind(on.then_some(now)).bind(user_id).execute(&mut *tx).await?;
+        if on {
+            let consenting: Option<i64> = sqlx::query_scalar("SELECT training_consent_at FROM users WHERE id = $1").bind(user_id).fetch_one(&mut *tx).await?;
+            if consenting.is_some() {
+                sqlx::query("INSERT INTO consents (id, user_id, kind, version, granted, ip_hash, created_at) VALUES ($1, $2, 'training', '', 0, $3, $4)")
+                    .bind(new_id())
+                    .bind(user_id)
+                    .bind(ip_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE users SET training_consent_at = NULL WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE jobs SET showcase_at = NULL WHERE user_id = $1 AND showcase_at IS NOT NULL").bind(user_id).execute(&mut *tx).await?;
+        }
+        crate::audit::audit_in(&mut tx, Some(user_id), if on { "privacy.restrict" } else { "privacy.unrestrict" }, &format!("user:{user_id}"), "").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that the member confirmed the publishing notice (AI output may be inaccurate;
+    /// they reviewed it). The first time counts; later calls keep it.
+    pub async fn mark_publish_reviewed(&self, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET publish_reviewed_at = COALESCE(publish_reviewed_at, $1) WHERE id = $2")
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&self.write_pool)
+            .await?;
         Ok(())
     }
 
@@ -429,8 +485,8 @@ impl Store {
 
     /// Deletes an account's personal data (SPEC §7), after the caller removed its media from
     /// storage: sessions, tokens, API keys (and their webhooks), uploads, jobs' prompts and
-    /// files, likes, reports made, share links, consents, security events, exports and
-    /// payments' billing emails go; the account row stays as `deleted-<id>@invalid` with no
+    /// files, likes, reports made, share links, consents, security events, exports, support
+    /// requests and payments' billing emails go; the account row stays as `deleted-<id>@invalid` with no
     /// password, name or preferences, so the ledger and the audit log keep their rows,
     /// anonymised. Returns the session ids to remove from the session store.
     pub async fn delete_account(&self, user_id: &str) -> Result<Vec<String>> {
@@ -451,6 +507,8 @@ impl Store {
             "UPDATE subscriptions SET customer_id = NULL WHERE user_id = $1",
             "DELETE FROM events WHERE user_id = $1",
             "UPDATE reports SET note = '', reporter_id = NULL WHERE reporter_id = $1",
+            "DELETE FROM support_requests WHERE user_id = $1 OR email = (SELECT email FROM users WHERE id = $1)",
+            "UPDATE support_requests SET answered_by = NULL WHERE answered_by = $1",
             "UPDATE jobs SET prompt = '', error = NULL, result_key = NULL, thumb_key = NULL, result_hash = NULL, visibility = 'private', \
              showcase_at = NULL, deleted_at = COALESCE(deleted_at, $2) WHERE user_id = $1",
             "UPDATE uploads SET object_key = '', content_hash = '', deleted_at = COALESCE(deleted_at, $2) WHERE user_id = $1",
@@ -464,7 +522,7 @@ impl Store {
         crate::bump_feed(&mut tx).await?;
         sqlx::query(
             "UPDATE users SET email = 'deleted-' || id || '@invalid', password_hash = '', display_name = 'Deleted account', \
-             email_verified_at = NULL, training_consent_at = NULL, theme = 'system', language = 'en', deleted_at = $1, \
+             email_verified_at = NULL, training_consent_at = NULL, publish_reviewed_at = NULL, processing_restricted_at = NULL, theme = 'system', language = 'en', deleted_at = $1, \
              suspended_at = COALESCE(suspended_at, $1) WHERE id = $2",
         )
         .bind(now)

@@ -27,6 +27,7 @@ pub mod moderation;
 pub mod payments;
 pub mod retention;
 pub mod sharing;
+pub mod support;
 pub mod templates;
 pub mod uploads;
 pub mod users;

@@ -307,16 +307,21 @@ impl Store {
     }
 
     /// Sets or clears the owner's showcase consent on an item (independent of visibility).
-    /// Errors: [`StoreError::NotFound`] (not theirs).
+    /// Errors: [`StoreError::NotFound`] (not theirs); [`StoreError::Conflict`] when giving it
+    /// while the owner restricts processing ([`Store::set_processing_restricted`]).
     pub async fn set_showcase(&self, job_id: &str, user_id: &str, on: bool) -> Result<Job> {
-        let done = sqlx::query("UPDATE jobs SET showcase_at = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL")
-            .bind(on.then(now_ms))
-            .bind(job_id)
-            .bind(user_id)
-            .execute(&self.write_pool)
-            .await?;
+        // Consent is refused while the member restricts processing of their data.
+        let sql = if on {
+            "UPDATE jobs SET showcase_at = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = $3 AND users.processing_restricted_at IS NOT NULL)"
+        } else {
+            "UPDATE jobs SET showcase_at = $1 WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL"
+        };
+        let done = sqlx::query(sql).bind(on.then(now_ms)).bind(job_id).bind(user_id).execute(&self.write_pool).await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            // Not theirs or deleted: NotFound; theirs: refused by the restriction.
+            self.job(job_id, user_id).await?;
+            return Err(StoreError::Conflict("Processing of your data is restricted: lift the restriction to showcase items.".into()));
         }
         self.job(job_id, user_id).await
     }

@@ -32,6 +32,12 @@ pub struct User {
     pub theme: String,
     /// UI language tag (`en`, `de`).
     pub language: String,
+    /// When the member confirmed, before making an item public for the first time, that AI
+    /// output may be inaccurate and that they reviewed it (`None`: not yet; asked once).
+    pub publish_reviewed_at: Option<i64>,
+    /// Since when the member restricts processing of their data (no training use, no
+    /// showcase); `None`: not restricted.
+    pub processing_restricted_at: Option<i64>,
 }
 
 /// What sign-up records.
@@ -50,7 +56,7 @@ pub struct NewUser<'a> {
 }
 
 const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at, \
-     email_verified_at, terms_version, training_consent_at, theme, language";
+     email_verified_at, terms_version, training_consent_at, theme, language, publish_reviewed_at, processing_restricted_at";
 
 /// Canonical form of an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {

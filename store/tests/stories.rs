@@ -43,6 +43,7 @@ on_both!(
     nodes_must_agree_on_shared_keys,
     a_released_job_is_claimed_at_once_and_keeps_its_request_id,
     pending_material_terms_follow_what_was_accepted,
+    support_requests_move_open_answered_closed_audited,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -954,4 +955,47 @@ async fn pending_material_terms_follow_what_was_accepted(b: Backend) {
     assert_eq!(pending("v1", now).await.as_deref(), Some("v2"));
     assert_eq!(pending("v3", now + 60_000).await.as_deref(), Some("v4"), "once in effect");
     assert_eq!(pending("v4", now + 60_000).await, None);
+}
+
+/// Support requests: stored open; answered (again) and closed by staff, each move audited on
+/// `support:<id>`; a closed request moves no more; two closes at once: one wins; the queue
+/// lists by state (oldest first) or all (newest first); a member's own list is theirs only.
+async fn support_requests_move_open_answered_closed_audited(b: Backend) {
+    use darkroom_contract::{SupportStatus, SupportTopic};
+    let store = fresh_store(b).await;
+    let asker = member(&store, "asker@example.com", 0).await;
+    let staff = admin(&store).await;
+    let visitor = store.create_support_request(None, "visitor@example.com", SupportTopic::Privacy, "Please export my data.").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let mine = store.create_support_request(Some(&asker), "asker@example.com", SupportTopic::Billing, "Charged twice.").await.unwrap();
+    assert_eq!((visitor.status, visitor.topic, visitor.user_id.as_deref()), (SupportStatus::Open, SupportTopic::Privacy, None));
+    let open: Vec<String> = store.support_requests(Some(SupportStatus::Open), 10).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(open, [visitor.id.clone(), mine.id.clone()], "oldest first");
+    assert_eq!(store.support_requests_of(&asker).await.unwrap().len(), 1, "their own only");
+
+    let answered = store.move_support_request(&mine.id, &staff, SupportStatus::Answered, Some("Refunded.")).await.unwrap();
+    assert_eq!((answered.status, answered.answer.as_deref(), answered.answered_by.as_deref()), (SupportStatus::Answered, Some("Refunded."), Some(staff.as_str())));
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let again = store.move_support_request(&mine.id, &staff, SupportStatus::Answered, Some("And credited.")).await.unwrap();
+    assert_eq!(again.answer.as_deref(), Some("And credited."), "a follow-up answer");
+    // An answer needs its text; a close takes none.
+    assert!(matches!(store.move_support_request(&mine.id, &staff, SupportStatus::Answered, None).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.move_support_request(&mine.id, &staff, SupportStatus::Open, None).await, Err(StoreError::Conflict(_))), "never back to open");
+
+    // Two closes at once: exactly one wins.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let (a, b2) = tokio::join!(
+        store.move_support_request(&mine.id, &staff, SupportStatus::Closed, None),
+        store.move_support_request(&mine.id, &staff, SupportStatus::Closed, None)
+    );
+    assert_eq!([a.is_ok(), b2.is_ok()].iter().filter(|ok| **ok).count(), 1, "{a:?} {b2:?}");
+    let closed = store.support_request(&mine.id).await.unwrap();
+    assert!(closed.status == SupportStatus::Closed && closed.closed_at.is_some());
+    assert!(matches!(store.move_support_request(&mine.id, &staff, SupportStatus::Answered, Some("Late.")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.move_support_request("nope", &staff, SupportStatus::Closed, None).await, Err(StoreError::NotFound)));
+
+    let audit: Vec<String> = store.audit_entries(&format!("support:{}", mine.id), 10).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(audit, ["support.close", "support.answer", "support.answer"], "newest first, one row per move");
+    let all: Vec<String> = store.support_requests(None, 10).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(all, [mine.id.clone(), visitor.id.clone()], "all states, newest first");
 }

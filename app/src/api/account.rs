@@ -44,8 +44,11 @@ pub struct ExportView {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AccountView {
     pub email: String,
+    pub display_name: String,
     pub email_verified: bool,
     pub training_consent: bool,
+    /// The member restricts processing of their data (no training use, no showcase).
+    pub processing_restricted: bool,
     pub theme: String,
     pub language: String,
     pub terms_version: String,
@@ -87,7 +90,7 @@ pub fn device(ua: &str) -> String {
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    pub use crate::api::ssr::{client, fail, member, state};
+    pub use crate::api::ssr::{admin, client, fail, member, state};
     use leptos::prelude::*;
 
     pub fn store_err(e: darkroom_store::StoreError) -> ServerFnError {
@@ -186,8 +189,10 @@ pub async fn account_page() -> Result<AccountView, ServerFnError> {
     let exports = state.store.exports(&u.id).await.map_err(ssr::store_err)?;
     Ok(AccountView {
         email: u.email,
+        display_name: u.display_name,
         email_verified: u.email_verified_at.is_some(),
         training_consent: u.training_consent_at.is_some(),
+        processing_restricted: u.processing_restricted_at.is_some(),
         theme: u.theme,
         language: u.language,
         terms_version: u.terms_version,
@@ -282,6 +287,26 @@ pub async fn set_training_consent(consent: Option<String>) -> Result<bool, Serve
     Ok(on)
 }
 
+/// Changes the member's display name (1 to 50 characters; audited). Errors: 400 naming the rule.
+#[server(endpoint = "set_display_name")]
+pub async fn set_display_name(display_name: String) -> Result<(), ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    darkroom_service::accounts::set_display_name(&state, &user.id, &display_name).await.map_err(ssr::fail)
+}
+
+/// Restricts processing of the member's data (`restrict` set) or lifts the restriction:
+/// while it holds, no training use (the consent is withdrawn and recorded) and no showcase
+/// (cleared on every item, refused for new ones). Audited. Returns the new state.
+#[server(endpoint = "set_processing_restricted")]
+pub async fn set_processing_restricted(restrict: Option<String>) -> Result<bool, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let client = ssr::client().await;
+    let on = restrict.is_some_and(|c| !c.is_empty());
+    let ip_hash = darkroom_service::accounts::ip_hash(&state, client.ip);
+    state.store.set_processing_restricted(&user.id, on, &ip_hash).await.map_err(ssr::store_err)?;
+    Ok(on)
+}
+
 /// Theme (`light`, `dark`, `system`) and language (`en`, `de`), for the member and in a
 /// preference cookie (visitors too).
 #[server(endpoint = "set_preferences")]
@@ -346,10 +371,7 @@ pub async fn accept_terms(version: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "publish_legal")]
 pub async fn publish_legal(doc: String, version: String, body: String, effective: String, material: Option<String>) -> Result<(), ServerFnError> {
     use darkroom_service::ServiceError;
-    let (state, user) = ssr::member().await?;
-    if user.role != "admin" {
-        return Err(ssr::fail(ServiceError::Forbidden("Only administrators publish terms.".into())));
-    }
+    let (state, user) = ssr::admin("publish terms").await?;
     let version = version.trim();
     darkroom_service::legal::check_version(&doc, version, &body).map_err(ssr::fail)?;
     let effective_at = match effective.trim() {

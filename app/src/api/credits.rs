@@ -64,12 +64,9 @@ pub async fn ledger_page(kind: Option<String>, from: Option<String>, to: Option<
 /// `key` makes a resubmitted form a no-op. Returns the member's new balance.
 #[server(endpoint = "admin_adjust_credits")]
 pub async fn admin_adjust_credits(email: String, amount: String, reason: String, key: String) -> Result<i64, ServerFnError> {
-    use crate::api::ssr::{fail, member};
+    use crate::api::ssr::fail;
     use darkroom_service::ServiceError;
-    let (state, admin) = member().await?;
-    if admin.role != "admin" {
-        return Err(fail(ServiceError::Forbidden("Only administrators can adjust credits.".into())));
-    }
+    let (state, admin) = crate::api::ssr::admin("adjust credits").await?;
     let amount: i64 = amount.trim().parse().map_err(|_| fail(ServiceError::Invalid("The amount must be a whole number.".into())))?;
     if amount == 0 || amount.abs() > 1_000_000_000 {
         return Err(fail(ServiceError::Invalid("The amount must be non-zero and at most 1,000,000,000.".into())));

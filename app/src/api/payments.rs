@@ -1,5 +1,6 @@
 //! Top-up and plan server functions (SPEC §5): what the member can buy and what they paid
-//! (`billing_page`), the administrators' catalogue editor (`admin_plans`, `save_plan`).
+//! (`billing_page`), the public pricing page (`pricing`), the administrators' catalogue
+//! editor (`admin_plans`, `save_plan`).
 //! Checkouts themselves start on the `/payments/checkout` route (a plain form post that
 //! ends on the provider's page); rules live in `darkroom_service::payments`.
 
@@ -63,6 +64,28 @@ pub struct BillingView {
     pub returned: Option<String>,
 }
 
+/// What a generation costs with one template.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TemplatePrice {
+    pub name: String,
+    pub description: String,
+    /// Credits per output.
+    pub cost: i64,
+}
+
+/// The public pricing page (anyone, signed in or not).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PricingView {
+    /// The plans on sale: not archived, and of a kind an enabled provider sells.
+    pub plans: Vec<PlanView>,
+    /// Credits a new account starts with (`DARKROOM_SIGNUP_GRANT`).
+    pub signup_grant: i64,
+    /// The offered templates in catalogue order with their price.
+    pub templates: Vec<TemplatePrice>,
+    /// Whether the visitor is signed in (the buttons go to the top-up page, not to sign-in).
+    pub signed_in: bool,
+}
+
 /// The catalogue editor.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AdminPlansView {
@@ -88,6 +111,11 @@ mod ssr {
             lot_days: p.lot_days,
             position: p.position,
         }
+    }
+
+    /// The plans of `all` on sale now: not archived, and of a kind an enabled provider sells.
+    pub fn on_sale(all: &[Plan], providers: &darkroom_service::payments::Providers) -> Vec<PlanView> {
+        all.iter().filter(|p| p.archived_at.is_none() && (providers.sells("stripe", &p.kind) || providers.sells("paypal", &p.kind))).cloned().map(plan_view).collect()
     }
 
     pub fn payment_view(p: Payment, plans: &[Plan]) -> PaymentView {
@@ -124,7 +152,7 @@ pub async fn billing_page(paid: Option<String>) -> Result<BillingView, ServerFnE
         balance: state.store.user(&user.id).await.map_err(err)?.balance,
         stripe: providers.stripe,
         paypal: providers.paypal,
-        plans: all.iter().filter(|p| p.archived_at.is_none() && (providers.sells("stripe", &p.kind) || providers.sells("paypal", &p.kind))).cloned().map(ssr::plan_view).collect(),
+        plans: ssr::on_sale(&all, &providers),
         payments: payments.into_iter().map(|p| ssr::payment_view(p, &all)).collect(),
         subscriptions: subscriptions
             .into_iter()
@@ -139,21 +167,29 @@ pub async fn billing_page(paid: Option<String>) -> Result<BillingView, ServerFnE
     })
 }
 
-#[cfg(feature = "ssr")]
-async fn admin() -> Result<(darkroom_service::AppState, darkroom_service::auth::SessionUser), ServerFnError> {
-    use crate::api::ssr::{fail, member};
-    let (state, user) = member().await?;
-    if user.role != "admin" {
-        return Err(fail(darkroom_service::ServiceError::Forbidden("Only administrators can edit plans.".into())));
-    }
-    Ok((state, user))
+/// The public pricing page: plans on sale, the sign-up grant and each template's price.
+/// Anyone may call it. Errors: the store's.
+#[server(endpoint = "pricing")]
+pub async fn pricing() -> Result<PricingView, ServerFnError> {
+    use crate::api::ssr::{auth, fail, state};
+    let state = state()?;
+    let signed_in = auth().await?.user.is_some();
+    let providers = darkroom_service::payments::Providers::of(&state.config);
+    let all = state.store.plans(true).await.map_err(|e| fail(e.into()))?;
+    let templates = darkroom_service::templates::catalogue(&state).await.map_err(fail)?;
+    Ok(PricingView {
+        plans: ssr::on_sale(&all, &providers),
+        signup_grant: state.config.signup_grant,
+        templates: templates.into_iter().map(|t| TemplatePrice { name: t.name, description: t.description, cost: t.cost }).collect(),
+        signed_in,
+    })
 }
 
 /// Every plan (archived ones too) and the latest 100 payments. Administrators only.
 #[server(endpoint = "admin_plans")]
 pub async fn admin_plans() -> Result<AdminPlansView, ServerFnError> {
     use crate::api::ssr::fail;
-    let (state, _) = admin().await?;
+    let (state, _) = crate::api::ssr::admin("edit plans").await?;
     let plans = state.store.plans(true).await.map_err(|e| fail(e.into()))?;
     let payments = state.store.payments(None, 100).await.map_err(|e| fail(e.into()))?;
     Ok(AdminPlansView { payments: payments.into_iter().map(|p| ssr::payment_view(p, &plans)).collect(), plans: plans.into_iter().map(ssr::plan_view).collect() })
@@ -177,7 +213,7 @@ pub async fn save_plan(
 ) -> Result<PlanView, ServerFnError> {
     use crate::api::ssr::fail;
     use darkroom_service::ServiceError;
-    let (state, user) = admin().await?;
+    let (state, user) = crate::api::ssr::admin("edit plans").await?;
     let invalid = |m: &str| fail(ServiceError::Invalid(m.into()));
     let number = |s: &str, what: &str| s.trim().parse::<i64>().map_err(|_| invalid(&format!("{what} must be a whole number.")));
     let currency = currency.trim().to_ascii_lowercase();

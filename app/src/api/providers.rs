@@ -31,10 +31,7 @@ pub async fn provider_health() -> Result<Vec<ProviderView>, ServerFnError> {
     use std::time::{Duration, UNIX_EPOCH};
 
     use darkroom_service::generators::remote::BreakerState;
-    let (state, user) = crate::api::ssr::member().await?;
-    if user.role != "admin" {
-        return Err(crate::api::ssr::fail(darkroom_service::ServiceError::Forbidden("Only administrators can see the providers.".into())));
-    }
+    let (state, _) = crate::api::ssr::admin("see the providers").await?;
     let ms = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     Ok(state
         .generators

@@ -24,6 +24,8 @@ pub struct SharingView {
     pub links: Vec<LinkView>,
     /// The owner allows the operator to showcase the item.
     pub showcase: bool,
+    /// The owner has confirmed the publishing notice once ([`set_visibility`]'s `reviewed`).
+    pub publish_reviewed: bool,
 }
 
 /// An item as others see it (share-link page, public page, Explore).
@@ -47,6 +49,8 @@ pub struct PublicItem {
     pub og_image: String,
     pub og_width: i64,
     pub og_height: i64,
+    /// The page's canonical address (`og:url`): the share link on a share page, `/p/<id>` on
+    /// a public page.
     pub page_url: String,
     /// All-time likes, and whether the viewer is among them.
     pub likes: i64,
@@ -126,7 +130,9 @@ pub async fn item_sharing(id: String) -> Result<SharingView, ServerFnError> {
     let job = state.store.job(&id, &user.id).await.map_err(ssr::err)?;
     let now = darkroom_store::now_ms();
     let links = state.store.share_links(&id, &user.id).await.map_err(ssr::err)?;
+    let owner = state.store.user(&user.id).await.map_err(ssr::err)?;
     Ok(SharingView {
+        publish_reviewed: owner.publish_reviewed_at.is_some(),
         visibility: job.visibility,
         showcase: job.showcase_at.is_some(),
         links: links
@@ -144,12 +150,26 @@ pub async fn item_sharing(id: String) -> Result<SharingView, ServerFnError> {
 }
 
 /// Sets an item's visibility: `private`, `link` or `public` (owner only).
+///
+/// The first time a member makes an item public they confirm that AI output may be
+/// inaccurate and that they reviewed it (`reviewed` = `on`, the form's checkbox); the
+/// confirmation is recorded and not asked again. Errors: `Invalid` for an unknown visibility
+/// or a first public item without the confirmation (nothing changes); the store's.
 #[server(endpoint = "set_visibility")]
-pub async fn set_visibility(id: String, visibility: String) -> Result<(), ServerFnError> {
+pub async fn set_visibility(id: String, visibility: String, reviewed: Option<String>) -> Result<(), ServerFnError> {
+    use darkroom_service::ServiceError;
     let (state, user) = crate::api::ssr::member().await?;
     let Ok(visibility) = visibility.parse::<crate::api::Visibility>() else {
-        return Err(ssr::err(darkroom_service::ServiceError::Invalid("Visibility is private, link or public.".into())));
+        return Err(ssr::err(ServiceError::Invalid("Visibility is private, link or public.".into())));
     };
+    if visibility == crate::api::Visibility::Public && state.store.user(&user.id).await.map_err(ssr::err)?.publish_reviewed_at.is_none() {
+        if reviewed.as_deref() != Some("on") {
+            return Err(ssr::err(ServiceError::Invalid(
+                "AI output may be inaccurate. Review the result, then tick the box to confirm before publishing it.".into(),
+            )));
+        }
+        state.store.mark_publish_reviewed(&user.id).await.map_err(ssr::err)?;
+    }
     state.store.set_visibility(&id, &user.id, visibility).await.map_err(ssr::err)?;
     Ok(())
 }
@@ -188,7 +208,9 @@ pub async fn shared_item(token: String) -> Result<PublicItem, ServerFnError> {
     let job = darkroom_service::sharing::open_link(&state, &token).await.map_err(ssr::err)?;
     let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
     let base = ssr::base_url(&state).await;
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked) })
+    // The page's own address is the share link: a link-only item has no public page.
+    let page_url = format!("{base}/s/{token}");
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), page_url, ..ssr::public_item(&state, &base, job, likes, liked) })
 }
 
 /// A public item (anyone). 404 unless it is public and viewable.

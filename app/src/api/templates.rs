@@ -77,20 +77,12 @@ mod ssr {
             uses,
         }
     }
-
-    pub async fn admin() -> Result<(AppState, darkroom_service::auth::SessionUser), ServerFnError> {
-        let (state, user) = crate::api::ssr::member().await?;
-        if user.role != "admin" {
-            return Err(crate::api::ssr::fail(darkroom_service::ServiceError::Forbidden("Only administrators can edit templates.".into())));
-        }
-        Ok((state, user))
-    }
 }
 
 /// Every template (archived ones too), in catalogue order. Administrators only (403).
 #[server(endpoint = "admin_templates")]
 pub async fn admin_templates() -> Result<AdminTemplatesView, ServerFnError> {
-    let (state, _) = ssr::admin().await?;
+    let (state, _) = crate::api::ssr::admin("edit templates").await?;
     let rows = state.store.templates(true).await.map_err(|e| crate::api::ssr::fail(e.into()))?;
     let uses = state.store.template_uses().await.map_err(|e| crate::api::ssr::fail(e.into()))?;
     Ok(AdminTemplatesView {
@@ -121,7 +113,7 @@ pub async fn save_template(
     preview_url: String,
     archived: Option<String>,
 ) -> Result<TemplateAdminView, ServerFnError> {
-    let (state, user) = ssr::admin().await?;
+    let (state, user) = crate::api::ssr::admin("edit templates").await?;
     let form = darkroom_service::templates::TemplateForm {
         id,
         name,
@@ -145,7 +137,7 @@ pub async fn save_template(
 /// Moves a template one place up (`step` -1) or down (1) in the catalogue. Audited.
 #[server(endpoint = "move_template")]
 pub async fn move_template(id: String, step: i64) -> Result<(), ServerFnError> {
-    let (state, user) = ssr::admin().await?;
+    let (state, user) = crate::api::ssr::admin("edit templates").await?;
     state.store.move_template(&user.id, &id, step.signum()).await.map_err(|e| crate::api::ssr::fail(e.into()))
 }
 
@@ -155,7 +147,7 @@ pub async fn move_template(id: String, step: i64) -> Result<(), ServerFnError> {
 /// (404); not an administrator (403).
 #[server(endpoint = "make_template_preview")]
 pub async fn make_template_preview(id: String) -> Result<TemplateAdminView, ServerFnError> {
-    let (state, user) = ssr::admin().await?;
+    let (state, user) = crate::api::ssr::admin("edit templates").await?;
     let saved = darkroom_service::templates::make_preview(&state, &user.id, &id).await.map_err(crate::api::ssr::fail)?;
     ssr::view_counted(&state, saved).await
 }

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{
     account_page, AccountView, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
-    ResetPassword, SetPreferences, SetTrainingConsent,
+    ResetPassword, SetDisplayName, SetPreferences, SetProcessingRestricted, SetTrainingConsent,
 };
 use crate::i18n::{t, t_dyn, title, LANGUAGES};
 use crate::pages::auth::ActionError;
@@ -136,6 +136,8 @@ pub struct AccountData {
     pub email: ServerAction<ChangeEmail>,
     pub end: ServerAction<EndSession>,
     pub training: ServerAction<SetTrainingConsent>,
+    pub rename: ServerAction<SetDisplayName>,
+    pub restrict: ServerAction<SetProcessingRestricted>,
     pub export: ServerAction<RequestExport>,
     pub delete: ServerAction<DeleteAccount>,
     pub page: Resource<Result<AccountView, ServerFnError>>,
@@ -146,19 +148,22 @@ impl AccountData {
     /// The actions, and the two resources keyed on the actions that change them.
     pub fn new() -> Self {
         let (password, end, training, export) = (ServerAction::new(), ServerAction::new(), ServerAction::new(), ServerAction::new());
+        let (rename, restrict) = (ServerAction::new(), ServerAction::new());
         let page = Resource::new(
-            move || (end.version().get(), training.version().get(), export.version().get(), password.version().get()),
+            move || {
+                (end.version().get(), training.version().get(), export.version().get(), password.version().get(), rename.version().get(), restrict.version().get())
+            },
             |_| account_page(),
         );
         let standing = Resource::new(|| (), |_| crate::api::moderation::my_standing());
-        Self { prefs: ServerAction::new(), password, email: ServerAction::new(), end, training, export, delete: ServerAction::new(), page, standing }
+        Self { prefs: ServerAction::new(), password, email: ServerAction::new(), end, training, rename, restrict, export, delete: ServerAction::new(), page, standing }
     }
 }
 
 /// The account sections of Settings (its data: [`AccountData`] from the context).
 #[component]
 pub fn AccountSettings() -> impl IntoView {
-    let AccountData { prefs: prefs_action, password, email, end, training, export, delete, page, standing } = expect_context::<AccountData>();
+    let AccountData { prefs: prefs_action, password, email, end, training, rename, restrict, export, delete, page, standing } = expect_context::<AccountData>();
     // New preferences: reload, so the whole page renders in them.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -192,6 +197,14 @@ pub fn AccountSettings() -> impl IntoView {
                     {crate::pages::settings::standing_view(standing)}
                     <h2>{t("settings.account")}</h2>
                     <p data-testid="account-email">{a.email.clone()} {if a.email_verified { " ✓" } else { "" }}</p>
+                    <details>
+                        <summary>{t("settings.display_name")} ": " <span data-testid="display-name">{a.display_name.clone()}</span></summary>
+                        <ActionForm action=rename attr:class="row">
+                            <label>{t("signup.name")} " " <input type="text" name="display_name" required maxlength="50" value=a.display_name.clone() data-testid="display-name-input"/></label>
+                            <button type="submit" data-testid="display-name-save">{t("settings.save")}</button>
+                        </ActionForm>
+                        {move || outcome(rename.value().get(), t("account.renamed"))}
+                    </details>
                     <details>
                         <summary>{t("settings.email")}</summary>
                         <ActionForm action=email attr:class="stack">
@@ -242,9 +255,15 @@ pub fn AccountSettings() -> impl IntoView {
                     </table>
                     <h2>{t("settings.privacy")}</h2>
                     <ActionForm action=training attr:class="row">
-                        <label><input type="checkbox" name="consent" checked=a.training_consent data-testid="training"/> " " {t("settings.training")}</label>
-                        <button type="submit">{t("settings.save")}</button>
+                        <label><input type="checkbox" name="consent" checked=a.training_consent disabled=a.processing_restricted data-testid="training"/> " " {t("settings.training")}</label>
+                        <button type="submit" disabled=a.processing_restricted>{t("settings.save")}</button>
                     </ActionForm>
+                    {move || training.value().get().and_then(Result::err).map(|e| view! { <p class="notice error">{server_message(&e)}</p> })}
+                    <ActionForm action=restrict attr:class="row">
+                        <label><input type="checkbox" name="restrict" checked=a.processing_restricted data-testid="restrict"/> " " {t("settings.restrict")}</label>
+                        <button type="submit" data-testid="restrict-save">{t("settings.save")}</button>
+                    </ActionForm>
+                    <p class="muted small">{t("settings.restrict_help")}</p>
                     <ActionForm action=export>
                         <button type="submit" data-testid="export">{t("settings.export")}</button>
                     </ActionForm>

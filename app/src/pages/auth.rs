@@ -98,6 +98,9 @@ pub fn SignInPage() -> impl IntoView {
         <section class="page narrow">
             <h1>{t("auth.sign_in")}</h1>
             <ActionForm action=session.sign_in attr:class="stack">
+                // Where to go afterwards (`?next=/credits/buy` from the pricing page); the
+                // server keeps only paths of this site.
+                {move || query.with(|m| m.get("next")).map(|next| view! { <input type="hidden" name="next" value=next/> })}
                 <label>{t("auth.email")} <input type="email" name="email" required autocomplete="email"/></label>
                 <label>{t("auth.password")} <input type="password" name="password" required autocomplete="current-password"/></label>
                 <button type="submit" class="primary">{t("auth.sign_in")}</button>

@@ -2,13 +2,13 @@
 //! button per provider (plain form posts to `/payments/checkout`, which send the member to
 //! the provider's checkout), the member's payments and subscriptions, and what happened when
 //! they come back. With no provider configured the page says payments are off.
-//! Administrators edit the catalogue on `/admin/plans`.
+//! Administrators edit the catalogue on `/admin/plans`. Anyone sees prices on `/pricing`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::payments::{admin_plans, billing_page, BillingView, PaymentView, PlanView, SavePlan};
+use crate::api::payments::{admin_plans, billing_page, pricing, BillingView, PaymentView, PlanView, SavePlan};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
@@ -100,10 +100,21 @@ fn Buy(page: Resource<Result<BillingView, ServerFnError>>) -> impl IntoView {
     }
 }
 
+/// A plan's name, credits, price and how long its credits last (the top-up and pricing pages).
+fn plan_summary(plan: &PlanView) -> impl IntoView + use<> {
+    let subscription = plan.kind == "subscription";
+    let price = if subscription { tf("buy.per_month", &[("price", &format!("{} {}", plan.currency, plan.price))]) } else { format!("{} {}", plan.currency, plan.price) };
+    view! {
+        <h3>{plan.name.clone()}</h3>
+        <p class="balance-big">{tf("credits.n", &[("n", &plan.credits)])}{subscription.then(|| t("buy.a_month"))}</p>
+        <p>{price}</p>
+        <p class="muted small">{lasts(plan.lot_days)}</p>
+    }
+}
+
 #[component]
 fn PlanCard(plan: PlanView, stripe: bool, paypal: bool) -> impl IntoView {
     let subscription = plan.kind == "subscription";
-    let price = if subscription { tf("buy.per_month", &[("price", &format!("{} {}", plan.currency, plan.price))]) } else { format!("{} {}", plan.currency, plan.price) };
     let form = move |provider: &'static str, label: &'static str, id: String| {
         view! {
             <form method="post" action="/payments/checkout" class="inline">
@@ -115,15 +126,72 @@ fn PlanCard(plan: PlanView, stripe: bool, paypal: bool) -> impl IntoView {
     };
     view! {
         <div class="plan card" data-testid="plan" data-plan=plan.id.clone()>
-            <h3>{plan.name.clone()}</h3>
-            <p class="balance-big">{tf("credits.n", &[("n", &plan.credits)])}{subscription.then(|| t("buy.a_month"))}</p>
-            <p>{price}</p>
-            <p class="muted small">{lasts(plan.lot_days)}</p>
+            {plan_summary(&plan)}
             <div class="row">
                 {stripe.then(|| form("stripe", if subscription { t("buy.subscribe") } else { t("buy.buy") }, plan.id.clone()))}
                 {(paypal && !subscription).then(|| form("paypal", t("buy.paypal"), plan.id.clone()))}
             </div>
         </div>
+    }
+}
+
+/// The public pricing page (`/pricing`): what a generation costs with each template, the
+/// credits a new account starts with, and the plans on sale. A visitor's buttons lead to
+/// sign-in (which returns to the top-up page) or sign-up; a member's to the top-up page.
+#[component]
+pub fn PricingPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| pricing());
+    view! {
+        <Title text=title("pricing.title")/>
+        <section class="page">
+            <h1>{t("pricing.title")}</h1>
+            <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
+                {move || Suspend::new(async move {
+                    page.await.map(|p| {
+                        let signed_in = p.signed_in;
+                        let buy = move |plan: &PlanView| if signed_in {
+                            view! { <a class="button primary" href="/credits/buy" data-testid="pricing-buy">{t("buy.buy")}</a> }.into_any()
+                        } else {
+                            view! {
+                                <div class="row">
+                                    <a class="button primary" href="/signin?next=/credits/buy" data-testid="pricing-sign-in" data-plan=plan.id.clone()>{t("pricing.sign_in_to_buy")}</a>
+                                    <a class="button" href="/signup">{t("auth.create_account")}</a>
+                                </div>
+                            }.into_any()
+                        };
+                        view! {
+                            <p class="lead" data-testid="pricing-grant">{tf("pricing.grant", &[("n", &p.signup_grant)])}</p>
+                            <h2>{t("pricing.costs")}</h2>
+                            <table class="log" data-testid="pricing-templates">
+                                <thead><tr><th>{t("pricing.template")}</th><th>{t("col.credits")}</th></tr></thead>
+                                <tbody>
+                                    {p.templates.into_iter().map(|tp| view! {
+                                        <tr><td><strong>{tp.name}</strong><br/><small class="muted">{tp.description}</small></td><td>{tp.cost}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <h2>{t("pricing.plans")}</h2>
+                            {if p.plans.is_empty() {
+                                view! { <p class="notice" data-testid="pricing-none">{t("pricing.none")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="plans" data-testid="plans">
+                                        {p.plans.iter().map(|plan| view! {
+                                            <div class="plan card" data-testid="plan" data-plan=plan.id.clone()>
+                                                {plan_summary(plan)}
+                                                {buy(plan)}
+                                            </div>
+                                        }).collect_view()}
+                                    </div>
+                                    <p class="muted small">{t("buy.cards")}</p>
+                                }.into_any()
+                            }}
+                            <p class="muted small">{t("buy.rules")}</p>
+                        }
+                    })
+                })}
+            </Suspense>
+        </section>
     }
 }
 

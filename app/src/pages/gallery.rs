@@ -218,11 +218,15 @@ pub fn ItemPage() -> impl IntoView {
                             </details>
                         })}
                         {sharing.filter(|_| j.status == JobStatus::Succeeded && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
-                        <ActionForm action=delete attr:class="danger-zone">
-                            <input type="hidden" name="id" value=j.id.clone()/>
-                            <button type="submit" class="danger" data-testid="delete">{t("item.delete")}</button>
-                            <small>" " {t("item.delete_help")}</small>
-                        </ActionForm>
+                        // Deleting asks first (a disclosure: works before hydration and without JavaScript).
+                        <details class="danger-zone" data-testid="delete-dialog">
+                            <summary class="button danger" data-testid="delete">{t("item.delete")}</summary>
+                            <p role="alert">{t("item.delete_help")}</p>
+                            <ActionForm action=delete attr:class="row">
+                                <input type="hidden" name="id" value=j.id.clone()/>
+                                <button type="submit" class="danger" data-testid="delete-confirm">{t("item.delete_confirm")}</button>
+                            </ActionForm>
+                        </details>
                     </section>
                 }
                     .into_any()
@@ -269,6 +273,13 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
                         {option(Visibility::Public, "share.public")}
                     </select>
                 </label>
+                // Asked once, before the member's first public item.
+                {(!s.publish_reviewed).then(|| view! {
+                    <label class="check" data-testid="publish-review">
+                        <input type="checkbox" name="reviewed" data-testid="publish-reviewed"/>
+                        " " {t("share.review")}
+                    </label>
+                })}
                 <button type="submit" data-testid="visibility-save">{t("settings.save")}</button>
             </ActionForm>
             {(s.visibility == Visibility::Public).then(|| view! {

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod create;
@@ -13,6 +14,7 @@ pub mod moderation;
 pub mod providers;
 pub mod settings;
 pub mod share;
+pub mod support;
 pub mod templates;
 
 use leptos::prelude::*;

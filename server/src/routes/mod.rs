@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api;
+pub mod audit;
 pub mod events;
 pub mod gallery;
 pub mod generations;

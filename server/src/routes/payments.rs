@@ -36,7 +36,7 @@ fn back_with_error(e: &ServiceError) -> Response {
 }
 
 pub async fn checkout(State(app): State<AppState>, auth: AuthSession, headers: HeaderMap, Form(f): Form<CheckoutForm>) -> Response {
-    let Some(user) = auth.user else { return Redirect::to("/signin").into_response() };
+    let Some(user) = auth.user else { return Redirect::to("/signin?next=/credits/buy").into_response() };
     let email = match app.store.user(&user.id).await {
         Ok(u) => u.email,
         Err(e) => return back_with_error(&e.into()),

@@ -269,7 +269,8 @@ async fn busy_member(app: &TestApp, c: &reqwest::Client, email: &str) -> String 
     assert_eq!(s, 200, "{v}");
     let (s, v) = app.call(c, "create_share_link", &[("id", &id), ("days", "7")]).await;
     assert_eq!(s, 200, "{v}");
-    app.call(c, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    let (s, v) = app.call(c, "set_visibility", &[("id", &id), ("visibility", "public"), ("reviewed", "on")]).await;
+    assert_eq!(s, 200, "{v}");
     app.call(c, "like_item", &[("id", &id), ("on", "true")]).await;
     id
 }
@@ -483,5 +484,52 @@ on_both!(
     material_terms_need_acceptance,
     export_zip_holds_every_part,
     deletion_leaves_nothing_personal,
+    privacy_requests_rename_and_restrict,
 );
 on_s3!(export_zip_holds_every_part, deletion_leaves_nothing_personal);
+
+/// Privacy requests a member makes themselves: correcting their display name (audited), and
+/// restricting processing: training consent withdrawn and recorded, every showcase consent
+/// cleared, neither given again while it holds (409, nothing changes), audited; lifting it
+/// lets them opt in again.
+pub async fn privacy_requests_rename_and_restrict(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    let job = busy_member(&app, &c, "rights@example.com").await;
+    let me = user_id(&app, "rights@example.com").await;
+    for bad in ["", "   ", &"n".repeat(51), "tab\there"] {
+        let (s, v) = app.call(&c, "set_display_name", &[("display_name", bad)]).await;
+        assert!(s == 400 && v.to_string().contains("1 to 50 characters"), "{bad:?}: {s} {v}");
+    }
+    assert_eq!(app.call(&c, "set_display_name", &[("display_name", "  Ada L.  ")]).await.0, 200);
+    assert_eq!(app.call(&c, "account_page", &[]).await.1["display_name"], "Ada L.");
+    assert_eq!(app.call(&c, "get_me", &[]).await.1["display_name"], "Ada L.");
+    let audit = app.state.store.audit_entries(&format!("user:{me}"), 5).await.unwrap();
+    assert_eq!(audit[0].action, "account.rename");
+
+    // Opted in to training and showcasing one item; then restricts processing.
+    assert_eq!(app.call(&c, "set_training_consent", &[("consent", "on")]).await.1, true);
+    assert_eq!(app.call(&c, "set_showcase", &[("id", &job), ("on", "true")]).await.0, 200);
+    assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_some());
+    let (s, v) = app.call(&c, "set_processing_restricted", &[("restrict", "on")]).await;
+    assert_eq!((s, v), (200, json!(true)));
+    let (_, page) = app.call(&c, "account_page", &[]).await;
+    assert_eq!((&page["processing_restricted"], &page["training_consent"]), (&json!(true), &json!(false)));
+    assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_none(), "showcase cleared");
+    let training: Vec<i64> = app.state.store.consents(&me).await.unwrap().into_iter().filter(|c| c.kind == "training").map(|c| c.granted).collect();
+    assert_eq!(training, vec![1, 0], "the withdrawal is recorded");
+    assert_eq!(app.state.store.audit_entries(&format!("user:{me}"), 5).await.unwrap()[0].action, "privacy.restrict");
+    // While it holds: no training consent, no showcase; nothing changes.
+    let (s, v) = app.call(&c, "set_training_consent", &[("consent", "on")]).await;
+    assert!(s == 409 && v.to_string().contains("restricted"), "{s} {v}");
+    let (s, _) = app.call(&c, "set_showcase", &[("id", &job), ("on", "true")]).await;
+    assert_eq!(s, 409);
+    assert_eq!(app.call(&c, "account_page", &[]).await.1["training_consent"], false);
+    assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_none());
+    assert_eq!(app.call(&c, "set_showcase", &[("id", "not-mine"), ("on", "true")]).await.0, 404, "still 404 for what is not theirs");
+    // Lifted: they may opt in again.
+    assert_eq!(app.call(&c, "set_processing_restricted", &[]).await.1, json!(false));
+    assert_eq!(app.state.store.audit_entries(&format!("user:{me}"), 5).await.unwrap()[0].action, "privacy.unrestrict");
+    assert_eq!(app.call(&c, "set_showcase", &[("id", &job), ("on", "true")]).await.0, 200);
+    assert_eq!(app.call(&c, "set_training_consent", &[("consent", "on")]).await.1, true);
+}

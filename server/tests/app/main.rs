@@ -46,6 +46,9 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     // Tests sign up many accounts from one address; the limit tests set their own.
     config.auth_rate_per_ip_per_hour = 100_000;
     config.auth_rate_per_account = 1000;
+    // Counted (so every story goes through the limit) but never reached; the page-limit story
+    // sets its own.
+    config.page_rate_per_min = 1_000_000;
     if MEDIA_ON_S3.try_with(|on| *on).unwrap_or(false) {
         config.s3 = Some(s3_settings(&darkroom_store::new_id()));
     }
@@ -254,6 +257,7 @@ macro_rules! on_both {
 
 mod accounts;
 mod api;
+mod console;
 mod credits;
 mod delivery;
 mod generators;
@@ -262,6 +266,7 @@ mod nodes;
 mod provider_standin;
 mod payments;
 mod standin;
+mod support;
 mod templates;
 
 on_both!(
@@ -816,6 +821,7 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     let (s, head) = head_of(&visitor, &url).await;
     assert_eq!(s, 200);
     assert_eq!(meta(&head, "name=\"robots\"").as_deref(), Some("noindex, nofollow"), "{head}");
+    assert_eq!(meta(&head, "property=\"og:url\"").as_deref(), Some(url.as_str()), "og:url is the share link (a link-only item has no public page)");
     assert_eq!(meta(&head, "property=\"og:title\"").as_deref(), Some("Espresso at dawn"));
     assert_eq!(meta(&head, "name=\"twitter:card\"").as_deref(), Some("summary_large_image"));
     assert_eq!(meta(&head, "property=\"og:image:width\"").as_deref(), Some(width.as_str()));
@@ -840,11 +846,19 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert_eq!(feed["items"], json!([]), "a link item is not listed");
 
     // Public: the public page (indexable), Explore, likes.
-    let (s, _) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    // The first public item: the member confirms once that AI output may be inaccurate and
+    // that they reviewed it; without the box nothing changes.
+    let (s, v) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    assert!(s >= 400 && v.to_string().contains("AI output may be inaccurate"), "{s} {v}");
+    assert_eq!(app.call(&owner, "item_sharing", &[("id", &id)]).await.1["visibility"], "link", "unchanged");
+    assert_eq!(app.call(&owner, "item_sharing", &[("id", &id)]).await.1["publish_reviewed"], false);
+    let (s, _) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public"), ("reviewed", "on")]).await;
     assert_eq!(s, 200);
+    assert_eq!(app.call(&owner, "item_sharing", &[("id", &id)]).await.1["publish_reviewed"], true, "recorded");
     check("public", [200, 404, 404, 200], [200, 200, 200, 200]).await;
     let (_, head) = head_of(&visitor, &format!("{}/p/{id}", app.base)).await;
     assert!(meta(&head, "name=\"robots\"").is_none() && meta(&head, "property=\"og:image\"").is_some(), "{head}");
+    assert_eq!(meta(&head, "property=\"og:url\"").unwrap(), format!("{}/p/{id}", app.base));
     let (_, feed) = app.call(&visitor, "explore", &[]).await;
     assert_eq!(feed["items"][0]["id"], id.as_str());
     // The feed's stamp settles first: the database's version is re-read at most every
@@ -904,7 +918,8 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "private")]).await;
     assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "private again");
     assert!(!listed().await, "private: out of Explore at once");
-    app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    let (s, v) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
+    assert_eq!(s, 200, "asked once: {v}");
     assert!(listed().await);
     assert!(app.call(&owner, "delete_job", &[("id", &id)]).await.0 < 400);
     check("deleted", [404, 404, 404, 404], [404, 404, 404, 404]).await;

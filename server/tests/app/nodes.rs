@@ -1,7 +1,8 @@
 //! Several nodes on one database, and what an operator sees of a node: rate limits and
 //! sessions that hold across nodes, the shared-key check at start, `/metrics` read back with
 //! a Prometheus text-format parser, request ids from the request to the job, a node that
-//! stops (SIGTERM) ending its streams and giving back its job, and the security headers.
+//! stops (SIGTERM) ending its streams and giving back its job, the security headers, and a
+//! node starting in the same process while another streams pages.
 
 use super::api::{api, new_key};
 use super::*;
@@ -219,12 +220,106 @@ async fn a_stopping_node_ends_streams_and_gives_back_its_job(b: Backend) {
     assert_eq!(two.balance(&c).await, 45, "charged once");
 }
 
-on_both!(metrics_and_request_ids, a_stopping_node_ends_streams_and_gives_back_its_job, security_headers_on_every_response);
+on_both!(metrics_and_request_ids, a_stopping_node_ends_streams_and_gives_back_its_job, security_headers_on_every_response, pages_are_limited_per_client_address);
+
+/// Scraping: page views and the pages' server-function calls are counted per client address
+/// (behind a trusted proxy, the address it forwards), 429 with `Retry-After` beyond the
+/// limit, a page for a browser and the JSON error for a server function; what a page loads by
+/// itself, health and the API are not counted. On PostgreSQL two nodes count once between
+/// them.
+async fn pages_are_limited_per_client_address(b: Backend) {
+    let limited = |c: &mut Config| {
+        c.workers = 0;
+        c.page_rate_per_min = 6;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.media_url_secret = Some("page-limit-secret".into());
+    };
+    let mut nodes = vec![spawn_app(b, limited).await];
+    if b == Backend::Postgres {
+        nodes.push(second_node(&nodes[0], limited).await);
+    }
+    let from = |ip: &'static str| reqwest::Client::builder().default_headers([(reqwest::header::HeaderName::from_static("x-forwarded-for"), ip.parse().unwrap())].into_iter().collect()).build().unwrap();
+    let scraper = from("203.0.113.7");
+    for (i, path) in ["/", "/explore", "/terms", "/privacy", "/explore?sort=top", "/signin"].iter().enumerate() {
+        let r = scraper.get(format!("{}{path}", nodes[i % nodes.len()].base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}: within the burst of 6");
+    }
+    for node in &nodes {
+        let r = scraper.get(format!("{}/explore", node.base)).send().await.unwrap();
+        assert_eq!(r.status(), 429, "the 7th page, on either node");
+        let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=10).contains(&wait), "one request per 10 s after the burst: {wait}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.text().await.unwrap().contains("Too many requests"));
+        let r = scraper.post(format!("{}/api/get_me", node.base)).header("accept", "application/json").send().await.unwrap();
+        assert_eq!(r.status(), 429, "server functions count too");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "rate_limited");
+        // Not counted: health, the bundle's and media routes, the API (its own limits).
+        for path in ["/healthz", "/pkg/no-such-build/darkroom.js", "/m/nothing/thumb?exp=1&sig=00", "/api/v1/balance"] {
+            let status = scraper.get(format!("{}{path}", node.base)).send().await.unwrap().status();
+            assert_ne!(status, 429, "{path} is not a page view");
+        }
+    }
+    // Another address has its own count.
+    assert_eq!(from("198.51.100.4").get(format!("{}/explore", nodes[0].base)).send().await.unwrap().status(), 200);
+    // Off (0) on a node: nothing is counted there.
+    let off = spawn_app(b, |c| {
+        c.workers = 0;
+        c.page_rate_per_min = 0;
+    })
+    .await;
+    for _ in 0..10 {
+        assert_eq!(reqwest::get(format!("{}/terms", off.base)).await.unwrap().status(), 200, "no limit when off");
+    }
+}
 
 mod pg {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_nodes_share_limits_sessions_and_keys() {
         super::two_nodes_share_limits_sessions_and_keys(darkroom_store::Backend::Postgres).await
+    }
+}
+
+/// Another node starting in the same process (the stories here, several nodes in one
+/// process) does not stall the pages a running node is streaming: Leptos lists a router's
+/// routes by running the app with resource loading held back by a process-wide flag, and a
+/// page whose resource was first polled meanwhile never finished (leptos-rs/leptos#4773).
+/// Routers are built over and over while a member's signed-in pages (each with several
+/// resources) are requested in parallel; every page must end within the time limit.
+async fn pages_finish_while_another_node_starts(b: Backend) {
+    let one = spawn_app(b, |c| c.workers = 0).await;
+    let c = client();
+    one.sign_up(&c, "starting@example.com").await;
+    let addr: std::net::SocketAddr = one.base.trim_start_matches("http://").parse().unwrap();
+    for round in 0..8 {
+        let pages: Vec<_> = (0..4)
+            .map(|i| {
+                let (c, url) = (c.clone(), format!("{}{}", one.base, ["/explore", "/", "/gallery", "/credits"][i]));
+                tokio::spawn(async move {
+                    for _ in 0..3 {
+                        let page = tokio::time::timeout(Duration::from_secs(30), async {
+                            let r = c.get(&url).send().await?;
+                            Ok::<_, reqwest::Error>((r.status(), r.text().await?))
+                        });
+                        let (status, body) = page.await.unwrap_or_else(|_| panic!("round {round}: {url} still streaming after 30 s")).unwrap();
+                        assert!(status == 200 && body.contains("</body>"), "round {round}: {url} answered whole: {status}");
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..3 {
+            let _built = server::router(one.state.clone(), addr).await.expect("another router builds");
+        }
+        for p in pages {
+            p.await.unwrap();
+        }
+    }
+}
+
+mod one_process {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn pages_finish_while_another_node_starts() {
+        super::pages_finish_while_another_node_starts(darkroom_store::Backend::Sqlite).await
     }
 }
 

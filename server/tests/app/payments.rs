@@ -89,7 +89,7 @@ pub async fn stripe_package_paid_once_and_refunded(b: Backend) {
     app.sign_up(&c, "buyer@example.com").await;
     let me = user_id(&app, "buyer@example.com").await;
     // Not signed in: sent to sign in; an unknown plan or a subscription via PayPal: an error.
-    assert_eq!(checkout(&app, &browser(), "starter", "stripe").await, "/signin");
+    assert_eq!(checkout(&app, &browser(), "starter", "stripe").await, "/signin?next=/credits/buy", "back to the top-up page afterwards");
     assert_eq!(checkout(&app, &c, "nope", "stripe").await, "/credits/buy?error=invalid_request");
     assert_eq!(checkout(&app, &c, "monthly", "paypal").await, "/credits/buy?error=invalid_request");
 
@@ -331,4 +331,44 @@ pub async fn admins_edit_the_catalogue(b: Backend) {
     assert_eq!(audit.iter().filter(|a| a.action == "plans.save").count(), 2, "{audit:?}");
 }
 
-on_both!(payments_off_says_so, stripe_package_paid_once_and_refunded, stripe_subscription_grants_monthly, paypal_order_captured_once_and_refunded, admins_edit_the_catalogue);
+/// The public pricing page: anyone sees each template's price, the sign-up grant and the
+/// plans on sale (none while payments are off); a visitor's buttons sign in first and come
+/// back to the top-up page, a member's go there at once. Sign-in follows only paths of this
+/// site.
+pub async fn pricing_for_visitors_and_members(b: Backend) {
+    let off = spawn_app(b, |c| c.workers = 0).await;
+    let visitor = browser();
+    let (s, p) = off.call(&visitor, "pricing", &[]).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!((&p["plans"], &p["signed_in"], p["signup_grant"].as_i64()), (&json!([]), &json!(false), Some(off.state.config.signup_grant)));
+    let catalogue = server::darkroom_service::templates::catalogue(&off.state).await.unwrap();
+    assert!(!catalogue.is_empty());
+    let listed: Vec<(String, i64)> = p["templates"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap().to_string(), t["cost"].as_i64().unwrap())).collect();
+    assert_eq!(listed, catalogue.iter().map(|t| (t.name.clone(), t.cost)).collect::<Vec<_>>(), "every offered template, its price, in order");
+    let html = visitor.get(format!("{}/pricing", off.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-testid=\"pricing-none\"") && html.contains(&catalogue[0].name), "rendered without JavaScript");
+
+    let (app, _standin) = spawn_paying(b).await;
+    let (_, p) = app.call(&visitor, "pricing", &[]).await;
+    let plans: Vec<&str> = p["plans"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(plans.contains(&"starter") && plans.contains(&"monthly"), "{plans:?}");
+    let html = visitor.get(format!("{}/pricing", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("href=\"/signin?next=/credits/buy\"") && !html.contains("pricing-buy"), "a visitor signs in first");
+    let member = browser();
+    app.sign_up(&member, "pricing@example.com").await;
+    let html = member.get(format!("{}/pricing", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-testid=\"pricing-buy\"") && !html.contains("pricing-sign-in"), "a member goes to the top-up page");
+
+    // Signing in comes back to `next` when it is a path of this site, else to the create page.
+    for (next, to) in [("/credits/buy", "/credits/buy"), ("//evil.test/x", "/create"), ("https://evil.test/", "/create"), ("/\\evil.test", "/create")] {
+        let r = browser()
+            .post(format!("{}/api/sign_in", app.base))
+            .form(&[("email", "pricing@example.com"), ("password", "correct horse battery"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers().get("location").and_then(|l| l.to_str().ok()), Some(to), "next={next}");
+    }
+}
+
+on_both!(payments_off_says_so, stripe_package_paid_once_and_refunded, stripe_subscription_grants_monthly, paypal_order_captured_once_and_refunded, admins_edit_the_catalogue, pricing_for_visitors_and_members);
