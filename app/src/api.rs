@@ -114,6 +114,7 @@ pub mod account;
 pub mod audit;
 pub mod credits;
 pub mod keys;
+pub mod members;
 pub mod moderation;
 pub mod payments;
 pub mod providers;

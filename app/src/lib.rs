@@ -108,6 +108,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/support") view={Lazy::<routes::Support>::new()}/>
                         <Route path=path!("/admin/support") view={Lazy::<routes::AdminSupport>::new()}/>
                         <Route path=path!("/admin/audit") view={Lazy::<routes::AdminAudit>::new()}/>
+                        <Route path=path!("/admin/members") view={Lazy::<routes::AdminMembers>::new()}/>
+                        <Route path=path!("/admin/members/:id") view={Lazy::<routes::AdminMember>::new()}/>
                         <Route path=path!("/admin/plans") view={Lazy::<routes::AdminPlans>::new()}/>
                         <Route path=path!("/admin/providers") view={Lazy::<routes::AdminProviders>::new()}/>
                         <Route path=path!("/admin/templates") view={Lazy::<routes::AdminTemplates>::new()}/>
@@ -168,7 +170,7 @@ fn Header() -> impl IntoView {
                                     <A href="/create">{t("nav.create")}</A>
                                     <A href="/gallery">{t("nav.gallery")}</A>
                                     {moderator.then(|| view! { <A href="/moderation">{t("nav.moderation")}</A> })}
-                                    {admin.then(|| view! { <A href="/admin/support" attr:data-testid="nav-support-queue">{t("nav.support_queue")}</A> })}
+                                    {admin.then(|| view! { <A href="/admin/members" attr:data-testid="nav-console">{t("nav.console")}</A> })}
                                     <A href="/settings">{t("nav.settings")}</A>
                                     <A href="/credits" attr:class="balance" attr:data-testid="balance" attr:title=t("nav.credits_title")>
                                         {move || live.balance.get().unwrap_or(initial)} " " {t("nav.credits")}

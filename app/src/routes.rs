@@ -55,6 +55,8 @@ lazy_pages! {
     Support => support::SupportFormPage,
     AdminSupport => support::AdminSupportPage,
     AdminAudit => audit::AdminAuditPage,
+    AdminMembers => members::AdminMembersPage,
+    AdminMember => members::AdminMemberPage,
     AdminPlans => billing::AdminPlansPage,
     AdminProviders => providers::AdminProvidersPage,
     AdminTemplates => templates::AdminTemplatesPage,

@@ -41,6 +41,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod media;
+pub mod members;
 pub mod moderation;
 pub mod oidc;
 pub mod outbound;

@@ -23,6 +23,7 @@ pub mod events;
 pub mod jobs;
 pub mod ledger;
 pub mod live;
+pub mod members;
 pub mod moderation;
 pub mod payments;
 pub mod retention;

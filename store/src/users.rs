@@ -55,7 +55,7 @@ pub struct NewUser<'a> {
     pub email_verified: bool,
 }
 
-const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at, \
+pub(crate) const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at, \
      email_verified_at, terms_version, training_consent_at, theme, language, publish_reviewed_at, processing_restricted_at";
 
 /// Canonical form of an email address for storage and lookup.

@@ -44,6 +44,7 @@ on_both!(
     a_released_job_is_claimed_at_once_and_keeps_its_request_id,
     pending_material_terms_follow_what_was_accepted,
     support_requests_move_open_answered_closed_audited,
+    members_search_and_staff_actions_are_audited,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -998,4 +999,45 @@ async fn support_requests_move_open_answered_closed_audited(b: Backend) {
     assert_eq!(audit, ["support.close", "support.answer", "support.answer"], "newest first, one row per move");
     let all: Vec<String> = store.support_requests(None, 10).await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(all, [mine.id.clone(), visitor.id.clone()], "all states, newest first");
+}
+
+/// The console's member search (text in the address or name, case-insensitive, `%` and `_`
+/// literal; role; standing now; keyset pages) and the staff actions, each audited.
+async fn members_search_and_staff_actions_are_audited(b: Backend) {
+    use darkroom_store::members::{MemberFilter, StandingFilter};
+    let store = fresh_store(b).await;
+    let staff = admin(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(member(&store, &format!("person{i}@example.com"), 0).await);
+    }
+    let odd = member(&store, "under_score@example.com", 0).await;
+    let find = |text: Option<&'static str>, role: Option<&'static str>, standing: Option<StandingFilter>| {
+        let store = store.clone();
+        async move { store.search_members(&MemberFilter { text, role, standing }, None, 100).await.unwrap().into_iter().map(|u| u.email).collect::<Vec<_>>() }
+    };
+    assert_eq!(find(Some("PERSON3"), None, None).await, ["person3@example.com"]);
+    assert_eq!(find(Some("_"), None, None).await, ["under_score@example.com"], "`_` is literal");
+    assert_eq!(find(None, Some("moderator"), None).await.len(), 1);
+    // Keyset pages: 2 + 2 + the rest, in id order, nothing twice.
+    let filter = MemberFilter { text: Some("person"), ..Default::default() };
+    let first = store.search_members(&filter, None, 2).await.unwrap();
+    let second = store.search_members(&filter, Some(&first[1].id), 2).await.unwrap();
+    let third = store.search_members(&filter, Some(&second[1].id), 2).await.unwrap();
+    let all: Vec<String> = first.iter().chain(&second).chain(&third).map(|u| u.id.clone()).collect();
+    assert_eq!(all, ids, "every person once, in id order");
+
+    let until = darkroom_store::now_ms() + 3_600_000;
+    store.staff_restrict(&staff, &ids[0], until, "spam").await.unwrap();
+    store.staff_suspend(&staff, &ids[1], "fraud").await.unwrap();
+    store.staff_restrict(&staff, &ids[2], darkroom_store::now_ms() - 1, "long ago").await.unwrap();
+    assert_eq!(find(None, None, Some(StandingFilter::Restricted)).await, ["person0@example.com"], "a restriction in the past is over");
+    assert_eq!(find(None, None, Some(StandingFilter::Suspended)).await, ["person1@example.com"]);
+    assert!(find(None, None, Some(StandingFilter::Good)).await.contains(&"person2@example.com".to_string()));
+    store.staff_set_role(&staff, &odd, "moderator", "helps").await.unwrap();
+    assert!(matches!(store.staff_set_role(&staff, "nobody", "admin", "x").await, Err(StoreError::NotFound)));
+    for (id, action) in [(&ids[0], "user.restrict"), (&ids[1], "user.suspend"), (&odd, "user.role")] {
+        let row = &store.audit_entries(&format!("user:{id}"), 1).await.unwrap()[0];
+        assert_eq!((row.action.as_str(), row.actor_id.as_deref()), (action, Some(staff.as_str())));
+    }
 }

@@ -289,9 +289,9 @@ pub async fn set_training_consent(consent: Option<String>) -> Result<bool, Serve
 
 /// Changes the member's display name (1 to 50 characters; audited). Errors: 400 naming the rule.
 #[server(endpoint = "set_display_name")]
-pub async fn set_display_name(display_name: String) -> Result<(), ServerFnError> {
+pub async fn set_display_name(display_name: Option<String>) -> Result<(), ServerFnError> {
     let (state, user) = ssr::member().await?;
-    darkroom_service::accounts::set_display_name(&state, &user.id, &display_name).await.map_err(ssr::fail)
+    darkroom_service::accounts::set_display_name(&state, &user.id, display_name.as_deref().unwrap_or("")).await.map_err(ssr::fail)
 }
 
 /// Restricts processing of the member's data (`restrict` set) or lifts the restriction:

@@ -95,7 +95,7 @@ pub struct AdminPlansView {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::*;
     use darkroom_store::payments::{Payment, Plan};
 

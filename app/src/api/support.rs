@@ -65,7 +65,7 @@ pub async fn support_page() -> Result<SupportPageView, ServerFnError> {
 /// visitor's to `email`). Returns the request's reference. Errors: 400 naming the field,
 /// 429 with `Retry-After` beyond the limits.
 #[server(endpoint = "submit_support")]
-pub async fn submit_support(email: Option<String>, topic: String, message: String) -> Result<String, ServerFnError> {
+pub async fn submit_support(email: Option<String>, topic: Option<String>, message: Option<String>) -> Result<String, ServerFnError> {
     use crate::api::ssr::{auth, client, fail, state};
     let state = state()?;
     let member = match auth().await?.user {
@@ -76,8 +76,8 @@ pub async fn submit_support(email: Option<String>, topic: String, message: Strin
     let form = darkroom_service::support::NewRequest {
         member: member.as_ref().map(|(id, email)| (id.as_str(), email.as_str())),
         email: email.as_deref().unwrap_or(""),
-        topic: &topic,
-        message: &message,
+        topic: topic.as_deref().unwrap_or(""),
+        message: message.as_deref().unwrap_or(""),
     };
     let request = darkroom_service::support::submit(&state, ip, form).await.map_err(fail)?;
     Ok(request.id)
@@ -101,10 +101,10 @@ pub async fn admin_support(status: Option<String>) -> Result<Vec<SupportView>, S
 /// Answers a request by mail (administrators; audited). Errors: 400 for an empty answer,
 /// 404, 409 for a closed request, 403 for anyone else.
 #[server(endpoint = "answer_support")]
-pub async fn answer_support(id: String, answer: String) -> Result<(), ServerFnError> {
+pub async fn answer_support(id: String, answer: Option<String>) -> Result<(), ServerFnError> {
     use crate::api::ssr::{admin, fail};
     let (state, staff) = admin("answer support requests").await?;
-    darkroom_service::support::answer(&state, &staff.id, &id, &answer).await.map_err(fail)?;
+    darkroom_service::support::answer(&state, &staff.id, &id, answer.as_deref().unwrap_or("")).await.map_err(fail)?;
     Ok(())
 }
 

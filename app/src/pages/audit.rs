@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::audit::admin_audit;
 use crate::i18n::{t, title};
-use crate::pages::{format_time, server_message, MembersOnly};
+use crate::pages::{format_time, server_message, ConsoleNav, MembersOnly};
 
 const FIELDS: [&str; 5] = ["actor", "action", "target", "from", "to"];
 
@@ -33,6 +33,7 @@ pub fn AdminAuditPage() -> impl IntoView {
         <Title text=title("audit.title")/>
         <MembersOnly>
             <section class="page">
+                <ConsoleNav/>
                 <h1>{t("audit.title")}</h1>
                 <form method="get" action="/admin/audit" class="filters row" data-testid="audit-filters">
                     <label>{t("audit.actor")} " " <input type="text" name="actor" value=q("actor") placeholder="name@example.com" maxlength="254"/></label>

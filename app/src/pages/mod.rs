@@ -10,6 +10,7 @@ pub mod gallery;
 pub mod home;
 pub mod keys;
 pub mod legal;
+pub mod members;
 pub mod moderation;
 pub mod providers;
 pub mod settings;
@@ -36,6 +37,22 @@ pub fn NotFound() -> impl IntoView {
             <p>{t("notfound.body")}</p>
             <A href="/">{t("notfound.home")}</A>
         </section>
+    }
+}
+
+/// The operator's console's sections, atop each administrators' page.
+#[component]
+pub fn ConsoleNav() -> impl IntoView {
+    view! {
+        <nav class="console-nav" aria-label=t("console.nav") data-testid="console-nav">
+            <A href="/admin/members">{t("console.members")}</A>
+            <A href="/admin/support">{t("console.support")}</A>
+            <A href="/admin/audit">{t("console.audit")}</A>
+            <A href="/admin/templates">{t("console.templates")}</A>
+            <A href="/admin/providers">{t("console.providers")}</A>
+            <A href="/admin/plans">{t("console.plans")}</A>
+            <A href="/moderation">{t("nav.moderation")}</A>
+        </nav>
     }
 }
 

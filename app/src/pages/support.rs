@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::support::{admin_support, support_page, AnswerSupport, CloseSupport, SubmitSupport, SupportView};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, server_message, MembersOnly};
+use crate::pages::{format_time, server_message, ConsoleNav, MembersOnly};
 
 /// The topics of `darkroom_contract::SupportTopic`, with their labels.
 const TOPICS: [(&str, &str); 5] = [
@@ -111,6 +111,7 @@ pub fn AdminSupportPage() -> impl IntoView {
         <Title text=title("support.admin_title")/>
         <MembersOnly>
             <section class="page">
+                <ConsoleNav/>
                 <h1>{t("support.admin_title")}</h1>
                 <form method="get" action="/admin/support" class="filters row">
                     <label>{t("support.status")} " "

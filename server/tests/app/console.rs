@@ -1,8 +1,114 @@
 //! The operator's console: the audit log for administrators, filtered by actor, action
-//! (or family), target and dates, in keyset pages, and the same rows as CSV; refused to
-//! members (403) and visitors (401), through the server function and the CSV route alike.
+//! (or family), target and dates, in keyset pages, and the same rows as CSV; the members'
+//! search, record and staff actions, each audited and felt by the member at once. Refused to
+//! members (403) and visitors (401), through the server functions and the CSV route alike.
 
+use super::api::{api, new_key};
 use super::*;
+
+fn photo(key: &str) -> Vec<(&'static str, String)> {
+    vec![("rights", "on".into()), ("style", "3".into()), ("strength", "80".into()), ("idempotency_key", key.into())]
+}
+
+async fn create(app: &TestApp, c: &reqwest::Client, key: &str) -> (u16, Value) {
+    let fields = photo(key);
+    let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.submit(c, sample("astronaut.png"), &f).await
+}
+
+async fn members_search_record_and_staff_actions(b: Backend) {
+    let app = spawn_app(b, |c| c.workers = 0).await;
+    let (member, admin, visitor) = (client(), client(), client());
+    app.sign_up(&member, "subject@example.com").await;
+    app.sign_up(&admin, "operator@example.com").await;
+    let (me, boss) = (user_id(&app, "subject@example.com").await, user_id(&app, "operator@example.com").await);
+    app.state.store.set_role(&boss, "admin").await.unwrap();
+    let (key_id, secret) = new_key(&app, &member, &[]).await;
+    assert_eq!(api(&app, "GET", "/api/v1/balance", Some(&secret), None, &[]).await.0, 200);
+    let act = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let (app, admin, me) = (&app, &admin, me.clone());
+        async move {
+            let mut form = vec![("id", me), ("action", action.to_string())];
+            form.extend(extra);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call(admin, "admin_member_action", &form).await
+        }
+    };
+    let last_audit = || async { app.state.store.audit_entries(&format!("user:{me}"), 1).await.unwrap()[0].clone() };
+
+    // Only administrators, through every server function.
+    for (c, status) in [(&member, 403), (&visitor, 401)] {
+        assert_eq!(app.call(c, "admin_members", &[]).await.0, status);
+        assert_eq!(app.call(c, "admin_member", &[("id", &me)]).await.0, status);
+        assert_eq!(app.call(c, "admin_member_action", &[("id", &me), ("action", "suspend"), ("reason", "x")]).await.0, status);
+        assert_eq!(app.call(c, "admin_disable_key", &[("key_id", &key_id), ("reason", "x")]).await.0, status);
+    }
+
+    // Search by part of the address or name, role and standing.
+    let emails = |v: &Value| v["rows"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(emails(&app.call(&admin, "admin_members", &[("q", "SUBJECT@")]).await.1), ["subject@example.com"]);
+    assert_eq!(emails(&app.call(&admin, "admin_members", &[("role", "admin")]).await.1), ["operator@example.com"]);
+    assert_eq!(emails(&app.call(&admin, "admin_members", &[("q", "%")]).await.1), Vec::<String>::new(), "`%` matches only itself");
+    assert_eq!(app.call(&admin, "admin_members", &[("role", "king")]).await.0, 400);
+    let (_, record) = app.call(&admin, "admin_member", &[("id", &me)]).await;
+    assert_eq!((record["member"]["standing"].as_str(), record["keys"][0]["id"].as_str(), record["keys"][0]["revoked"].as_bool()), (Some("good"), Some(key_id.as_str()), Some(false)), "{record}");
+    assert_eq!(app.call(&admin, "admin_member", &[("id", "nobody")]).await.0, 404);
+
+    // Every action needs a reason.
+    assert_eq!(act("suspend", vec![]).await.0, 400);
+    assert_eq!(act("suspend", vec![("reason", "   ".into())]).await.0, 400);
+
+    // Disable one API key: 401 at once, the member sees it, audited.
+    assert_eq!(app.call(&admin, "admin_disable_key", &[("key_id", &key_id), ("reason", "leaked in a repository")]).await.0, 200);
+    assert_eq!(api(&app, "GET", "/api/v1/balance", Some(&secret), None, &[]).await.0, 401, "disabled at once");
+    let events: Vec<String> = app.state.store.security_events(&me, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(events.contains(&"api_key_disabled".to_string()), "{events:?}");
+    let audit = app.state.store.audit_entries(&format!("api_key:{key_id}"), 1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].reason.as_str(), audit[0].actor_id.as_deref()), ("api_key.disable", "leaked in a repository", Some(boss.as_str())));
+
+    // Restrict until tomorrow: no new generations, the member's standing says until when;
+    // listed as restricted; lifted: creating works again.
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1)).date().to_string();
+    assert_eq!(act("restrict", vec![("until", "2020-01-01".into()), ("reason", "spam".into())]).await.0, 400, "a past date");
+    assert_eq!(act("restrict", vec![("until", tomorrow.clone()), ("reason", "spam in prompts".into())]).await.0, 200);
+    assert_eq!(last_audit().await.action, "user.restrict");
+    let (s, v) = create(&app, &member, "console-1").await;
+    assert!(s >= 400 && s != 500, "restricted: {s} {v}");
+    assert!(app.call(&member, "my_standing", &[]).await.1["restricted_until"].as_i64().is_some());
+    assert_eq!(emails(&app.call(&admin, "admin_members", &[("standing", "restricted")]).await.1), ["subject@example.com"]);
+    assert_eq!(act("lift", vec![("reason", "appeal upheld".into())]).await.0, 200);
+    assert_eq!(last_audit().await.action, "standing.lift");
+    assert_eq!(create(&app, &member, "console-2").await.0, 201, "lifting restores");
+
+    // Suspend: signed out at once, sign-in refused; lifted: signing in works.
+    assert_eq!(act("suspend", vec![("reason", "fraud".into())]).await.0, 200);
+    assert_eq!(app.call(&member, "get_me", &[]).await.1, Value::Null, "signed out at once");
+    let (s, v) = app.call(&client(), "sign_in", &[("email", "subject@example.com"), ("password", "correct horse battery")]).await;
+    assert!(s == 403 && v.to_string().contains("suspended"), "{s} {v}");
+    assert_eq!(emails(&app.call(&admin, "admin_members", &[("standing", "suspended")]).await.1), ["subject@example.com"]);
+    assert_eq!(act("lift", vec![("reason", "cleared".into())]).await.0, 200);
+    let again = client();
+    assert!(app.call(&again, "sign_in", &[("email", "subject@example.com"), ("password", "correct horse battery")]).await.0 < 400);
+
+    // Role; never one's own.
+    assert_eq!(act("role", vec![("role", "moderator".into()), ("reason", "helps with the queue".into())]).await.0, 200);
+    assert_eq!((last_audit().await.action.as_str(), last_audit().await.reason.as_str()), ("user.role", "moderator: helps with the queue"));
+    assert_eq!(app.call(&again, "get_me", &[]).await.1["role"], "moderator");
+    assert_eq!(act("role", vec![("role", "king".into()), ("reason", "x".into())]).await.0, 400);
+    let (s, _) = app.call(&admin, "admin_member_action", &[("id", &boss), ("action", "role"), ("role", "member"), ("reason", "oops")]).await;
+    assert_eq!(s, 400, "not one's own role");
+
+    // Sign out everywhere.
+    assert_eq!(act("end_sessions", vec![("reason", "lost phone".into())]).await.0, 200);
+    assert_eq!(app.call(&again, "get_me", &[]).await.1, Value::Null, "the session ended");
+    assert_eq!(last_audit().await.action, "user.end_sessions");
+
+    // The pages render for the administrator.
+    let html = admin.get(format!("{}/admin/members?q=subject", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("data-member=\"{me}\"")));
+    let html = admin.get(format!("{}/admin/members/{me}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-testid=\"member-actions\"") && html.contains(&format!("data-key=\"{key_id}\"")));
+}
 
 async fn audit_log_filters_pages_and_csv(b: Backend) {
     let app = spawn_app(b, |c| c.workers = 0).await;
@@ -70,4 +176,4 @@ async fn audit_log_filters_pages_and_csv(b: Backend) {
     assert!(html.contains("data-action=\"privacy.restrict\""), "rendered without JavaScript");
 }
 
-on_both!(audit_log_filters_pages_and_csv);
+on_both!(audit_log_filters_pages_and_csv, members_search_record_and_staff_actions);

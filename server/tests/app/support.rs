@@ -22,6 +22,8 @@ async fn support_from_visitor_to_answer(b: Backend) {
         let (s, v) = app.call(&visitor, "submit_support", &[("email", email), ("topic", topic), ("message", message)]).await;
         assert!(s == 400 && v.to_string().contains(says), "{s} {v}");
     }
+    let (s, v) = app.call(&visitor, "submit_support", &[("email", "visitor@example.com")]).await;
+    assert!(s == 400, "missing fields: a clear error: {s} {v}");
     assert!(app.state.store.support_requests(None, 10).await.unwrap().is_empty(), "nothing stored");
 
     // A visitor writes: stored open, a receipt in their mailbox.

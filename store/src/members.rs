@@ -1,0 +1,123 @@
+//! The operator's console on members: search, and staff actions on an account (role,
+//! restriction until a time, suspension, disabling one API key), each audited on
+//! `user:<id>` (the key: `api_key:<id>`) in the same transaction as the change. Lifting a
+//! restriction or suspension is [`Store::lift_standing`](crate::Store::lift_standing).
+
+use crate::api::ApiKey;
+use crate::audit::audit_in;
+use crate::users::User;
+use crate::{now_ms, Result, Store, StoreError};
+
+/// Which accounts a search keeps, by standing at the time of the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StandingFilter {
+    /// Neither restricted now nor suspended.
+    Good,
+    /// Restricted until a time still to come (and not suspended).
+    Restricted,
+    Suspended,
+}
+
+/// A member search: each part optional.
+#[derive(Clone, Debug, Default)]
+pub struct MemberFilter<'a> {
+    /// A part of the email address or the display name (case-insensitive).
+    pub text: Option<&'a str>,
+    /// `member`, `moderator` or `admin`.
+    pub role: Option<&'a str>,
+    pub standing: Option<StandingFilter>,
+}
+
+/// `text` for a `LIKE … ESCAPE '\'` pattern: its `\`, `%` and `_` match only themselves.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Store {
+    /// Accounts passing `filter` (deleted ones left out), in id order after `after`, at most
+    /// `limit` (a keyset page).
+    pub async fn search_members(&self, filter: &MemberFilter<'_>, after: Option<&str>, limit: i64) -> Result<Vec<User>> {
+        let standing = match filter.standing {
+            None => "",
+            Some(StandingFilter::Good) => "AND suspended_at IS NULL AND (restricted_until IS NULL OR restricted_until <= $5)",
+            Some(StandingFilter::Restricted) => "AND suspended_at IS NULL AND restricted_until > $5",
+            Some(StandingFilter::Suspended) => "AND suspended_at IS NOT NULL",
+        };
+        let sql = format!(
+            "SELECT {} FROM users WHERE deleted_at IS NULL \
+             AND ($1 = '' OR LOWER(email) LIKE $2 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\') \
+             AND ($3 = '' OR role = $3) AND ($4 = '' OR id > $4) AND $5 >= 0 {standing} ORDER BY id LIMIT $6",
+            crate::users::COLUMNS
+        );
+        let text = filter.text.unwrap_or("").to_lowercase();
+        Ok(sqlx::query_as::<_, User>(&sql)
+            .bind(&text)
+            .bind(format!("%{}%", like_escaped(&text)))
+            .bind(filter.role.unwrap_or(""))
+            .bind(after.unwrap_or(""))
+            .bind(now_ms())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Staff changes an account's role (the caller checks the value), audited as `user.role`
+    /// with `"<role>: <reason>"`. Errors: [`StoreError::NotFound`].
+    pub async fn staff_set_role(&self, actor_id: &str, user_id: &str, role: &str, reason: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE id = $2 AND deleted_at IS NULL").bind(role).bind(user_id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit_in(&mut tx, Some(actor_id), "user.role", &format!("user:{user_id}"), &format!("{role}: {reason}")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Staff restricts an account until `until_ms` (no new generations; the member's settings
+    /// show until when), audited as `user.restrict`. Errors: [`StoreError::NotFound`].
+    pub async fn staff_restrict(&self, actor_id: &str, user_id: &str, until_ms: i64, reason: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE users SET restricted_until = $1 WHERE id = $2 AND deleted_at IS NULL").bind(until_ms).bind(user_id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit_in(&mut tx, Some(actor_id), "user.restrict", &format!("user:{user_id}"), reason).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Staff suspends an account (sign-in refused, its sessions end at their next request),
+    /// audited as `user.suspend`. Suspending a suspended account keeps the first time.
+    /// Errors: [`StoreError::NotFound`].
+    pub async fn staff_suspend(&self, actor_id: &str, user_id: &str, reason: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE users SET suspended_at = COALESCE(suspended_at, $1) WHERE id = $2 AND deleted_at IS NULL")
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit_in(&mut tx, Some(actor_id), "user.suspend", &format!("user:{user_id}"), reason).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Staff disables one API key at once (it answers 401 from the next request), audited as
+    /// `api_key.disable` and shown to its member as a security event. Disabling a revoked key
+    /// changes nothing. Errors: [`StoreError::NotFound`].
+    pub async fn staff_disable_api_key(&self, actor_id: &str, key_id: &str, reason: &str) -> Result<ApiKey> {
+        let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM api_keys WHERE id = $1").bind(key_id).fetch_optional(&self.pool).await?;
+        let owner = owner.ok_or(StoreError::NotFound)?;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(now_ms()).bind(key_id).execute(&mut *tx).await?;
+        if done.rows_affected() == 1 {
+            audit_in(&mut tx, Some(actor_id), "api_key.disable", &format!("api_key:{key_id}"), reason).await?;
+            crate::accounts::security_in(&mut tx, &owner, "api_key_disabled", &Default::default(), reason).await?;
+        }
+        tx.commit().await?;
+        self.api_key(key_id, &owner).await
+    }
+}
