@@ -57,6 +57,7 @@ lazy_pages! {
     AdminAudit => audit::AdminAuditPage,
     AdminMembers => members::AdminMembersPage,
     AdminMember => members::AdminMemberPage,
+    AdminGenerations => members::AdminGenerationsPage,
     AdminPlans => billing::AdminPlansPage,
     AdminProviders => providers::AdminProvidersPage,
     AdminTemplates => templates::AdminTemplatesPage,

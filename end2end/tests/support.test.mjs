@@ -51,7 +51,10 @@ for (const [name, options] of sizes) {
     await hydrated(visitor);
     await visitor.fill('input[name=email]', ADMIN_EMAIL);
     await visitor.fill('input[name=password]', ADMIN_PASSWORD);
-    await Promise.all([visitor.waitForURL('**/credits/buy'), visitor.click('button[type=submit]')]);
+    // (A glob like `**/credits/buy` would match the sign-in page's own `?next=/credits/buy`.)
+    await Promise.all([visitor.waitForURL((u) => u.pathname === '/credits/buy'), visitor.click('button[type=submit]')]);
+    await hydrated(visitor);
+    await visitor.waitForSelector('[data-testid=plans]');
 
     // The administrator answers from the queue; the visitor's mailbox has the answer.
     await visitor.goto(`${BASE}/admin/support`);

@@ -31,10 +31,6 @@ pub struct AuditRow {
     pub created_at: i64,
 }
 
-/// `text` for a `LIKE … ESCAPE '\'` pattern: its `\`, `%` and `_` match only themselves.
-fn like_escaped(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
 
 /// Appends an audit row inside `tx` (so it commits with the change it describes).
 /// `actor_id` is `None` for the system or the CLI.
@@ -66,7 +62,7 @@ impl Store {
         )
         .bind(filter.actor_id.unwrap_or(""))
         .bind(action)
-        .bind(format!("{}.%", like_escaped(action)))
+        .bind(format!("{}.%", crate::like_escaped(action)))
         .bind(filter.target.unwrap_or(""))
         .bind(before.unwrap_or(""))
         .bind(filter.from_ms.unwrap_or(0))

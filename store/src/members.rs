@@ -2,8 +2,12 @@
 //! restriction until a time, suspension, disabling one API key), each audited on
 //! `user:<id>` (the key: `api_key:<id>`) in the same transaction as the change. Lifting a
 //! restriction or suspension is [`Store::lift_standing`](crate::Store::lift_standing).
+//! Also every member's generations for staff ([`Store::staff_jobs`]).
+
+use darkroom_contract::{JobStatus, Mode};
 
 use crate::api::ApiKey;
+use crate::jobs::Job;
 use crate::audit::audit_in;
 use crate::users::User;
 use crate::{now_ms, Result, Store, StoreError};
@@ -28,12 +32,44 @@ pub struct MemberFilter<'a> {
     pub standing: Option<StandingFilter>,
 }
 
-/// `text` for a `LIKE … ESCAPE '\'` pattern: its `\`, `%` and `_` match only themselves.
-fn like_escaped(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+
+/// Which generations the console lists: each part optional.
+#[derive(Clone, Debug, Default)]
+pub struct StaffJobFilter<'a> {
+    pub status: Option<JobStatus>,
+    pub mode: Option<Mode>,
+    /// A template id.
+    pub template: Option<&'a str>,
+    /// One member's.
+    pub user_id: Option<&'a str>,
+    /// Unix milliseconds: created at or after `from_ms`, before `until_ms`.
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 impl Store {
+    /// Every member's generations passing `filter` (deleted ones left out), newest first,
+    /// older than the job `before`, at most `limit` (a keyset page). For staff only: the
+    /// caller checks the role.
+    pub async fn staff_jobs(&self, filter: &StaffJobFilter<'_>, before: Option<&str>, limit: i64) -> Result<Vec<Job>> {
+        Ok(sqlx::query_as::<_, Job>(&format!(
+            "SELECT {} FROM jobs WHERE deleted_at IS NULL AND ($1 = '' OR status = $1) AND ($2 = '' OR mode = $2) \
+             AND ($3 = '' OR template_id = $3) AND ($4 = '' OR user_id = $4) AND ($5 = '' OR id < $5) \
+             AND created_at >= $6 AND created_at < $7 ORDER BY id DESC LIMIT $8",
+            crate::jobs::COLUMNS
+        ))
+        .bind(filter.status.map_or("", JobStatus::as_str))
+        .bind(filter.mode.map_or("", Mode::as_str))
+        .bind(filter.template.unwrap_or(""))
+        .bind(filter.user_id.unwrap_or(""))
+        .bind(before.unwrap_or(""))
+        .bind(filter.from_ms.unwrap_or(0))
+        .bind(filter.until_ms.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Accounts passing `filter` (deleted ones left out), in id order after `after`, at most
     /// `limit` (a keyset page).
     pub async fn search_members(&self, filter: &MemberFilter<'_>, after: Option<&str>, limit: i64) -> Result<Vec<User>> {
@@ -52,7 +88,7 @@ impl Store {
         let text = filter.text.unwrap_or("").to_lowercase();
         Ok(sqlx::query_as::<_, User>(&sql)
             .bind(&text)
-            .bind(format!("%{}%", like_escaped(&text)))
+            .bind(format!("%{}%", crate::like_escaped(&text)))
             .bind(filter.role.unwrap_or(""))
             .bind(after.unwrap_or(""))
             .bind(now_ms())

@@ -206,3 +206,92 @@ pub async fn admin_disable_key(key_id: String, reason: Option<String>) -> Result
     darkroom_service::members::disable_key(&state, &staff.id, &key_id, reason.as_deref().unwrap_or("")).await.map_err(fail)?;
     Ok(())
 }
+
+/// A generation in the console's list.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GenerationRow {
+    pub id: String,
+    pub user_id: String,
+    pub status: String,
+    pub mode: String,
+    pub template: Option<String>,
+    /// `private`, `link` or `public`: opening a non-public one asks for a reason.
+    pub visibility: String,
+    pub cost: i64,
+    /// Set when moderation hid it or decided its category.
+    pub moderation: Option<String>,
+    pub created_at: i64,
+}
+
+/// One page of the console's generations.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GenerationsPage {
+    pub rows: Vec<GenerationRow>,
+    /// The `before` of the next (older) page, if there is one.
+    pub next: Option<String>,
+}
+
+/// Every member's generations (administrators only), newest first. Filters (each empty: any):
+/// `status`, `mode`, `template` (an id), `member` (an email address), `from`/`to`
+/// (`YYYY-MM-DD`); `before` the previous page's `next`. Errors: 400 for a malformed filter.
+#[server(endpoint = "admin_generations")]
+pub async fn admin_generations(
+    status: Option<String>,
+    mode: Option<String>,
+    template: Option<String>,
+    member: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+) -> Result<GenerationsPage, ServerFnError> {
+    use crate::api::ssr::{admin, day_start_ms, fail};
+    use darkroom_service::ServiceError;
+    let (state, _) = admin("see every member's generations").await?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let bad = |what: &str| fail(ServiceError::Invalid(format!("Unknown {what}.")));
+    let status = given(&status).map(|s| s.parse::<darkroom_contract::JobStatus>().map_err(|_| bad("status"))).transpose()?;
+    let mode = given(&mode).map(|m| m.parse::<darkroom_contract::Mode>().map_err(|_| bad("mode"))).transpose()?;
+    let day = |d: &Option<String>| given(d).map(|d| day_start_ms(&d).ok_or_else(|| fail(ServiceError::Invalid("Dates are YYYY-MM-DD.".into())))).transpose();
+    let (from_ms, until_ms) = (day(&from)?, day(&to)?.map(|t| t + 86_400_000));
+    let user_id = match given(&member) {
+        None => None,
+        // An address nobody has matches nothing.
+        Some(email) => Some(state.store.user_by_email(&email).await.map_err(|e| fail(e.into()))?.map_or_else(|| "(nobody)".to_string(), |u| u.id)),
+    };
+    let template = given(&template);
+    let filter = darkroom_store::members::StaffJobFilter { status, mode, template: template.as_deref(), user_id: user_id.as_deref(), from_ms, until_ms };
+    let mut jobs = state.store.staff_jobs(&filter, given(&before).as_deref(), MEMBERS_PAGE + 1).await.map_err(|e| fail(e.into()))?;
+    let more = jobs.len() as i64 > MEMBERS_PAGE;
+    jobs.truncate(MEMBERS_PAGE as usize);
+    let next = more.then(|| jobs.last().map(|j| j.id.clone())).flatten();
+    let rows = jobs
+        .into_iter()
+        .map(|j| GenerationRow {
+            moderation: j.moderation_category.map(|c| c.to_string()).or_else(|| j.hidden_at.map(|_| "hidden".into())),
+            id: j.id,
+            user_id: j.user_id,
+            status: j.status.to_string(),
+            mode: j.mode.to_string(),
+            template: j.template_id,
+            visibility: j.visibility.to_string(),
+            cost: j.cost,
+            created_at: j.created_at,
+        })
+        .collect();
+    Ok(GenerationsPage { rows, next })
+}
+
+/// Opens a member's generation for an administrator: a public one at once; any other only
+/// with a reason, which the audit log keeps (`job.staff_view` on `job:<id>`; internal access
+/// only as needed). Returns the address of its result. Errors: 400 without a reason, 404.
+#[server(endpoint = "admin_open_generation")]
+pub async fn admin_open_generation(id: String, reason: Option<String>) -> Result<String, ServerFnError> {
+    use crate::api::ssr::{admin, fail};
+    let (state, staff) = admin("open members' generations").await?;
+    let job = state.store.job_any_owner(&id).await.map_err(|e| fail(e.into()))?;
+    if job.visibility != darkroom_contract::Visibility::Public {
+        let reason = darkroom_service::members::check_reason(reason.as_deref().unwrap_or("")).map_err(fail)?;
+        state.store.audit(Some(&staff.id), "job.staff_view", &format!("job:{id}"), reason).await.map_err(|e| fail(e.into()))?;
+    }
+    Ok(format!("/media/{id}/result"))
+}

@@ -159,17 +159,11 @@ pub fn PricingPage() -> impl IntoView {
                                 </div>
                             }.into_any()
                         };
+                        let count = p.templates.len();
+                        let (low, high) = (p.templates.iter().map(|t| t.cost).min().unwrap_or(0), p.templates.iter().map(|t| t.cost).max().unwrap_or(0));
+                        let range = if low == high { tf("pricing.each", &[("n", &low)]) } else { tf("pricing.range", &[("low", &low), ("high", &high)]) };
                         view! {
                             <p class="lead" data-testid="pricing-grant">{tf("pricing.grant", &[("n", &p.signup_grant)])}</p>
-                            <h2>{t("pricing.costs")}</h2>
-                            <table class="log" data-testid="pricing-templates">
-                                <thead><tr><th>{t("pricing.template")}</th><th>{t("col.credits")}</th></tr></thead>
-                                <tbody>
-                                    {p.templates.into_iter().map(|tp| view! {
-                                        <tr><td><strong>{tp.name}</strong><br/><small class="muted">{tp.description}</small></td><td>{tp.cost}</td></tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
                             <h2>{t("pricing.plans")}</h2>
                             {if p.plans.is_empty() {
                                 view! { <p class="notice" data-testid="pricing-none">{t("pricing.none")}</p> }.into_any()
@@ -186,6 +180,19 @@ pub fn PricingPage() -> impl IntoView {
                                     <p class="muted small">{t("buy.cards")}</p>
                                 }.into_any()
                             }}
+                            <h2>{t("pricing.costs")}</h2>
+                            <p data-testid="pricing-range">{range}</p>
+                            <details>
+                                <summary>{tf("pricing.every_template", &[("n", &count)])}</summary>
+                                <table class="log" data-testid="pricing-templates">
+                                    <thead><tr><th>{t("pricing.template")}</th><th>{t("col.credits")}</th></tr></thead>
+                                    <tbody>
+                                        {p.templates.into_iter().map(|tp| view! {
+                                            <tr><td><strong>{tp.name}</strong><br/><small class="muted">{tp.description}</small></td><td>{tp.cost}</td></tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </details>
                             <p class="muted small">{t("buy.rules")}</p>
                         }
                     })

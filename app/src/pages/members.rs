@@ -1,12 +1,13 @@
 //! `/admin/members` and `/admin/members/:id`: the operator's console on members
 //! (administrators): search with role and standing filters (a plain GET form, keyset pages),
-//! a member's record, and the staff actions, each with a reason that the audit log keeps.
+//! a member's record, and the staff actions, each with a reason that the audit log keeps;
+//! `/admin/generations`: every member's generations.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::members::{admin_member, admin_members, AdminDisableKey, AdminMemberAction, MemberDetail, RecordLine};
+use crate::api::members::{admin_generations, admin_member, admin_members, AdminDisableKey, AdminMemberAction, AdminOpenGeneration, MemberDetail, RecordLine};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, ConsoleNav, MembersOnly};
 
@@ -211,5 +212,95 @@ fn MemberRecord(d: MemberDetail, act: ServerAction<AdminMemberAction>, disable: 
         </ul>
         <Lines title_key="members.security" lines=d.security testid="member-security"/>
         <Lines title_key="members.strikes" lines=d.strikes testid="member-strikes"/>
+    }
+}
+
+/// `/admin/generations`: every member's generations (administrators), filtered; opening one
+/// that is not public asks for a reason, which the audit log keeps.
+#[component]
+pub fn AdminGenerationsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    let open = ServerAction::<AdminOpenGeneration>::new();
+    const FIELDS: [&str; 7] = ["status", "mode", "template", "member", "from", "to", "before"];
+    // Made above `MembersOnly` (see ARCHITECTURE.md, "Runtime").
+    let page = Resource::new(
+        move || FIELDS.map(|f| q(f)),
+        |[status, mode, template, member, from, to, before]| admin_generations(Some(status), Some(mode), Some(template), Some(member), Some(from), Some(to), Some(before)),
+    );
+    view! {
+        <Title text=title("generations.title")/>
+        <MembersOnly>
+            <section class="page">
+                <ConsoleNav/>
+                <h1>{t("generations.title")}</h1>
+                <form method="get" action="/admin/generations" class="filters row" data-testid="generations-filters">
+                    <label>{t("generations.status")} " "
+                        <select name="status">
+                            <option value="">{t("members.any")}</option>
+                            {["queued", "review", "running", "succeeded", "rejected", "failed", "canceled"].into_iter().map(|s| view! { <option value=s selected=move || q("status") == s>{s}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>{t("generations.mode")} " "
+                        <select name="mode">
+                            <option value="">{t("members.any")}</option>
+                            {["image_to_image", "text_to_image", "image_to_video", "video_to_video"].into_iter().map(|m| view! { <option value=m selected=move || q("mode") == m>{m}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>{t("generations.template")} " " <input type="text" name="template" value=q("template") maxlength="64"/></label>
+                    <label>{t("generations.member")} " " <input type="email" name="member" value=q("member") maxlength="254"/></label>
+                    <label>{t("filter.from")} " " <input type="date" name="from" value=q("from")/></label>
+                    <label>{t("filter.to")} " " <input type="date" name="to" value=q("to")/></label>
+                    <button type="submit">{t("filter.apply")}</button>
+                </form>
+                {move || open.value().get().map(|r| match r {
+                    Ok(href) => view! { <p class="notice" role="status"><a href=href rel="external" target="_blank" data-testid="generation-opened">{t("generations.opened")}</a></p> }.into_any(),
+                    Err(e) => view! { <p class="notice error" role="alert" data-testid="generation-open-error">{server_message(&e)}</p> }.into_any(),
+                })}
+                <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
+                    {move || Suspend::new(async move {
+                        match page.await {
+                            Err(e) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
+                            Ok(p) if p.rows.is_empty() => view! { <p class="muted" data-testid="generations-empty">{t("generations.none")}</p> }.into_any(),
+                            Ok(p) => {
+                                let filters: String = FIELDS[..6].iter().map(|f| format!("{f}={}&", q(f))).collect();
+                                let next = p.next.map(|n| format!("/admin/generations?{filters}before={n}"));
+                                view! {
+                                    <table class="log" data-testid="generations">
+                                        <thead><tr><th>{t("col.time")}</th><th>{t("generations.status")}</th><th>{t("generations.mode")}</th><th>{t("generations.template")}</th><th>{t("generations.visibility")}</th><th>{t("col.credits")}</th><th>{t("generations.member")}</th><th></th></tr></thead>
+                                        <tbody>
+                                            {p.rows.into_iter().map(|g| {
+                                                let (id, public) = (g.id.clone(), g.visibility == "public");
+                                                let (gid, visibility) = (g.id.clone(), g.visibility.clone());
+                                                let member_href = format!("/admin/members/{}", g.user_id);
+                                                view! {
+                                                    <tr data-generation=gid data-visibility=visibility>
+                                                        <td>{format_time(g.created_at)}</td>
+                                                        <td>{g.status}{g.moderation.map(|m| view! { <small class="muted">" · " {m}</small> })}</td>
+                                                        <td>{g.mode}</td>
+                                                        <td>{g.template.unwrap_or_default()}</td>
+                                                        <td>{g.visibility}</td>
+                                                        <td>{g.cost}</td>
+                                                        <td><a href=member_href>{t("generations.record")}</a></td>
+                                                        <td>
+                                                            <ActionForm action=open attr:class="row">
+                                                                <input type="hidden" name="id" value=id/>
+                                                                {(!public).then(|| view! { <input type="text" name="reason" required maxlength="500" placeholder=t("generations.reason") data-testid="generation-reason"/> })}
+                                                                <button type="submit" data-testid="generation-open">{t("generations.open")}</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    {next.map(|href| view! { <p><a href=href data-testid="generations-older">{t("audit.older")}</a></p> })}
+                                }.into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+            </section>
+        </MembersOnly>
     }
 }

@@ -103,6 +103,25 @@ async fn members_search_record_and_staff_actions(b: Backend) {
     assert_eq!(app.call(&again, "get_me", &[]).await.1, Value::Null, "the session ended");
     assert_eq!(last_audit().await.action, "user.end_sessions");
 
+    // Every member's generations, filtered; a private one opens only with a reason, audited.
+    let (_, rows) = app.call(&admin, "admin_generations", &[("member", "subject@example.com"), ("status", "queued")]).await;
+    let job = rows["rows"][0]["id"].as_str().expect("the queued generation").to_string();
+    assert_eq!((rows["rows"].as_array().unwrap().len(), rows["rows"][0]["visibility"].as_str()), (1, Some("private")));
+    assert!(app.call(&admin, "admin_generations", &[("member", "nobody@example.com")]).await.1["rows"].as_array().unwrap().is_empty());
+    assert_eq!(app.call(&admin, "admin_generations", &[("status", "sleeping")]).await.0, 400);
+    let member = client();
+    assert!(app.call(&member, "sign_in", &[("email", "subject@example.com"), ("password", "correct horse battery")]).await.0 < 400);
+    assert_eq!(app.call(&member, "admin_generations", &[]).await.0, 403, "a moderator now, not an administrator");
+    assert_eq!(app.call(&member, "admin_open_generation", &[("id", &job), ("reason", "curious")]).await.0, 403);
+    let (s, v) = app.call(&admin, "admin_open_generation", &[("id", &job)]).await;
+    assert!(s == 400 && v.to_string().contains("reason"), "a private item needs a reason: {s} {v}");
+    assert!(app.state.store.audit_entries(&format!("job:{job}"), 5).await.unwrap().iter().all(|e| e.action != "job.staff_view"), "nothing recorded");
+    let (s, v) = app.call(&admin, "admin_open_generation", &[("id", &job), ("reason", "report #12 says it is abusive")]).await;
+    assert_eq!((s, v), (200, json!(format!("/media/{job}/result"))));
+    let seen = &app.state.store.audit_entries(&format!("job:{job}"), 1).await.unwrap()[0];
+    assert_eq!((seen.action.as_str(), seen.reason.as_str(), seen.actor_id.as_deref()), ("job.staff_view", "report #12 says it is abusive", Some(boss.as_str())));
+    assert_eq!(app.call(&admin, "admin_open_generation", &[("id", "nope"), ("reason", "x")]).await.0, 404);
+
     // The pages render for the administrator.
     let html = admin.get(format!("{}/admin/members?q=subject", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(&format!("data-member=\"{me}\"")));
