@@ -116,6 +116,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("console.nav", "Console sections", "Bereiche der Konsole"),
     ("console.members", "Members", "Mitglieder"),
     ("console.generations", "Generations", "Bilder"),
+    ("console.payments", "Payments", "Zahlungen"),
+    ("payments.refunded", "Refunded", "Erstattet"),
     ("generations.title", "Every member's generations", "Die Bilder aller Mitglieder"),
     ("generations.status", "Status", "Status"),
     ("generations.mode", "Mode", "Modus"),

@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/members") view={Lazy::<routes::AdminMembers>::new()}/>
                         <Route path=path!("/admin/members/:id") view={Lazy::<routes::AdminMember>::new()}/>
                         <Route path=path!("/admin/generations") view={Lazy::<routes::AdminGenerations>::new()}/>
+                        <Route path=path!("/admin/payments") view={Lazy::<routes::AdminPayments>::new()}/>
                         <Route path=path!("/admin/plans") view={Lazy::<routes::AdminPlans>::new()}/>
                         <Route path=path!("/admin/providers") view={Lazy::<routes::AdminProviders>::new()}/>
                         <Route path=path!("/admin/templates") view={Lazy::<routes::AdminTemplates>::new()}/>

@@ -58,6 +58,7 @@ lazy_pages! {
     AdminMembers => members::AdminMembersPage,
     AdminMember => members::AdminMemberPage,
     AdminGenerations => members::AdminGenerationsPage,
+    AdminPayments => billing::AdminPaymentsPage,
     AdminPlans => billing::AdminPlansPage,
     AdminProviders => providers::AdminProvidersPage,
     AdminTemplates => templates::AdminTemplatesPage,

@@ -78,6 +78,19 @@ pub struct Payment {
     pub updated_at: i64,
 }
 
+/// Which payments the console lists: each part optional.
+#[derive(Clone, Debug, Default)]
+pub struct PaymentFilter<'a> {
+    /// `stripe` or `paypal`.
+    pub provider: Option<&'a str>,
+    /// `created`, `paid`, `partially_refunded` or `refunded`.
+    pub status: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    /// Unix milliseconds: created at or after `from_ms`, before `until_ms`.
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
 /// A member's subscription.
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
 pub struct Subscription {
@@ -328,6 +341,25 @@ impl Store {
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE ($1 = '' OR user_id = $1) AND status <> 'created' ORDER BY id DESC LIMIT $2"
         ))
         .bind(user_id.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every member's payments for staff, newest first: `provider`, `status` and `user_id`
+    /// each `None` for any, created in `[from_ms, until_ms)`, older than the payment `before`,
+    /// at most `limit` (a keyset page; checkouts never paid, `created`, included).
+    pub async fn staff_payments(&self, filter: &PaymentFilter<'_>, before: Option<&str>, limit: i64) -> Result<Vec<Payment>> {
+        Ok(sqlx::query_as::<_, Payment>(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE ($1 = '' OR provider = $1) AND ($2 = '' OR status = $2) \
+             AND ($3 = '' OR user_id = $3) AND ($4 = '' OR id < $4) AND created_at >= $5 AND created_at < $6 ORDER BY id DESC LIMIT $7"
+        ))
+        .bind(filter.provider.unwrap_or(""))
+        .bind(filter.status.unwrap_or(""))
+        .bind(filter.user_id.unwrap_or(""))
+        .bind(before.unwrap_or(""))
+        .bind(filter.from_ms.unwrap_or(0))
+        .bind(filter.until_ms.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)

@@ -86,6 +86,28 @@ pub struct PricingView {
     pub signed_in: bool,
 }
 
+/// A payment in the operator's console.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StaffPaymentRow {
+    pub payment: PaymentView,
+    pub user_id: String,
+    /// The provider's checkout (Stripe Checkout Session, PayPal order) and subscription ids.
+    pub checkout_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// `"USD 2.50"`: refunded so far; and the payment's credits its refunds revoked (its
+    /// refunded share; credits already spent are not taken back twice).
+    pub refunded: String,
+    pub credits_revoked: i64,
+}
+
+/// One page of the payments console.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StaffPaymentsPage {
+    pub rows: Vec<StaffPaymentRow>,
+    /// The `before` of the next (older) page, if there is one.
+    pub next: Option<String>,
+}
+
 /// The catalogue editor.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AdminPlansView {
@@ -235,3 +257,53 @@ pub async fn save_plan(
     let plan = state.store.save_plan(&user.id, &input).await.map_err(|e| fail(e.into()))?;
     Ok(ssr::plan_view(plan))
 }
+
+/// Every member's payments (administrators only), newest first. Filters (each empty: any):
+/// `provider` (`stripe`, `paypal`), `status` (`created`, `paid`, `partially_refunded`,
+/// `refunded`), `member` (an email address), `from`/`to` (`YYYY-MM-DD`); `before` the previous
+/// page's `next`. Errors: 400 for a malformed filter.
+#[server(endpoint = "admin_payments")]
+pub async fn admin_payments(
+    provider: Option<String>,
+    status: Option<String>,
+    member: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+) -> Result<StaffPaymentsPage, ServerFnError> {
+    use crate::api::ssr::{admin, day_start_ms, fail};
+    use darkroom_service::ServiceError;
+    let (state, _) = admin("see payments").await?;
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (provider, status) = (given(&provider), given(&status));
+    if provider.as_deref().is_some_and(|p| !["stripe", "paypal"].contains(&p)) || status.as_deref().is_some_and(|s| !["created", "paid", "partially_refunded", "refunded"].contains(&s)) {
+        return Err(fail(ServiceError::Invalid("Unknown provider or status.".into())));
+    }
+    let day = |d: &Option<String>| given(d).map(|d| day_start_ms(&d).ok_or_else(|| fail(ServiceError::Invalid("Dates are YYYY-MM-DD.".into())))).transpose();
+    let (from_ms, until_ms) = (day(&from)?, day(&to)?.map(|t| t + 86_400_000));
+    let user_id = match given(&member) {
+        None => None,
+        // An address nobody has matches nothing.
+        Some(email) => Some(state.store.user_by_email(&email).await.map_err(|e| fail(e.into()))?.map_or_else(|| "(nobody)".to_string(), |u| u.id)),
+    };
+    let filter = darkroom_store::payments::PaymentFilter { provider: provider.as_deref(), status: status.as_deref(), user_id: user_id.as_deref(), from_ms, until_ms };
+    const PAGE: i64 = 50;
+    let mut payments = state.store.staff_payments(&filter, given(&before).as_deref(), PAGE + 1).await.map_err(|e| fail(e.into()))?;
+    let more = payments.len() as i64 > PAGE;
+    payments.truncate(PAGE as usize);
+    let next = more.then(|| payments.last().map(|p| p.id.clone())).flatten();
+    let plans = state.store.plans(true).await.map_err(|e| fail(e.into()))?;
+    let rows = payments
+        .into_iter()
+        .map(|p| StaffPaymentRow {
+            user_id: p.user_id.clone(),
+            checkout_id: p.checkout_id.clone(),
+            subscription_id: p.subscription_id.clone(),
+            refunded: darkroom_service::payments::price_label(p.refunded_minor, &p.currency),
+            credits_revoked: p.credits_revoked,
+            payment: ssr::payment_view(p, &plans),
+        })
+        .collect();
+    Ok(StaffPaymentsPage { rows, next })
+}
+

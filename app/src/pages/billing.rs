@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::payments::{admin_plans, billing_page, pricing, BillingView, PaymentView, PlanView, SavePlan};
+use crate::api::payments::{admin_payments, admin_plans, billing_page, pricing, BillingView, PaymentView, PlanView, SavePlan};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, server_message, MembersOnly};
 
@@ -283,5 +283,83 @@ fn PlanForm(save: ServerAction<SavePlan>, plan: Option<PlanView>) -> impl IntoVi
             <label><input type="checkbox" name="archived" checked=archived/>" " {t("plans.archived")}</label>
             <button type="submit">{if plan.is_some() { t("settings.save") } else { t("plans.add") }}</button>
         </ActionForm>
+    }
+}
+
+/// `/admin/payments`: every member's payments for administrators, filtered by provider,
+/// status, member and dates (a plain GET form, keyset pages), with the providers' ids and
+/// what was refunded.
+#[component]
+pub fn AdminPaymentsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    const FIELDS: [&str; 6] = ["provider", "status", "member", "from", "to", "before"];
+    // Made above `MembersOnly` (see ARCHITECTURE.md, "Runtime").
+    let page = Resource::new(
+        move || FIELDS.map(|f| q(f)),
+        |[provider, status, member, from, to, before]| admin_payments(Some(provider), Some(status), Some(member), Some(from), Some(to), Some(before)),
+    );
+    view! {
+        <Title text=title("console.payments")/>
+        <MembersOnly>
+            <section class="page">
+                <crate::pages::ConsoleNav/>
+                <h1>{t("console.payments")}</h1>
+                <form method="get" action="/admin/payments" class="filters row" data-testid="payments-filters">
+                    <label>{t("col.provider")} " "
+                        <select name="provider">
+                            <option value="">{t("members.any")}</option>
+                            {["stripe", "paypal"].into_iter().map(|v| view! { <option value=v selected=move || q("provider") == v>{v}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>{t("col.status")} " "
+                        <select name="status">
+                            <option value="">{t("members.any")}</option>
+                            {["created", "paid", "partially_refunded", "refunded"].into_iter().map(|v| view! { <option value=v selected=move || q("status") == v>{v.replace('_', " ")}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>{t("generations.member")} " " <input type="email" name="member" value=q("member") maxlength="254"/></label>
+                    <label>{t("filter.from")} " " <input type="date" name="from" value=q("from")/></label>
+                    <label>{t("filter.to")} " " <input type="date" name="to" value=q("to")/></label>
+                    <button type="submit">{t("filter.apply")}</button>
+                </form>
+                <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
+                    {move || Suspend::new(async move {
+                        match page.await {
+                            Err(e) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),
+                            Ok(p) if p.rows.is_empty() => view! { <p class="muted" data-testid="payments-none">{t("buy.no_payments")}</p> }.into_any(),
+                            Ok(p) => {
+                                let filters: String = FIELDS[..5].iter().map(|f| format!("{f}={}&", q(f))).collect();
+                                let next = p.next.map(|n| format!("/admin/payments?{filters}before={n}"));
+                                view! {
+                                    <table class="log" data-testid="staff-payments">
+                                        <thead><tr><th>{t("col.time")}</th><th>{t("col.plan")}</th><th>{t("col.provider")}</th><th>{t("col.amount")}</th><th>{t("col.status")}</th><th>{t("payments.refunded")}</th><th>{t("col.transaction")}</th><th>{t("generations.member")}</th></tr></thead>
+                                        <tbody>
+                                            {p.rows.into_iter().map(|r| {
+                                                let (id, status, member_href) = (r.payment.id.clone(), r.payment.status.clone(), format!("/admin/members/{}", r.user_id));
+                                                let ids = [r.payment.transaction_id.clone(), r.checkout_id.clone(), r.subscription_id.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                                                view! {
+                                                    <tr data-payment=id data-status=status>
+                                                        <td>{format_time(r.payment.created_at)}</td>
+                                                        <td>{r.payment.plan}</td>
+                                                        <td>{r.payment.provider}</td>
+                                                        <td>{r.payment.amount}</td>
+                                                        <td>{r.payment.status.replace('_', " ")}</td>
+                                                        <td>{format!("{} · {} {}", r.refunded, r.credits_revoked, t("nav.credits"))}</td>
+                                                        <td><code>{ids}</code></td>
+                                                        <td><a href=member_href>{t("generations.record")}</a></td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    {next.map(|href| view! { <p><a href=href data-testid="payments-older">{t("audit.older")}</a></p> })}
+                                }.into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+            </section>
+        </MembersOnly>
     }
 }

@@ -47,6 +47,7 @@ pub fn ConsoleNav() -> impl IntoView {
         <nav class="console-nav" aria-label=t("console.nav") data-testid="console-nav">
             <A href="/admin/members">{t("console.members")}</A>
             <A href="/admin/generations">{t("console.generations")}</A>
+            <A href="/admin/payments">{t("console.payments")}</A>
             <A href="/admin/support">{t("console.support")}</A>
             <A href="/admin/audit">{t("console.audit")}</A>
             <A href="/admin/templates">{t("console.templates")}</A>

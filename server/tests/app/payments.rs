@@ -168,6 +168,26 @@ pub async fn stripe_package_paid_once_and_refunded(b: Backend) {
     let (_, body) = stripe_deliver(&app, &event("evt_wrong_amount", "checkout.session.completed", wrong), None).await;
     assert!(body.contains("ignored"), "{body}");
     assert_eq!(assert_invariant(&app, &me).await, 50);
+
+    // The payments console: administrators only; filters by status, provider and member; the
+    // providers' ids and the refunds seen.
+    assert_eq!(app.call(&c, "admin_payments", &[]).await.0, 403);
+    let boss = browser();
+    app.sign_up(&boss, "cashier@example.com").await;
+    app.state.store.set_role(&user_id(&app, "cashier@example.com").await, "admin").await.unwrap();
+    let (s, all) = app.call(&boss, "admin_payments", &[]).await;
+    assert_eq!(s, 200, "{all}");
+    let statuses: Vec<&str> = all["rows"].as_array().unwrap().iter().map(|r| r["payment"]["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["created", "refunded", "refunded"], "newest first, the unpaid checkout too");
+    let (_, refunded) = app.call(&boss, "admin_payments", &[("status", "refunded"), ("provider", "stripe"), ("member", "buyer@example.com")]).await;
+    let first = &refunded["rows"][1];
+    assert_eq!((first["payment"]["id"].as_str(), first["refunded"].as_str(), first["credits_revoked"].as_i64()), (Some(payment_id.as_str()), Some("USD 5.00"), Some(100)), "{refunded}");
+    assert_eq!(first["payment"]["transaction_id"], "pi_standin1");
+    assert!(app.call(&boss, "admin_payments", &[("provider", "paypal")]).await.1["rows"].as_array().unwrap().is_empty());
+    assert!(app.call(&boss, "admin_payments", &[("member", "nobody@example.com")]).await.1["rows"].as_array().unwrap().is_empty());
+    assert_eq!(app.call(&boss, "admin_payments", &[("status", "stolen")]).await.0, 400);
+    let html = boss.get(format!("{}/admin/payments?status=refunded", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("data-payment=\"{payment_id}\"")), "rendered without JavaScript");
 }
 
 pub async fn stripe_subscription_grants_monthly(b: Backend) {
