@@ -175,6 +175,25 @@ pub mod ssr {
         Ok((state, user))
     }
 
+    /// A console filter's `from`/`to` dates (`YYYY-MM-DD`, UTC days, both inclusive; empty:
+    /// open) as `[from_ms, until_ms)`. Errors: 400 for a malformed date.
+    pub fn day_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<i64>, Option<i64>), ServerFnError> {
+        let day = |d: Option<&str>| match d.map(str::trim).filter(|d| !d.is_empty()) {
+            None => Ok(None),
+            Some(d) => day_start_ms(d).map(Some).ok_or_else(|| fail(ServiceError::Invalid("Dates are YYYY-MM-DD.".into()))),
+        };
+        Ok((day(from)?, day(to)?.map(|t| t + 86_400_000)))
+    }
+
+    /// A console filter's member address as their user id (`None`: any member); an address
+    /// nobody has becomes an id nothing matches. Errors: the store's.
+    pub async fn member_filter(state: &AppState, email: Option<&str>) -> Result<Option<String>, ServerFnError> {
+        match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => Ok(None),
+            Some(e) => Ok(Some(state.store.user_by_email(e).await.map_err(|e| fail(e.into()))?.map_or_else(|| "(nobody)".to_string(), |u| u.id))),
+        }
+    }
+
     /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds; `None` if malformed.
     pub fn day_start_ms(date: &str) -> Option<i64> {
         darkroom_service::credits::day_start_ms(date)

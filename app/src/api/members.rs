@@ -244,20 +244,15 @@ pub async fn admin_generations(
     to: Option<String>,
     before: Option<String>,
 ) -> Result<GenerationsPage, ServerFnError> {
-    use crate::api::ssr::{admin, day_start_ms, fail};
+    use crate::api::ssr::{admin, day_range, fail, member_filter};
     use darkroom_service::ServiceError;
     let (state, _) = admin("see every member's generations").await?;
     let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     let bad = |what: &str| fail(ServiceError::Invalid(format!("Unknown {what}.")));
     let status = given(&status).map(|s| s.parse::<darkroom_contract::JobStatus>().map_err(|_| bad("status"))).transpose()?;
     let mode = given(&mode).map(|m| m.parse::<darkroom_contract::Mode>().map_err(|_| bad("mode"))).transpose()?;
-    let day = |d: &Option<String>| given(d).map(|d| day_start_ms(&d).ok_or_else(|| fail(ServiceError::Invalid("Dates are YYYY-MM-DD.".into())))).transpose();
-    let (from_ms, until_ms) = (day(&from)?, day(&to)?.map(|t| t + 86_400_000));
-    let user_id = match given(&member) {
-        None => None,
-        // An address nobody has matches nothing.
-        Some(email) => Some(state.store.user_by_email(&email).await.map_err(|e| fail(e.into()))?.map_or_else(|| "(nobody)".to_string(), |u| u.id)),
-    };
+    let (from_ms, until_ms) = day_range(from.as_deref(), to.as_deref())?;
+    let user_id = member_filter(&state, member.as_deref()).await?;
     let template = given(&template);
     let filter = darkroom_store::members::StaffJobFilter { status, mode, template: template.as_deref(), user_id: user_id.as_deref(), from_ms, until_ms };
     let mut jobs = state.store.staff_jobs(&filter, given(&before).as_deref(), MEMBERS_PAGE + 1).await.map_err(|e| fail(e.into()))?;

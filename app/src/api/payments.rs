@@ -271,7 +271,7 @@ pub async fn admin_payments(
     to: Option<String>,
     before: Option<String>,
 ) -> Result<StaffPaymentsPage, ServerFnError> {
-    use crate::api::ssr::{admin, day_start_ms, fail};
+    use crate::api::ssr::{admin, day_range, fail, member_filter};
     use darkroom_service::ServiceError;
     let (state, _) = admin("see payments").await?;
     let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
@@ -279,13 +279,8 @@ pub async fn admin_payments(
     if provider.as_deref().is_some_and(|p| !["stripe", "paypal"].contains(&p)) || status.as_deref().is_some_and(|s| !["created", "paid", "partially_refunded", "refunded"].contains(&s)) {
         return Err(fail(ServiceError::Invalid("Unknown provider or status.".into())));
     }
-    let day = |d: &Option<String>| given(d).map(|d| day_start_ms(&d).ok_or_else(|| fail(ServiceError::Invalid("Dates are YYYY-MM-DD.".into())))).transpose();
-    let (from_ms, until_ms) = (day(&from)?, day(&to)?.map(|t| t + 86_400_000));
-    let user_id = match given(&member) {
-        None => None,
-        // An address nobody has matches nothing.
-        Some(email) => Some(state.store.user_by_email(&email).await.map_err(|e| fail(e.into()))?.map_or_else(|| "(nobody)".to_string(), |u| u.id)),
-    };
+    let (from_ms, until_ms) = day_range(from.as_deref(), to.as_deref())?;
+    let user_id = member_filter(&state, member.as_deref()).await?;
     let filter = darkroom_store::payments::PaymentFilter { provider: provider.as_deref(), status: status.as_deref(), user_id: user_id.as_deref(), from_ms, until_ms };
     const PAGE: i64 = 50;
     let mut payments = state.store.staff_payments(&filter, given(&before).as_deref(), PAGE + 1).await.map_err(|e| fail(e.into()))?;
