@@ -26,6 +26,8 @@ pub struct Me {
     pub pending_terms: Option<String>,
     /// `light`, `dark` or `system`.
     pub theme: String,
+    /// The operator's notices the member has not closed, newest first (at most 3).
+    pub notices: Vec<notices::NoticeView>,
 }
 
 /// A generation as pages show it.
@@ -113,12 +115,15 @@ pub struct TemplateCard {
 pub mod account;
 pub mod audit;
 pub mod credits;
+pub mod dashboard;
 pub mod keys;
 pub mod members;
 pub mod moderation;
+pub mod notices;
 pub mod payments;
 pub mod providers;
 pub mod sharing;
+pub mod site_settings;
 pub mod support;
 pub mod templates;
 
@@ -272,7 +277,9 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     let Some(user) = ssr::auth().await?.user else { return Ok(None) };
     let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
     let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
-    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, darkroom_store::now_ms()).await.map_err(ssr::fail)?;
+    let now = darkroom_store::now_ms();
+    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, now).await.map_err(ssr::fail)?;
+    let notices = state.store.notices_for(&u.id, now - darkroom_service::notices::SHOWN_FOR_MS, 3).await.map_err(|e| ssr::fail(e.into()))?;
     Ok(Some(Me {
         display_name: u.display_name,
         balance: u.balance,
@@ -283,6 +290,7 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
         email_verified: u.email_verified_at.is_some() || !state.config.require_verified_email,
         pending_terms,
         theme: u.theme,
+        notices: notices.into_iter().map(Into::into).collect(),
     }))
 }
 
@@ -510,7 +518,10 @@ pub async fn gallery_page(
 pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
     let (state, user) = ssr::member().await?;
     let j = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
-    let expires_at = j.finished_at.filter(|_| j.result_key.is_some()).and_then(|t| darkroom_service::retention::result_expires_at(&state, t));
+    let expires_at = match j.finished_at.filter(|_| j.result_key.is_some()) {
+        Some(t) => darkroom_service::retention::result_expires_at(&state, &user.id, t).await.map_err(ssr::fail)?,
+        None => None,
+    };
     Ok(JobView { expires_at, again_key: darkroom_store::new_id(), ..ssr::job_view(j, None) })
 }
 

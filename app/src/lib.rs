@@ -24,6 +24,14 @@ use crate::api::{get_me, Me, SignIn, SignOut, SignUp};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The stylesheet sits beside the bundle, under its build id (`site_pkg_dir`).
     let css = format!("/{}/darkroom.css", options.site_pkg_dir);
+    // This response's script policy: Leptos puts the request's nonce on every inline script
+    // it writes (hydration, streamed resources), so only those run.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&page_policy(&nonce.to_string())) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html>
@@ -39,6 +47,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The Content Security Policy (CSP Level 3) of a rendered page whose inline scripts carry
+/// `nonce`: scripts only from this origin or with the nonce, WebAssembly compiled from this
+/// origin (`'wasm-unsafe-eval'`), styles, images, media and connections only from this origin
+/// (images also `data:`/`blob:`, the upload previews), no plugins, no `<base>` elsewhere, no
+/// framing. `form-action` is left open: checkout forms post here and are redirected to the
+/// payment provider, which `form-action 'self'` would block.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+         media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    )
 }
 
 /// Marks the page as interactive once the route's own view has hydrated (`data-hydrated` on
@@ -98,6 +119,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/verify/done") view={Lazy::<routes::VerifyDone>::new()}/>
                         <Route path=path!("/signup/sent") view={Lazy::<routes::SignUpSent>::new()}/>
                         <Route path=path!("/create") view={Lazy::<routes::Create>::new()}/>
+                        <Route path=path!("/dashboard") view={Lazy::<routes::Dashboard>::new()}/>
                         <Route path=path!("/gallery") view={Lazy::<routes::Gallery>::new()}/>
                         <Route path=path!("/gallery/:id") view={Lazy::<routes::Item>::new()}/>
                         <Route path=path!("/settings") view={Lazy::<routes::Settings>::new()}/>
@@ -108,6 +130,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/support") view={Lazy::<routes::Support>::new()}/>
                         <Route path=path!("/admin/support") view={Lazy::<routes::AdminSupport>::new()}/>
                         <Route path=path!("/admin/audit") view={Lazy::<routes::AdminAudit>::new()}/>
+                        <Route path=path!("/admin/settings") view={Lazy::<routes::AdminSettings>::new()}/>
+                        <Route path=path!("/admin/notices") view={Lazy::<routes::AdminNotices>::new()}/>
                         <Route path=path!("/admin/members") view={Lazy::<routes::AdminMembers>::new()}/>
                         <Route path=path!("/admin/members/:id") view={Lazy::<routes::AdminMember>::new()}/>
                         <Route path=path!("/admin/generations") view={Lazy::<routes::AdminGenerations>::new()}/>
@@ -165,7 +189,7 @@ fn Header() -> impl IntoView {
                             let initial = me.balance;
                             let moderator = me.role == "moderator" || me.role == "admin";
                             let admin = me.role == "admin";
-                            let (verified, pending_terms) = (me.email_verified, me.pending_terms.is_some());
+                            let (verified, pending_terms, notices) = (me.email_verified, me.pending_terms.is_some(), me.notices);
                             view! {
                                 <nav>
                                     <A href="/explore">{t("nav.explore")}</A>
@@ -182,7 +206,7 @@ fn Header() -> impl IntoView {
                                     </ActionForm>
                                 </nav>
                                 // Under the links, awaited with them (no extra resource in rendering).
-                                <pages::account::AccountNotices verified pending_terms/>
+                                <pages::account::AccountNotices verified pending_terms notices/>
                             }
                                 .into_any()
                         }

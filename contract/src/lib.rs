@@ -7,7 +7,8 @@
 //! - moderation's [`Gate`], [`Decision`] and [`Category`] ([`moderation`]);
 //! - the live stream's [`LiveEvent`] and its payloads ([`event`]);
 //! - the names of a result's files and renditions ([`media`]);
-//! - support requests' [`SupportTopic`] and [`SupportStatus`] ([`support`]).
+//! - support requests' [`SupportTopic`] and [`SupportStatus`] ([`support`]);
+//! - the operator's notices to members, [`NoticeKind`] ([`notice`]).
 //!
 //! Stored form: every enum is TEXT in both databases (its `as_str`), read back with
 //! [`std::str::FromStr`]; an unknown value read back is an error ([`ParseError`]), never a
@@ -21,11 +22,13 @@ pub mod event;
 pub mod job;
 pub mod media;
 pub mod moderation;
+pub mod notice;
 pub mod support;
 
 pub use event::{EventKind, JobState, LiveEvent};
 pub use job::{JobStatus, Mode, Visibility};
 pub use moderation::{Category, Decision, Gate};
+pub use notice::NoticeKind;
 pub use support::{SupportStatus, SupportTopic};
 
 /// A text that is not one of an enum's values: `kind` names the enum (`job status`, ...),

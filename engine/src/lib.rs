@@ -23,6 +23,7 @@ pub mod provenance;
 pub mod resample;
 pub mod runtime;
 pub mod style;
+pub mod watermark;
 
 pub use runtime::{Engine, EngineConfig, EngineError};
 pub use detect::Detection;

@@ -64,6 +64,7 @@ pub async fn layer(State(cache): State<ExploreCache>, req: Request, next: Next) 
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let key = format!("{}.{}.{window} {host} {}", stamp.db, stamp.local, req.uri());
     if let Some((headers, body)) = cache.inner.lock().unwrap_or_else(|e| e.into_inner()).pages.get(&key).cloned() {
+        let (headers, body) = crate::headers::renew_nonce(headers, body);
         let mut resp = Response::new(Body::from(body));
         *resp.headers_mut() = headers;
         return resp;

@@ -99,6 +99,7 @@ impl Application {
         tokio::spawn(prune_events(self.state.clone(), rx.clone()));
         tokio::spawn(purge_expired(self.state.clone(), rx.clone()));
         tokio::spawn(expire_credits(self.state.clone(), rx.clone()));
+        tokio::spawn(mail_notices(self.state.clone(), rx.clone()));
         let tx = self.state.shutdown.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -176,6 +177,23 @@ async fn expire_credits(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Every minute: mails the notices marked for mail that no node has finished
+/// (`darkroom_service::notices`; publishing starts a mailing at once, this resumes one a
+/// stopped node left).
+async fn mail_notices(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match darkroom_service::notices::mail_pending(&state).await {
+            Ok(n) if n > 0 => tracing::info!(mails = n, "notice mails sent"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "mailing notices failed"),
         }
     }
 }
@@ -317,6 +335,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .with_state(server_state)
         .layer(axum::middleware::from_fn(ssr_guard::layer))
         .layer(axum::middleware::from_fn_with_state(track_state, sessions::track))
+        .layer(axum::middleware::from_fn(sessions::member_home))
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         // Counted before the Explore cache: a cached page is a page view too.

@@ -106,3 +106,13 @@ pub async fn track(
 }
 
 static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, i64>>> = std::sync::LazyLock::new(Default::default);
+
+/// `GET /` for a signed-in member answers `303 See Other` to `/dashboard` (their home);
+/// visitors get the landing page. (In the browser, the header's brand link already points a
+/// member to the dashboard.)
+pub async fn member_home(auth: darkroom_service::auth::AuthSession, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if req.method() == axum::http::Method::GET && req.uri().path() == "/" && auth.user.is_some() {
+        return axum::response::IntoResponse::into_response(axum::response::Redirect::to("/dashboard"));
+    }
+    next.run(req).await
+}

@@ -52,9 +52,9 @@ pub async fn set_display_name(state: &AppState, user_id: &str, name: &str) -> Re
 /// The sign-up boxes: the minimum age confirmed and the terms accepted.
 ///
 /// Errors: [`ServiceError::Invalid`] saying which box is missing.
-fn check_boxes(state: &AppState, age_confirmed: bool, terms_accepted: bool) -> Result<(), ServiceError> {
+fn check_boxes(settings: &crate::settings::Settings, age_confirmed: bool, terms_accepted: bool) -> Result<(), ServiceError> {
     if !age_confirmed {
-        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", state.config.min_age)));
+        return Err(ServiceError::Invalid(format!("You must be {} or older to use this service.", settings.min_age)));
     }
     if !terms_accepted {
         return Err(ServiceError::Invalid("Please accept the terms of service.".into()));
@@ -77,9 +77,9 @@ pub fn session_handle(session_id: &str) -> String {
 }
 
 /// The consents sign-up records: the operator's minimum age and the terms version accepted.
-async fn record_sign_up_consents(state: &AppState, user: &User, ip: Option<std::net::IpAddr>) -> Result<(), ServiceError> {
+async fn record_sign_up_consents(state: &AppState, user: &User, min_age: u32, ip: Option<std::net::IpAddr>) -> Result<(), ServiceError> {
     let hash = ip_hash(state, ip);
-    state.store.record_consent(&user.id, "age", &state.config.min_age.to_string(), true, &hash).await?;
+    state.store.record_consent(&user.id, "age", &min_age.to_string(), true, &hash).await?;
     state.store.record_consent(&user.id, "terms", &user.terms_version, true, &hash).await?;
     Ok(())
 }
@@ -97,7 +97,8 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
     check_email(form.email)?;
     let name = check_display_name(form.display_name)?;
     auth::check_password(form.password)?;
-    check_boxes(state, form.age_confirmed, form.terms_accepted)?;
+    let settings = crate::settings::get(state).await?;
+    check_boxes(&settings, form.age_confirmed, form.terms_accepted)?;
     let hash = auth::hash_password_off_thread(form.password).await?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let user = state
@@ -108,7 +109,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
             display_name: name,
             role: "member",
             terms_version: &terms_version,
-            signup_grant: state.config.signup_grant,
+            signup_grant: settings.signup_grant,
             email_verified: false,
         })
         .await;
@@ -133,7 +134,7 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
         }
         Err(e) => return Err(e.into()),
     };
-    record_sign_up_consents(&state, &user, form.ip).await?;
+    record_sign_up_consents(&state, &user, settings.min_age, form.ip).await?;
     let (id, email) = (user.id.clone(), user.email.clone());
     tokio::spawn(async move {
         if let Err(e) = send_verification(&state, &id, &email, &base).await {
@@ -150,7 +151,8 @@ pub async fn sign_up(state: &AppState, form: SignUp<'_>) -> Result<Option<User>,
 /// Errors: as [`sign_up`], without the email and password checks.
 pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity, age_confirmed: bool, terms_accepted: bool, ip: Option<std::net::IpAddr>) -> Result<User, ServiceError> {
     state.auth_limits.check(ip, None).await?;
-    check_boxes(state, age_confirmed, terms_accepted)?;
+    let settings = crate::settings::get(state).await?;
+    check_boxes(&settings, age_confirmed, terms_accepted)?;
     let terms_version = crate::legal::current_terms_version(state, darkroom_store::now_ms()).await?;
     let name = if who.name.trim().is_empty() { who.email.split('@').next().unwrap_or("Member").to_string() } else { who.name.trim().to_string() };
     let user = state
@@ -161,7 +163,7 @@ pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity
             display_name: &name.chars().take(50).collect::<String>(),
             role: "member",
             terms_version: &terms_version,
-            signup_grant: state.config.signup_grant,
+            signup_grant: settings.signup_grant,
             email_verified: true,
         })
         .await
@@ -169,7 +171,7 @@ pub async fn sign_up_with_identity(state: &AppState, who: &crate::oidc::Identity
             darkroom_store::StoreError::Conflict(_) => ServiceError::Conflict("An account with this email already exists. Sign in instead.".into()),
             other => other.into(),
         })?;
-    record_sign_up_consents(state, &user, ip).await?;
+    record_sign_up_consents(state, &user, settings.min_age, ip).await?;
     Ok(user)
 }
 

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use darkroom_engine::imageio::{self, UploadFormat};
 pub use darkroom_engine::{StyleParams, NUM_STYLES};
-use darkroom_contract::{JobStatus, Mode, Visibility};
+use darkroom_contract::{JobStatus, Mode};
 use darkroom_store::jobs::{ApiOrigin, Gates, Job, NewJob};
 use darkroom_store::moderation::NewDecision;
 use darkroom_store::templates::Template as TemplateRow;
@@ -325,7 +325,8 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
     }
     let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
-    moderation::ensure_may_create(state, user_id).await?;
+    let member = moderation::ensure_may_create(state, user_id).await?;
+    let visibility = crate::settings::get(state).await?.new_result_visibility(member.publish_reviewed_at.is_some());
     let policy = &state.policy;
     // The uploads: stored now (a new photo), or earlier API uploads with their gate's record.
     let photo = match source {
@@ -398,7 +399,7 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
                 params: &params_json,
                 style: style_index,
                 cost: crate::templates::cost(state, &template),
-                visibility: Visibility::Private,
+                visibility,
                 idempotency_key,
                 prompt: &prompt_text,
                 gates,

@@ -127,16 +127,24 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
             let _ = tx.send(5 + (p.clamp(0.0, 1.0) * 80.0) as i64);
         })
     };
+    // The operator's watermark, when the member's plan has one (read now: a settings change
+    // applies to the next result).
+    let mark = crate::settings::watermark_for(state, &job.user_id).await?;
     let (engine, policy, provenance, job_id) = (state.engine.clone(), state.policy.clone(), state.provenance.clone(), job.id.clone());
     let run = tokio::spawn(async move {
         let output = crate::generators::run(&chain, &plan, inputs, progress).await?;
         // The output gate runs before the result is encoded or stored anywhere.
         let finished = tokio::task::spawn_blocking(move || {
-            let out = output.image;
+            let mut out = output.image;
             let verdict = moderation::check_image(engine.as_deref(), &out, ImageGate::Output, &policy);
             let _ = tx.send(90);
             if verdict.decision == Decision::Block {
                 return (verdict, None);
+            }
+            // Drawn after the output gate (which judges the generated pixels) and before the
+            // files are made, so every rendition carries it.
+            if let Some(mark) = &mark {
+                darkroom_engine::watermark::draw(&mut out, mark);
             }
             let mut png = imageio::encode_png_labelled(&out);
             if let Some(p) = &provenance {

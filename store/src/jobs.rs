@@ -505,11 +505,21 @@ impl Store {
         .bind(status)
         .execute(&mut *tx)
         .await?;
+        let mut listed = false;
         if done.rows_affected() > 0 {
-            let user_id = job_in(&mut tx, id).await?.user_id;
-            decision_in(&mut tx, &user_id, Some(id), decision).await?;
+            let job = job_in(&mut tx, id).await?;
+            decision_in(&mut tx, &job.user_id, Some(id), decision).await?;
+            // A result that starts public (the operator's default visibility) joins Explore now.
+            listed = job.visibility == Visibility::Public && status == JobStatus::Succeeded;
+            if listed {
+                crate::bump_feed(&mut tx).await?;
+            }
         }
-        self.finish(tx, id, done.rows_affected(), false).await
+        let finished = self.finish(tx, id, done.rows_affected(), false).await?;
+        if listed {
+            self.feed_changed();
+        }
+        Ok(finished)
     }
 
     /// Ends a running job `rejected` by the output gate: the member sees `category` and

@@ -10,6 +10,16 @@ use crate::{now_ms, Result, Store};
 /// Jobs that still need their upload: not finished yet.
 pub(crate) const ACTIVE: &str = "('queued', 'review', 'running')";
 
+/// Whose results a retention pass covers, by the plan their per-plan settings follow
+/// (`store::settings`: the newest active subscription's plan, `''` without one).
+#[derive(Clone, Copy, Debug)]
+pub enum PlanScope<'a> {
+    /// Members on this plan.
+    On(&'a str),
+    /// Members on none of these plans (members without a subscription included).
+    NoneOf(&'a [String]),
+}
+
 impl Store {
     /// Uploads made before `before_ms`, not yet purged, whose jobs have all finished; oldest
     /// first, at most `limit`.
@@ -36,17 +46,29 @@ impl Store {
         Ok(())
     }
 
-    /// Finished jobs with files (results) that finished before `before_ms` and are not
-    /// deleted; oldest first, at most `limit`.
-    pub async fn expired_results(&self, before_ms: i64, limit: i64) -> Result<Vec<Job>> {
-        Ok(sqlx::query_as::<_, Job>(&format!(
+    /// Finished jobs with files (results) of the members in `scope` that finished before
+    /// `before_ms` and are not deleted; oldest first, at most `limit`.
+    pub async fn expired_results(&self, before_ms: i64, scope: PlanScope<'_>, limit: i64) -> Result<Vec<Job>> {
+        let plan = crate::settings::JOB_OWNER_PLAN;
+        let cond = match scope {
+            PlanScope::On(_) => format!("{plan} = $3"),
+            PlanScope::NoneOf([]) => "1 = 1".to_string(),
+            PlanScope::NoneOf(list) => format!("{plan} NOT IN ({})", (0..list.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ")),
+        };
+        let sql = format!(
             "SELECT {COLUMNS} FROM jobs WHERE deleted_at IS NULL AND result_key IS NOT NULL \
-             AND status NOT IN {ACTIVE} AND finished_at < $1 ORDER BY finished_at LIMIT $2"
-        ))
-        .bind(before_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+             AND status NOT IN {ACTIVE} AND finished_at < $1 AND {cond} ORDER BY finished_at LIMIT $2"
+        );
+        let mut q = sqlx::query_as::<_, Job>(&sql).bind(before_ms).bind(limit);
+        match scope {
+            PlanScope::On(p) => q = q.bind(p.to_string()),
+            PlanScope::NoneOf(list) => {
+                for p in list {
+                    q = q.bind(p.clone());
+                }
+            }
+        }
+        Ok(q.fetch_all(&self.pool).await?)
     }
 
     /// Marks a job's result purged: the item leaves the gallery, Explore and every link, and

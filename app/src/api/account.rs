@@ -428,7 +428,7 @@ pub struct AuthChoices {
     pub google: bool,
     /// `(email, name)` Google verified, when a sign-up with it is pending.
     pub google_signup: Option<(String, String)>,
-    /// The age, in years, a member must have reached (`DARKROOM_MIN_AGE`).
+    /// The age, in years, a member must have reached (the operator's settings).
     pub min_age: u32,
 }
 
@@ -438,7 +438,8 @@ pub async fn auth_options() -> Result<AuthChoices, ServerFnError> {
     let state = ssr::state()?;
     let auth = crate::api::ssr::auth().await?;
     let pending: Option<darkroom_service::oidc::Identity> = auth.session.get(darkroom_service::oidc::SIGNUP_KEY).await.ok().flatten();
-    Ok(AuthChoices { google: darkroom_service::oidc::enabled(&state.config), google_signup: pending.map(|p| (p.email, p.name)), min_age: state.config.min_age })
+    let min_age = darkroom_service::settings::get(&state).await.map_err(ssr::fail)?.min_age;
+    Ok(AuthChoices { google: darkroom_service::oidc::enabled(&state.config), google_signup: pending.map(|p| (p.email, p.name)), min_age })
 }
 
 /// Makes the account for the identity Google verified (kept in the session by the callback),

@@ -78,7 +78,7 @@ pub struct TemplatePrice {
 pub struct PricingView {
     /// The plans on sale: not archived, and of a kind an enabled provider sells.
     pub plans: Vec<PlanView>,
-    /// Credits a new account starts with (`DARKROOM_SIGNUP_GRANT`).
+    /// Credits a new account starts with (the operator's settings).
     pub signup_grant: i64,
     /// The offered templates in catalogue order with their price.
     pub templates: Vec<TemplatePrice>,
@@ -201,7 +201,7 @@ pub async fn pricing() -> Result<PricingView, ServerFnError> {
     let templates = darkroom_service::templates::catalogue(&state).await.map_err(fail)?;
     Ok(PricingView {
         plans: ssr::on_sale(&all, &providers),
-        signup_grant: state.config.signup_grant,
+        signup_grant: darkroom_service::settings::get(&state).await.map_err(fail)?.signup_grant,
         templates: templates.into_iter().map(|t| TemplatePrice { name: t.name, description: t.description, cost: t.cost }).collect(),
         signed_in,
     })

@@ -103,9 +103,14 @@ pub fn SignUpSentPage() -> impl IntoView {
 /// it already awaited: no resource of its own (one more in server rendering made the share
 /// pages race), nothing inserted after hydration.
 #[component]
-pub fn AccountNotices(verified: bool, pending_terms: bool) -> impl IntoView {
+pub fn AccountNotices(verified: bool, pending_terms: bool, notices: Vec<crate::api::notices::NoticeView>) -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     view! {
+        {(!notices.is_empty()).then(|| view! {
+            <div class="notices" data-testid="notices">
+                {notices.into_iter().map(|n| view! { <NoticeBanner n/> }).collect_view()}
+            </div>
+        })}
         {(!verified).then(|| view! {
             <div class="notice banner" data-testid="verify-banner">
                 {t("verify.banner")} " "
@@ -120,6 +125,30 @@ pub fn AccountNotices(verified: bool, pending_terms: bool) -> impl IntoView {
                 {t("terms.banner")} " " <a href="/terms">{t("footer.terms")}</a>
             </div>
         })}
+    }
+}
+
+/// One operator notice under the header: its kind, title and text, and a button that closes
+/// it for this member (a plain form without JavaScript; with it, the banner goes at once).
+#[component]
+fn NoticeBanner(n: crate::api::notices::NoticeView) -> impl IntoView {
+    use darkroom_contract::NoticeKind;
+    let dismiss = ServerAction::<crate::api::notices::DismissNotice>::new();
+    let gone = move || matches!(dismiss.value().get(), Some(Ok(())));
+    let kind = match n.kind {
+        NoticeKind::PlanChange => t("notice.plan_change"),
+        NoticeKind::FeatureChange => t("notice.feature_change"),
+        NoticeKind::Suspension => t("notice.suspension"),
+        NoticeKind::Maintenance => t("notice.maintenance"),
+    };
+    view! {
+        <div class="notice banner" class:hidden=gone data-testid="notice-banner" data-kind=n.kind.as_str()>
+            <strong>{kind} ": " {n.title}</strong> " " <span class="notice-body">{n.body}</span> " "
+            <ActionForm action=dismiss attr:class="inline">
+                <input type="hidden" name="id" value=n.id/>
+                <button type="submit" class="link" data-testid="notice-dismiss" aria-label=t("notice.dismiss")>{t("notice.dismiss")}</button>
+            </ActionForm>
+        </div>
     }
 }
 

@@ -7,6 +7,18 @@ use crate::i18n::t;
 #[component]
 pub fn Home() -> impl IntoView {
     crate::mark_hydrated();
+    // A member's home is the dashboard: the server answers `/` with a redirect for them, and
+    // a link to `/` followed in the browser goes there too.
+    #[cfg(feature = "hydrate")]
+    {
+        let session = expect_context::<crate::Session>();
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |_| {
+            if let Some(Ok(Some(_))) = session.me.get() {
+                navigate("/dashboard", leptos_router::NavigateOptions { replace: true, ..Default::default() });
+            }
+        });
+    }
     view! {
         <section class="hero">
             <h1>{t("home.title")}</h1>

@@ -6,15 +6,18 @@ pub mod auth;
 pub mod billing;
 pub mod create;
 pub mod credits;
+pub mod dashboard;
 pub mod gallery;
 pub mod home;
 pub mod keys;
 pub mod legal;
 pub mod members;
 pub mod moderation;
+pub mod notices;
 pub mod providers;
 pub mod settings;
 pub mod share;
+pub mod site_settings;
 pub mod support;
 pub mod templates;
 
@@ -50,6 +53,8 @@ pub fn ConsoleNav() -> impl IntoView {
             <A href="/admin/payments">{t("console.payments")}</A>
             <A href="/admin/support">{t("console.support")}</A>
             <A href="/admin/audit">{t("console.audit")}</A>
+            <A href="/admin/notices">{t("console.notices")}</A>
+            <A href="/admin/settings">{t("console.settings")}</A>
             <A href="/admin/templates">{t("console.templates")}</A>
             <A href="/admin/providers">{t("console.providers")}</A>
             <A href="/admin/plans">{t("console.plans")}</A>

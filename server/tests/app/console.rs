@@ -195,4 +195,75 @@ async fn audit_log_filters_pages_and_csv(b: Backend) {
     assert!(html.contains("data-action=\"privacy.restrict\""), "rendered without JavaScript");
 }
 
-on_both!(audit_log_filters_pages_and_csv, members_search_record_and_staff_actions);
+/// Notices: administrators only; a published notice is a banner for every member (rendered in
+/// the page's header) until they close it or it is withdrawn; marked for mail, every member
+/// has it in their mail, once, even with two nodes mailing; audited.
+async fn notices_banner_dismiss_mail_and_withdraw(b: Backend) {
+    let app = spawn_app(b, |c| {
+        c.workers = 0;
+        c.media_url_secret = Some("notice-nodes".into());
+    })
+    .await;
+    let (admin, member, other, visitor) = (client(), client(), client(), client());
+    app.sign_up(&admin, "operator@example.com").await;
+    app.state.store.set_role(&user_id(&app, "operator@example.com").await, "admin").await.unwrap();
+    app.sign_up(&member, "reader@example.com").await;
+    app.sign_up(&other, "other@example.com").await;
+    for (c, status) in [(&member, 403), (&visitor, 401)] {
+        assert_eq!(app.call(c, "admin_notices", &[]).await.0, status);
+        assert_eq!(app.call(c, "publish_notice", &[("kind", "maintenance"), ("title", "x"), ("body", "y")]).await.0, status);
+        assert_eq!(app.call(c, "withdraw_notice", &[("id", "x")]).await.0, status);
+    }
+    for form in [[("kind", "news"), ("title", "t"), ("body", "b")], [("kind", "maintenance"), ("title", " "), ("body", "b")], [("kind", "maintenance"), ("title", "t"), ("body", "")]] {
+        assert_eq!(app.call(&admin, "publish_notice", &form).await.0, 400, "{form:?}");
+    }
+
+    // A banner-only notice, then one mailed too.
+    assert_eq!(app.call(&admin, "publish_notice", &[("kind", "maintenance"), ("title", "Down on Sunday"), ("body", "From 02:00 to 03:00 UTC.")]).await.0, 200);
+    let (s, v) = app.call(&admin, "publish_notice", &[("kind", "plan_change"), ("title", "Monthly plan changes"), ("body", "From March the monthly plan gives 500 credits."), ("mail", "on")]).await;
+    assert_eq!(s, 200, "{v}");
+    let titles = |v: &Value| v["notices"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(titles(&app.call(&member, "get_me", &[]).await.1), ["Monthly plan changes", "Down on Sunday"]);
+    let page = member.get(format!("{}/gallery", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-testid=\"notice-banner\"") && page.contains("From March the monthly plan gives 500 credits."), "in the rendered header");
+
+    // Mailed to every member once (a second node racing for the same mailing sends nothing twice).
+    let outbox = app.data_dir.join("outbox");
+    let second = super::nodes::second_node(&app, move |c| {
+        c.workers = 0;
+        c.outbox_dir = outbox;
+    })
+    .await;
+    let _ = server::darkroom_service::notices::mail_pending(&second.state).await.unwrap();
+    for email in ["reader@example.com", "other@example.com", "operator@example.com"] {
+        let mail = app.mail_with(email, "Monthly plan changes").await;
+        assert!(mail.contains("From March the monthly plan gives 500 credits."), "{email}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server::darkroom_service::notices::mail_pending(&app.state).await.unwrap(), 0, "finished: nothing more to send");
+    for email in ["reader@example.com", "other@example.com"] {
+        assert_eq!(app.mails_to(email).iter().filter(|m| m.contains("Monthly plan changes")).count(), 1, "{email} mailed once");
+        assert!(!app.mails_to(email).iter().any(|m| m.contains("Down on Sunday")), "the banner-only notice is not mailed");
+    }
+
+    // Closing is per member; withdrawing is for everyone.
+    let (_, list) = app.call(&admin, "admin_notices", &[]).await;
+    let id_of = |t: &str| list.as_array().unwrap().iter().find(|n| n["title"] == t).unwrap()["id"].as_str().unwrap().to_string();
+    let (plan_id, down_id) = (id_of("Monthly plan changes"), id_of("Down on Sunday"));
+    assert!(list.as_array().unwrap().iter().find(|n| n["title"] == "Monthly plan changes").unwrap()["mail_done_at"].is_i64());
+    assert_eq!(app.call(&member, "dismiss_notice", &[("id", &plan_id)]).await.0, 200);
+    assert_eq!(app.call(&member, "dismiss_notice", &[("id", &plan_id)]).await.0, 200, "again: no change");
+    assert_eq!(app.call(&member, "dismiss_notice", &[("id", "nope")]).await.0, 404);
+    assert_eq!(titles(&app.call(&member, "get_me", &[]).await.1), ["Down on Sunday"]);
+    assert_eq!(titles(&app.call(&other, "get_me", &[]).await.1), ["Monthly plan changes", "Down on Sunday"], "others still see it");
+    assert_eq!(app.call(&admin, "withdraw_notice", &[("id", &down_id)]).await.0, 200);
+    assert_eq!(app.call(&admin, "withdraw_notice", &[("id", &down_id)]).await.0, 404, "once");
+    assert_eq!(titles(&app.call(&other, "get_me", &[]).await.1), ["Monthly plan changes"]);
+    let audit = app.state.store.audit_entries(&format!("notice:{down_id}"), 5).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["notice.withdraw", "notice.publish"]);
+    let html = admin.get(format!("{}/admin/notices", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("data-notice=\"{plan_id}\"")), "rendered without JavaScript");
+}
+
+on_both!(audit_log_filters_pages_and_csv, members_search_record_and_staff_actions, notices_banner_dismiss_mail_and_withdraw);

@@ -8,7 +8,7 @@ use super::api::{api, new_key};
 use super::*;
 
 /// A second node: the first one's database, media folder and media-URL key.
-async fn second_node(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn second_node(first: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let (url, media, secret) = (first.state.store.url().to_string(), first.state.config.media_dir.clone(), first.state.config.media_url_secret.clone());
     spawn_app(first.state.store.backend, move |c| {
         c.database_url = url;
@@ -395,7 +395,9 @@ mod pg_s3 {
 
 /// Every response carries the security headers (pages, the API, media, errors), a route's
 /// own value is kept, and HSTS is sent only when the site is served over HTTPS (secure
-/// cookies on).
+/// cookies on). A rendered page's policy names a nonce of its own, which every inline script
+/// of the page carries (and the cached Explore page gets a fresh one each time); every other
+/// response allows no script.
 async fn security_headers_on_every_response(b: Backend) {
     let http = spawn_app(b, |c| c.workers = 0).await;
     let https = spawn_app(b, |c| {
@@ -403,14 +405,28 @@ async fn security_headers_on_every_response(b: Backend) {
         c.secure_cookies = true;
     })
     .await;
-    for path in ["/", "/explore", "/api/v1/styles", "/healthz", "/no-such-page", "/api/v1/openapi.json"] {
+    let mut nonces = std::collections::HashSet::new();
+    for path in ["/", "/explore", "/explore", "/api/v1/styles", "/healthz", "/no-such-page", "/api/v1/openapi.json", "/api/v1/docs"] {
         for (app, hsts) in [(&http, false), (&https, true)] {
             let r = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
-            let h = r.headers();
+            let h = r.headers().clone();
             assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
             assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
             assert_eq!(h["x-frame-options"], "DENY", "{path}");
-            assert_eq!(h["content-security-policy"], server::headers::CSP, "{path}");
+            let policy = h["content-security-policy"].to_str().unwrap().to_string();
+            let page = ["/", "/explore", "/no-such-page"].contains(&path);
+            if page {
+                let nonce = policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_string();
+                assert_eq!(policy, ::app::page_policy(&nonce), "{path}");
+                let body = r.text().await.unwrap();
+                let scripts = body.matches("<script").count();
+                assert!(scripts > 0, "{path}");
+                assert_eq!(body.matches(&format!("<script nonce=\"{nonce}\"")).count() + body.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count(), scripts, "{path}: every inline script carries the nonce");
+                assert!(nonces.insert(nonce), "{path}: a nonce is never reused");
+            } else {
+                assert_eq!(policy, server::headers::CSP, "{path}");
+            }
+            assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{path}");
             assert_eq!(h.get("strict-transport-security").map(|v| v.to_str().unwrap().to_string()), hsts.then(|| server::headers::HSTS.to_string()), "{path}");
         }
     }

@@ -123,7 +123,7 @@ pub fn check_image(engine: Option<&Engine>, img: &RgbImage, gate: ImageGate, pol
 /// email address (when the operator requires it), or one who must accept new terms.
 ///
 /// Errors: [`ServiceError::Forbidden`] saying which (with the date a restriction ends).
-pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<(), ServiceError> {
+pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<darkroom_store::users::User, ServiceError> {
     // One read of the member's row (standing, address, terms): no strike list needed here.
     let user = state.store.user(user_id).await?;
     if user.suspended_at.is_some() {
@@ -140,7 +140,8 @@ pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<(), Se
             "Please confirm your email address first: open the link we mailed you (Settings sends a new one).".into(),
         ));
     }
-    crate::legal::require_current_terms(state, &user).await
+    crate::legal::require_current_terms(state, &user).await?;
+    Ok(user)
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC for a time in milliseconds.
