@@ -95,23 +95,25 @@ pub fn date(day_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(day_ms / 1000).map(|t| t.date().to_string()).unwrap_or_default()
 }
 
-/// The chart as an SVG element (600×200 user units, scaled to its box's width).
-/// `label(template)` names a series in the titles (`""`: the caller's word for "no
+/// The chart: an SVG of stacked bars (600×200 user units, stretched to its box: it holds no
+/// text, so nothing is distorted) followed by the axis as HTML text (the highest day's
+/// credits, and the dates of every seventh day ending today), so labels stay legible at phone
+/// width. `label(template)` names a series in the titles (`""`: the caller's word for "no
 /// template"); `credits` is the unit's word.
 pub fn svg(usage: &Usage, label: &dyn Fn(&str) -> String, credits: &str) -> String {
     const W: f64 = 600.0;
     const H: f64 = 200.0;
-    const TOP: f64 = 16.0;
-    const BOTTOM: f64 = 20.0;
     let max = usage.days.iter().map(|d| d.parts.iter().map(|(_, c)| (*c).max(0)).sum::<i64>()).max().unwrap_or(0).max(1);
     let slot = W / usage.days.len().max(1) as f64;
-    let scale = (H - TOP - BOTTOM) / max as f64;
+    let scale = (H - 2.0) / max as f64;
     let mut out = format!(
-        "<svg class=\"usage-chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" preserveAspectRatio=\"none\" aria-label=\"{}\" data-testid=\"usage-chart\">",
+        "<div class=\"usage\"><span class=\"usage-max\">{max} {credits}</span>\
+         <svg class=\"usage-chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" preserveAspectRatio=\"none\" aria-label=\"{}\" data-testid=\"usage-chart\">",
         escape(&format!("{} {credits}", usage.total()))
     );
-    out.push_str(&format!("<line class=\"axis\" x1=\"0\" y1=\"{y}\" x2=\"{W}\" y2=\"{y}\"/>", y = H - BOTTOM));
-    out.push_str(&format!("<text class=\"axis-label\" x=\"2\" y=\"12\">{max}</text>"));
+    out.push_str(&format!("<line class=\"axis\" x1=\"0\" y1=\"{H}\" x2=\"{W}\" y2=\"{H}\"/>"));
+    let mut axis = String::new();
+    let n = usage.days.len();
     for (i, d) in usage.days.iter().enumerate() {
         let x = i as f64 * slot + slot * 0.15;
         let w = slot * 0.7;
@@ -122,7 +124,7 @@ pub fn svg(usage: &Usage, label: &dyn Fn(&str) -> String, credits: &str) -> Stri
             title.push_str(&format!("; {}: {c}", label(name)));
         }
         out.push_str(&format!("<g data-day=\"{date}\" data-credits=\"{}\"><title>{}</title>", d.total, escape(&title)));
-        let mut y = H - BOTTOM;
+        let mut y = H;
         for (s, c) in &d.parts {
             let h = (*c).max(0) as f64 * scale;
             if h > 0.0 {
@@ -131,11 +133,13 @@ pub fn svg(usage: &Usage, label: &dyn Fn(&str) -> String, credits: &str) -> Stri
             }
         }
         out.push_str("</g>");
-        if i % 7 == 0 || i + 1 == usage.days.len() {
-            out.push_str(&format!("<text class=\"axis-label\" x=\"{:.1}\" y=\"{}\">{}</text>", x, H - 5.0, &date[5..]));
+        // Evenly spaced (every seventh day), so a row spread edge to edge lines up with them.
+        if (n - 1 - i) % 7 == 0 {
+            axis.push_str(&format!("<span>{}</span>", &date[5..]));
         }
     }
     out.push_str("</svg>");
+    out.push_str(&format!("<div class=\"usage-axis\">{axis}</div></div>"));
     out
 }
 
@@ -161,7 +165,11 @@ mod tests {
         let svg = svg(&u, &|t| if t.is_empty() { "Other".into() } else { t.into() }, "credits");
         assert!(svg.contains(&format!("data-day=\"{}\" data-credits=\"12\"", date(20_000 * DAY_MS))), "{svg}");
         assert_eq!(svg.matches("<rect").count(), 3);
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("<svg") && svg.contains("</svg>") && svg.contains("class=\"usage-axis\""));
+        let axis = &svg[svg.find("usage-axis").unwrap()..];
+        assert_eq!(axis.matches("<span>").count(), 5, "every seventh day ending today: {axis}");
+        assert!(axis.contains(&format!("<span>{}</span>", &date(20_000 * DAY_MS)[5..])), "today is labelled");
+        assert!(!svg.contains("style="), "no inline style (the pages' CSP refuses it)");
     }
 
     #[test]

@@ -157,3 +157,26 @@ impl Store {
         self.api_key(key_id, &owner).await
     }
 }
+
+impl Store {
+    /// Whether staff member `staff_id` may open another member's item `job_id` now: it is
+    /// under moderation (held for review, hidden, reported, or a gate flagged or blocked it),
+    /// already visible to others (`link` or `public`), or they opened it from the console
+    /// with a reason (a `job.staff_view` audit row of theirs) since `since_ms`. Anything else
+    /// is the member's private item, which staff do not browse.
+    pub async fn staff_may_view(&self, job_id: &str, staff_id: &str, since_ms: i64) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM jobs j WHERE j.id = $1 AND (j.status = 'review' OR j.hidden_at IS NOT NULL OR j.visibility IN ('link', 'public') \
+             OR EXISTS (SELECT 1 FROM reports r WHERE r.job_id = j.id) \
+             OR EXISTS (SELECT 1 FROM moderation_decisions d WHERE d.job_id = j.id AND d.decision IN ('review', 'block')) \
+             OR EXISTS (SELECT 1 FROM audit_log a WHERE a.target = $2 AND a.actor_id = $3 AND a.action = 'job.staff_view' AND a.created_at >= $4))",
+        )
+        .bind(job_id)
+        .bind(format!("job:{job_id}"))
+        .bind(staff_id)
+        .bind(since_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}

@@ -6,7 +6,9 @@
 //! Who sees what (the database is asked on every request, so a change applies at once):
 //! - the owner: `result`, `thumb` and `upload` of their own item, unless it is deleted,
 //!   hidden by a moderator, or its result waits in review (moderation, SPEC §6);
-//! - moderators and admins: any item's files that still exist (the review queue shows them);
+//! - moderators and admins: another member's files while the item is under moderation (held,
+//!   hidden, reported, flagged or blocked by a gate) or shared, or for an hour after they gave a
+//!   reason to open it in the console (`job.staff_view` in the audit log);
 //! - everyone else: 404, the same answer as a missing item (no oracle).
 
 use axum::extract::{Path, Query, State};
@@ -17,6 +19,9 @@ use darkroom_service::moderation::is_moderator;
 use darkroom_service::media::result_file;
 use darkroom_service::AppState;
 use serde::Deserialize;
+
+/// How long a reason given in the console opens a private item's files to that staff member.
+pub const STAFF_VIEW_MS: i64 = 3_600_000;
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -29,6 +34,14 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
     let moderator = is_moderator(&user.role);
     let job = if moderator { app.store.job_any_owner(&id).await } else { app.store.job(&id, &user.id).await };
     let Ok(job) = job else { return not_found() };
+    // Staff open another member's files only as moderation needs, or after giving a reason in
+    // the console (kept in the audit log) within the last hour.
+    if moderator && job.user_id != user.id {
+        let since = darkroom_store::now_ms() - STAFF_VIEW_MS;
+        if !app.store.staff_may_view(&job.id, &user.id, since).await.unwrap_or(false) {
+            return not_found();
+        }
+    }
     if !moderator && (job.hidden_at.is_some() || (job.status == darkroom_contract::JobStatus::Review && variant != "upload")) {
         return not_found();
     }

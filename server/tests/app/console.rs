@@ -113,6 +113,8 @@ async fn members_search_record_and_staff_actions(b: Backend) {
     assert!(app.call(&member, "sign_in", &[("email", "subject@example.com"), ("password", "correct horse battery")]).await.0 < 400);
     assert_eq!(app.call(&member, "admin_generations", &[]).await.0, 403, "a moderator now, not an administrator");
     assert_eq!(app.call(&member, "admin_open_generation", &[("id", &job), ("reason", "curious")]).await.0, 403);
+    let upload = format!("{}/media/{job}/upload", app.base);
+    assert_eq!(admin.get(&upload).send().await.unwrap().status(), 404, "staff do not browse a member's private files");
     let (s, v) = app.call(&admin, "admin_open_generation", &[("id", &job)]).await;
     assert!(s == 400 && v.to_string().contains("reason"), "a private item needs a reason: {s} {v}");
     assert!(app.state.store.audit_entries(&format!("job:{job}"), 5).await.unwrap().iter().all(|e| e.action != "job.staff_view"), "nothing recorded");
@@ -120,6 +122,8 @@ async fn members_search_record_and_staff_actions(b: Backend) {
     assert_eq!((s, v), (200, json!(format!("/media/{job}/result"))));
     let seen = &app.state.store.audit_entries(&format!("job:{job}"), 1).await.unwrap()[0];
     assert_eq!((seen.action.as_str(), seen.reason.as_str(), seen.actor_id.as_deref()), ("job.staff_view", "report #12 says it is abusive", Some(boss.as_str())));
+    assert_eq!(admin.get(&upload).send().await.unwrap().status(), 200, "opened with a reason");
+    assert_eq!(member.get(&upload).send().await.unwrap().status(), 200, "its owner (a moderator now) sees their own");
     assert_eq!(app.call(&admin, "admin_open_generation", &[("id", "nope"), ("reason", "x")]).await.0, 404);
 
     // The pages render for the administrator.
