@@ -305,6 +305,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/gallery/delete", post(routes::gallery::delete_selected))
         .route("/credits/ledger.csv", get(routes::ledger::csv))
         .route("/admin/audit.csv", get(routes::audit::csv))
+        .route("/admin/settings/logo", post(routes::site_settings::logo).layer(DefaultBodyLimit::max(routes::site_settings::MAX_BODY)))
         .route("/payments/checkout", post(routes::payments::checkout))
         .route("/payments/paypal/return", get(routes::payments::paypal_return))
         .route("/payments/stripe/webhook", post(routes::payments::stripe_webhook).layer(DefaultBodyLimit::max(routes::payments::WEBHOOK_MAX_BYTES)))

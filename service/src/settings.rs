@@ -80,7 +80,13 @@ pub struct WatermarkStyle {
     pub position: Corner,
     /// 5 to 100 percent.
     pub opacity_percent: u8,
+    /// The operator's logo (a media key under [`LOGO_PREFIX`]), drawn instead of the text.
+    #[serde(default)]
+    pub logo: Option<String>,
 }
+
+/// Where uploaded logos are kept in media storage (one file per upload, never overwritten).
+pub const LOGO_PREFIX: &str = "site/watermark/";
 
 /// The operator's settings. Fields missing from a stored document take the defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +116,7 @@ impl Settings {
             min_age: config.min_age,
             free: Perks { result_retention_days: config.result_retention_days, watermark: false },
             plans: BTreeMap::new(),
-            watermark: WatermarkStyle { text: "AI · Darkroom".into(), position: Corner::BottomRight, opacity_percent: 60 },
+            watermark: WatermarkStyle { text: "AI · Darkroom".into(), position: Corner::BottomRight, opacity_percent: 60, logo: None },
         }
     }
 
@@ -170,7 +176,7 @@ impl Settings {
         for plan in plans {
             diff(&format!("plan {plan}"), perks(before.plans.get(plan)), perks(self.plans.get(plan)));
         }
-        let look = |w: &WatermarkStyle| format!("\"{}\" {} {}%", w.text, w.position.as_str(), w.opacity_percent);
+        let look = |w: &WatermarkStyle| format!("\"{}\" {} {}% logo {}", w.text, w.position.as_str(), w.opacity_percent, w.logo.as_deref().unwrap_or("none"));
         diff("watermark", look(&before.watermark), look(&self.watermark));
         if out.is_empty() {
             "no change".into()
@@ -255,7 +261,46 @@ pub async fn watermark_for(state: &AppState, user_id: &str) -> Result<Option<dar
         return Ok(None);
     }
     let w = &settings.watermark;
-    Ok(Some(darkroom_engine::watermark::Watermark { text: w.text.trim().to_string(), corner: w.position.engine(), opacity: w.opacity_percent as f32 / 100.0 }))
+    let logo = match &w.logo {
+        // Checked when it was uploaded; a file that no longer reads falls back to the text.
+        Some(key) => match state.media.get(key).await {
+            Ok(bytes) => darkroom_engine::watermark::decode_logo(&bytes).map_err(|e| tracing::error!(key, error = %e, "the watermark logo does not read")).ok(),
+            Err(e) => {
+                tracing::error!(key, error = %e, "the watermark logo is missing");
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(Some(darkroom_engine::watermark::Watermark { text: w.text.trim().to_string(), logo, corner: w.position.engine(), opacity: w.opacity_percent as f32 / 100.0 }))
+}
+
+/// Stores an uploaded logo (checked by `decode_logo`, kept as the PNG it decodes to, so no
+/// metadata travels) and makes it the watermark, saved over `read_version` for `actor_id`
+/// (audited like every save).
+///
+/// Errors: the file is not a usable logo (400, naming why); someone saved since
+/// `read_version` (409); storage or the database failed.
+pub async fn set_logo(state: &AppState, actor_id: &str, bytes: &[u8], read_version: i64) -> Result<i64, ServiceError> {
+    let logo = darkroom_engine::watermark::decode_logo(bytes).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let mut png = Vec::new();
+    logo.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(ServiceError::internal)?;
+    let (mut settings, _) = current(state).await?;
+    let key = format!("{LOGO_PREFIX}{}.png", darkroom_store::new_id());
+    state.media.put(&key, bytes::Bytes::from(png)).await?;
+    let old = settings.watermark.logo.replace(key.clone());
+    match save(state, actor_id, &settings, read_version).await {
+        Ok(version) => {
+            if let Some(old) = old {
+                let _ = state.media.delete(&old).await;
+            }
+            Ok(version)
+        }
+        Err(e) => {
+            let _ = state.media.delete(&key).await;
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]

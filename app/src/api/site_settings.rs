@@ -39,6 +39,8 @@ pub struct SettingsView {
     pub watermark_position: String,
     /// 5–100.
     pub watermark_opacity: u8,
+    /// A logo is uploaded (drawn instead of the text).
+    pub watermark_logo: bool,
 }
 
 /// The settings in force (administrators only: 401/403 otherwise).
@@ -64,11 +66,12 @@ pub async fn admin_settings() -> Result<SettingsView, ServerFnError> {
         watermark_text: s.watermark.text,
         watermark_position: s.watermark.position.as_str().into(),
         watermark_opacity: s.watermark.opacity_percent,
+        watermark_logo: s.watermark.logo.is_some(),
     })
 }
 
-/// Saves the general settings over `version` (administrators only). Numbers arrive as the
-/// form's text. Errors: 400 naming a malformed or out-of-range field; 409 when someone saved
+/// Saves the general settings over `version` (administrators only); `remove_logo` goes back
+/// from the logo to the text. Numbers arrive as the form's text. Errors: 400 naming a malformed or out-of-range field; 409 when someone saved
 /// since `version`.
 #[server(endpoint = "save_settings")]
 #[allow(clippy::too_many_arguments)]
@@ -82,6 +85,7 @@ pub async fn save_settings(
     watermark_text: Option<String>,
     watermark_position: Option<String>,
     watermark_opacity: Option<String>,
+    remove_logo: Option<String>,
 ) -> Result<(), ServerFnError> {
     use crate::api::ssr::{admin, fail};
     use darkroom_service::settings::{Corner, Perks};
@@ -95,6 +99,9 @@ pub async fn save_settings(
     s.watermark.text = ssr::text(&watermark_text, "watermark_text")?.trim().to_string();
     s.watermark.position = Corner::parse(&ssr::text(&watermark_position, "watermark_position")?).map_err(fail)?;
     s.watermark.opacity_percent = ssr::number(&watermark_opacity, "watermark_opacity").map_err(fail)?;
+    if remove_logo.is_some() {
+        s.watermark.logo = None;
+    }
     darkroom_service::settings::save(&state, &user.id, &s, version).await.map_err(fail)?;
     Ok(())
 }

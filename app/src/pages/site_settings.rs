@@ -16,6 +16,7 @@ const CORNERS: [(&str, &str); 4] =
 
 #[component]
 pub fn AdminSettingsPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
     let save = ServerAction::<SaveSettings>::new();
     let save_plan = ServerAction::<SavePlanSettings>::new();
     // Made above `MembersOnly` (see ARCHITECTURE.md, "Runtime"); read again after each save.
@@ -35,6 +36,8 @@ pub fn AdminSettingsPage() -> impl IntoView {
                 <ConsoleNav/>
                 <h1>{t("site_settings.title")}</h1>
                 <p class="muted">{t("site_settings.intro")}</p>
+                // A refused logo upload comes back here with its reason (a plain form post).
+                {move || query.with(|q| q.get("error")).map(|e| view! { <p class="notice error" data-testid="settings-error">{e}</p> })}
                 {outcome}
                 <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                     {move || Suspend::new(async move {
@@ -53,6 +56,7 @@ pub fn AdminSettingsPage() -> impl IntoView {
 fn SettingsForms(s: SettingsView, save: ServerAction<SaveSettings>, save_plan: ServerAction<SavePlanSettings>) -> impl IntoView {
     let version = s.version.to_string();
     let plans_version = version.clone();
+    let logo_version = version.clone();
     let (visibility, position) = (s.default_visibility.clone(), s.watermark_position.clone());
     view! {
         <ActionForm action=save attr:class="stack" attr:data-testid="settings-form">
@@ -89,9 +93,20 @@ fn SettingsForms(s: SettingsView, save: ServerAction<SaveSettings>, save_plan: S
                 <label>{t("site_settings.watermark_opacity")}
                     <input type="number" name="watermark_opacity" min="5" max="100" required value=s.watermark_opacity.to_string()/>
                 </label>
+                {s.watermark_logo.then(|| view! {
+                    <label class="check"><input type="checkbox" name="remove_logo" data-testid="settings-remove-logo"/> {t("site_settings.remove_logo")}</label>
+                })}
             </fieldset>
             <button type="submit" class="primary" data-testid="settings-save" disabled=move || save.pending().get()>{t("settings.save")}</button>
         </ActionForm>
+        <h2>{t("site_settings.logo")}</h2>
+        <p class="muted" data-testid="logo-state">{if s.watermark_logo { t("site_settings.logo_set") } else { t("site_settings.logo_none") }}</p>
+        // A plain multipart form: the server answers with the page again.
+        <form method="post" action="/admin/settings/logo" enctype="multipart/form-data" class="row" data-testid="logo-form">
+            <input type="hidden" name="version" value=logo_version/>
+            <input type="file" name="logo" accept="image/png,image/webp" required data-testid="logo-file"/>
+            <button type="submit">{t("site_settings.upload_logo")}</button>
+        </form>
         <h2>{t("site_settings.plans")}</h2>
         <p class="muted">{t("site_settings.plans_hint")}</p>
         {s.plans.is_empty().then(|| view! { <p class="muted">{t("site_settings.no_plans")}</p> })}

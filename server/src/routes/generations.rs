@@ -143,7 +143,7 @@ pub async fn create(State(app): State<AppState>, auth: AuthSession, headers: Hea
 }
 
 /// Percent-encodes for a query value (RFC 3986 unreserved characters kept).
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod payments;
 pub mod providers;
 pub mod signed_media;
+pub mod site_settings;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

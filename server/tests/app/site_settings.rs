@@ -213,4 +213,75 @@ async fn plans_decide_watermark_and_retention(b: Backend) {
     assert_eq!(purge(&app.state, finished[1] + 366 * day).await.unwrap().results, 1, "the subscriber's after a year");
 }
 
-on_both!(settings_apply_at_once_on_every_node, plans_decide_watermark_and_retention);
+/// A red disc on transparency, `side` pixels, as PNG.
+fn disc_png(side: u32) -> Vec<u8> {
+    let r = side as f32 / 2.0;
+    let img = image::RgbaImage::from_fn(side, side, |x, y| {
+        let d = ((x as f32 + 0.5 - r).powi(2) + (y as f32 + 0.5 - r).powi(2)).sqrt();
+        if d < r - 1.0 { image::Rgba([230, 10, 10, 255]) } else { image::Rgba([0, 0, 0, 0]) }
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    out
+}
+
+async fn upload_logo(app: &TestApp, c: &reqwest::Client, version: &str, file: Vec<u8>, name: &str) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new().text("version", version.to_string()).part("logo", reqwest::multipart::Part::bytes(file).file_name(name.to_string()));
+    let r = c.post(format!("{}/admin/settings/logo", app.base)).header("accept", "application/json").multipart(form).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The operator's logo instead of the text: only administrators upload it, only PNG/WebP
+/// within limits, and the results of a plan with the watermark carry it in their corner
+/// (the same photo and style before and after, pixels compared); removing it goes back to
+/// the text.
+async fn a_logo_as_the_watermark(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let admin = admin_of(&app, "operator@example.com").await;
+    let member = client();
+    app.sign_up(&member, "logo@example.com").await;
+    let version = || async { app.call(&admin, "admin_settings", &[]).await.1["version"].to_string() };
+    assert_eq!(upload_logo(&app, &member, "0", disc_png(64), "logo.png").await.0, 403);
+    let mut jpeg = Vec::new();
+    image::RgbImage::new(64, 64).write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+    let (s, v) = upload_logo(&app, &admin, &version().await, jpeg, "logo.jpg").await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(upload_logo(&app, &admin, &version().await, disc_png(4), "tiny.png").await.0, 400);
+    assert_eq!(upload_logo(&app, &admin, "7", disc_png(64), "logo.png").await.0, 409, "over a version that is not the current one");
+    assert_eq!(app.call(&admin, "admin_settings", &[]).await.1["watermark_logo"], false, "nothing refused was kept");
+
+    let run = |key: &'static str| {
+        let (app, member) = (&app, &member);
+        async move {
+            let (_, job) = app.submit(member, sample("chelsea.png"), &[("rights", "on"), ("style", "3"), ("strength", "100"), ("idempotency_key", key)]).await;
+            let id = job["id"].as_str().unwrap().to_string();
+            assert_eq!(app.wait_done(member, &id).await["status"], "succeeded");
+            let png = member.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().bytes().await.unwrap();
+            image::load_from_memory(&png).unwrap().to_rgb8()
+        }
+    };
+    let plain = run("logo-before").await;
+    let (s, v) = upload_logo(&app, &admin, &version().await, disc_png(400), "logo.png").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(save(&app, &admin, &[("free_watermark", "on"), ("watermark_opacity", "100")]).await.0, 200);
+    let (_, now) = app.call(&admin, "admin_settings", &[]).await;
+    assert_eq!((now["watermark_logo"].as_bool(), now["watermark_position"].as_str()), (Some(true), Some("bottom_right")));
+    let marked = run("logo-after").await;
+    let (w, h) = plain.dimensions();
+    // The disc's centre: a fifth of the width (or a third of the height) wide, in from the
+    // bottom right by the margin (half the text height).
+    let side = ((w as f32 / 5.0).min(h as f32 / 3.0)).round() as u32;
+    let margin = (darkroom_engine::watermark::text_px(w.min(h)) / 2.0).round() as u32;
+    let (cx, cy) = (w - margin - side / 2, h - margin - side / 2);
+    let [r, g, b2] = marked.get_pixel(cx, cy).0;
+    assert!(r >= 225 && g <= 15 && b2 <= 15, "the logo, opaque: {:?} (before: {:?})", [r, g, b2], plain.get_pixel(cx, cy).0);
+    assert!(mad(&plain, &marked, (0, 0, w / 2, h / 2)) < 0.5, "nothing else differs");
+    let audit = app.state.store.audit_entries("settings", 5).await.unwrap();
+    assert!(audit.iter().any(|a| a.reason.contains("logo none →") && a.reason.contains("logo site/watermark/")), "{:?}", audit.iter().map(|a| &a.reason).collect::<Vec<_>>());
+
+    // Removed: the text again.
+    assert_eq!(save(&app, &admin, &[("remove_logo", "on")]).await.0, 200);
+    assert_eq!(app.call(&admin, "admin_settings", &[]).await.1["watermark_logo"], false);
+}
+
+on_both!(settings_apply_at_once_on_every_node, plans_decide_watermark_and_retention, a_logo_as_the_watermark);
