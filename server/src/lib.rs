@@ -334,6 +334,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(app::shell))
         .with_state(server_state)
+        .layer(axum::middleware::from_fn(ssr_guard::finish_renders))
         .layer(axum::middleware::from_fn(ssr_guard::layer))
         .layer(axum::middleware::from_fn_with_state(track_state, sessions::track))
         .layer(axum::middleware::from_fn(sessions::member_home))

@@ -3,7 +3,8 @@
 //! been seen, rarely, to never finish such a page (a race between resources awaited in one
 //! render; see ARCHITECTURE, Runtime). A GET to those pages that has not produced a response
 //! after [`RENDER_TIMEOUT`] is logged and rendered again, up to [`ATTEMPTS`] times in all,
-//! then answered 503 — a hung render never hangs the visitor.
+//! then answered 503 — a hung render never hangs the visitor. [`finish_renders`]: every
+//! page is rendered to its end even when its reader goes away (see there why).
 
 use std::time::Duration;
 
@@ -36,4 +37,41 @@ pub async fn layer(req: Request, next: Next) -> Response {
         }
     }
     (StatusCode::SERVICE_UNAVAILABLE, "This page could not be rendered. Please try again.").into_response()
+}
+
+/// How long a page whose reader went away is still rendered to its end (then dropped).
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// Middleware: every HTML page is rendered to its end, even when the client goes away
+/// mid-stream. The page's body is polled by a task of its own, which forwards it to the
+/// response while the client reads and discards it once the client has gone.
+///
+/// Why: dropping a streaming Leptos render while a resource's future is still running can drop
+/// the render's last owner inside that future's `use_context` walk, and reactive_graph then
+/// write-locks an owner its own walk holds for reading: the worker thread blocks forever
+/// (seen with `reactive_graph` 0.2 under Leptos 0.8: `OwnerInner::drop` → `cleanup` →
+/// `RwLock::write` inside `Owner::with_context`, from `leptos_axum::extract`). Letting every
+/// render finish before its owner is dropped avoids that path; [`DRAIN_LIMIT`] bounds the
+/// work spent on a page nobody reads.
+pub async fn finish_renders(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let html = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, axum::Error>>(8);
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        let mut stream = body.into_data_stream();
+        // Forward while the client reads.
+        while let Some(chunk) = stream.next().await {
+            if tx.send(chunk).await.is_err() {
+                // The client is gone: finish the render, reading nothing more out.
+                let _ = tokio::time::timeout(DRAIN_LIMIT, async { while stream.next().await.is_some() {} }).await;
+                return;
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
 }
