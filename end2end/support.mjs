@@ -31,6 +31,9 @@ export async function hydrated(page) {
 }
 
 /** The mail folder the server writes to when no SMTP server is configured (scripts/e2e.sh). */
+/** The administrator `scripts/e2e.sh` makes with the CLI's create-admin. */
+export const STAFF_EMAIL = process.env.DARKROOM_E2E_MOD_EMAIL ?? 'moderator@example.com';
+export const STAFF_PASSWORD = process.env.DARKROOM_E2E_MOD_PASSWORD ?? 'moderator password 1';
 export const OUTBOX = process.env.DARKROOM_E2E_OUTBOX ?? '/tmp/darkroom-outbox';
 
 /** Undoes quoted-printable (soft line breaks, =XX octets), enough to read links. */

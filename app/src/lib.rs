@@ -54,7 +54,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// origin (`'wasm-unsafe-eval'`), styles, images, media and connections only from this origin
 /// (images also `data:`/`blob:`, the upload previews), no plugins, no `<base>` elsewhere, no
 /// framing. `form-action` is left open: checkout forms post here and are redirected to the
-/// payment provider, which `form-action 'self'` would block.
+/// payment provider, which `form-action 'self'` would block. Server only.
+#[cfg(feature = "ssr")]
 pub fn page_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \

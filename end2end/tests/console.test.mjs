@@ -6,10 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE } from '../support.mjs';
-
-const ADMIN_EMAIL = process.env.DARKROOM_E2E_MOD_EMAIL ?? 'moderator@example.com';
-const ADMIN_PASSWORD = process.env.DARKROOM_E2E_MOD_PASSWORD ?? 'moderator password 1';
+import { launch, sizes, hydrated, signUp, SHOTS, BASE, STAFF_EMAIL as ADMIN_EMAIL, STAFF_PASSWORD as ADMIN_PASSWORD } from '../support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });

@@ -5,10 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
-
-const MOD_EMAIL = process.env.DARKROOM_E2E_MOD_EMAIL ?? 'moderator@example.com';
-const MOD_PASSWORD = process.env.DARKROOM_E2E_MOD_PASSWORD ?? 'moderator password 1';
+import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES, STAFF_EMAIL as MOD_EMAIL, STAFF_PASSWORD as MOD_PASSWORD } from '../support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });

@@ -8,10 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
+import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES, STAFF_EMAIL as MOD_EMAIL, STAFF_PASSWORD as MOD_PASSWORD } from '../support.mjs';
 
-const MOD_EMAIL = process.env.DARKROOM_E2E_MOD_EMAIL ?? 'moderator@example.com';
-const MOD_PASSWORD = process.env.DARKROOM_E2E_MOD_PASSWORD ?? 'moderator password 1';
 const OPENAI = process.env.DARKROOM_E2E_OPENAI_URL ?? 'http://127.0.0.1:3102';
 
 let browser;

@@ -6,6 +6,7 @@
 
 use darkroom_store::dashboard::{UsageRow, DAY_MS};
 
+use crate::mail::escape;
 use crate::{AppState, ServiceError};
 
 /// Days the chart covers, today included.
@@ -84,10 +85,6 @@ pub async fn usage(state: &AppState, user_id: &str, now_ms: i64) -> Result<Usage
     let since = day_of(now_ms) - (DAYS - 1) * DAY_MS;
     let rows = state.store.usage_by_day(user_id, since).await?;
     Ok(layout(&rows, now_ms))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `YYYY-MM-DD` of a UTC day start.

@@ -30,7 +30,8 @@ pub struct Mail {
     pub html: String,
 }
 
-fn escape(s: &str) -> String {
+/// `s` as HTML text or a quoted attribute value (`&`, `<`, `>`, `"` escaped).
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

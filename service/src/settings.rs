@@ -225,12 +225,16 @@ pub async fn get(state: &AppState) -> Result<Settings, ServiceError> {
     Ok(current(state).await?.0)
 }
 
-/// Saves `new` for `actor_id` over the version `read_version` it was edited from, audited.
+/// Applies `change` to the settings in force and saves the result for `actor_id` over the
+/// version `read_version` the administrator edited, audited (one read of the stored document).
 ///
 /// Errors: a value out of range (400, [`Settings::check`]); a plan entry naming a plan that
 /// is not a subscription in the catalogue (400); someone saved since `read_version` (409:
 /// reload and apply the change again); the database failed.
-pub async fn save(state: &AppState, actor_id: &str, new: &Settings, read_version: i64) -> Result<i64, ServiceError> {
+pub async fn edit(state: &AppState, actor_id: &str, read_version: i64, change: impl FnOnce(&mut Settings)) -> Result<i64, ServiceError> {
+    let (before, version) = current(state).await?;
+    let mut new = before.clone();
+    change(&mut new);
     new.check()?;
     let plans = state.store.plans(true).await?;
     for id in new.plans.keys() {
@@ -238,17 +242,13 @@ pub async fn save(state: &AppState, actor_id: &str, new: &Settings, read_version
             return Err(ServiceError::Invalid(format!("No subscription plan `{id}`.")));
         }
     }
-    let (before, version) = current(state).await?;
+    let conflict = || ServiceError::Conflict("The settings were changed meanwhile; reload and try again.".into());
     if version != read_version {
-        return Err(ServiceError::Conflict("The settings were changed meanwhile; reload and try again.".into()));
+        return Err(conflict());
     }
     let summary = new.changes_from(&before);
-    let doc = serde_json::to_string(new).map_err(ServiceError::internal)?;
-    state
-        .store
-        .save_site_settings(actor_id, &doc, read_version, &summary)
-        .await?
-        .ok_or_else(|| ServiceError::Conflict("The settings were changed meanwhile; reload and try again.".into()))
+    let doc = serde_json::to_string(&new).map_err(ServiceError::internal)?;
+    state.store.save_site_settings(actor_id, &doc, read_version, &summary).await?.ok_or_else(conflict)
 }
 
 /// The watermark to draw on a new result of `user_id`, `None` when their plan has none.
@@ -285,11 +285,10 @@ pub async fn set_logo(state: &AppState, actor_id: &str, bytes: &[u8], read_versi
     let logo = darkroom_engine::watermark::decode_logo(bytes).map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let mut png = Vec::new();
     logo.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(ServiceError::internal)?;
-    let (mut settings, _) = current(state).await?;
     let key = format!("{LOGO_PREFIX}{}.png", darkroom_store::new_id());
     state.media.put(&key, bytes::Bytes::from(png)).await?;
-    let old = settings.watermark.logo.replace(key.clone());
-    match save(state, actor_id, &settings, read_version).await {
+    let mut old = None;
+    match edit(state, actor_id, read_version, |s| old = s.watermark.logo.replace(key.clone())).await {
         Ok(version) => {
             if let Some(old) = old {
                 let _ = state.media.delete(&old).await;

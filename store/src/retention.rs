@@ -49,7 +49,7 @@ impl Store {
     /// Finished jobs with files (results) of the members in `scope` that finished before
     /// `before_ms` and are not deleted; oldest first, at most `limit`.
     pub async fn expired_results(&self, before_ms: i64, scope: PlanScope<'_>, limit: i64) -> Result<Vec<Job>> {
-        let plan = crate::settings::JOB_OWNER_PLAN;
+        let plan = crate::settings::plan_of("jobs.user_id");
         let cond = match scope {
             PlanScope::On(_) => format!("{plan} = $3"),
             PlanScope::NoneOf([]) => "1 = 1".to_string(),

@@ -5,9 +5,11 @@
 use crate::{now_ms, Result, Store};
 
 /// The plan a member's per-plan settings follow: the plan of their newest active
-/// subscription, `''` when they have none. An SQL expression over `jobs.user_id`.
-pub(crate) const JOB_OWNER_PLAN: &str =
-    "COALESCE((SELECT s.plan_id FROM subscriptions s WHERE s.user_id = jobs.user_id AND s.status = 'active' ORDER BY s.created_at DESC, s.id DESC LIMIT 1), '')";
+/// subscription, `''` when they have none. An SQL expression over `user`, an SQL expression
+/// for the member's id (`jobs.user_id`, `$1`): the one definition both queries use.
+pub(crate) fn plan_of(user: &str) -> String {
+    format!("COALESCE((SELECT s.plan_id FROM subscriptions s WHERE s.user_id = {user} AND s.status = 'active' ORDER BY s.created_at DESC, s.id DESC LIMIT 1), '')")
+}
 
 /// The stored settings document and its version (1 for the first save).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -61,11 +63,7 @@ impl Store {
     /// The plan id a member's per-plan settings follow: their newest active subscription's
     /// plan, `None` without one.
     pub async fn member_plan(&self, user_id: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<_, String>(
-            "SELECT plan_id FROM subscriptions WHERE user_id = $1 AND status = 'active' ORDER BY created_at DESC, id DESC LIMIT 1",
-        )
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        let plan: String = sqlx::query_scalar(&format!("SELECT {}", plan_of("$1"))).bind(user_id).fetch_one(&self.pool).await?;
+        Ok(Some(plan).filter(|p| !p.is_empty()))
     }
 }

@@ -90,19 +90,29 @@ pub async fn save_settings(
     use crate::api::ssr::{admin, fail};
     use darkroom_service::settings::{Corner, Perks};
     let (state, user) = admin("change the settings").await?;
-    let (mut s, _) = darkroom_service::settings::current(&state).await.map_err(fail)?;
     let version = ssr::number::<i64>(&version, "version").map_err(fail)?;
-    s.default_visibility = ssr::text(&default_visibility, "default_visibility")?.parse().map_err(|_| fail(darkroom_service::ServiceError::Invalid("Unknown visibility.".into())))?;
-    s.signup_grant = ssr::number(&signup_grant, "signup_grant").map_err(fail)?;
-    s.min_age = ssr::number(&min_age, "min_age").map_err(fail)?;
-    s.free = Perks { result_retention_days: ssr::number(&free_retention_days, "free_retention_days").map_err(fail)?, watermark: free_watermark.is_some() };
-    s.watermark.text = ssr::text(&watermark_text, "watermark_text")?.trim().to_string();
-    s.watermark.position = Corner::parse(&ssr::text(&watermark_position, "watermark_position")?).map_err(fail)?;
-    s.watermark.opacity_percent = ssr::number(&watermark_opacity, "watermark_opacity").map_err(fail)?;
-    if remove_logo.is_some() {
-        s.watermark.logo = None;
-    }
-    darkroom_service::settings::save(&state, &user.id, &s, version).await.map_err(fail)?;
+    let visibility: darkroom_contract::Visibility =
+        ssr::text(&default_visibility, "default_visibility")?.parse().map_err(|_| fail(darkroom_service::ServiceError::Invalid("Unknown visibility.".into())))?;
+    let signup_grant = ssr::number(&signup_grant, "signup_grant").map_err(fail)?;
+    let min_age = ssr::number(&min_age, "min_age").map_err(fail)?;
+    let free = Perks { result_retention_days: ssr::number(&free_retention_days, "free_retention_days").map_err(fail)?, watermark: free_watermark.is_some() };
+    let text = ssr::text(&watermark_text, "watermark_text")?.trim().to_string();
+    let position = Corner::parse(&ssr::text(&watermark_position, "watermark_position")?).map_err(fail)?;
+    let opacity = ssr::number(&watermark_opacity, "watermark_opacity").map_err(fail)?;
+    darkroom_service::settings::edit(&state, &user.id, version, |s| {
+        s.default_visibility = visibility;
+        s.signup_grant = signup_grant;
+        s.min_age = min_age;
+        s.free = free;
+        s.watermark.text = text;
+        s.watermark.position = position;
+        s.watermark.opacity_percent = opacity;
+        if remove_logo.is_some() {
+            s.watermark.logo = None;
+        }
+    })
+    .await
+    .map_err(fail)?;
     Ok(())
 }
 
@@ -119,16 +129,22 @@ pub async fn save_plan_settings(
 ) -> Result<(), ServerFnError> {
     use crate::api::ssr::{admin, fail};
     let (state, user) = admin("change the settings").await?;
-    let (mut s, _) = darkroom_service::settings::current(&state).await.map_err(fail)?;
     let version = ssr::number::<i64>(&version, "version").map_err(fail)?;
     let plan = ssr::text(&plan, "plan")?;
-    if reset.is_some() {
-        s.plans.remove(&plan);
-    } else {
-        let days = ssr::number(&retention_days, "retention_days").map_err(fail)?;
-        s.plans.insert(plan, darkroom_service::settings::Perks { result_retention_days: days, watermark: watermark.is_some() });
-    }
-    darkroom_service::settings::save(&state, &user.id, &s, version).await.map_err(fail)?;
+    let perks = match reset {
+        Some(_) => None,
+        None => Some(darkroom_service::settings::Perks { result_retention_days: ssr::number(&retention_days, "retention_days").map_err(fail)?, watermark: watermark.is_some() }),
+    };
+    darkroom_service::settings::edit(&state, &user.id, version, |s| match perks {
+        Some(p) => {
+            s.plans.insert(plan, p);
+        }
+        None => {
+            s.plans.remove(&plan);
+        }
+    })
+    .await
+    .map_err(fail)?;
     Ok(())
 }
 

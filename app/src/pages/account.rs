@@ -128,19 +128,24 @@ pub fn AccountNotices(verified: bool, pending_terms: bool, notices: Vec<crate::a
     }
 }
 
-/// One operator notice under the header: its kind, title and text, and a button that closes
-/// it for this member (a plain form without JavaScript; with it, the banner goes at once).
-#[component]
-fn NoticeBanner(n: crate::api::notices::NoticeView) -> impl IntoView {
+/// A notice's kind in the page's language (the banner and the console both say it).
+pub fn notice_kind_label(kind: darkroom_contract::NoticeKind) -> &'static str {
     use darkroom_contract::NoticeKind;
-    let dismiss = ServerAction::<crate::api::notices::DismissNotice>::new();
-    let gone = move || matches!(dismiss.value().get(), Some(Ok(())));
-    let kind = match n.kind {
+    match kind {
         NoticeKind::PlanChange => t("notice.plan_change"),
         NoticeKind::FeatureChange => t("notice.feature_change"),
         NoticeKind::Suspension => t("notice.suspension"),
         NoticeKind::Maintenance => t("notice.maintenance"),
-    };
+    }
+}
+
+/// One operator notice under the header: its kind, title and text, and a button that closes
+/// it for this member (a plain form without JavaScript; with it, the banner goes at once).
+#[component]
+fn NoticeBanner(n: crate::api::notices::NoticeView) -> impl IntoView {
+    let dismiss = ServerAction::<crate::api::notices::DismissNotice>::new();
+    let gone = move || matches!(dismiss.value().get(), Some(Ok(())));
+    let kind = notice_kind_label(n.kind);
     view! {
         <div class="notice banner" class:hidden=gone data-testid="notice-banner" data-kind=n.kind.as_str()>
             <strong>{kind} ": " {n.title}</strong> " " <span class="notice-body">{n.body}</span> " "

@@ -7,16 +7,8 @@ use leptos_meta::Title;
 
 use crate::api::notices::{admin_notices, PublishNotice, WithdrawNotice};
 use crate::i18n::{t, title};
+use crate::pages::account::notice_kind_label;
 use crate::pages::{format_time, server_message, ConsoleNav, MembersOnly};
-
-fn kind_label(k: NoticeKind) -> &'static str {
-    match k {
-        NoticeKind::PlanChange => t("notice.plan_change"),
-        NoticeKind::FeatureChange => t("notice.feature_change"),
-        NoticeKind::Suspension => t("notice.suspension"),
-        NoticeKind::Maintenance => t("notice.maintenance"),
-    }
-}
 
 #[component]
 pub fn AdminNoticesPage() -> impl IntoView {
@@ -41,7 +33,7 @@ pub fn AdminNoticesPage() -> impl IntoView {
                 <ActionForm action=publish attr:class="stack" attr:data-testid="notice-form">
                     <label>{t("notices.kind")}
                         <select name="kind">
-                            {NoticeKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{kind_label(*k)}</option> }).collect_view()}
+                            {NoticeKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{notice_kind_label(*k)}</option> }).collect_view()}
                         </select>
                     </label>
                     <label>{t("notices.heading")}
@@ -71,7 +63,7 @@ pub fn AdminNoticesPage() -> impl IntoView {
                                         let (row_id, form_id) = (n.id.clone(), n.id.clone());
                                         view! {
                                             <li class="card" data-notice=row_id>
-                                                <p><strong>{kind_label(n.kind)} ": " {n.title}</strong> " " <span class="muted">{format_time(n.created_at)} " " {state}</span></p>
+                                                <p><strong>{notice_kind_label(n.kind)} ": " {n.title}</strong> " " <span class="muted">{format_time(n.created_at)} " " {state}</span></p>
                                                 <p class="notice-body">{n.body}</p>
                                                 {live.then(|| view! {
                                                     <ActionForm action=withdraw attr:class="inline">
