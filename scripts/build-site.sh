@@ -19,7 +19,11 @@ rm -rf "$SITE/pkg"
 mkdir -p "$SITE/pkg" target/wasm-split
 # The chunks, their loader (__wasm_split.js) and the manifest go straight to the site; the
 # main module to wasm-bindgen.
-"$SPLIT" "target/wasm32-unknown-unknown/$dir/frontend.wasm" "$SITE/pkg" target/wasm-split/main.wasm
+# Code shared by several lazy routes goes into the chunk of the first of them in this order
+# (tools/wasm-split): the pages a visitor opens from a link or the menu first, so they need
+# the fewest requests.
+CHUNK_ORDER="share,public,explore,create,item,gallery,dashboard,sign_up,sign_in,pricing"
+"$SPLIT" "target/wasm32-unknown-unknown/$dir/frontend.wasm" "$SITE/pkg" target/wasm-split/main.wasm "$CHUNK_ORDER"
 wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-dir "$SITE/pkg" --out-name darkroom \
   target/wasm-split/main.wasm
 WASM="$SITE/pkg/darkroom_bg.wasm"

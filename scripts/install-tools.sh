@@ -14,8 +14,22 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 # tools/wasm-split cuts the bundle at its lazy routes (scripts/build-site.sh); reinstalled when
-# its source changes.
-SPLIT_STAMP="$(cat tools/wasm-split/Cargo.toml tools/wasm-split/Cargo.lock tools/wasm-split/src/*.rs | sha256sum | cut -c1-16)"
+# its source changes. It builds on wasm_split_cli_support 0.2.4 from crates.io (checksum
+# pinned) with one patch of ours (tools/wasm-split/patches: a shared chunk for widely shared
+# code), unpacked into target/tools/src where the tool's [patch] section points.
+SPLIT_CRATE=wasm_split_cli_support-0.2.4
+SPLIT_SHA256=f6c1f994b196e31969f4cdbe37d051362659567efc0f5c90cb931a8a5cdc530f
+SPLIT_SRC="target/tools/src/$SPLIT_CRATE"
+SPLIT_PATCH_STAMP="$(sha256sum tools/wasm-split/patches/*.patch | sha256sum | cut -c1-16)"
+if [ "$(cat "$SPLIT_SRC/.patched" 2>/dev/null)" != "$SPLIT_PATCH_STAMP" ]; then
+  rm -rf "$SPLIT_SRC" && mkdir -p target/tools/src
+  curl -fsSL "https://static.crates.io/crates/wasm_split_cli_support/$SPLIT_CRATE.crate" -o "target/tools/src/$SPLIT_CRATE.crate"
+  echo "$SPLIT_SHA256  target/tools/src/$SPLIT_CRATE.crate" | sha256sum -c --quiet
+  tar xzf "target/tools/src/$SPLIT_CRATE.crate" -C target/tools/src
+  for p in tools/wasm-split/patches/*.patch; do patch -s -d "$SPLIT_SRC" -p1 < "$p"; done
+  echo "$SPLIT_PATCH_STAMP" > "$SPLIT_SRC/.patched"
+fi
+SPLIT_STAMP="$(cat tools/wasm-split/Cargo.toml tools/wasm-split/Cargo.lock tools/wasm-split/src/*.rs tools/wasm-split/patches/*.patch | sha256sum | cut -c1-16)"
 if [ "$(cat target/tools/wasm-split.stamp 2>/dev/null)" != "$SPLIT_STAMP" ] || [ ! -x target/tools/bin/darkroom-wasm-split ]; then
   cargo install --locked --path tools/wasm-split --root target/tools
   echo "$SPLIT_STAMP" > target/tools/wasm-split.stamp

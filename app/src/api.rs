@@ -275,21 +275,26 @@ pub mod ssr {
 pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     let state = ssr::state()?;
     let Some(user) = ssr::auth().await?.user else { return Ok(None) };
-    let u = state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?;
-    let last_event_id = state.store.last_event_id(&u.id).await.map_err(|e| ssr::fail(e.into()))?;
+    // The row this request's session check read (the balance, and the last event id as the
+    // member's event counter), rather than two more queries per page.
+    let u = match user.row {
+        Some(row) => row,
+        None => std::sync::Arc::new(state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?),
+    };
+    let last_event_id = u.event_seq;
     let now = darkroom_store::now_ms();
     let pending_terms = darkroom_service::legal::pending_terms(&state, &u, now).await.map_err(ssr::fail)?;
     let notices = state.store.notices_for(&u.id, now - darkroom_service::notices::SHOWN_FOR_MS, 3).await.map_err(|e| ssr::fail(e.into()))?;
     Ok(Some(Me {
-        display_name: u.display_name,
+        display_name: u.display_name.clone(),
         balance: u.balance,
-        role: u.role,
+        role: u.role.clone(),
         last_event_id,
         idle_limit_secs: state.config.idle_limit_secs,
         reconnect_give_up_secs: state.config.reconnect_give_up_secs,
         email_verified: u.email_verified_at.is_some() || !state.config.require_verified_email,
         pending_terms,
-        theme: u.theme,
+        theme: u.theme.clone(),
         notices: notices.into_iter().map(Into::into).collect(),
     }))
 }

@@ -6,9 +6,11 @@
 //! route is rendered by the server as before; in the browser its chunks load once the main
 //! module runs (`hydrate_lazy`), then it hydrates, and a link to it loads them on the way.
 //!
-//! Not preloaded: Leptos 0.8's preload links for chunks (from the split manifest) carry the
-//! CSP nonce as their `crossorigin` value and none without one, so the browser cannot reuse
-//! them for the loader's `fetch` and would download every chunk twice.
+//! The page's chunks are preloaded: the server provides the split manifest
+//! (`server/src/bundle.rs`), so Leptos lists the chunks of the route being rendered as
+//! `<link rel="preload" as="fetch">` in its `<head>` and they download beside the main module.
+//! Code shared by many routes sits in one shared chunk (`tools/wasm-split`), so a page needs
+//! a handful of requests, not a hundred.
 //!
 //! A new page is one line in [`lazy_pages!`] and its route in `App` with
 //! `view={Lazy::<Name>::new()}`.

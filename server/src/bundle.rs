@@ -24,6 +24,12 @@ use tower_http::services::ServeDir;
 /// chunks, their loader and manifest).
 pub const FILES: [&str; 3] = ["darkroom.js", "darkroom_bg.wasm", "darkroom.css"];
 
+/// The lazy routes' loader (`tools/wasm-split` writes it beside the chunks).
+pub const SPLIT_LOADER: &str = "__wasm_split.js";
+
+/// For each split point, the chunks it needs (`tools/wasm-split` writes it).
+pub const SPLIT_MANIFEST: &str = "__wasm_split_manifest.json";
+
 /// `Cache-Control` of a file under the current build id.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -72,6 +78,22 @@ impl Bundle {
             .collect();
         names.sort();
         names
+    }
+
+    /// The split manifest as Leptos reads it, for the server to provide as context: a page
+    /// on a lazy route then lists its chunks as `<link rel="preload" as="fetch">` in its
+    /// `<head>` (`leptos_integration_utils`), so they download beside the main module instead
+    /// of after it. `None` without a split build (or with a manifest that does not parse).
+    ///
+    /// Provided by the server rather than found by Leptos' `HydrationScripts`, which looks
+    /// for the file under `site_pkg_dir` (`pkg/<id>/…`, a URL path here, not a folder). The
+    /// links carry the request's CSP nonce as their `crossorigin` value, which HTML reads as
+    /// `anonymous`: the same mode and credentials as the loader's `fetch`, so the browser
+    /// reuses the preloaded response.
+    pub fn split_manifest(&self) -> Option<leptos::WasmSplitManifest> {
+        let text = std::fs::read_to_string(self.dir.join(SPLIT_MANIFEST)).ok()?;
+        let chunks: std::collections::HashMap<String, Vec<String>> = serde_json::from_str(&text).ok()?;
+        Some(leptos::WasmSplitManifest(leptos::reactive::owner::ArcStoredValue::new((format!("/{}", self.pkg_path()), chunks, SPLIT_LOADER.to_string()))))
     }
 
     /// The URL path of the bundle's folder without the leading slash (`pkg/<id>`): Leptos'

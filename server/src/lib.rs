@@ -296,6 +296,8 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     let track_state = state.clone();
     let observe_state = state.clone();
     let shell_options = leptos.clone();
+    // A lazy page's chunks are preloaded from its `<head>` (bundle::Bundle::split_manifest).
+    let split_manifest = bundle.split_manifest();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
     let router = Router::new()
         .merge(api_routes)
@@ -329,6 +331,9 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
             move || {
                 provide_context(ctx.clone());
                 provide_context(session_store.clone());
+                if let Some(m) = &split_manifest {
+                    provide_context(m.clone());
+                }
             },
             move || app::shell(shell_options.clone()),
         )

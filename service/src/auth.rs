@@ -51,6 +51,10 @@ pub struct SessionUser {
     pub suspended: bool,
     /// The password hash: changing the password ends every other session.
     password_hash: String,
+    /// The account's row as this request read it (axum-login's `get_user` reads it once per
+    /// request), so a page needs no second read for the balance or the last event id.
+    #[serde(skip)]
+    pub row: Option<std::sync::Arc<darkroom_store::users::User>>,
 }
 
 impl std::fmt::Debug for SessionUser {
@@ -71,7 +75,14 @@ impl AuthUser for SessionUser {
 
 impl From<darkroom_store::users::User> for SessionUser {
     fn from(u: darkroom_store::users::User) -> Self {
-        Self { suspended: u.suspended_at.is_some(), id: u.id, role: u.role, display_name: u.display_name, password_hash: u.password_hash }
+        Self {
+            suspended: u.suspended_at.is_some(),
+            id: u.id.clone(),
+            role: u.role.clone(),
+            display_name: u.display_name.clone(),
+            password_hash: u.password_hash.clone(),
+            row: Some(std::sync::Arc::new(u)),
+        }
     }
 }
 

@@ -115,4 +115,54 @@ fn built_precompressed_files_match_their_originals() {
     }
 }
 
-on_both!(bundle_is_versioned_precompressed_and_immutable);
+on_both!(bundle_is_versioned_precompressed_and_immutable, lazy_pages_preload_their_few_chunks);
+
+/// A page on a lazy route lists its chunks in its `<head>` as preloads (with the request's CSP
+/// nonce as `crossorigin`, which the browser reads as `anonymous`, the loader's `fetch` mode),
+/// so they download beside the main module; and code shared by routes is grouped, so a page
+/// a visitor opens from a link needs a few files, not a hundred. Runs on the site
+/// build-site.sh made (test.sh builds it first).
+pub async fn lazy_pages_preload_their_few_chunks(b: Backend) {
+    let site = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site");
+    let manifest = site.join("pkg").join(server::bundle::SPLIT_MANIFEST);
+    if !manifest.exists() {
+        println!("no site built at {}; scripts/build-site.sh makes it (test.sh runs it first)", site.display());
+        return;
+    }
+    let chunks: std::collections::HashMap<String, Vec<String>> = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let route = |name: &str| chunks.iter().find(|(k, _)| k.starts_with(&format!("__{name}_view_"))).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("{name} is a lazy route"));
+    for (name, at_most) in [("share", 3), ("public", 3), ("explore", 4), ("create", 6)] {
+        let files = route(name);
+        assert!(!files.is_empty() && files.len() <= at_most, "{name} loads {} files: {files:?}", files.len());
+    }
+    let id = Bundle::open(&site).id;
+    let s = site.clone();
+    let app = spawn_app(b, move |c| {
+        c.workers = 0;
+        c.site_root = s;
+    })
+    .await;
+    let r = reqwest::get(format!("{}/explore", app.base)).await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("the page's CSP has a nonce").to_string();
+    let html = r.text().await.unwrap();
+    let head = html.split("</head>").next().unwrap();
+    let preloads: Vec<&str> = head.split("<link").filter(|l| l.contains(r#"as="fetch""#) && l.contains("/pkg/")).collect();
+    let explore = route("explore");
+    for file in &explore {
+        let link = preloads
+            .iter()
+            .find(|l| l.contains(&format!(r#"href="/pkg/{id}/{file}.wasm""#)))
+            .unwrap_or_else(|| panic!("{file} preloaded in the head: {head}"));
+        assert!(link.contains(r#"rel="preload""#) && link.contains(&format!(r#"crossorigin="{nonce}""#)), "{link}");
+    }
+    // Only this page's chunks (the main module's own preload aside).
+    let own: Vec<&&str> = preloads.iter().filter(|l| !l.contains("darkroom_bg.wasm")).collect();
+    assert_eq!(own.len(), explore.len(), "{own:?}");
+    // The home page is in the main module: no chunk to preload.
+    let home = reqwest::get(format!("{}/", app.base)).await.unwrap().text().await.unwrap();
+    let home_head = home.split("</head>").next().unwrap();
+    assert!(!home_head.split("<link").any(|l| l.contains(r#"as="fetch""#) && !l.contains("darkroom_bg.wasm")), "home preloads no chunk: {home_head}");
+    let r = reqwest::get(format!("{}/pkg/{id}/{}.wasm", app.base, explore[0])).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["cache-control"].to_str().unwrap()), (200, IMMUTABLE), "the preloaded chunk is served");
+}
