@@ -5,7 +5,8 @@
 # bench/first-visit.mjs each. A lazy page's code comes in many small chunks: over HTTP/1.1 the
 # browser fetches 6 at a time, each waiting a round trip; over HTTP/2 they share one
 # connection. The node serves a fresh SQLite database with BENCH_ITEMS (200) public items
-# (no image files: LCP is the page's text or a broken image's box) and a public item page.
+# (no image files: LCP is the page's text or a broken image's box), a public item page and
+# a share link to it.
 #
 # Settings: BENCH_PORT (3320: the node; nginx on the next port). Needs target/site built
 # (scripts/build-site.sh) and end2end/node_modules (scripts/install-tools.sh --test).
@@ -46,6 +47,11 @@ SELECT printf('%08x-0000-7000-8000-%012x', 16777216 + i, i), (SELECT id FROM use
 FROM seq;
 SQL
 ITEM=$(sqlite3 "$WORK/data/darkroom.db" "SELECT id FROM jobs ORDER BY id DESC LIMIT 1")
+# A share link to it (the token's SHA-256 is what the database keeps: service::sharing).
+TOKEN=$(openssl rand -hex 16)
+sqlite3 -bail "$WORK/data/darkroom.db" "INSERT INTO share_links (id, job_id, user_id, token_hash, created_at)
+  SELECT 'bench-share', '$ITEM', user_id, '$(printf %s "$TOKEN" | sha256sum | cut -c1-64)', $NOW_MS FROM jobs WHERE id = '$ITEM'"
+PAGES="/s/$TOKEN /p/$ITEM"
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 NODE_PID=$!
 until curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz"; do sleep 0.1; done
@@ -61,7 +67,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 until curl -fsk -o /dev/null "https://127.0.0.1:$TLS_PORT/readyz"; do sleep 0.1; done
 
 echo "== direct to the node, HTTP/1.1"
-BENCH_PAGES="/p/$ITEM" node bench/first-visit.mjs "http://127.0.0.1:$PORT"
+BENCH_PAGES="$PAGES" node bench/first-visit.mjs "http://127.0.0.1:$PORT"
 echo
 echo "== through nginx, TLS and HTTP/2"
-BENCH_PAGES="/p/$ITEM" BENCH_INSECURE=1 NODE_TLS_REJECT_UNAUTHORIZED=0 node bench/first-visit.mjs "https://127.0.0.1:$TLS_PORT"
+BENCH_PAGES="$PAGES" BENCH_INSECURE=1 NODE_TLS_REJECT_UNAUTHORIZED=0 node bench/first-visit.mjs "https://127.0.0.1:$TLS_PORT"
