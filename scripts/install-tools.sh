@@ -13,10 +13,34 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   # No --locked: the tool's own lock file names a yanked crate.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
+need_apt=()
+command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
+# Debian's python3 makes virtual environments only with python3-venv (scripts/schemathesis.sh).
+if command -v python3 > /dev/null && ! python3 -c 'import ensurepip' 2> /dev/null; then
+  need_apt+=(python3-venv)
+fi
+command -v curl > /dev/null || need_apt+=(curl)
+# tools/wasm-split: the patched library is downloaded and patched (below).
+command -v patch > /dev/null || need_apt+=(patch)
+# The browser bundle: wasm-opt shrinks it (binaryen from npm, below), brotli precompresses it
+# (scripts/build-site.sh).
+command -v brotli > /dev/null || need_apt+=(brotli)
+command -v node > /dev/null || need_apt+=(nodejs npm)
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium > /dev/null || need_apt+=(chromium)
+  # The cluster test and scripts/cluster.sh: nginx in front of the nodes, psql for the database.
+  command -v nginx > /dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+  command -v psql > /dev/null || need_apt+=(postgresql-client)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${need_apt[@]}"
+fi
 # tools/wasm-split cuts the bundle at its lazy routes (scripts/build-site.sh); reinstalled when
 # its source changes. It builds on wasm_split_cli_support 0.2.4 from crates.io (checksum
-# pinned) with one patch of ours (tools/wasm-split/patches: a shared chunk for widely shared
-# code), unpacked into target/tools/src where the tool's [patch] section points.
+# pinned) with one patch of ours (tools/wasm-split/patches: the shared chunks grouped by
+# route), unpacked into target/tools/src where the tool's [patch] section points.
 SPLIT_CRATE=wasm_split_cli_support-0.2.4
 SPLIT_SHA256=f6c1f994b196e31969f4cdbe37d051362659567efc0f5c90cb931a8a5cdc530f
 SPLIT_SRC="target/tools/src/$SPLIT_CRATE"
@@ -33,28 +57,6 @@ SPLIT_STAMP="$(cat tools/wasm-split/Cargo.toml tools/wasm-split/Cargo.lock tools
 if [ "$(cat target/tools/wasm-split.stamp 2>/dev/null)" != "$SPLIT_STAMP" ] || [ ! -x target/tools/bin/darkroom-wasm-split ]; then
   cargo install --locked --path tools/wasm-split --root target/tools
   echo "$SPLIT_STAMP" > target/tools/wasm-split.stamp
-fi
-need_apt=()
-command -v python3 > /dev/null || need_apt+=(python3 python3-pip python3-venv)
-# Debian's python3 makes virtual environments only with python3-venv (scripts/schemathesis.sh).
-if command -v python3 > /dev/null && ! python3 -c 'import ensurepip' 2> /dev/null; then
-  need_apt+=(python3-venv)
-fi
-command -v curl > /dev/null || need_apt+=(curl)
-# The browser bundle: wasm-opt shrinks it (binaryen from npm, below), brotli precompresses it
-# (scripts/build-site.sh).
-command -v brotli > /dev/null || need_apt+=(brotli)
-command -v node > /dev/null || need_apt+=(nodejs npm)
-if [ "${1:-}" = "--test" ]; then
-  command -v chromium > /dev/null || need_apt+=(chromium)
-  # The cluster test and scripts/cluster.sh: nginx in front of the nodes, psql for the database.
-  command -v nginx > /dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
-  command -v psql > /dev/null || need_apt+=(postgresql-client)
-fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q "${need_apt[@]}"
 fi
 # binaryen's wasm-opt, pinned, from npm: Debian's (108) corrupts the externref table that
 # wasm-bindgen makes for reference types, and the bundle no longer hydrates.

@@ -43,15 +43,21 @@ fn fake_site() -> std::path::PathBuf {
     site
 }
 
-pub async fn bundle_is_versioned_precompressed_and_immutable(b: Backend) {
-    let site = fake_site();
-    let id = Bundle::open(&site).id;
-    let s = site.clone();
+/// A node serving the site folder `site`, without workers, and the bundle's build id.
+async fn serve_site(b: Backend, site: &std::path::Path) -> (super::TestApp, String) {
+    let id = Bundle::open(site).id;
+    let s = site.to_path_buf();
     let app = spawn_app(b, move |c| {
         c.workers = 0;
         c.site_root = s;
     })
     .await;
+    (app, id)
+}
+
+pub async fn bundle_is_versioned_precompressed_and_immutable(b: Backend) {
+    let site = fake_site();
+    let (app, id) = serve_site(b, &site).await;
     let http = reqwest::Client::new();
     let home = http.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
     for file in ["darkroom.js", "darkroom_bg.wasm", "darkroom.css"] {
@@ -135,13 +141,7 @@ pub async fn lazy_pages_preload_their_few_chunks(b: Backend) {
         let files = route(name);
         assert!(!files.is_empty() && files.len() <= at_most, "{name} loads {} files: {files:?}", files.len());
     }
-    let id = Bundle::open(&site).id;
-    let s = site.clone();
-    let app = spawn_app(b, move |c| {
-        c.workers = 0;
-        c.site_root = s;
-    })
-    .await;
+    let (app, id) = serve_site(b, &site).await;
     let r = reqwest::get(format!("{}/explore", app.base)).await.unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
     let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("the page's CSP has a nonce").to_string();
