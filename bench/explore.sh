@@ -28,7 +28,7 @@ THREADS=${BENCH_THREADS:-1}
 PORT=${BENCH_PORT:-3300}
 
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
-cargo build -q --profile "$PROFILE" -p server --bin darkroom
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build -q --profile "$PROFILE" -p server --bin darkroom # BENCH_NO_BUILD: the binary built before
 BIN=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/darkroom
 
 WORK=$(mktemp -d /tmp/darkroom-bench.XXXXXX)

@@ -5,7 +5,7 @@
 # After: BIN, WORK, BASE, USER_ID, SECRET, MODELS, sql (runs SQL on the database), SERVER.
 command -v sqlite3 >/dev/null || apt-get install -y -q sqlite3 >/dev/null
 DB=${BENCH_DB:-sqlite}
-cargo build -q --profile "$PROFILE" -p server --bin darkroom
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build -q --profile "$PROFILE" -p server --bin darkroom # BENCH_NO_BUILD: the binary built before
 BIN=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/darkroom
 MODELS=${DARKROOM_MODELS_DIR:-$PWD/data/models}
 [ -f "$MODELS/samples/chelsea.png" ] || "$BIN" fetch-models >/dev/null

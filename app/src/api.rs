@@ -283,7 +283,7 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     };
     let last_event_id = u.event_seq;
     let now = darkroom_store::now_ms();
-    let pending_terms = darkroom_service::legal::pending_terms(&state, &u, now).await.map_err(ssr::fail)?;
+    let pending_terms = darkroom_service::legal::pending_terms(&state, &u.terms_version, now).await.map_err(ssr::fail)?;
     let notices = state.store.notices_for(&u.id, now - darkroom_service::notices::SHOWN_FOR_MS, 3).await.map_err(|e| ssr::fail(e.into()))?;
     Ok(Some(Me {
         display_name: u.display_name.clone(),

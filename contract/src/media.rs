@@ -76,6 +76,15 @@ pub fn result_file(variant: &str, result_key: Option<&str>, thumb_key: Option<&s
     Some((rendition_key(thumb, width, format), format.mime()))
 }
 
+/// The URL of a shared item's file for anyone but its owner: `/m/{job_id}/{variant}?{grant}`,
+/// where `grant` is the item's signed query `exp={unix seconds}&sig={hex}`, one per item and
+/// signing window for all its files (made by the server's URL signer; see
+/// `darkroom_service::sharing`). Pages carry the grant once per item and build each rendition's
+/// URL with this.
+pub fn shared_url(job_id: &str, variant: &str, grant: &str) -> String {
+    format!("/m/{job_id}/{variant}?{grant}")
+}
+
 /// Every stored file of a result: the original and each rendition. What deletes, hides or
 /// purges a result deletes all of these (a missing one is no error: results made before
 /// renditions existed have only the thumbnail).

@@ -117,28 +117,29 @@ pub async fn create_key(state: &AppState, user_id: &str, form: &NewKeyForm) -> R
     Ok((key, secret))
 }
 
-/// Finds the key for a bearer secret and checks it may be used now.
+/// Finds the key for a bearer secret and checks it may be used now. Returns it with its
+/// owner's eligibility, read in the same query (what a creation checks next).
 ///
 /// Errors: [`ServiceError::Unauthorized`] (missing, unknown, revoked or expired key: one
 /// message, no oracle), [`ServiceError::Forbidden`] (the owner is suspended).
-pub async fn authenticate(state: &AppState, secret: &str) -> Result<ApiKey, ServiceError> {
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<KeyAuth, ServiceError> {
     let bad = || ServiceError::Unauthorized("Invalid API key. Create one on the API keys page and send it as `Authorization: Bearer dk_…`.".into());
     if !secret.starts_with(KEY_PREFIX) || secret.len() > 200 {
         return Err(bad());
     }
-    let Some(KeyAuth { key, suspended_at }) = state.store.api_key_by_hash(&secret_hash(secret)).await? else { return Err(bad()) };
+    let Some(KeyAuth { key, owner }) = state.store.api_key_by_hash(&secret_hash(secret)).await? else { return Err(bad()) };
     let now = now_ms();
     if key.revoked_at.is_some() || key.expires_at.is_some_and(|t| t <= now) {
         return Err(bad());
     }
-    if suspended_at.is_some() {
+    if owner.suspended_at.is_some() {
         return Err(ServiceError::Forbidden("This account is suspended; its API keys do not work.".into()));
     }
     // Last used, to the minute (job creation marks it exactly): most requests write nothing.
     if key.last_used_at.is_none_or(|t| t < now - 60_000) {
         state.store.touch_api_key(&key.id, now, now - 60_000).await?;
     }
-    Ok(key)
+    Ok(KeyAuth { key, owner })
 }
 
 /// Errors with [`ServiceError::Forbidden`] unless the key carries `scope`.

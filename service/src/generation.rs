@@ -190,6 +190,9 @@ pub struct ApiSubmit<'a> {
     /// Write the request's log row in the job's transaction (the caller then does not log a
     /// created generation itself).
     pub log: Option<darkroom_store::jobs::RequestLog<'a>>,
+    /// The key's owner as read with the key (`crate::api::authenticate`), so the creation
+    /// checks need not read the member again; `None`: read now.
+    pub owner: Option<&'a darkroom_store::users::Eligibility>,
 }
 
 /// A photo as checked and cleaned for storage.
@@ -325,7 +328,13 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         return Err(ServiceError::Invalid(format!("The prompt can be at most {MAX_PROMPT_CHARS} characters.")));
     }
     let prompt_text = moderation::prompt::visible_text(request.prompt.trim()).trim().to_string();
-    let member = moderation::ensure_may_create(state, user_id).await?;
+    let member = match api.as_ref().and_then(|a| a.owner) {
+        Some(owner) => {
+            moderation::check_may_create(state, owner).await?;
+            owner.clone()
+        }
+        None => moderation::ensure_may_create(state, user_id).await?,
+    };
     let visibility = crate::settings::get(state).await?.new_result_visibility(member.publish_reviewed_at.is_some());
     let policy = &state.policy;
     // The uploads: stored now (a new photo), or earlier API uploads with their gate's record.

@@ -4,7 +4,6 @@
 //! published, the built-in texts apply under `DARKROOM_TERMS_VERSION`.
 
 use darkroom_store::accounts::LegalVersion;
-use darkroom_store::users::User;
 
 use crate::{AppState, ServiceError};
 
@@ -19,17 +18,19 @@ pub async fn current_terms_version(state: &AppState, now: i64) -> Result<String,
     Ok(current(state, "terms", now).await?.map_or_else(|| state.config.terms_version.clone(), |v| v.version))
 }
 
-/// The material terms version `user` still has to accept, if any: the newest material
-/// version in effect, unless the member accepted it or a version in effect after it.
-pub async fn pending_terms(state: &AppState, user: &User, now: i64) -> Result<Option<String>, ServiceError> {
-    Ok(state.store.pending_material_terms(&user.terms_version, now).await?)
+/// The material terms version a member who accepted `accepted` still has to accept, if any:
+/// the newest material version in effect, unless the member accepted it or a version in
+/// effect after it.
+pub async fn pending_terms(state: &AppState, accepted: &str, now: i64) -> Result<Option<String>, ServiceError> {
+    Ok(state.store.pending_material_terms(accepted, now).await?)
 }
 
-/// Refuses members who must accept new terms first (SPEC §7).
+/// Refuses members who must accept new terms first (SPEC §7); `accepted` is the version
+/// they last accepted.
 ///
 /// Errors: [`ServiceError::Forbidden`] naming the page where they accept.
-pub async fn require_current_terms(state: &AppState, user: &User) -> Result<(), ServiceError> {
-    match pending_terms(state, user, darkroom_store::now_ms()).await? {
+pub async fn require_current_terms(state: &AppState, accepted: &str) -> Result<(), ServiceError> {
+    match pending_terms(state, accepted, darkroom_store::now_ms()).await? {
         Some(v) => Err(ServiceError::Forbidden(format!("The terms changed (version {v}). Please read and accept them at /terms before creating."))),
         None => Ok(()),
     }

@@ -1,7 +1,9 @@
 //! The settings an operator changes in the console without a restart: the visibility of new
 //! results, the sign-up grant, the minimum age, and per plan the result retention and the
 //! visible watermark. Stored in the database (`store::settings`, one JSON document with a
-//! version), read on every use, so a save applies at the next request on every node. Before
+//! version) and read on every use through the store's copy of operator data
+//! (`darkroom_store::cached`), so a save applies at the next request on the node that made it,
+//! on other PostgreSQL nodes when its notice arrives, and everywhere within a second. Before
 //! the first save the environment's values (`Config`) are the settings. Every save is
 //! audited (`settings.save`, its reason naming what changed).
 //!

@@ -4,10 +4,13 @@
 //! - Share-link tokens: 128 bits from the operating system's CSPRNG, shown once as 32 hex
 //!   characters; only their SHA-256 is stored, so a database leak reveals no working link.
 //! - Signed media URLs: `/m/{job_id}/{variant}?exp={unix seconds}&sig={hex}`, where `sig` is
-//!   HMAC-SHA256 (RFC 2104) over `{job_id}/{variant}/{exp}` with the operator's key. `exp` is
-//!   rounded up to a 10-minute step so a page's URLs stay the same for a while (caches work);
-//!   a URL works until `exp`, and only while the item is still shareable (checked on every
-//!   request, so deleting, hiding or making it private stops it at once).
+//!   HMAC-SHA256 (RFC 2104) over `{job_id}/*/{exp}` with the operator's key, truncated to its
+//!   left 128 bits (RFC 2104 §5 allows truncation to no less than half the output): one
+//!   signature per item (its *grant*) covers every file of it a page shows (the original and
+//!   each rendition), so a page carries it once per item. `exp` is rounded up to a 10-minute
+//!   step so a page's URLs stay the same for a while (caches work); a URL works until `exp`,
+//!   and only while the item is still shareable (checked on every request, so deleting,
+//!   hiding or making it private stops it at once).
 
 use darkroom_store::jobs::Job;
 use darkroom_store::sharing::ShareLink;
@@ -129,11 +132,19 @@ impl UrlSigner {
         (now_secs + self.ttl_secs).div_ceil(EXP_STEP) * EXP_STEP
     }
 
-    /// A signed path for `job_id`'s `variant`, valid at least `ttl_secs` from `now_secs`.
-    pub fn sign(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
+    /// The signed query `exp={unix seconds}&sig={32 hex}` that opens every file of `job_id`
+    /// for anyone (see the module notes), valid at least `ttl_secs` from `now_secs`. Build
+    /// each file's path with [`darkroom_contract::media::shared_url`].
+    pub fn grant(&self, job_id: &str, now_secs: u64) -> String {
         let exp = self.expiry(now_secs);
-        let sig = hex::encode(self.mac(job_id, variant, exp).finalize().into_bytes());
-        format!("/m/{job_id}/{variant}?exp={exp}&sig={sig}")
+        let tag = self.mac(job_id, SHARED, exp).finalize().into_bytes();
+        format!("exp={exp}&sig={}", hex::encode(&tag[..GRANT_BYTES]))
+    }
+
+    /// A signed path for `job_id`'s `variant`, valid at least `ttl_secs` from `now_secs`:
+    /// [`Self::grant`]'s query on the variant's path.
+    pub fn sign(&self, job_id: &str, variant: &str, now_secs: u64) -> String {
+        darkroom_contract::media::shared_url(job_id, variant, &self.grant(job_id, now_secs))
     }
 
     /// A signed path for the owner's own file (the API's output URLs): the signature covers
@@ -150,18 +161,37 @@ impl UrlSigner {
         format!("/account/exports/{export_id}?exp={exp}&sig={sig}")
     }
 
-    /// [`Self::verify`] for a URL made by [`Self::sign_owner`].
+    /// True if `sig` is the signature of an owner's URL made by [`Self::sign_owner`] for this
+    /// `variant` and `exp` has not passed. Constant-time in the signature.
     pub fn verify_owner(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
-        self.verify(job_id, &owner_scope(variant), exp, sig, now_secs)
+        self.verify_full(job_id, &owner_scope(variant), exp, sig, now_secs)
     }
 
-    /// True if `sig` is this key's signature of the URL and `exp` has not passed.
-    /// Constant-time in the signature.
-    pub fn verify(&self, job_id: &str, variant: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
+    /// True if `sig` is `job_id`'s [`Self::grant`] signature for `exp` (any of its files) and
+    /// `exp` has not passed. Constant-time in the signature.
+    pub fn verify(&self, job_id: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
         let Ok(sig) = hex::decode(sig) else { return false };
-        exp > now_secs && self.mac(job_id, variant, exp).verify_slice(&sig).is_ok()
+        sig.len() == GRANT_BYTES && exp > now_secs && self.mac(job_id, SHARED, exp).verify_truncated_left(&sig).is_ok()
+    }
+
+    /// True if `sig` is the signature of a data export's download made by
+    /// [`Self::sign_export`] and `exp` has not passed. Constant-time in the signature.
+    pub fn verify_export(&self, export_id: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
+        self.verify_full(export_id, "export", exp, sig, now_secs)
+    }
+
+    /// True if `sig` is this key's whole signature of `{id}/{scope}/{exp}` and `exp` has not
+    /// passed (owner URLs and export downloads).
+    fn verify_full(&self, id: &str, scope: &str, exp: u64, sig: &str, now_secs: u64) -> bool {
+        let Ok(sig) = hex::decode(sig) else { return false };
+        exp > now_secs && self.mac(id, scope, exp).verify_slice(&sig).is_ok()
     }
 }
+
+/// What a share grant signs in place of a variant: every file of the item.
+const SHARED: &str = "*";
+/// Bytes of a grant's signature kept (128 bits, 32 hex characters).
+const GRANT_BYTES: usize = 16;
 
 /// What an owner-scoped URL signs for `variant`: distinct from a share URL's.
 fn owner_scope(variant: &str) -> String {
@@ -184,13 +214,20 @@ mod tests {
         let q: Vec<&str> = url.split(['?', '&', '=']).collect();
         let (exp, sig) = (q[2].parse::<u64>().unwrap(), q[4]);
         assert!(exp >= 1_003_600 && exp % 600 == 0);
-        assert!(s.verify("job1", "result", exp, sig, 1_000_000));
-        assert!(!s.verify("job1", "result", exp, sig, exp), "expired");
-        assert!(!s.verify("job2", "result", exp, sig, 1_000_000), "another item");
-        assert!(!s.verify("job1", "thumb", exp, sig, 1_000_000), "another variant");
-        assert!(!s.verify("job1", "result", exp + 600, sig, 1_000_000), "a later expiry");
-        assert!(!UrlSigner::new(b"x".repeat(32), 3600).verify("job1", "result", exp, sig, 1_000_000), "another key");
-        assert!(!s.verify("job1", "result", exp, "zz", 1_000_000));
+        assert_eq!(sig.len(), 32, "128 bits");
+        assert_eq!(url, format!("/m/job1/result?{}", s.grant("job1", 1_000_000)), "one grant per item");
+        assert!(s.verify("job1", exp, sig, 1_000_000));
+        assert!(!s.verify("job1", exp, sig, exp), "expired");
+        assert!(!s.verify("job2", exp, sig, 1_000_000), "another item");
+        assert!(!s.verify("job1", exp + 600, sig, 1_000_000), "a later expiry");
+        assert!(!UrlSigner::new(b"x".repeat(32), 3600).verify("job1", exp, sig, 1_000_000), "another key");
+        assert!(!s.verify("job1", exp, "zz", 1_000_000));
+        assert!(!s.verify("job1", exp, &sig[..30], 1_000_000), "shortened");
+        let full = s.sign_owner("job1", "result", 1_000_000);
+        let owner_sig = full.rsplit("sig=").next().unwrap();
+        assert!(s.verify_owner("job1", "result", exp, owner_sig, 1_000_000));
+        assert!(!s.verify("job1", exp, owner_sig, 1_000_000), "an owner URL is not a share grant");
+        assert!(!s.verify_owner("job1", "result", exp, sig, 1_000_000), "a share grant is not an owner URL");
     }
 
     #[test]

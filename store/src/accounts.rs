@@ -399,7 +399,9 @@ impl Store {
             r => r?,
         };
         crate::audit::audit_in(&mut tx, Some(actor_id), "legal.publish", &id, &format!("{doc} {version}{}", if material { " (material)" } else { "" })).await?;
+        crate::announce_operator_change(&mut tx).await?;
         tx.commit().await?;
+        self.operator_changed();
         Ok(LegalVersion { id, doc: doc.into(), version: version.into(), body: body.into(), effective_at, material: material as i64, created_at: now_ms() })
     }
 
@@ -416,18 +418,21 @@ impl Store {
     /// The newest material terms version in effect at `now` (Unix ms) that a member who
     /// accepted version `accepted` still has to accept: one whose effective date is after the
     /// accepted version's (any, if `accepted` was never published). `None`: nothing pending.
-    /// One query that reads no bodies: every signed-in page and every creation asks it.
+    /// Every signed-in page and every creation asks it: answered from the terms versions as
+    /// this process last read them ([`crate::cached`]; no bodies).
     pub async fn pending_material_terms(&self, accepted: &str, now: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<_, String>(
-            "SELECT m.version FROM legal_versions m WHERE m.doc = 'terms' AND m.material = 1 AND m.effective_at <= $1 \
-             AND m.effective_at > COALESCE((SELECT a.effective_at FROM legal_versions a WHERE a.doc = 'terms' AND a.version = $2 \
-             ORDER BY a.effective_at DESC, a.created_at DESC LIMIT 1), $3) ORDER BY m.effective_at DESC, m.created_at DESC LIMIT 1",
-        )
-        .bind(now)
-        .bind(accepted)
-        .bind(i64::MIN)
-        .fetch_optional(&self.pool)
-        .await?)
+        let versions = self
+            .operator
+            .terms
+            .get(&self.hub, || async {
+                Ok(sqlx::query_as::<_, crate::cached::TermsVersion>(
+                    "SELECT version, effective_at, created_at, material FROM legal_versions WHERE doc = 'terms'",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            })
+            .await?;
+        Ok(crate::cached::pending_terms(&versions, accepted, now))
     }
 
     /// Sets the member's theme and language (the caller checked them).

@@ -75,8 +75,8 @@ pub struct NewApiKey<'a> {
 #[derive(Clone, Debug)]
 pub struct KeyAuth {
     pub key: ApiKey,
-    /// The owner's suspension time, if suspended (moderation).
-    pub suspended_at: Option<i64>,
+    /// The owner's standing, address and terms (suspended: the key does not work).
+    pub owner: crate::users::Eligibility,
 }
 
 /// A webhook delivery: one event of one job to one key's endpoint.
@@ -196,16 +196,16 @@ impl Store {
         struct Row {
             #[sqlx(flatten)]
             key: ApiKey,
-            suspended_at: Option<i64>,
+            #[sqlx(flatten)]
+            owner: crate::users::Eligibility,
         }
         let cols = KEY_COLUMNS.split(", ").map(|c| format!("k.{c}")).collect::<Vec<_>>().join(", ");
-        let row = sqlx::query_as::<_, Row>(&format!(
-            "SELECT {cols}, u.suspended_at FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.secret_hash = $1"
-        ))
-        .bind(secret_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| KeyAuth { key: r.key, suspended_at: r.suspended_at }))
+        let owner = crate::users::ELIGIBILITY_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let row = sqlx::query_as::<_, Row>(&format!("SELECT {cols}, {owner} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.secret_hash = $1"))
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| KeyAuth { key: r.key, owner: r.owner }))
     }
 
     /// Records that the key was used at `now` if it was last marked before `older_than`

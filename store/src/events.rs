@@ -45,6 +45,17 @@ pub(crate) async fn append_in(tx: &mut Transaction<'static, Any>, user_id: &str,
 /// one statement on PostgreSQL (number, rows and notice), two on SQLite. Returns the last
 /// `seq`, or `None` if the member's row is gone or `events` is empty.
 pub(crate) async fn append_all_in(tx: &mut Transaction<'static, Any>, user_id: &str, events: &[LiveEvent]) -> Result<Option<i64>> {
+    append_all_notifying_in(tx, user_id, events, None).await
+}
+
+/// [`append_all_in`], sending `also` too (on PostgreSQL in the same statement; on SQLite
+/// notices are not sent).
+pub(crate) async fn append_all_notifying_in(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    events: &[LiveEvent],
+    also: Option<crate::live::Notice<'_>>,
+) -> Result<Option<i64>> {
     if events.is_empty() {
         return Ok(None);
     }
@@ -53,20 +64,26 @@ pub(crate) async fn append_all_in(tx: &mut Transaction<'static, Any>, user_id: &
     let conn = &mut **tx;
     // Rows `($k + i*2, $k + i*2 + 1)` of (kind, payload), numbered from the member's new
     // `event_seq` backwards.
-    let first = 5;
+    let postgres = crate::live::is_postgres(conn);
+    let also = also.filter(|_| postgres).map(crate::live::Notice::payload);
+    let first = if also.is_some() { 6 } else { 5 };
     let values: Vec<String> = (0..events.len()).map(|i| format!("({}, ${}, ${})", i + 1, first + 2 * i, first + 2 * i + 1)).collect();
-    let seq = if crate::live::is_postgres(conn) {
-        // One round trip: the numbers, the rows and the notice.
+    let seq = if postgres {
+        // One round trip: the numbers, the rows and the notices.
         let sql = format!(
             "WITH s AS (UPDATE users SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq) \
              INSERT INTO events (user_id, seq, kind, payload, created_at) \
              SELECT $1, s.event_seq - $2 + v.n, v.kind, v.payload, $3 FROM s \
              CROSS JOIN (VALUES {}) AS v(n, kind, payload) \
-             CROSS JOIN LATERAL (SELECT pg_notify($4, 'e:' || $1)) n \
+             CROSS JOIN LATERAL (SELECT pg_notify($4, 'e:' || $1){}) n \
              RETURNING seq",
-            values.join(", ")
+            values.join(", "),
+            if also.is_some() { ", pg_notify($4, $5)" } else { "" }
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id).bind(n).bind(now).bind(crate::live::CHANNEL);
+        if let Some(payload) = also {
+            q = q.bind(payload);
+        }
         for e in events {
             q = q.bind(e.kind()).bind(e.payload());
         }

@@ -233,10 +233,9 @@ pub(crate) async fn emit_job(tx: &mut Transaction<'static, Any>, job: &Job) -> R
 pub(crate) async fn emit_job_with(tx: &mut Transaction<'static, Any>, job: &Job, balance: Option<i64>) -> Result<()> {
     let mut events = vec![LiveEvent::Job(job.state())];
     events.extend(balance.map(|balance| LiveEvent::Balance(darkroom_contract::event::Balance { balance })));
-    events::append_all_in(tx, &job.user_id, &events).await?;
-    if job.status == JobStatus::Queued {
-        crate::live::notify_in(&mut **tx, crate::live::Notice::Queued).await?;
-    }
+    // A queued job also wakes the idle workers (in the same statement on PostgreSQL).
+    let queued = (job.status == JobStatus::Queued).then_some(crate::live::Notice::Queued);
+    events::append_all_notifying_in(tx, &job.user_id, &events, queued).await?;
     crate::api::queue_delivery_in(tx, job).await?;
     Ok(())
 }
@@ -254,6 +253,9 @@ impl Store {
         }
         let id = new_id();
         let now = now_ms();
+        if let Some(created) = self.create_job_at_once(&new, &id, now).await? {
+            return Ok(created);
+        }
         let mut tx = self.begin_write().await?;
         // One statement inserts the job and returns it, if its uploads are still the
         // member's and (without a cap, which locks the key below) its API key is still live.
@@ -333,6 +335,191 @@ impl Store {
             self.queued();
         }
         Ok((job, true))
+    }
+
+    /// [`Self::create_job`] in one round trip inside its transaction, for the common case:
+    /// the job is allowed or held (not blocked), its API key has no cap, no credit lot of the
+    /// member's is due, and the first live lot covers the cost. On PostgreSQL one statement of
+    /// chained data-modifying CTEs; on SQLite one multi-statement query on the writer (which
+    /// holds the database's write lock from `BEGIN IMMEDIATE`). Either writes exactly the rows
+    /// the general path writes: the job, its decisions and request log row, the debit (balance,
+    /// entry, lot, draw) and the job and balance events (and on PostgreSQL the notices).
+    ///
+    /// Returns `None`, with nothing written, when a step did not apply (an upload or the key
+    /// gone, too few credits, a lot due, a debit across lots) or the idempotency key was used
+    /// before: [`Self::create_job`]'s general path then answers (with the exact error).
+    /// Errors: any other database error.
+    async fn create_job_at_once(&self, new: &NewJob<'_>, id: &str, now: i64) -> Result<Option<(Job, bool)>> {
+        let gates = &new.gates;
+        let api = new.api.as_ref();
+        if gates.status == JobStatus::Rejected || api.is_some_and(|a| a.cap.is_some()) || new.cost <= 0 {
+            return Ok(None);
+        }
+        let postgres = self.backend == Backend::Postgres;
+        let entry_id = new_id();
+        let entry_key = format!("job:{id}");
+        let state = JobState {
+            id: id.to_string(),
+            status: gates.status,
+            progress: 0,
+            error: gates.message.map(str::to_string),
+            cost: new.cost,
+            created_at: now,
+            finished_at: None,
+            category: gates.category,
+            hidden: false,
+        };
+        let job_event = LiveEvent::Job(state);
+        let (job_kind, balance_kind) = (job_event.kind().as_str(), darkroom_contract::EventKind::Balance.as_str());
+        let log = api.and_then(|a| a.log.as_ref().map(|l| (a.key_id, l)));
+        // Placeholders: $1..$21 as in the general path's INSERT, $22..$24 the debit's entry and
+        // the job's event.
+        let insert_job = "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
+             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
+             WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
+             AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
+             AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL))";
+        let debit = "UPDATE users SET balance = balance - $6, event_seq = event_seq + 2 WHERE id = $2 AND balance >= $6 \
+             AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = $2 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $10) \
+             RETURNING balance, event_seq";
+        let first_lot = format!("SELECT id, remaining FROM credit_lots WHERE {} LIMIT 1", ledger::live_lots("$2", "$10"));
+        let charge = ledger::Kind::Charge.as_str();
+        let entry_cols = "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at)";
+        let events_cols = "INSERT INTO events (user_id, seq, kind, payload, created_at)";
+        // Placeholders after the fixed ones, numbered as they are used: the request log's, the
+        // notices' (PostgreSQL), then the decisions' rows.
+        let queued = gates.status == JobStatus::Queued;
+        let mut next = 25;
+        let mut take = |n: usize| {
+            let first = next;
+            next += n;
+            first
+        };
+        let log_sql = log.map(|_| {
+            let k = take(4);
+            format!(
+                "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
+                 VALUES (${k}, $2, $16, ${}, ${}, ${}, 201, $6, $10)",
+                k + 1,
+                k + 2,
+                k + 3
+            )
+        });
+        let notices = postgres.then(|| take(if queued { 2 } else { 1 }));
+        let first_decision = take(0);
+        let decisions = (!gates.decisions.is_empty())
+            .then(|| format!("{} {}", crate::moderation::DECISIONS_INSERT, crate::moderation::decision_rows(first_decision, gates.decisions.len())));
+        let sql = if postgres {
+            let mut ctes = vec![
+                format!("j AS ({insert_job} RETURNING {COLUMNS})"),
+                format!("u AS ({debit})"),
+                format!("lot AS (UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT id FROM ({first_lot}) f) AND remaining >= $6 RETURNING id)"),
+                format!("e AS ({entry_cols} SELECT $22, $2, '{charge}', -$6, u.balance, 'generation', $1, $23, $10 FROM u)"),
+                "dr AS (INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, lot.id, $6 FROM lot)".to_string(),
+                format!(
+                    "ev AS ({events_cols} SELECT $2, u.event_seq - 1, '{job_kind}', $24, $10 FROM u \
+                     UNION ALL SELECT $2, u.event_seq, '{balance_kind}', '{{\"balance\":' || u.balance || '}}', $10 FROM u)"
+                ),
+            ];
+            ctes.extend(log_sql.map(|l| format!("l AS ({l})")));
+            ctes.extend(decisions.map(|d| format!("d AS ({d})")));
+            // Notices (delivered at commit): the member's log grew; a queued job wakes workers.
+            let c = notices.unwrap_or_default();
+            let wake = if queued { format!(", pg_notify(${c}, ${}) AS q", c + 1) } else { String::new() };
+            ctes.push(format!("n AS (SELECT pg_notify(${c}, 'e:' || $2) AS e{wake})"));
+            format!("WITH {} SELECT j.*, u.balance AS new_balance, (SELECT COUNT(*) FROM lot) AS lots FROM j, u, n", ctes.join(", "))
+        } else {
+            let mut stmts = vec![
+                format!("{insert_job} RETURNING {COLUMNS}"),
+                debit.to_string(),
+                format!("{entry_cols} SELECT $22, $2, '{charge}', -$6, balance, 'generation', $1, $23, $10 FROM users WHERE id = $2"),
+                format!("INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, f.id, $6 FROM ({first_lot}) f WHERE f.remaining >= $6 RETURNING lot_id"),
+                "UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT lot_id FROM lot_draws WHERE entry_id = $22)".to_string(),
+                format!(
+                    "{events_cols} SELECT $2, event_seq - 1, '{job_kind}', $24, $10 FROM users WHERE id = $2 \
+                     UNION ALL SELECT $2, event_seq, '{balance_kind}', '{{\"balance\":' || balance || '}}', $10 FROM users WHERE id = $2"
+                ),
+            ];
+            stmts.extend(log_sql);
+            stmts.extend(decisions);
+            stmts.join("; ")
+        };
+        let payload = job_event.payload();
+        let log_id = new_id();
+        let mut q = sqlx::query(&sql)
+            .bind(id)
+            .bind(new.user_id)
+            .bind(new.upload_id)
+            .bind(new.mode)
+            .bind(new.params)
+            .bind(new.cost)
+            .bind(gates.status)
+            .bind(new.visibility)
+            .bind(new.idempotency_key)
+            .bind(now)
+            .bind(new.prompt)
+            .bind(gates.message)
+            .bind(gates.category)
+            .bind(None::<i64>)
+            .bind(new.style)
+            .bind(api.map(|a| a.key_id))
+            .bind(api.map(|a| a.request_hash))
+            .bind(new.style_upload_id)
+            .bind(new.template_id)
+            .bind(new.request_id)
+            .bind(api.map(|a| a.key_id))
+            .bind(&entry_id)
+            .bind(&entry_key)
+            .bind(&payload);
+        if let Some((_, l)) = log {
+            q = q.bind(&log_id).bind(l.key_prefix).bind(l.method).bind(l.route);
+        }
+        if postgres {
+            q = q.bind(crate::live::CHANNEL);
+            if queued {
+                q = q.bind(crate::live::Notice::Queued.payload());
+            }
+        }
+        q = crate::moderation::bind_decisions(q, new.user_id, Some(id), gates.decisions, now);
+        let mut tx = self.begin_write().await?;
+        let rows = match q.fetch_all(&mut *tx).await.map_err(StoreError::from) {
+            Ok(rows) => rows,
+            Err(e) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        // Every step must have applied: the job row, the debit's balance and the one lot.
+        use sqlx::Row;
+        let job_width = COLUMNS.split(", ").count();
+        let (mut job, mut debited, mut lots) = (None, false, 0i64);
+        for row in &rows {
+            let n = row.len();
+            if n >= job_width {
+                job = Some(<Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(row)?);
+                if postgres {
+                    debited = true;
+                    lots = row.try_get::<i64, _>("lots")?;
+                }
+            } else if n == 2 {
+                debited = true;
+            } else if n == 1 {
+                lots += 1;
+            }
+        }
+        let Some(job) = job.filter(|_| debited && lots == 1) else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        tx.commit().await?;
+        self.creations_at_once.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.changed(new.user_id);
+        if job.status == JobStatus::Queued {
+            self.queued();
+        }
+        Ok(Some((job, true)))
     }
 
     /// The member's job created with this idempotency key, if any.

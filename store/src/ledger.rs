@@ -197,9 +197,21 @@ pub(crate) async fn expire_due_in(tx: &mut Transaction<'static, Any>, user_id: &
     Ok(balance)
 }
 
+/// The condition and order of a member's lots with credits left that are live at a time, in
+/// spending order (soonest-expiring first, never-expiring last, then oldest), with `user` and
+/// `now` the statement's placeholders for the member's id and the time.
+pub(crate) fn live_lots(user: &str, now: &str) -> String {
+    format!(
+        "user_id = {user} AND remaining > 0 AND (expires_at IS NULL OR expires_at > {now}) \
+         ORDER BY CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, created_at, id"
+    )
+}
+
 /// Takes `cost` (≥ 0) credits inside `tx` if the balance covers it, from the soonest-expiring
 /// live lots first, and writes a `kind` entry (`charge`, or `adjustment` for an admin
-/// deduction). Due lots are expired first. Returns the new balance.
+/// deduction). Due lots are expired first. Returns the new balance. Most debits (no lot due,
+/// the first lot covers the cost) take four statements: the balance, the entry, the lot, the
+/// draw.
 ///
 /// Errors: [`StoreError::InsufficientCredits`] (nothing written but expiries), [`StoreError::Conflict`]
 /// for a reused idempotency key.
@@ -214,24 +226,58 @@ pub(crate) async fn debit_in(
     idempotency_key: &str,
 ) -> Result<i64> {
     let now = now_ms();
-    expire_due_in(tx, user_id, now).await?;
-    let balance: Option<i64> =
-        sqlx::query_scalar("UPDATE users SET balance = balance - $1 WHERE id = $2 AND balance >= $1 RETURNING balance")
-            .bind(cost)
-            .bind(user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let Some(balance) = balance else {
-        let have: Option<i64> = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut **tx).await?;
-        return match have {
-            Some(balance) => Err(StoreError::InsufficientCredits { balance, needed: cost }),
-            None => Err(StoreError::NotFound),
-        };
+    // Most debits find no lot due: the balance is taken in the statement that checks that.
+    let balance: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET balance = balance - $1 WHERE id = $2 AND balance >= $1 \
+         AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = $2 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $3) \
+         RETURNING balance",
+    )
+    .bind(cost)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let balance = match balance {
+        Some(b) => b,
+        None => {
+            expire_due_in(tx, user_id, now).await?;
+            let balance: Option<i64> =
+                sqlx::query_scalar("UPDATE users SET balance = balance - $1 WHERE id = $2 AND balance >= $1 RETURNING balance")
+                    .bind(cost)
+                    .bind(user_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some(balance) = balance else {
+                let have: Option<i64> = sqlx::query_scalar("SELECT balance FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut **tx).await?;
+                return match have {
+                    Some(balance) => Err(StoreError::InsufficientCredits { balance, needed: cost }),
+                    None => Err(StoreError::NotFound),
+                };
+            };
+            balance
+        }
     };
     let entry = insert_entry(tx, user_id, kind, -cost, balance, reason, job_id, idempotency_key).await?;
+    if cost == 0 {
+        return Ok(balance);
+    }
+    // Most debits fit in the first live lot in spending order: taken in one statement.
+    let first: Option<String> = sqlx::query_scalar(&format!(
+        "UPDATE credit_lots SET remaining = remaining - $1 WHERE id = (SELECT id FROM credit_lots WHERE {} LIMIT 1) \
+         AND remaining >= $1 RETURNING id",
+        live_lots("$2", "$3")
+    ))
+    .bind(cost)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(lot) = first {
+        sqlx::query("INSERT INTO lot_draws (entry_id, lot_id, amount) VALUES ($1, $2, $3)").bind(&entry).bind(&lot).bind(cost).execute(&mut **tx).await?;
+        return Ok(balance);
+    }
     let lots: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT id, remaining FROM credit_lots WHERE user_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2) \
-         ORDER BY CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, created_at, id",
+        &format!("SELECT id, remaining FROM credit_lots WHERE {}", live_lots("$1", "$2")),
     )
     .bind(user_id)
     .bind(now)

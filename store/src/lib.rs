@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod api;
 pub mod audit;
+pub mod cached;
 pub mod cluster;
 pub mod dashboard;
 pub mod events;
@@ -78,6 +79,13 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Announces a change to operator data inside the caller's transaction (on PostgreSQL every
+/// node's copy is dropped at commit); the caller counts it in this process after commit
+/// ([`Store::operator_changed`]). See [`cached`].
+pub(crate) async fn announce_operator_change(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    live::notify_in(conn, live::Notice::Config).await
+}
+
 /// Bumps the public feed's version inside the caller's transaction (see [`Store::feed_version`]).
 pub(crate) async fn bump_feed(conn: &mut sqlx::AnyConnection) -> Result<()> {
     sqlx::query("UPDATE feed_version SET version = version + 1 WHERE id = 1").execute(&mut *conn).await?;
@@ -106,6 +114,11 @@ pub struct Store {
     /// Who is woken by a change (see [`live`]): this process's changes right after commit,
     /// other nodes' through the PostgreSQL listener.
     pub hub: std::sync::Arc<live::Hub>,
+    /// Jobs created in one round trip ([`Store::create_job`]'s common case), for tests and
+    /// metrics.
+    creations_at_once: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Templates, settings and terms versions as last read ([`cached`]).
+    operator: std::sync::Arc<cached::OperatorData>,
 }
 
 impl Store {
@@ -163,7 +176,7 @@ impl Store {
             }
             Backend::Postgres => (pool.clone(), pool_with(4, true).connect_with(opts).await?),
         };
-        Ok(Self { pool, write_pool, rate_pool, backend, url, hub: Default::default() })
+        Ok(Self { pool, write_pool, rate_pool, backend, url, hub: Default::default(), creations_at_once: Default::default(), operator: Default::default() })
     }
 
     /// The public feed's version in the database: it grows in the same transaction as every
@@ -239,6 +252,16 @@ impl Store {
     /// Call after committing a transaction that appended events of `user_id`.
     pub(crate) fn changed(&self, user_id: &str) {
         self.hub.member_changed(user_id);
+    }
+
+    /// Call after committing a change to operator data (templates, settings, terms).
+    pub(crate) fn operator_changed(&self) {
+        self.hub.config_changed();
+    }
+
+    /// How many jobs this process created in one round trip (the rest took the general path).
+    pub fn creations_at_once(&self) -> u64 {
+        self.creations_at_once.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Call after committing a transaction that queued a job (or released a held one).

@@ -41,6 +41,8 @@ pub enum Notice<'a> {
     Queued,
     /// `f`: what Explore shows changed.
     Feed,
+    /// `c`: operator data changed (templates, settings, terms: [`crate::cached`]).
+    Config,
     /// `h`: the listener's own heartbeat.
     Heartbeat,
 }
@@ -52,6 +54,7 @@ impl<'a> Notice<'a> {
             Notice::Member(id) => format!("e:{id}"),
             Notice::Queued => "q".into(),
             Notice::Feed => "f".into(),
+            Notice::Config => "c".into(),
             Notice::Heartbeat => "h".into(),
         }
     }
@@ -61,6 +64,7 @@ impl<'a> Notice<'a> {
         match payload {
             "q" => Some(Notice::Queued),
             "f" => Some(Notice::Feed),
+            "c" => Some(Notice::Config),
             "h" => Some(Notice::Heartbeat),
             p => p.strip_prefix("e:").filter(|id| !id.is_empty()).map(Notice::Member),
         }
@@ -73,13 +77,14 @@ pub struct Hub {
     members: Mutex<HashMap<String, watch::Sender<u64>>>,
     queued: watch::Sender<u64>,
     feed: AtomicU64,
+    config: AtomicU64,
     listening: AtomicBool,
     reconnects: AtomicU64,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self { members: Mutex::default(), queued: watch::channel(0).0, feed: AtomicU64::new(0), listening: AtomicBool::new(false), reconnects: AtomicU64::new(0) }
+        Self { members: Mutex::default(), queued: watch::channel(0).0, feed: AtomicU64::new(0), config: AtomicU64::new(0), listening: AtomicBool::new(false), reconnects: AtomicU64::new(0) }
     }
 }
 
@@ -147,6 +152,16 @@ impl Hub {
         self.feed.load(Ordering::SeqCst)
     }
 
+    /// Counts a change to operator data (this process's or, through the listener, another's).
+    pub fn config_changed(&self) {
+        self.config.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Operator-data changes seen so far (grows; [`crate::cached`] keys on it).
+    pub fn config_changes(&self) -> u64 {
+        self.config.load(Ordering::SeqCst)
+    }
+
     /// Wakes everything: every member's watchers, idle workers and the feed (after the
     /// listener reconnected, when notices may have been missed).
     pub fn wake_all(&self) {
@@ -155,6 +170,7 @@ impl Hub {
         }
         self.job_queued();
         self.feed_changed();
+        self.config_changed();
     }
 
     /// Members with at least one open watch in this process.
@@ -178,6 +194,7 @@ impl Hub {
             Some(Notice::Member(id)) => self.member_changed(id),
             Some(Notice::Queued) => self.job_queued(),
             Some(Notice::Feed) => self.feed_changed(),
+            Some(Notice::Config) => self.config_changed(),
             Some(Notice::Heartbeat) | None => {}
         }
     }

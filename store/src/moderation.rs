@@ -128,21 +128,35 @@ pub(crate) async fn decisions_in(tx: &mut Transaction<'static, Any>, user_id: &s
     if decisions.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..decisions.len())
+    let sql = format!("{DECISIONS_INSERT} {}", decision_rows(1, decisions.len()));
+    bind_decisions(sqlx::query(&sql), user_id, job_id, decisions, now_ms()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The statement that records decisions, up to its `VALUES` rows ([`decision_rows`]).
+pub(crate) const DECISIONS_INSERT: &str =
+    "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) VALUES";
+
+/// `n` rows of [`DECISIONS_INSERT`], their 12 placeholders each numbered from `$first` on.
+pub(crate) fn decision_rows(first: usize, n: usize) -> String {
+    (0..n)
         .map(|i| {
-            let b = i * 12;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12
-            )
+            let b = first + i * 12;
+            let cols: Vec<String> = (b..b + 12).map(|k| format!("${k}")).collect();
+            format!("({})", cols.join(", "))
         })
-        .collect();
-    let sql = format!(
-        "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) VALUES {}",
-        rows.join(", ")
-    );
-    let now = now_ms();
-    let mut q = sqlx::query(&sql);
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds the values of [`decision_rows`] in order (each decision gets a new id).
+pub(crate) fn bind_decisions<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    user_id: &'q str,
+    job_id: Option<&'q str>,
+    decisions: &'q [NewDecision],
+    now: i64,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
     for d in decisions {
         q = q
             .bind(new_id())
@@ -158,8 +172,7 @@ pub(crate) async fn decisions_in(tx: &mut Transaction<'static, Any>, user_id: &s
             .bind(&d.reason)
             .bind(now);
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    q
 }
 
 pub(crate) async fn decision_in(tx: &mut Transaction<'static, Any>, user_id: &str, job_id: Option<&str>, d: &NewDecision) -> Result<()> {

@@ -19,9 +19,17 @@ pub struct SettingsRow {
 }
 
 impl Store {
-    /// The settings document, `None` before the first save.
+    /// The settings document, `None` before the first save, as this process last read it
+    /// ([`crate::cached`]: a save shows at once here and on other nodes within a second).
     pub async fn site_settings(&self) -> Result<Option<SettingsRow>> {
-        Ok(sqlx::query_as::<_, SettingsRow>("SELECT doc, version FROM site_settings WHERE id = 1").fetch_optional(&self.pool).await?)
+        let row = self
+            .operator
+            .settings
+            .get(&self.hub, || async {
+                Ok(sqlx::query_as::<_, SettingsRow>("SELECT doc, version FROM site_settings WHERE id = 1").fetch_optional(&self.pool).await?)
+            })
+            .await?;
+        Ok((*row).clone())
     }
 
     /// Saves `doc` if the stored version is still `read_version` (0: nothing was stored), and
@@ -56,7 +64,9 @@ impl Store {
             return Ok(None);
         }
         crate::audit::audit_in(&mut tx, Some(actor_id), "settings.save", "settings", summary).await?;
+        crate::announce_operator_change(&mut tx).await?;
         tx.commit().await?;
+        self.operator_changed();
         Ok(Some(version))
     }
 

@@ -71,23 +71,25 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
+    /// Every template in catalogue order, archived ones too, as this process last read them
+    /// ([`crate::cached`]: a save shows at once here and on other nodes within a second).
+    async fn catalogue(&self) -> Result<std::sync::Arc<Vec<Template>>> {
+        self.operator
+            .templates
+            .get(&self.hub, || async {
+                Ok(sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates ORDER BY position, id")).fetch_all(&self.pool).await?)
+            })
+            .await
+    }
+
     /// Every template in catalogue order; archived ones only with `include_archived`.
     pub async fn templates(&self, include_archived: bool) -> Result<Vec<Template>> {
-        Ok(sqlx::query_as::<_, Template>(&format!(
-            "SELECT {COLUMNS} FROM templates WHERE ($1 = 1 OR archived_at IS NULL) ORDER BY position, id"
-        ))
-        .bind(include_archived as i64)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(self.catalogue().await?.iter().filter(|t| include_archived || t.archived_at.is_none()).cloned().collect())
     }
 
     /// One template, archived or not. Errors: [`StoreError::NotFound`].
     pub async fn template(&self, id: &str) -> Result<Template> {
-        sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)
+        self.catalogue().await?.iter().find(|t| t.id == id).cloned().ok_or(StoreError::NotFound)
     }
 
     /// Creates (`create`) or updates a template, audited in the same transaction as
@@ -163,7 +165,9 @@ impl Store {
         let action = if create { "templates.create" } else { "templates.update" };
         crate::audit::audit_in(&mut tx, Some(actor_id), action, t.id, &summary).await?;
         let saved = sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1")).bind(t.id).fetch_one(&mut *tx).await?;
+        crate::announce_operator_change(&mut tx).await?;
         tx.commit().await?;
+        self.operator_changed();
         Ok(saved)
     }
 
@@ -180,7 +184,9 @@ impl Store {
         sqlx::query("UPDATE templates SET preview_url = $1, updated_at = $2 WHERE id = $3").bind(preview_url).bind(now_ms()).bind(id).execute(&mut *tx).await?;
         crate::audit::audit_in(&mut tx, Some(actor_id), "templates.preview", id, &format!("{preview_url} · made by {made_by}")).await?;
         let after = sqlx::query_as::<_, Template>(&format!("SELECT {COLUMNS} FROM templates WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+        crate::announce_operator_change(&mut tx).await?;
         tx.commit().await?;
+        self.operator_changed();
         Ok((before, after))
     }
 
@@ -224,7 +230,9 @@ impl Store {
         sqlx::query("UPDATE templates SET position = $1, updated_at = $2 WHERE id = $3").bind(theirs).bind(now_ms()).bind(&other).execute(&mut *tx).await?;
         let direction = if step < 0 { "up" } else { "down" };
         crate::audit::audit_in(&mut tx, Some(actor_id), "templates.move", id, &format!("{direction}, past {other}")).await?;
+        crate::announce_operator_change(&mut tx).await?;
         tx.commit().await?;
+        self.operator_changed();
         Ok(())
     }
 }

@@ -43,6 +43,33 @@ pub struct User {
     pub event_seq: i64,
 }
 
+/// What decides whether a member may start generations now (standing, confirmed address,
+/// accepted terms), and their publishing confirmation, which a new result's visibility reads.
+/// The API reads it with the key in one query (`Store::api_key_by_hash`).
+#[derive(Clone, Debug, sqlx::FromRow, PartialEq, Eq)]
+pub struct Eligibility {
+    pub suspended_at: Option<i64>,
+    pub restricted_until: Option<i64>,
+    pub email_verified_at: Option<i64>,
+    pub terms_version: String,
+    pub publish_reviewed_at: Option<i64>,
+}
+
+/// [`Eligibility`]'s columns of `users`.
+pub(crate) const ELIGIBILITY_COLUMNS: &str = "suspended_at, restricted_until, email_verified_at, terms_version, publish_reviewed_at";
+
+impl From<&User> for Eligibility {
+    fn from(u: &User) -> Self {
+        Self {
+            suspended_at: u.suspended_at,
+            restricted_until: u.restricted_until,
+            email_verified_at: u.email_verified_at,
+            terms_version: u.terms_version.clone(),
+            publish_reviewed_at: u.publish_reviewed_at,
+        }
+    }
+}
+
 /// What sign-up records.
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -100,6 +127,15 @@ impl Store {
         }
         tx.commit().await?;
         self.user(&id).await
+    }
+
+    /// Whether the member may create now ([`Eligibility`]). Errors: [`StoreError::NotFound`].
+    pub async fn eligibility(&self, id: &str) -> Result<Eligibility> {
+        sqlx::query_as::<_, Eligibility>(&format!("SELECT {ELIGIBILITY_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// The account with this id. Errors: [`StoreError::NotFound`].

@@ -45,6 +45,7 @@ on_both!(
     pending_material_terms_follow_what_was_accepted,
     support_requests_move_open_answered_closed_audited,
     members_search_and_staff_actions_are_audited,
+    common_creations_take_one_round_trip_and_write_what_the_general_path_writes,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -739,7 +740,7 @@ async fn api_key_caps_and_webhook_deliveries_exactly_once(b: Backend) {
         .await
         .unwrap();
     let found = store.api_key_by_hash("h1").await.unwrap().unwrap();
-    assert_eq!((found.key.id.as_str(), found.suspended_at), (key.id.as_str(), None));
+    assert_eq!((found.key.id.as_str(), found.owner.suspended_at, found.owner.terms_version.as_str()), (key.id.as_str(), None, "1"));
     assert!(store.api_key_by_hash("h2").await.unwrap().is_none());
     store.set_webhook(&key.id, &me, Some("https://example.com/h"), "generation.canceled", Some("whsec_AAAA")).await.unwrap();
     // The cap counts this key's jobs since the window start, less refunded ones.
@@ -1040,4 +1041,82 @@ async fn members_search_and_staff_actions_are_audited(b: Backend) {
         let row = &store.audit_entries(&format!("user:{id}"), 1).await.unwrap()[0];
         assert_eq!((row.action.as_str(), row.actor_id.as_deref()), (action, Some(staff.as_str())));
     }
+}
+
+/// The common creation (allowed or held, no cap, no lot due, one lot covers the cost) is one
+/// round trip inside its transaction; it writes exactly what the general path writes, and
+/// every other case still takes the general path with its exact answers.
+async fn common_creations_take_one_round_trip_and_write_what_the_general_path_writes(b: Backend) {
+    use darkroom_contract::event::Balance;
+    use darkroom_contract::LiveEvent;
+    use darkroom_store::api::NewApiKey;
+    use darkroom_store::jobs::{ApiOrigin, RequestLog};
+    use darkroom_store::ledger::Kind;
+    let store = fresh_store(b).await;
+    let me = member(&store, "fast@example.com", 20).await;
+    let up = upload(&store, &me).await;
+    let key = store
+        .create_api_key(NewApiKey {
+            user_id: &me, name: "k", prefix: "dk_fastfast", secret_hash: "hf", scopes: "generate", cap_credits: None, cap_period: None, expires_at: None,
+        })
+        .await
+        .unwrap();
+    let log = RequestLog { key_prefix: "dk_fastfast", method: "POST", route: "/api/v1/generations" };
+    let decisions = [decision("prompt", "allow", None), decision("upload", "review", Some("sexual"))];
+    let api = |k: &'static str, status: JobStatus| NewJob {
+        api: Some(ApiOrigin { key_id: &key.id, request_hash: "r", cap: None, log: Some(log) }),
+        gates: Gates { status, category: None, message: None, decisions: &decisions, strike: None },
+        ..job(&me, &up, k, 3)
+    };
+    let events_before = store.last_event_id(&me).await.unwrap();
+    let (a, created) = store.create_job(api("a", JobStatus::Queued)).await.unwrap();
+    assert!(created);
+    assert_eq!(store.creations_at_once(), 1, "the common case takes one round trip");
+    assert_eq!((a.status, a.cost, a.upload_id.as_deref(), a.api_key_id.as_deref()), (JobStatus::Queued, 3, Some(up.as_str()), Some(key.id.as_str())));
+    assert_eq!(store.job(&a.id, &me).await.unwrap(), a, "the answer is the stored row");
+    assert_eq!(store.user(&me).await.unwrap().balance, 17);
+    let entry = store.ledger(&me, 10).await.unwrap().into_iter().find(|e| e.job_id.as_deref() == Some(a.id.as_str())).expect("the charge");
+    assert_eq!((entry.kind.as_str(), entry.amount, entry.balance_after), ("charge", -3, 17));
+    let draws: Vec<(String, i64)> = sqlx::query_as("SELECT d.entry_id, d.amount FROM lot_draws d WHERE d.entry_id = $1").bind(&entry.id).fetch_all(&store.pool).await.unwrap();
+    assert_eq!(draws, vec![(entry.id.clone(), 3)], "drawn from the one lot");
+    let got = store.decisions_for_job(&a.id).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|d| d.user_id == me && d.job_id.as_deref() == Some(a.id.as_str())));
+    let logged = store.api_requests(&me, 10).await.unwrap();
+    assert_eq!((logged.len(), logged[0].status, logged[0].cost, logged[0].route.as_str()), (1, 201, 3, "/api/v1/generations"));
+    let events = store.events_after(&me, events_before, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![events_before + 1, events_before + 2], "numbered on");
+    assert_eq!((events[0].kind.as_str(), events[0].payload.clone()), ("job", LiveEvent::Job(a.state()).payload()));
+    assert_eq!((events[1].kind.as_str(), events[1].payload.clone()), ("balance", LiveEvent::Balance(Balance { balance: 17 }).payload()));
+    assert_lots_consistent(&store, &me).await;
+    // Held for review: also one round trip.
+    let (h, _) = store.create_job(api("h", JobStatus::Review)).await.unwrap();
+    assert_eq!((h.status, store.creations_at_once()), (JobStatus::Review, 2));
+    // A retried key answers the first job, charging nothing.
+    let (again, created) = store.create_job(api("a", JobStatus::Queued)).await.unwrap();
+    assert_eq!((again.id.as_str(), created, store.user(&me).await.unwrap().balance), (a.id.as_str(), false, 14));
+    // A debit across two lots takes the general path and draws from both.
+    let now = darkroom_store::now_ms();
+    store.add_credits(&me, Kind::Grant, 1, "soon", "soon", Some(now + 3_600_000)).await.unwrap();
+    let (g, _) = store.create_job(api("g", JobStatus::Queued)).await.unwrap();
+    assert_eq!(store.creations_at_once(), 2, "the general path");
+    let g_entry = store.ledger(&me, 10).await.unwrap().into_iter().find(|e| e.job_id.as_deref() == Some(g.id.as_str())).unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lot_draws WHERE entry_id = $1").bind(&g_entry.id).fetch_one(&store.pool).await.unwrap();
+    assert_eq!((g_entry.balance_after, n), (12, 2));
+    let last = store.events_after(&me, 0, 100).await.unwrap();
+    assert_eq!(last.last().unwrap().payload, LiveEvent::Balance(Balance { balance: 12 }).payload(), "both paths write the same balance event");
+    // Too few credits, a deleted upload, a revoked key: the general path's answers, nothing written.
+    let before = (store.user(&me).await.unwrap().balance, store.events_after(&me, 0, 100).await.unwrap().len(), store.api_requests(&me, 100).await.unwrap().len());
+    let dear = NewJob { cost: 13, ..api("dear", JobStatus::Queued) };
+    assert!(matches!(store.create_job(dear).await, Err(StoreError::InsufficientCredits { balance: 12, needed: 13 })));
+    let other = upload(&store, &me).await;
+    store.delete_upload(&other, &me).await.unwrap();
+    let gone = NewJob { upload_id: Some(&other), ..api("gone", JobStatus::Queued) };
+    assert!(matches!(store.create_job(gone).await, Err(StoreError::NotFound)));
+    store.revoke_api_key(&key.id, &me).await.unwrap();
+    assert!(matches!(store.create_job(api("revoked", JobStatus::Queued)).await, Err(StoreError::NotFound)));
+    let after = (store.user(&me).await.unwrap().balance, store.events_after(&me, 0, 100).await.unwrap().len(), store.api_requests(&me, 100).await.unwrap().len());
+    assert_eq!(before, after, "no credit, event or log row for a refused creation");
+    assert_eq!(store.creations_at_once(), 2);
+    assert_lots_consistent(&store, &me).await;
 }

@@ -337,7 +337,7 @@ pub async fn legal_page(doc: String) -> Result<LegalView, ServerFnError> {
     let (must_accept, admin) = match &user {
         Some(u) => {
             let full = state.store.user(&u.id).await.map_err(ssr::store_err)?;
-            let pending = if doc == "terms" { darkroom_service::legal::pending_terms(&state, &full, now).await.map_err(ssr::fail)?.is_some() } else { false };
+            let pending = if doc == "terms" { darkroom_service::legal::pending_terms(&state, &full.terms_version, now).await.map_err(ssr::fail)?.is_some() } else { false };
             (pending, u.role == "admin")
         }
         None => (false, false),

@@ -64,10 +64,28 @@ pub struct PublicItem {
     pub viewer_signed_in: bool,
 }
 
+/// A tile of Explore: what the grid shows of a public item. Its files' URLs are built from
+/// `grant` ([`darkroom_contract::media::shared_url`]), so the page's data carries one
+/// signature per item rather than one URL per rendition.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ExploreItem {
+    pub id: String,
+    /// The prompt, or the style when there is none.
+    pub title: String,
+    /// Result size, pixels.
+    pub width: i64,
+    pub height: i64,
+    /// The signed query (`exp=…&sig=…`) that opens the item's files until it expires.
+    pub grant: String,
+    /// All-time likes, and whether the viewer is among them.
+    pub likes: i64,
+    pub liked: bool,
+}
+
 /// One page of Explore.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ExplorePage {
-    pub items: Vec<PublicItem>,
+    pub items: Vec<ExploreItem>,
     /// The `after` value of the next page, if there is one.
     pub next: Option<String>,
 }
@@ -79,7 +97,7 @@ pub(crate) mod ssr {
     use darkroom_store::jobs::Job;
     use leptos::prelude::*;
 
-    use super::PublicItem;
+    use super::{ExploreItem, PublicItem};
 
     pub fn err(e: impl Into<ServiceError>) -> ServerFnError {
         crate::api::ssr::fail(e.into())
@@ -92,13 +110,32 @@ pub(crate) mod ssr {
         darkroom_service::api::base_for(state, headers.get("host").and_then(|h| h.to_str().ok()))
     }
 
+    /// The title others see: the prompt, or the style's name when there is none.
+    fn title(job: &Job) -> (String, String) {
+        let style_label = crate::api::ssr::job_view(job.clone(), None).style_label;
+        let title = if job.prompt.is_empty() { style_label.clone() } else { job.prompt.clone() };
+        (title, style_label)
+    }
+
+    /// An Explore tile of `job` with its grant for this signing window.
+    pub fn explore_item(state: &AppState, job: &Job, likes: i64) -> ExploreItem {
+        ExploreItem {
+            id: job.id.clone(),
+            title: title(job).0,
+            width: job.result_width.unwrap_or(0),
+            height: job.result_height.unwrap_or(0),
+            grant: state.signer.grant(&job.id, now_secs()),
+            likes,
+            liked: false,
+        }
+    }
+
     pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool) -> PublicItem {
-        let now = now_secs();
-        let image_url = state.signer.sign(&job.id, "result", now);
-        let view = crate::api::ssr::job_view(job.clone(), None);
-        let title = if job.prompt.is_empty() { view.style_label.clone() } else { job.prompt.clone() };
+        let grant = state.signer.grant(&job.id, now_secs());
+        let sign = |v: &str| darkroom_contract::media::shared_url(&job.id, v, &grant);
+        let image_url = sign("result");
+        let (title, style_label) = title(&job);
         let (w, h) = (job.result_width.unwrap_or(0), job.result_height.unwrap_or(0));
-        let sign = |v: &str| state.signer.sign(&job.id, v, now);
         let (og_variant, og_width) = crate::pages::renditions_for(w).last().copied().unwrap_or((1200, 1200));
         PublicItem {
             thumb_url: sign("thumb"),
@@ -111,7 +148,7 @@ pub(crate) mod ssr {
             image_url,
             id: job.id,
             title,
-            style_label: view.style_label,
+            style_label,
             width: job.result_width.unwrap_or(0),
             height: job.result_height.unwrap_or(0),
             likes,
@@ -241,16 +278,15 @@ pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<
         Some(Cursor { likes: likes.parse().ok()?, id: id.to_string() })
     });
     let style = crate::api::ssr::style_filter(style.as_deref())?;
-    // The page with its signed URLs is the same for every viewer within one signing window
-    // (`UrlSigner::expiry`) and address: built once per feed change, then only the viewer's
-    // likes are marked.
-    let base = ssr::base_url(&state).await;
-    let form = format!("{} {base}", state.signer.expiry(darkroom_service::sharing::now_secs()));
+    // The page with its grants is the same for every viewer within one signing window
+    // (`UrlSigner::expiry`): built once per feed change, then only the viewer's likes are
+    // marked.
+    let form = state.signer.expiry(darkroom_service::sharing::now_secs()).to_string();
     let page = state
         .feed
         .page_as(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1, &form, |rows| {
             let more = rows.len() as i64 > EXPLORE_PAGE;
-            let items: Vec<PublicItem> = rows.into_iter().take(EXPLORE_PAGE as usize).map(|row| ssr::public_item(&state, &base, row.job, row.likes, false)).collect();
+            let items: Vec<ExploreItem> = rows.iter().take(EXPLORE_PAGE as usize).map(|row| ssr::explore_item(&state, &row.job, row.likes)).collect();
             (items, more)
         })
         .await
@@ -263,7 +299,7 @@ pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<
         }
         None => Default::default(),
     };
-    let items: Vec<PublicItem> = items.iter().map(|i| PublicItem { liked: liked.contains(&i.id), ..i.clone() }).collect();
+    let items: Vec<ExploreItem> = items.iter().map(|i| ExploreItem { liked: liked.contains(&i.id), ..i.clone() }).collect();
     let next = more.then(|| items.last().map(|i| format!("{}.{}", i.likes, i.id))).flatten();
     Ok(ExplorePage { items, next })
 }

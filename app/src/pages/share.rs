@@ -194,18 +194,21 @@ pub fn ExploreFeed() -> impl IntoView {
                     let next = p.next.map(|n| href(sort().is_some(), Some(n)));
                     view! {
                         <ul class="grid" data-testid="explore">
-                            {p.items.into_iter().map(|i| view! {
+                            {p.items.into_iter().map(|i| {
+                                let url = |v: &str| darkroom_contract::media::shared_url(&i.id, v, &i.grant);
+                                let (webp, jpeg, thumb) = (crate::pages::srcset(i.width, "webp", url), crate::pages::srcset(i.width, "jpg", url), url("thumb"));
+                                view! {
                                 <li class="tile" data-job-id=i.id.clone()>
                                     <A href=format!("/p/{}", i.id)>
                                         <picture>
-                                            <source type="image/webp" srcset=i.srcset_webp sizes="(max-width: 600px) 50vw, 256px"/>
-                                            <img src=i.thumb_url srcset=i.srcset_jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
+                                            <source type="image/webp" srcset=webp sizes="(max-width: 600px) 50vw, 256px"/>
+                                            <img src=thumb srcset=jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
                                         </picture>
                                     </A>
                                     <span class="label ai">{t("label.ai")}</span>
                                     <span class="label likes">{format!("♥ {}", i.likes)}</span>
                                 </li>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </ul>
                         {next.map(|href| view! { <p class="more"><a class="button" href=href rel="next" data-testid="more">{t("explore.more")}</a></p> })}
                     }.into_any()

@@ -26,7 +26,7 @@ pub struct Signed {
 
 pub async fn export_download(State(app): State<AppState>, Path(id): Path<String>, Query(q): Query<Signed>) -> Response {
     let now = darkroom_service::sharing::now_secs();
-    if !app.signer.verify(&id, "export", q.exp, &q.sig, now) {
+    if !app.signer.verify_export(&id, q.exp, &q.sig, now) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let file = match app.store.export_file(&id).await {

@@ -1,5 +1,6 @@
 //! `GET /m/{job_id}/{variant}?exp=&sig=`: a shared or public item's files through a signed,
-//! expiring URL (`darkroom_service::sharing::UrlSigner`), for visitors and other members.
+//! expiring URL (`darkroom_service::sharing::UrlSigner`), for visitors and other members. The
+//! signature is the item's grant: one for every file of the item.
 //!
 //! Answers 403 with no body for a bad or expired signature, 404 with no body when the item is
 //! no longer shareable (deleted, hidden, made private): checked on every request. Responses
@@ -29,7 +30,7 @@ pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String,
     let now = now_secs();
     let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else { return StatusCode::FORBIDDEN.into_response() };
     let owner = q.scope.as_deref() == Some("owner");
-    let valid = if owner { app.signer.verify_owner(&id, &variant, exp, sig, now) } else { app.signer.verify(&id, &variant, exp, sig, now) };
+    let valid = if owner { app.signer.verify_owner(&id, &variant, exp, sig, now) } else { app.signer.verify(&id, exp, sig, now) };
     if variant == "upload" || !valid {
         return StatusCode::FORBIDDEN.into_response();
     }

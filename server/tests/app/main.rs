@@ -835,8 +835,11 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert!(r.headers()["cache-control"].to_str().unwrap().ends_with(", immutable"));
     let preview = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(preview.width().to_string(), width, "og:image:width is the file's width");
-    // Tampered or expired signed URLs: 403 and no body.
-    let tampered = og_image.replace("/w1200.jpg?", "/thumb?");
+    // The item's grant opens its other files too (one signature per item on a page).
+    let r = visitor.get(og_image.replace("/w1200.jpg?", "/thumb?")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    // Tampered or expired signed URLs: 403 and no body (a share grant is not an owner URL).
+    let tampered = og_image.replace("?exp=", "?scope=owner&exp=");
     let bumped = og_image.replace("exp=", "exp=9");
     let expired = format!("{}{}", app.base, app.state.signer.sign(&id, "result", 1_000));
     for bad in [tampered, bumped, expired, og_image.replace("sig=", "sig=00")] {
@@ -871,6 +874,11 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     tokio::time::sleep(server::darkroom_service::feed::DB_CHECK + Duration::from_millis(100)).await;
     let explore_html = visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(explore_html.contains(&format!("/p/{id}")), "Explore renders without JavaScript");
+    // A tile carries its item's grant once; the page builds each file's URL from it.
+    let thumb = format!("/m/{id}/thumb?{}", feed["items"][0]["grant"].as_str().expect("a grant"));
+    assert!(explore_html.contains(&thumb.replace('&', "&amp;")), "the tile's image");
+    let r = visitor.get(format!("{}{thumb}", app.base)).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
     // Signed-out Explore pages come from a cache keyed on the feed version: every change below
     // shows on the very next request.
     // Listed in Explore: the visitor's page (the HTML cache) and a member's (rendered, the

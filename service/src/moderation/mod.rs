@@ -18,6 +18,7 @@ use darkroom_engine::{Detection, Engine};
 use darkroom_store::jobs::Job;
 use darkroom_store::moderation::{Decision as DecisionRow, NewDecision, Report, Ruling, Standing, REPORT_REASONS};
 use darkroom_store::now_ms;
+use darkroom_store::users::Eligibility;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -123,25 +124,32 @@ pub fn check_image(engine: Option<&Engine>, img: &RgbImage, gate: ImageGate, pol
 /// email address (when the operator requires it), or one who must accept new terms.
 ///
 /// Errors: [`ServiceError::Forbidden`] saying which (with the date a restriction ends).
-pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<darkroom_store::users::User, ServiceError> {
+pub async fn ensure_may_create(state: &AppState, user_id: &str) -> Result<Eligibility, ServiceError> {
     // One read of the member's row (standing, address, terms): no strike list needed here.
-    let user = state.store.user(user_id).await?;
-    if user.suspended_at.is_some() {
+    let member = state.store.eligibility(user_id).await?;
+    check_may_create(state, &member).await?;
+    Ok(member)
+}
+
+/// [`ensure_may_create`] for a member's row read already (with their API key).
+///
+/// Errors: as [`ensure_may_create`].
+pub async fn check_may_create(state: &AppState, member: &Eligibility) -> Result<(), ServiceError> {
+    if member.suspended_at.is_some() {
         return Err(ServiceError::Forbidden("This account is suspended.".into()));
     }
-    if let Some(until) = user.restricted_until.filter(|&t| t > now_ms()) {
+    if let Some(until) = member.restricted_until.filter(|&t| t > now_ms()) {
         return Err(ServiceError::Forbidden(format!(
             "After repeated moderation strikes, this account can't start new generations until {} (UTC).",
             format_utc(until)
         )));
     }
-    if state.config.require_verified_email && user.email_verified_at.is_none() {
+    if state.config.require_verified_email && member.email_verified_at.is_none() {
         return Err(ServiceError::Forbidden(
             "Please confirm your email address first: open the link we mailed you (Settings sends a new one).".into(),
         ));
     }
-    crate::legal::require_current_terms(state, &user).await?;
-    Ok(user)
+    crate::legal::require_current_terms(state, &member.terms_version).await
 }
 
 /// `YYYY-MM-DD HH:MM` in UTC for a time in milliseconds.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, Caller, Charged, ErrorBody, Logged};
+use super::{ApiError, Caller, Charged, ErrorBody, Logged, Owner};
 
 /// This handler's route, as the request log names it.
 const ROUTE: &str = "/api/v1/generations";
@@ -172,7 +172,12 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<(String, bool), Ser
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody)
     )
 )]
-pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, req: Request) -> Result<Response, ApiError> {
+pub async fn create(
+    State(app): State<AppState>,
+    Extension(Caller(key)): Extension<Caller>,
+    Extension(Owner(owner)): Extension<Owner>,
+    req: Request,
+) -> Result<Response, ApiError> {
     require_scope(&key, "generate")?;
     let headers = req.headers().clone();
     let (idem, key_is_new) = idempotency_key(&headers)?;
@@ -236,6 +241,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
                 key_is_new,
                 // A created generation's log row is written with it (status 201).
                 log: Some(RequestLog { key_prefix: &key.prefix, method: "POST", route: ROUTE }),
+                owner: Some(&owner),
             }),
         },
     )

@@ -38,6 +38,11 @@ use utoipa_axum::routes;
 #[derive(Clone, Debug)]
 pub struct Caller(pub ApiKey);
 
+/// The calling key's owner as [`layer`] read them with the key (standing, address, terms),
+/// for the handlers that create.
+#[derive(Clone, Debug)]
+pub struct Owner(pub darkroom_store::users::Eligibility);
+
 /// The absolute base URL for links in answers (see `darkroom_service::api::base_for`).
 pub fn base(app: &AppState, headers: &axum::http::HeaderMap) -> String {
     darkroom_service::api::base_for(app, headers.get(header::HOST).and_then(|h| h.to_str().ok()))
@@ -135,8 +140,8 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
     let Some(bearer) = bearer else {
         return fail(ServiceError::Unauthorized("Send your API key as `Authorization: Bearer dk_…`.".into()));
     };
-    let key = match authenticate(&s.app, &bearer).await {
-        Ok(k) => k,
+    let (key, owner) = match authenticate(&s.app, &bearer).await {
+        Ok(k) => (k.key, k.owner),
         Err(e) => return fail(e),
     };
     let method = req.method().to_string();
@@ -151,6 +156,7 @@ pub async fn layer(State(s): State<LayerState>, mut req: Request, next: Next) ->
             Err(e) => fail(e),
             Ok(()) => {
                 req.extensions_mut().insert(Caller(key.clone()));
+                req.extensions_mut().insert(Owner(owner));
                 next.run(req).await
             }
         };

@@ -274,7 +274,7 @@ async fn run(app: &AppState, key: &darkroom_store::api::ApiKey, headers: &Header
                 request: &request,
                 idempotency_key: &key_i,
                 // Several jobs per request: the layer logs the request once.
-                api: Some(ApiSubmit { key, request_hash: &request_hash, key_is_new: false, log: None }),
+                api: Some(ApiSubmit { key, request_hash: &request_hash, key_is_new: false, log: None, owner: None }),
             },
         )
         .await?;
