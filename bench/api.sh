@@ -42,7 +42,7 @@ BODY="{\"upload_id\":\"$UPLOAD\",\"style\":3}"
 curl -fs -H "Authorization: Bearer $SECRET" -H 'Content-Type: application/json' -d "$BODY" "$BASE/api/v1/generations" \
   | grep -q '"status":"queued"' || { echo "POST /api/v1/generations did not queue" >&2; tail -5 "$WORK/server.log" >&2; exit 1; }
 # The wrk script: requests take the members' keys (and their uploads) in turn.
-SECRETS=("$SECRET") BODIES=("$BODY")
+SECRETS=("$SECRET") BODIES=("$BODY") USER_IDS=("$USER_ID") UPLOADS=("$UPLOAD")
 lua() {
   {
     echo "local secrets = {"; printf '"%s",\n' "${SECRETS[@]:0:$1}"; echo "}"
@@ -83,7 +83,7 @@ for n in $(seq 2 "$MEMBERS"); do
   seed_member "$n"
   up=$(upload "$SECRET")
   [ -n "$up" ] || { echo "upload for member $n failed" >&2; exit 1; }
-  SECRETS+=("$SECRET") BODIES+=("{\"upload_id\":\"$up\",\"style\":3}")
+  SECRETS+=("$SECRET") BODIES+=("{\"upload_id\":\"$up\",\"style\":3}") USER_IDS+=("$USER_ID") UPLOADS+=("$up")
 done
 load "$MEMBERS"
 sleep 2 # requests wrk abandoned at the end still finish (and log) on the server
@@ -114,6 +114,55 @@ else
   RAW=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
   printf "%-28s %10s %10s  %s\n" "raw INSERT INTO jobs" "$RAW" "-" "sqlite3, $N rows, one per transaction"
 fi
+
+# The rows one generation must write, as one transaction of plain statements through the
+# database's own client (no HTTP, no service), the members in turn: the job, its two gate
+# decisions, the request's log row, the balance and event counter, the ledger entry, the lot
+# and its draw, the job and balance events. What the database alone costs per generation,
+# beside the one-row INSERT.
+generation_rows() { # $1: an expression unique per transaction; $2: the member's index
+  local user="${USER_IDS[$2]}" upload="${UPLOADS[$2]}" lot key
+  lot=$(echo "SELECT id FROM credit_lots WHERE user_id = '$user' AND remaining > 0 ORDER BY created_at LIMIT 1;" | sql)
+  key=$(echo "SELECT id FROM api_keys WHERE user_id = '$user' LIMIT 1;" | sql)
+  cat <<SQL
+$INSERT VALUES ($1, '$user', '$upload', 'image_to_image', '{}', 5, 'queued', 'private', $1, 0, '', 3);
+INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at)
+  VALUES ('d1' || $1, $1, '$user', 'prompt', 'allow', NULL, 'rustrict+lists', '[]', 'v', NULL, NULL, 0),
+         ('d2' || $1, $1, '$user', 'upload', 'allow', NULL, 'nudenet-320n', '[]', 'v', NULL, NULL, 0);
+INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at)
+  VALUES ('l' || $1, '$user', '$key', 'dk_bench', 'POST', '/api/v1/generations', 201, 5, 0);
+UPDATE users SET balance = balance - 5, event_seq = event_seq + 2 WHERE id = '$user';
+INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at)
+  SELECT 'e' || $1, '$user', 'charge', -5, balance, 'generation', $1, 'job:' || $1, 0 FROM users WHERE id = '$user';
+INSERT INTO lot_draws (entry_id, lot_id, amount) VALUES ('e' || $1, '$lot', 5);
+UPDATE credit_lots SET remaining = remaining - 5 WHERE id = '$lot';
+INSERT INTO events (user_id, seq, kind, payload, created_at)
+  SELECT '$user', event_seq - 1, 'job', '{}', 0 FROM users WHERE id = '$user'
+  UNION ALL SELECT '$user', event_seq, 'balance', '{}', 0 FROM users WHERE id = '$user';
+SQL
+}
+if [ "$DB" = postgres ]; then
+  # One script per member, picked at random per transaction: no shared hot row, as above.
+  SCRIPTS=()
+  for m in $(seq 0 $((MEMBERS - 1))); do
+    { echo '\set n random(1, 9000000000000000)'; echo "BEGIN;"; generation_rows "('g' || :n)" "$m"; echo "COMMIT;"; } >"$WORK/generation$m.sql"
+    SCRIPTS+=(-f "$WORK/generation$m.sql@1")
+  done
+  GEN=$(pgbench -n -h 127.0.0.1 -U postgres -c "$CONNS" -j 1 -T "$SECS" "${SCRIPTS[@]}" "$PGDB" 2>/dev/null | awk '/^tps/ {print $3}')
+  printf "%-28s %10s %10s  %s\n" "raw generation rows" "$GEN" "-" "pgbench -c$CONNS, one generation's rows per transaction, $MEMBERS members"
+else
+  N=5000
+  for m in $(seq 0 $((MEMBERS - 1))); do generation_rows "'g-NNN-$m'" "$m" >"$WORK/generation$m.sql"; done
+  {
+    echo "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+    for i in $(seq 1 $N); do echo "BEGIN IMMEDIATE;"; sed "s/NNN/$i/g" "$WORK/generation$((i % MEMBERS)).sql"; echo "COMMIT;"; done
+  } >"$WORK/generation.sql"
+  START=$(date +%s.%N)
+  sqlite3 "$WORK/darkroom.db" <"$WORK/generation.sql" >/dev/null
+  END=$(date +%s.%N)
+  GEN=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
+  printf "%-28s %10s %10s  %s\n" "raw generation rows" "$GEN" "-" "sqlite3, $N generations, one transaction each"
+fi
 RPS_N="RPS_$MEMBERS"
-awk -v a="$RPS_1" -v b="${!RPS_N}" -v m="$MEMBERS" -v r="$RAW" \
-  'BEGIN { printf "API / raw INSERT: one key %.1f%%, %d keys %.1f%% (goal for %d keys: 35%%)\n", 100 * a / r, m, 100 * b / r, m }'
+awk -v a="$RPS_1" -v b="${!RPS_N}" -v m="$MEMBERS" -v r="$RAW" -v g="$GEN" \
+  'BEGIN { printf "API / raw INSERT: one key %.1f%%, %d keys %.1f%% (goal for %d keys: 35%%); raw generation rows / raw INSERT %.1f%%; API / raw generation rows: %d keys %.1f%%\n", 100 * a / r, m, 100 * b / r, m, 100 * g / r, m, 100 * b / g }'

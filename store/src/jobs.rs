@@ -337,11 +337,13 @@ impl Store {
         Ok((job, true))
     }
 
-    /// [`Self::create_job`] in one round trip inside its transaction, for the common case:
+    /// [`Self::create_job`] in one round trip, for the common case:
     /// the job is allowed or held (not blocked), its API key has no cap, no credit lot of the
     /// member's is due, and the first live lot covers the cost. On PostgreSQL one statement of
-    /// chained data-modifying CTEs; on SQLite one multi-statement query on the writer (which
-    /// holds the database's write lock from `BEGIN IMMEDIATE`). Either writes exactly the rows
+    /// chained data-modifying CTEs that commits on its own and undoes itself unless every step
+    /// applied (`darkroom_require`); on SQLite one multi-statement query inside the writer's
+    /// transaction (which holds the database's write lock from `BEGIN IMMEDIATE`), rolled back
+    /// unless every step applied. Either writes exactly the rows
     /// the general path writes: the job, its decisions and request log row, the debit (balance,
     /// entry, lot, draw) and the job and balance events (and on PostgreSQL the notices).
     ///
@@ -380,7 +382,11 @@ impl Store {
              WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
              AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
              AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL))";
+        // The member's row is taken last; on PostgreSQL a wait for it re-checks this row (not
+        // the lots read from the statement's snapshot), so credits added meanwhile, which can
+        // change the spending order, make it not apply (`credit_additions`, migration 0019).
         let debit = "UPDATE users SET balance = balance - $6, event_seq = event_seq + 2 WHERE id = $2 AND balance >= $6 \
+             AND credit_additions = (SELECT credit_additions FROM users WHERE id = $2) \
              AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = $2 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $10) \
              RETURNING balance, event_seq";
         let first_lot = format!("SELECT id, remaining FROM credit_lots WHERE {} LIMIT 1", ledger::live_lots("$2", "$10"));
@@ -414,7 +420,11 @@ impl Store {
             let mut ctes = vec![
                 format!("j AS ({insert_job} RETURNING {COLUMNS})"),
                 format!("u AS ({debit})"),
-                format!("lot AS (UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT id FROM ({first_lot}) f) AND remaining >= $6 RETURNING id)"),
+                // After the member's row (`u` first, as every debit locks): no lock-order deadlock.
+                format!(
+                    "lot AS (UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT id FROM ({first_lot}) f) AND remaining >= $6 \
+                     AND EXISTS (SELECT 1 FROM u) RETURNING id)"
+                ),
                 format!("e AS ({entry_cols} SELECT $22, $2, '{charge}', -$6, u.balance, 'generation', $1, $23, $10 FROM u)"),
                 "dr AS (INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, lot.id, $6 FROM lot)".to_string(),
                 format!(
@@ -428,7 +438,15 @@ impl Store {
             let c = notices.unwrap_or_default();
             let wake = if queued { format!(", pg_notify(${c}, ${}) AS q", c + 1) } else { String::new() };
             ctes.push(format!("n AS (SELECT pg_notify(${c}, 'e:' || $2) AS e{wake})"));
-            format!("WITH {} SELECT j.*, u.balance AS new_balance, (SELECT COUNT(*) FROM lot) AS lots FROM j, u, n", ctes.join(", "))
+            // Every step applied, or the statement raises and is undone as a whole
+            // (`darkroom_require`, migration 0019). `ok` drives the final scan, so it is
+            // evaluated even when a step returned nothing.
+            ctes.push(
+                "ok AS (SELECT darkroom_require((SELECT COUNT(*) FROM j) = 1 AND (SELECT COUNT(*) FROM u) = 1 \
+                 AND (SELECT COUNT(*) FROM lot) = 1, 'job creation in one statement') AS applied)"
+                    .to_string(),
+            );
+            format!("WITH {} SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true CROSS JOIN n", ctes.join(", "))
         } else {
             let mut stmts = vec![
                 format!("{insert_job} RETURNING {COLUMNS}"),
@@ -482,31 +500,40 @@ impl Store {
             }
         }
         q = crate::moderation::bind_decisions(q, new.user_id, Some(id), gates.decisions, now);
+        // A step did not apply (DR001), the idempotency key was used, or PostgreSQL gave up on
+        // a lock (deadlock, serialization): the general path answers.
+        let not_applied = |e: &StoreError| {
+            e.is_unique_violation()
+                || matches!(e, StoreError::Db(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("DR001" | "40P01" | "40001")))
+        };
+        if postgres {
+            // One statement on its own: it commits whole, or (a step did not apply) not at all.
+            let job = match q.fetch_one(&self.write_pool).await.map_err(StoreError::from) {
+                Ok(row) => <Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row)?,
+                Err(e) if not_applied(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            return Ok(Some(self.created_at_once(job)));
+        }
         let mut tx = self.begin_write().await?;
         let rows = match q.fetch_all(&mut *tx).await.map_err(StoreError::from) {
             Ok(rows) => rows,
-            Err(e) if e.is_unique_violation() => {
+            Err(e) if not_applied(&e) => {
                 tx.rollback().await?;
                 return Ok(None);
             }
             Err(e) => return Err(e),
         };
-        // Every step must have applied: the job row, the debit's balance and the one lot.
-        use sqlx::Row;
+        // Every step must have applied: the job row, the debit's balance and the one lot's
+        // draw (told apart by their widths).
         let job_width = COLUMNS.split(", ").count();
-        let (mut job, mut debited, mut lots) = (None, false, 0i64);
+        let (mut job, mut debited, mut lots) = (None, false, 0);
         for row in &rows {
-            let n = row.len();
-            if n >= job_width {
-                job = Some(<Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(row)?);
-                if postgres {
-                    debited = true;
-                    lots = row.try_get::<i64, _>("lots")?;
-                }
-            } else if n == 2 {
-                debited = true;
-            } else if n == 1 {
-                lots += 1;
+            match sqlx::Row::len(row) {
+                n if n == job_width => job = Some(<Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(row)?),
+                2 => debited = true,
+                1 => lots += 1,
+                _ => {}
             }
         }
         let Some(job) = job.filter(|_| debited && lots == 1) else {
@@ -514,12 +541,18 @@ impl Store {
             return Ok(None);
         };
         tx.commit().await?;
+        Ok(Some(self.created_at_once(job)))
+    }
+
+    /// After a commit of [`Self::create_job_at_once`]: counts it and wakes this process's
+    /// watchers (the member's streams; idle workers for a queued job).
+    fn created_at_once(&self, job: Job) -> (Job, bool) {
         self.creations_at_once.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.changed(new.user_id);
+        self.changed(&job.user_id);
         if job.status == JobStatus::Queued {
             self.queued();
         }
-        Ok(Some((job, true)))
+        (job, true)
     }
 
     /// The member's job created with this idempotency key, if any.

@@ -115,8 +115,11 @@ pub(crate) async fn emit_balance(tx: &mut Transaction<'static, Any>, user_id: &s
     Ok(())
 }
 
+/// Adds `amount` to the member's balance inside `tx` and counts an addition to their lots
+/// (`credit_additions`: a creation in one statement checks it did not change meanwhile, see
+/// `Store::create_job_at_once`). Returns the new balance.
 async fn add_balance(tx: &mut Transaction<'static, Any>, user_id: &str, amount: i64) -> Result<i64> {
-    sqlx::query_scalar("UPDATE users SET balance = balance + $1 WHERE id = $2 RETURNING balance")
+    sqlx::query_scalar("UPDATE users SET balance = balance + $1, credit_additions = credit_additions + 1 WHERE id = $2 RETURNING balance")
         .bind(amount)
         .bind(user_id)
         .fetch_optional(&mut **tx)
