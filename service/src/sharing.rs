@@ -52,6 +52,29 @@ pub async fn create_link(state: &AppState, user_id: &str, job_id: &str, days: Op
     Ok((link, token))
 }
 
+/// The item behind a share-link token, without counting a view (its link preview image).
+/// Errors: as [`open_link`].
+pub async fn link_preview(state: &AppState, token: &str) -> Result<Job, ServiceError> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(state.store.shared_job_by_link(&token_hash(&token.to_ascii_lowercase())).await?)
+}
+
+/// The path of a share link's preview image (`og:image`): it answers as long as the link does.
+pub fn link_preview_path(token: &str) -> String {
+    format!("/s/{token}/{PREVIEW_FILE}")
+}
+
+/// The path of a public page's preview image (`og:image`): it answers while the item is public.
+pub fn public_preview_path(job_id: &str) -> String {
+    format!("/p/{job_id}/{PREVIEW_FILE}")
+}
+
+/// The file name of a preview image under a share link or public page: the result's 1200-wide
+/// JPEG rendition (the OpenGraph size; narrower results keep their own width).
+pub const PREVIEW_FILE: &str = "preview.jpg";
+
 /// The item behind a share-link token, counting the view. Errors: [`ServiceError::NotFound`]
 /// for a malformed, unknown, revoked or expired token, or an item no longer shared.
 pub async fn open_link(state: &AppState, token: &str) -> Result<Job, ServiceError> {

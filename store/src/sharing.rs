@@ -152,6 +152,22 @@ impl Store {
         Ok(job)
     }
 
+    /// The item behind a live share link (not revoked, not expired, the item still shared and
+    /// viewable), without counting a view: what its link preview image answers with. Errors:
+    /// [`StoreError::NotFound`] otherwise.
+    pub async fn shared_job_by_link(&self, token_hash: &str) -> Result<Job> {
+        sqlx::query_as::<_, Job>(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = (SELECT s.job_id FROM share_links s WHERE s.token_hash = $1 \
+             AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $2)) \
+             AND visibility IN ('link', 'public') AND {VIEWABLE}"
+        ))
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
     /// A public item (visibility `public`, viewable). Errors: [`StoreError::NotFound`].
     pub async fn public_job(&self, id: &str) -> Result<Job> {
         sqlx::query_as::<_, Job>(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND visibility = 'public' AND {VIEWABLE}"))

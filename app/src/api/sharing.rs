@@ -45,7 +45,8 @@ pub struct PublicItem {
     pub srcset_webp: String,
     pub srcset_jpeg: String,
     /// Absolute URLs for link previews (OpenGraph / Twitter cards): the 1200-wide JPEG
-    /// rendition and its size in pixels.
+    /// rendition under the share link or public page (it answers as long as they do, unlike a
+    /// signed URL) and its size in pixels.
     pub og_image: String,
     pub og_width: i64,
     pub og_height: i64,
@@ -130,18 +131,20 @@ pub(crate) mod ssr {
         }
     }
 
-    pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool) -> PublicItem {
+    /// The item as its share page or public page shows it; `preview` is the path of its link
+    /// preview image (`og:image`), which lives as long as the link or the page.
+    pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool, preview: &str) -> PublicItem {
         let grant = state.signer.grant(&job.id, now_secs());
         let sign = |v: &str| darkroom_contract::media::shared_url(&job.id, v, &grant);
         let image_url = sign("result");
         let (title, style_label) = title(&job);
         let (w, h) = (job.result_width.unwrap_or(0), job.result_height.unwrap_or(0));
-        let (og_variant, og_width) = crate::pages::renditions_for(w).last().copied().unwrap_or((1200, 1200));
+        let og_width = crate::pages::renditions_for(w).last().map_or(1200, |r| r.1);
         PublicItem {
             thumb_url: sign("thumb"),
             srcset_webp: crate::pages::srcset(w, "webp", sign),
             srcset_jpeg: crate::pages::srcset(w, "jpg", sign),
-            og_image: format!("{base}{}", sign(&format!("w{og_variant}.jpg"))),
+            og_image: format!("{base}{preview}"),
             og_width: og_width as i64,
             og_height: if w > 0 { (h * og_width as i64 + w / 2) / w } else { 0 },
             page_url: format!("{base}/p/{}", job.id),
@@ -247,7 +250,8 @@ pub async fn shared_item(token: String) -> Result<PublicItem, ServerFnError> {
     let base = ssr::base_url(&state).await;
     // The page's own address is the share link: a link-only item has no public page.
     let page_url = format!("{base}/s/{token}");
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), page_url, ..ssr::public_item(&state, &base, job, likes, liked) })
+    let preview = darkroom_service::sharing::link_preview_path(&token);
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), page_url, ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
 }
 
 /// A public item (anyone). 404 unless it is public and viewable.
@@ -258,7 +262,8 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
     let job = state.store.public_job(&id).await.map_err(ssr::err)?;
     let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
     let base = ssr::base_url(&state).await;
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked) })
+    let preview = darkroom_service::sharing::public_preview_path(&job.id);
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
 }
 
 /// Items per Explore page.

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod media;
 pub mod oidc;
 pub mod payments;
+pub mod previews;
 pub mod providers;
 pub mod signed_media;
 pub mod site_settings;

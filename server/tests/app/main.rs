@@ -828,21 +828,30 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert_eq!(meta(&head, "property=\"og:title\"").as_deref(), Some("Espresso at dawn"));
     assert_eq!(meta(&head, "name=\"twitter:card\"").as_deref(), Some("summary_large_image"));
     assert_eq!(meta(&head, "property=\"og:image:width\"").as_deref(), Some(width.as_str()));
+    // The link preview image lives as long as the link (a signed URL would expire within the
+    // hour, and messengers fetch previews again days later).
     let og_image = meta(&head, "property=\"og:image\"").expect("og:image");
-    assert!(og_image.starts_with(&format!("{}/m/{id}/w1200.jpg?exp=", app.base)), "{og_image}");
+    assert_eq!(og_image, format!("{url}/preview.jpg"));
+    let views = || async { app.call(&owner, "item_sharing", &[("id", &id)]).await.1["links"][0]["views"].clone() };
+    let seen = views().await;
     let r = visitor.get(&og_image).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
-    assert!(r.headers()["cache-control"].to_str().unwrap().ends_with(", immutable"));
+    assert_eq!(r.headers()["cache-control"], "public, max-age=300");
     let preview = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(preview.width().to_string(), width, "og:image:width is the file's width");
-    // The item's grant opens its other files too (one signature per item on a page).
-    let r = visitor.get(og_image.replace("/w1200.jpg?", "/thumb?")).send().await.unwrap();
+    assert_eq!(views().await, seen, "fetching the preview is not a view");
+    // The page's images come through signed URLs; an item's grant opens each of its files.
+    let signed = format!("{}{}", app.base, app.state.signer.sign(&id, "w1200.jpg", server::darkroom_service::sharing::now_secs()));
+    let r = visitor.get(&signed).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    assert!(r.headers()["cache-control"].to_str().unwrap().ends_with(", immutable"));
+    let r = visitor.get(signed.replace("/w1200.jpg?", "/thumb?")).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
     // Tampered or expired signed URLs: 403 and no body (a share grant is not an owner URL).
-    let tampered = og_image.replace("?exp=", "?scope=owner&exp=");
-    let bumped = og_image.replace("exp=", "exp=9");
+    let tampered = signed.replace("?exp=", "?scope=owner&exp=");
+    let bumped = signed.replace("exp=", "exp=9");
     let expired = format!("{}{}", app.base, app.state.signer.sign(&id, "result", 1_000));
-    for bad in [tampered, bumped, expired, og_image.replace("sig=", "sig=00")] {
+    for bad in [tampered, bumped, expired, signed.replace("sig=", "sig=00")] {
         let r = visitor.get(&bad).send().await.unwrap();
         assert_eq!(r.status(), 403, "{bad}");
         assert!(r.bytes().await.unwrap().is_empty(), "no body");
@@ -865,6 +874,9 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     let (_, head) = head_of(&visitor, &format!("{}/p/{id}", app.base)).await;
     assert!(meta(&head, "name=\"robots\"").is_none() && meta(&head, "property=\"og:image\"").is_some(), "{head}");
     assert_eq!(meta(&head, "property=\"og:url\"").unwrap(), format!("{}/p/{id}", app.base));
+    let public_preview = format!("{}/p/{id}/preview.jpg", app.base);
+    assert_eq!(meta(&head, "property=\"og:image\"").unwrap(), public_preview, "lives as long as the public page");
+    assert_eq!(visitor.get(&public_preview).send().await.unwrap().status(), 200);
     let (_, feed) = app.call(&visitor, "explore", &[]).await;
     assert_eq!(feed["items"][0]["id"], id.as_str());
     // The feed's stamp settles first: the database's version is re-read at most every
@@ -909,6 +921,7 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     app.state.store.create_share_link(&id, &user_id(&app, "own@example.com").await, &hash2, Some(darkroom_store::now_ms() - 1)).await.unwrap();
     for t in [token.clone(), token2, "0".repeat(32), "nothex".into()] {
         assert_eq!(get(&visitor, format!("/s/{t}")).await, 404, "{t}");
+        assert_eq!(get(&visitor, format!("/s/{t}/preview.jpg")).await, 404, "{t}: no preview either");
     }
 
     // Hidden by a moderator: gone for everyone but moderators, at once.
@@ -916,9 +929,9 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert_eq!(s, 200);
     check("hidden", [404, 404, 404, 200], [404, 404, 404, 404]).await;
     assert!(!listed().await, "hidden: out of the cached Explore at once");
-    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "signed URL stops");
+    assert_eq!(visitor.get(&signed).send().await.unwrap().status(), 404, "signed URL stops");
     app.call(&moderator, "set_hidden", &[("id", &id), ("hidden", "false"), ("category", "other"), ("reason", "ok")]).await;
-    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 200);
+    assert_eq!(visitor.get(&signed).send().await.unwrap().status(), 200);
     assert!(listed().await, "shown again");
     // A change made by another process (another store on the same database) shows once the
     // cache re-reads the database's feed version.
@@ -932,7 +945,8 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
 
     // Private again, then deleted: the signed URL stops each time.
     app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "private")]).await;
-    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "private again");
+    assert_eq!(visitor.get(&signed).send().await.unwrap().status(), 404, "private again");
+    assert_eq!(visitor.get(&public_preview).send().await.unwrap().status(), 404, "no public page, no preview");
     assert!(!listed().await, "private: out of Explore at once");
     let (s, v) = app.call(&owner, "set_visibility", &[("id", &id), ("visibility", "public")]).await;
     assert_eq!(s, 200, "asked once: {v}");
@@ -940,7 +954,7 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     assert!(app.call(&owner, "delete_job", &[("id", &id)]).await.0 < 400);
     check("deleted", [404, 404, 404, 404], [404, 404, 404, 404]).await;
     assert!(!listed().await, "deleted: out of Explore at once");
-    assert_eq!(visitor.get(&og_image).send().await.unwrap().status(), 404, "deleted");
+    assert_eq!(visitor.get(&signed).send().await.unwrap().status(), 404, "deleted");
 }
 
 async fn retention_purge_leaves_no_file_behind(b: Backend) {
