@@ -464,6 +464,8 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("never", "never", "nie"),
     ("share.create", "Create link", "Link erstellen"),
     ("share.copy", "Copy it now; it is shown once:", "Jetzt kopieren; er wird nur einmal angezeigt:"),
+    ("copy.label", "Copy", "Kopieren"),
+    ("copy.done", "Copied", "Kopiert"),
     ("share.new_link_label", "New share link", "Neuer Link"),
     ("share.revoked", "revoked", "widerrufen"),
     ("share.expired", "expired", "abgelaufen"),

@@ -39,6 +39,11 @@ test('a key from the keys page drives the OpenAI SDK; revoked, it stops', { time
   const secretBox = await page.waitForSelector('[data-testid=new-key-secret]');
   const secret = await secretBox.inputValue();
   assert.match(secret, /^dk_[A-Za-z0-9]{40}$/);
+  // Copy puts the secret (shown once) on the clipboard.
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await page.click('[data-testid=copy-secret]');
+  await page.waitForFunction(() => /Copied/.test(document.querySelector('[data-testid=copy-secret]').textContent));
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
   await page.waitForSelector('[data-testid=key]');
   assert.equal(await page.textContent('[data-testid=key-prefix]'), `${secret.slice(0, 11)}…`);
   await shot('1-created');

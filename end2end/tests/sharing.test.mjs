@@ -60,6 +60,11 @@ for (const [name, options] of sizes) {
     const made = await page.waitForSelector('[data-testid=new-link]').catch(async (e) => { await shot(page, 'x-no-link'); throw e; });
     const link = await made.inputValue();
     assert.match(link, /\/s\/[0-9a-f]{32}$/);
+    // Copy puts the link on the clipboard and says so.
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+    await page.click('[data-testid=copy-link]');
+    await page.waitForFunction(() => /Copied/.test(document.querySelector('[data-testid=copy-link]').textContent));
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
     await visitor.goto(link);
     await hydrated(visitor);
     await visitor.waitForFunction(() => document.querySelector('[data-testid=shared-image]')?.naturalWidth > 0);

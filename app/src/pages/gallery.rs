@@ -301,6 +301,7 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
                 Ok(url) => view! {
                     <p class="notice">{t("share.copy")} " "
                         <input type="text" readonly value=url.clone() data-testid="new-link" aria-label=t("share.new_link_label")/>
+                        " " <crate::pages::CopyButton text=url.clone() testid="copy-link"/>
                     </p>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error">{crate::pages::server_message(&e)}</p> }.into_any(),

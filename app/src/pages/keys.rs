@@ -79,6 +79,7 @@ fn Keys(data: KeysData) -> impl IntoView {
                 Ok(k) => view! {
                     <p class="notice">{t("keys.copy")} " "
                         <input type="text" readonly class="secret" value=k.secret.clone() data-testid="new-key-secret" aria-label=t("keys.new_label")/>
+                        " " <crate::pages::CopyButton text=k.secret.clone() testid="copy-secret"/>
                     </p>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error">{server_message(&e)}</p> }.into_any(),

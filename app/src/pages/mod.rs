@@ -154,6 +154,35 @@ pub fn srcset(width: i64, ext: &str, url: impl Fn(&str) -> String) -> String {
     renditions_for(width).into_iter().map(|(v, actual)| format!("{} {actual}w", url(&format!("w{v}.{ext}")))).collect::<Vec<_>>().join(", ")
 }
 
+/// A button that puts `text` on the clipboard (the Clipboard API, `navigator.clipboard
+/// .writeText`) and then says so. The text stays in its read-only field beside it, so it can
+/// still be selected by hand before hydration or where the browser refuses the clipboard.
+#[component]
+pub fn CopyButton(text: String, #[prop(optional)] testid: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| write_clipboard(&text, copied);
+    view! {
+        <button type="button" class="copy" on:click=copy data-testid=testid aria-live="polite">
+            {move || if copied.get() { t("copy.done") } else { t("copy.label") }}
+        </button>
+    }
+}
+
+/// Writes `text` to the clipboard and sets `copied` to whether the browser took it.
+#[cfg(feature = "hydrate")]
+fn write_clipboard(text: &str, copied: RwSignal<bool>) {
+    if let Some(w) = web_sys::window() {
+        let promise = w.navigator().clipboard().write_text(text);
+        leptos::task::spawn_local(async move {
+            copied.set(wasm_bindgen_futures::JsFuture::from(promise).await.is_ok());
+        });
+    }
+}
+
+/// On the server there is no clipboard (the button only acts in the browser).
+#[cfg(not(feature = "hydrate"))]
+fn write_clipboard(_: &str, _: RwSignal<bool>) {}
+
 /// A result's picture: WebP renditions with JPEG fallbacks, the browser picking the width
 /// that `sizes` (a CSS `sizes` value) asks for. `url` maps a variant name to its URL.
 #[component]
