@@ -92,6 +92,16 @@ CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sq
 [ "$LOGGED" -eq "$CHARGES" ] && [ "$CHARGES" -eq "$(jobs_count)" ] || { echo "jobs $(jobs_count), charges $CHARGES, logged $LOGGED differ" >&2; exit 1; }
 echo "jobs = charges = logged requests: $CHARGES"
 
+# `sqlite_rate N FILE`: runs FILE (N transactions) through sqlite3 on the database; prints
+# transactions per second.
+sqlite_rate() {
+  local start end
+  start=$(date +%s.%N)
+  sqlite3 "$WORK/darkroom.db" <"$2" >/dev/null
+  end=$(date +%s.%N)
+  awk -v n="$1" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+
 # Raw INSERT of the same table, same database, same run.
 INSERT="INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, style)"
 if [ "$DB" = postgres ]; then
@@ -108,10 +118,7 @@ else
       echo "$INSERT VALUES ('raw-$i', '$USER_ID', '$UPLOAD', 'image_to_image', '{}', 5, 'queued', 'private', 'raw-$i', 0, '', 3);"
     done
   } >"$WORK/insert.sql"
-  START=$(date +%s.%N)
-  sqlite3 "$WORK/darkroom.db" <"$WORK/insert.sql" >/dev/null
-  END=$(date +%s.%N)
-  RAW=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
+  RAW=$(sqlite_rate "$N" "$WORK/insert.sql")
   printf "%-28s %10s %10s  %s\n" "raw INSERT INTO jobs" "$RAW" "-" "sqlite3, $N rows, one per transaction"
 fi
 
@@ -157,10 +164,7 @@ else
     echo "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
     for i in $(seq 1 $N); do echo "BEGIN IMMEDIATE;"; sed "s/NNN/$i/g" "$WORK/generation$((i % MEMBERS)).sql"; echo "COMMIT;"; done
   } >"$WORK/generation.sql"
-  START=$(date +%s.%N)
-  sqlite3 "$WORK/darkroom.db" <"$WORK/generation.sql" >/dev/null
-  END=$(date +%s.%N)
-  GEN=$(awk -v n=$N -v s="$START" -v e="$END" 'BEGIN { printf "%.0f", n / (e - s) }')
+  GEN=$(sqlite_rate "$N" "$WORK/generation.sql")
   printf "%-28s %10s %10s  %s\n" "raw generation rows" "$GEN" "-" "sqlite3, $N generations, one transaction each"
 fi
 RPS_N="RPS_$MEMBERS"

@@ -240,6 +240,59 @@ pub(crate) async fn emit_job_with(tx: &mut Transaction<'static, Any>, job: &Job,
     Ok(())
 }
 
+/// The job's INSERT, `$1..$21` as [`bind_new_job`] binds them: it inserts nothing unless its
+/// uploads are still the member's and (without a cap, which locks the key later) its API key
+/// is still live. An idempotency key used before fails the unique index.
+const INSERT_JOB: &str = "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
+     prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
+     WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
+     AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
+     AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL))";
+
+/// `bind` on both of sqlx's query types, so one binder serves either.
+trait BindArgs<'q>: Sized {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self;
+}
+
+impl<'q> BindArgs<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> BindArgs<'q> for sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Binds [`INSERT_JOB`]'s `$1..$21` for `new` with its `id`, created at `now`.
+fn bind_new_job<'q, Q: BindArgs<'q>>(q: Q, new: &NewJob<'q>, id: &'q str, now: i64) -> Q {
+    let (gates, api) = (&new.gates, new.api.as_ref());
+    q.bind_arg(id)
+        .bind_arg(new.user_id)
+        .bind_arg(new.upload_id)
+        .bind_arg(new.mode)
+        .bind_arg(new.params)
+        .bind_arg(new.cost)
+        .bind_arg(gates.status)
+        .bind_arg(new.visibility)
+        .bind_arg(new.idempotency_key)
+        .bind_arg(now)
+        .bind_arg(new.prompt)
+        .bind_arg(gates.message)
+        .bind_arg(gates.category)
+        .bind_arg((gates.status == JobStatus::Rejected).then_some(now))
+        .bind_arg(new.style)
+        .bind_arg(api.map(|a| a.key_id))
+        .bind_arg(api.map(|a| a.request_hash))
+        .bind_arg(new.style_upload_id)
+        .bind_arg(new.template_id)
+        .bind_arg(new.request_id)
+        .bind_arg(api.filter(|a| a.cap.is_none()).map(|a| a.key_id))
+}
+
 impl Store {
     /// Charges `cost` and queues the job, atomically. Returns the job and whether it was
     /// created now (`false`: the idempotency key was seen before and nothing was charged).
@@ -261,39 +314,8 @@ impl Store {
         // member's and (without a cap, which locks the key below) its API key is still live.
         // An idempotency key used before fails the unique index: that earlier job is the
         // answer (no lookup first: most requests are new).
-        let inserted = sqlx::query_as::<_, Job>(&format!(
-            "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
-             WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
-             AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
-             AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL)) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(&id)
-        .bind(new.user_id)
-        .bind(new.upload_id)
-        .bind(new.mode)
-        .bind(new.params)
-        .bind(new.cost)
-        .bind(gates.status)
-        .bind(new.visibility)
-        .bind(new.idempotency_key)
-        .bind(now)
-        .bind(new.prompt)
-        .bind(gates.message)
-        .bind(gates.category)
-        .bind((gates.status == JobStatus::Rejected).then_some(now))
-        .bind(new.style)
-        .bind(new.api.as_ref().map(|a| a.key_id))
-        .bind(new.api.as_ref().map(|a| a.request_hash))
-        .bind(new.style_upload_id)
-        .bind(new.template_id)
-        .bind(new.request_id)
-        .bind(new.api.as_ref().filter(|a| a.cap.is_none()).map(|a| a.key_id))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from);
+        let sql = format!("{INSERT_JOB} RETURNING {COLUMNS}");
+        let inserted = bind_new_job(sqlx::query_as::<_, Job>(&sql), &new, &id, now).fetch_optional(&mut *tx).await.map_err(StoreError::from);
         let job = match inserted {
             Ok(Some(job)) => job,
             // An upload deleted meanwhile, or the key revoked; unless the key was used before
@@ -373,15 +395,9 @@ impl Store {
         };
         let job_event = LiveEvent::Job(state);
         let (job_kind, balance_kind) = (job_event.kind().as_str(), darkroom_contract::EventKind::Balance.as_str());
-        let log = api.and_then(|a| a.log.as_ref().map(|l| (a.key_id, l)));
+        let log = api.and_then(|a| a.log.as_ref());
         // Placeholders: $1..$21 as in the general path's INSERT, $22..$24 the debit's entry and
         // the job's event.
-        let insert_job = "INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
-             prompt, error, moderation_category, finished_at, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 \
-             WHERE ($3 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $3 AND user_id = $2 AND deleted_at IS NULL)) \
-             AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
-             AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL))";
         // The member's row is taken last; on PostgreSQL a wait for it re-checks this row (not
         // the lots read from the statement's snapshot), so credits added meanwhile, which can
         // change the spending order, make it not apply (`credit_additions`, migration 0019).
@@ -418,7 +434,7 @@ impl Store {
             .then(|| format!("{} {}", crate::moderation::DECISIONS_INSERT, crate::moderation::decision_rows(first_decision, gates.decisions.len())));
         let sql = if postgres {
             let mut ctes = vec![
-                format!("j AS ({insert_job} RETURNING {COLUMNS})"),
+                format!("j AS ({INSERT_JOB} RETURNING {COLUMNS})"),
                 format!("u AS ({debit})"),
                 // After the member's row (`u` first, as every debit locks): no lock-order deadlock.
                 format!(
@@ -449,7 +465,7 @@ impl Store {
             format!("WITH {} SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true CROSS JOIN n", ctes.join(", "))
         } else {
             let mut stmts = vec![
-                format!("{insert_job} RETURNING {COLUMNS}"),
+                format!("{INSERT_JOB} RETURNING {COLUMNS}"),
                 debit.to_string(),
                 format!("{entry_cols} SELECT $22, $2, '{charge}', -$6, balance, 'generation', $1, $23, $10 FROM users WHERE id = $2"),
                 format!("INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, f.id, $6 FROM ({first_lot}) f WHERE f.remaining >= $6 RETURNING lot_id"),
@@ -465,32 +481,11 @@ impl Store {
         };
         let payload = job_event.payload();
         let log_id = new_id();
-        let mut q = sqlx::query(&sql)
-            .bind(id)
-            .bind(new.user_id)
-            .bind(new.upload_id)
-            .bind(new.mode)
-            .bind(new.params)
-            .bind(new.cost)
-            .bind(gates.status)
-            .bind(new.visibility)
-            .bind(new.idempotency_key)
-            .bind(now)
-            .bind(new.prompt)
-            .bind(gates.message)
-            .bind(gates.category)
-            .bind(None::<i64>)
-            .bind(new.style)
-            .bind(api.map(|a| a.key_id))
-            .bind(api.map(|a| a.request_hash))
-            .bind(new.style_upload_id)
-            .bind(new.template_id)
-            .bind(new.request_id)
-            .bind(api.map(|a| a.key_id))
+        let mut q = bind_new_job(sqlx::query(&sql), new, id, now)
             .bind(&entry_id)
             .bind(&entry_key)
             .bind(&payload);
-        if let Some((_, l)) = log {
+        if let Some(l) = log {
             q = q.bind(&log_id).bind(l.key_prefix).bind(l.method).bind(l.route);
         }
         if postgres {
