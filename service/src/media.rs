@@ -16,7 +16,7 @@ use object_store::{ObjectStore, PutPayload};
 
 use crate::ServiceError;
 
-pub use darkroom_contract::media::{rendition_key, result_file, result_keys, result_keys_for, result_prefix};
+pub use darkroom_contract::media::{is_video, original_mime, rendition_key, result_file, result_keys, result_keys_for, result_keys_with, result_prefix};
 
 /// A handle on the media store. Keys look like `uploads/<user>/<id>.jpg`.
 #[derive(Clone)]

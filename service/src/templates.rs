@@ -91,6 +91,23 @@ pub fn cost(state: &AppState, row: &Row) -> i64 {
     row.cost.unwrap_or(state.config.generation_cost)
 }
 
+/// What one job of `row` with these parameters costs, in credits: [`cost`] for an image; for
+/// a clip (image→video, video→video) [`cost`] per second of output, the job's `seconds`
+/// rounded up (so the price shown before submit is the price charged).
+pub fn cost_for(state: &AppState, row: &Row, params: &serde_json::Value) -> i64 {
+    let base = cost(state, row);
+    match row.mode {
+        Mode::ImageToVideo | Mode::VideoToVideo => {
+            let secs = params["seconds"].as_f64().unwrap_or(DEFAULT_CLIP_SECONDS).ceil().max(1.0) as i64;
+            base.saturating_mul(secs)
+        }
+        _ => base,
+    }
+}
+
+/// A clip's length when neither the template nor the member names one, seconds.
+pub const DEFAULT_CLIP_SECONDS: f64 = 4.0;
+
 /// The prompt a generator receives: the template's with [`PROMPT_SLOT`] replaced by the
 /// member's (which the prompt gate checked), or the member's alone without a template.
 pub fn expand_prompt(template: Option<&str>, prompt: &str) -> String {
@@ -333,6 +350,7 @@ pub async fn make_preview(state: &AppState, actor_id: &str, id: &str) -> Result<
         seed: Some(1),
         size: None,
         user_ref: state.signer.keyed_hash(&format!("provider-user:{actor_id}"))[..32].to_string(),
+        ..Default::default()
     };
     let progress: Progress = std::sync::Arc::new(|_| {});
     let output = crate::generators::run(&chain, &plan, inputs, progress).await.map_err(|e| ServiceError::Invalid(format!("The preview run failed: {e}")))?;

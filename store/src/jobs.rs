@@ -792,16 +792,19 @@ impl Store {
         self.finish(tx, id, done.rows_affected(), refund).await
     }
 
-    /// Cancels the member's job if it has not started; refunds it when `refund` (the
-    /// operator's setting, on by default). Returns the job.
+    /// Cancels the member's job if it has not finished (queued, running, or held before it
+    /// ran); refunds it when `refund` (the operator's setting, on by default). Returns the job.
     ///
-    /// Errors: [`StoreError::NotFound`]; [`StoreError::Conflict`] if it already started.
+    /// Errors: [`StoreError::NotFound`]; [`StoreError::Conflict`] if it already finished.
     pub async fn cancel_job(&self, id: &str, user_id: &str, refund: bool) -> Result<Job> {
         let mut tx = self.begin_write().await?;
-        // Held for review before running counts as not started.
+        // Held for review before running counts as not started. A running job is taken from
+        // its worker: the lease is cleared, so the worker's next progress write or completion
+        // fails and it stops, keeping nothing (its files are removed by it).
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'canceled', finished_at = $1 WHERE id = $2 AND user_id = $3 \
-             AND (status = 'queued' OR (status = 'review' AND result_key IS NULL))",
+            "UPDATE jobs SET status = 'canceled', finished_at = $1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2 AND user_id = $3 \
+             AND (status IN ('queued', 'running') OR (status = 'review' AND result_key IS NULL))",
         )
             .bind(now_ms())
             .bind(id)

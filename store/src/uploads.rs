@@ -1,4 +1,4 @@
-//! Uploaded source photos: where the cleaned copy is stored and what it is.
+//! Uploaded sources (photos and clips): where the cleaned copy is stored and what it is.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,17 +24,20 @@ pub struct Upload {
     /// (JSON), applied when a generation uses the image. `None` for the web form.
     #[serde(default)]
     pub gate: Option<String>,
+    /// A clip's length in milliseconds (its clean copy); `None` for images.
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate";
+const COLUMNS: &str = "id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate, duration_ms";
 
 impl Store {
     /// Records an upload whose file is already in storage; the member confirmed rights and
     /// consent for it now.
     pub async fn insert_upload(&self, u: &Upload) -> Result<()> {
         sqlx::query(
-            "INSERT INTO uploads (id, user_id, object_key, content_hash, mime, bytes, width, height, rights_confirmed_at, created_at, gate) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            "INSERT INTO uploads (id, user_id, object_key, content_hash, mime, bytes, width, height, rights_confirmed_at, created_at, gate, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
         )
         .bind(&u.id)
         .bind(&u.user_id)
@@ -46,6 +49,7 @@ impl Store {
         .bind(u.height)
         .bind(now_ms())
         .bind(&u.gate)
+        .bind(u.duration_ms)
         .execute(&self.write_pool)
         .await?;
         Ok(())

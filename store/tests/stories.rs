@@ -220,7 +220,7 @@ async fn upload(store: &Store, user: &str) -> String {
     let id = new_id();
     let u = Upload {
         id: id.clone(), user_id: user.into(), object_key: format!("uploads/{id}.png"), content_hash: "00".into(),
-        mime: "image/png".into(), bytes: 1, width: 64, height: 64, created_at: 0, gate: None,
+        mime: "image/png".into(), bytes: 1, width: 64, height: 64, created_at: 0, gate: None, duration_ms: None,
     };
     store.insert_upload(&u).await.unwrap();
     id
@@ -480,8 +480,19 @@ async fn failure_refunds_rejection_does_not_cancel_refunds(b: Backend) {
     assert_eq!(canceled.status, JobStatus::Canceled);
     assert!(matches!(store.cancel_job(&c.id, &user, true).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.user(&user).await.unwrap().balance, 1 + 2 + 4, "failure and cancel refunded, rejection not");
+    // A running job is taken from its worker: its progress and completion no longer count.
+    let (d, _) = store.create_job(job(&user, &up, "d", 5)).await.unwrap();
+    assert_eq!(store.claim_job("w", 60_000).await.unwrap().unwrap().id, d.id);
+    assert_eq!(store.cancel_job(&d.id, &user, true).await.unwrap().status, JobStatus::Canceled);
+    assert!(!store.job_progress(&d.id, "w", 50, 60_000).await.unwrap(), "the worker learns at its next progress write");
+    let out = JobOutput { result_key: "r", thumb_key: "t", result_hash: "h", width: 1, height: 1 };
+    assert!(!store.complete_job(&d.id, "w", &out, OutputGate::Allow(&decision("output", "allow", None))).await.unwrap(), "and cannot complete it");
+    assert!(!store.fail_job(&d.id, "w", "stopped", true).await.unwrap(), "nor refund it twice");
+    assert_eq!(store.job(&d.id, &user).await.unwrap().result_key, None);
+    assert!(store.claim_job("w2", 60_000).await.unwrap().is_none(), "nobody claims it again");
+    assert_eq!(store.user(&user).await.unwrap().balance, 1 + 2 + 4, "the running job's cost came back once");
     let kinds: Vec<String> = store.ledger(&user, 20).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds.iter().filter(|k| *k == "refund").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "refund").count(), 3);
     assert_ledger_consistent(&store, &user).await;
 }
 
@@ -892,8 +903,10 @@ async fn templates_are_seeded_saved_audited_and_counted(b: Backend) {
     use darkroom_store::templates::TemplateInput;
     let store = fresh_store(b).await;
     let all = store.templates(true).await.unwrap();
-    assert_eq!(all.len(), 63);
+    assert_eq!(all.len(), 65);
     assert_eq!(all[0].id, "style-01");
+    let video = all.iter().find(|t| t.id == "photo-to-video").unwrap();
+    assert_eq!((video.mode, video.generator.as_str(), video.cost), (Mode::ImageToVideo, "local-motion", Some(1)), "priced per second");
     let seven = all.iter().find(|t| t.id == "style-07-color").unwrap();
     assert_eq!((seven.mode, seven.generator.as_str(), seven.cost, seven.params.as_str()), (Mode::ImageToImage, "local-style", None, r#"{"style": 6, "strength": 1.0, "preserve_color": true}"#));
     assert_eq!(all.iter().filter(|t| t.mode == Mode::TextToImage).count(), 5);

@@ -63,6 +63,9 @@ pub struct PublicItem {
     /// the item, so the page awaits one resource, not the item and the shared session too.
     #[serde(default)]
     pub viewer_signed_in: bool,
+    /// The result is a clip: `image_url` is its MP4/WebM, `thumb_url` its poster frame.
+    #[serde(default)]
+    pub video: bool,
 }
 
 /// A tile of Explore: what the grid shows of a public item. Its files' URLs are built from
@@ -159,6 +162,7 @@ pub(crate) mod ssr {
             created_at: job.created_at,
             public: job.visibility == crate::api::Visibility::Public,
             viewer_signed_in: false,
+            video: job.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
         }
     }
 }

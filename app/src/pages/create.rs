@@ -110,7 +110,7 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
                         {(!tpl.preview_url.is_empty()).then(|| view! { <img src=tpl.preview_url.clone() alt="" width="160" height="160" loading="lazy"/> })}
                         <strong>{tpl.name}</strong>
                         <small>{tpl.description}</small>
-                        <span class="badge">{t("create.cost").replace("{cost}", &tpl.cost.to_string())}</span>
+                        <span class="badge">{if tpl.video { t("create.per_second").replace("{cost}", &tpl.cost.to_string()) } else { t("create.cost").replace("{cost}", &tpl.cost.to_string()) }}</span>
                     </a>
                 }
             }).collect_view()}
@@ -122,7 +122,10 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
 #[component]
 fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>) -> impl IntoView {
     let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
-    let cost = template.cost;
+    let (cost, video, source_video) = (template.cost, template.video, template.source_video);
+    // A clip is priced per second (rounded up), so the total follows the length chosen.
+    let seconds = RwSignal::new(template.default_seconds);
+    let total = move || if video { cost * seconds.get().ceil().max(1.0) as i64 } else { cost };
     view! {
         <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
             <input type="hidden" name="idempotency_key" value=idempotency_key/>
@@ -134,7 +137,8 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                     <legend>{t("create.step1")}</legend>
                     <InputResult input=input.clone()/>
                     <label class="dropzone">
-                        <input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required=input.is_none() data-testid="photo"/>
+                        <input type="file" name="photo" accept=if source_video { "video/mp4,video/webm" } else { "image/jpeg,image/png,image/webp" }
+                            required=input.is_none() data-testid="photo"/>
                         <span>{t("create.drop")}</span>
                         <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
                     </label>
@@ -144,6 +148,14 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                     </label>
                 </fieldset>
             })}
+            {(template.video && !source_video).then(|| view! { <ClipFields seconds max=template.max_seconds/> })}
+            {source_video.then(|| view! {
+                <fieldset data-testid="restyle-fields">
+                    <legend>{t("create.clip")}</legend>
+                    <label>{t("filter.style")} " " <crate::pages::StyleSelect selected="0" testid="clip-style"/></label>
+                    <small>{t("create.clip_limits").replace("{s}", &template.max_seconds.to_string())}</small>
+                </fieldset>
+            })}
             <fieldset>
                 <legend>{t("create.prompt")}</legend>
                 <textarea name="prompt" rows="3" maxlength="1000" data-testid="prompt" required=template.prompt_required
@@ -151,12 +163,44 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                 <small>{t("create.prompt_checked")}</small>
             </fieldset>
             <p class="cost" data-testid="cost">
-                <strong>{t("create.cost").replace("{cost}", &cost.to_string())}</strong>
+                <strong>{move || if source_video { t("create.per_second_of_clip").replace("{cost}", &cost.to_string()) } else { t("create.cost").replace("{cost}", &total().to_string()) }}</strong>
+                {(video && !source_video).then(|| view! { <span>" " {t("create.per_second").replace("{cost}", &cost.to_string())}</span> })}
                 " " {t("create.charged")} " "
                 {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <button type="submit" class="primary" data-testid="submit">{t("create.generate").replace("{cost}", &cost.to_string())}</button>
+            <button type="submit" class="primary" data-testid="submit">{move || if source_video { t("create.generate_clip").to_string() } else { t("create.generate").replace("{cost}", &total().to_string()) }}</button>
         </form>
+    }
+}
+
+/// A clip's choices: the look it ends in (a style), the camera move, the length in seconds
+/// (`seconds` follows the field, for the price) and whether it loops.
+#[component]
+fn ClipFields(seconds: RwSignal<f64>, max: u32) -> impl IntoView {
+    let cameras = [
+        ("zoom_in", "create.camera_zoom_in"),
+        ("zoom_out", "create.camera_zoom_out"),
+        ("pan_left", "create.camera_pan_left"),
+        ("pan_right", "create.camera_pan_right"),
+        ("pan_up", "create.camera_pan_up"),
+        ("pan_down", "create.camera_pan_down"),
+        ("still", "create.camera_still"),
+    ];
+    view! {
+        <fieldset data-testid="clip-fields">
+            <legend>{t("create.clip")}</legend>
+            <label>{t("filter.style")} " " <crate::pages::StyleSelect selected="0" testid="clip-style"/></label>
+            <label>{t("create.camera")} " "
+                <select name="camera" data-testid="camera">
+                    {cameras.into_iter().map(|(v, k)| view! { <option value=v>{t(k)}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>{t("create.seconds")} " "
+                <input type="number" name="seconds" min="2" max=max.to_string() step="1" value=seconds.get_untracked().to_string() data-testid="seconds"
+                    on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { seconds.set(v) } }/>
+            </label>
+            <label class="check"><input type="checkbox" name="ping_pong" data-testid="ping-pong"/> {t("create.ping_pong")}</label>
+        </fieldset>
     }
 }
 
@@ -376,7 +420,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                             view! { <p class="muted" data-testid="eta">{crate::i18n::tf("job.eta", &[("s", &left)])}</p> }
                         })}
                         {error.map(|e| view! { <p class="notice error">{e}</p> })}
-                        {(status == JobStatus::Queued || status == JobStatus::Review).then(|| view! {
+                        {(status == JobStatus::Queued || status == JobStatus::Review || status == JobStatus::Running).then(|| view! {
                             <ActionForm action=cancel attr:class="inline">
                                 <input type="hidden" name="id" value=jid/>
                                 <button type="submit" class="link" data-testid="cancel" title=t("job.cancel_help")>{t("job.cancel")}</button>

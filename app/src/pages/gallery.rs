@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
 use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk, JobStatus, RunAgain, Visibility};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, SignInPrompt, StyleSelect};
+use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleSelect};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
@@ -169,13 +169,17 @@ pub fn ItemPage() -> impl IntoView {
                         })}
                         {(!j.prompt.is_empty()).then(|| view! { <h1 class="item-title">{j.prompt.clone()}</h1> })}
                         <figure>
-                            {(j.status == JobStatus::Succeeded && !j.hidden).then(|| {
+                            {(j.status == JobStatus::Succeeded && !j.hidden && !j.video).then(|| {
                                 let media = j.id.clone();
                                 view! {
                                     <ResultPicture width=j.width.unwrap_or(1200) height=j.height.unwrap_or(1200) alt=j.style_label.clone()
                                         sizes="(max-width: 900px) 100vw, 900px" testid="result"
                                         url=Callback::new(move |v: String| format!("/media/{media}/{v}"))/>
                                 }
+                            })}
+                            {(j.status == JobStatus::Succeeded && !j.hidden && j.video).then(|| view! {
+                                <ResultVideo src=format!("/media/{}/result", j.id) poster=format!("/media/{}/w1200.jpg", j.id)
+                                    width=j.width.unwrap_or(512) height=j.height.unwrap_or(512)/>
                             })}
                             <figcaption>
                                 <span class="label ai">{t("label.ai")}</span>

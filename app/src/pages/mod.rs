@@ -207,6 +207,17 @@ pub fn ResultPicture(
     }
 }
 
+/// A result that is a clip: a `<video>` player (controls, inline on phones, looping, muted:
+/// clips carry no sound) with the poster frame shown until it plays. `src` is the MP4/WebM,
+/// `poster` a JPEG rendition of its first frame; the file answers byte ranges, so it seeks.
+#[component]
+pub fn ResultVideo(src: String, poster: String, width: i64, height: i64) -> impl IntoView {
+    view! {
+        <video class="result-video" src=src poster=poster width=width.to_string() height=height.to_string()
+            controls=true playsinline=true loop=true muted=true preload="metadata" data-testid="result-video"></video>
+    }
+}
+
 /// Formats Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
 pub fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

@@ -98,11 +98,17 @@ fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
         <section class="page item public-item" data-testid="public-item">
             <h1 class="item-title">{item.title.clone()}</h1>
             <figure>
-                <picture>
-                    <source type="image/webp" srcset=item.srcset_webp.clone() sizes="(max-width: 900px) 100vw, 900px"/>
-                    <img src=item.image_url.clone() srcset=item.srcset_jpeg.clone() sizes="(max-width: 900px) 100vw, 900px"
-                        alt=item.title.clone() width=w height=h data-testid="shared-image"/>
-                </picture>
+                {if item.video {
+                    view! { <crate::pages::ResultVideo src=item.image_url.clone() poster=item.thumb_url.clone() width=item.width height=item.height/> }.into_any()
+                } else {
+                    view! {
+                        <picture>
+                            <source type="image/webp" srcset=item.srcset_webp.clone() sizes="(max-width: 900px) 100vw, 900px"/>
+                            <img src=item.image_url.clone() srcset=item.srcset_jpeg.clone() sizes="(max-width: 900px) 100vw, 900px"
+                                alt=item.title.clone() width=w height=h data-testid="shared-image"/>
+                        </picture>
+                    }.into_any()
+                }}
                 <figcaption><span class="label ai">{t("label.ai")}</span></figcaption>
             </figure>
             <p class="muted">{item.style_label.clone()} " · " {format_time(item.created_at)}</p>

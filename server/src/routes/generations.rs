@@ -30,6 +30,10 @@ struct Form {
     template: Option<String>,
     /// One of the member's results as the photo ("Use as input").
     input_job: Option<String>,
+    /// Video templates: the camera move, the length in seconds, the loop.
+    camera: Option<String>,
+    seconds: Option<String>,
+    ping_pong: bool,
 }
 
 /// Longest text field accepted, in bytes.
@@ -73,6 +77,9 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ServiceError> {
             "idempotency_key" => f.idempotency_key = Some(text),
             "template" => f.template = Some(text).filter(|t| !t.is_empty()),
             "input_job" => f.input_job = Some(text).filter(|t| !t.is_empty()),
+            "camera" => f.camera = Some(text).filter(|t| !t.is_empty()),
+            "seconds" => f.seconds = Some(text).filter(|t| !t.is_empty()),
+            "ping_pong" => f.ping_pong = !text.is_empty(),
             _ => {}
         }
     }
@@ -98,6 +105,18 @@ fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
         template: f.template.clone(),
         size: None,
         seed: None,
+        // Only a video template's form sends these; other templates ignore them.
+        motion: (f.camera.is_some() || f.seconds.is_some() || f.ping_pong).then(|| -> Result<_, ServiceError> {
+            Ok(generation::MotionChoice {
+                camera: f
+                    .camera
+                    .as_deref()
+                    .map(|c| serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(|_| ServiceError::Invalid(format!("Unknown camera move {c:?}."))))
+                    .transpose()?,
+                seconds: f.seconds.as_deref().map(|s| number(Some(s), 0f32, "The length")).transpose()?,
+                ping_pong: f.ping_pong.then_some(true),
+            })
+        }).transpose()?,
     })
 }
 

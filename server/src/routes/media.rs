@@ -1,7 +1,9 @@
-//! `GET /media/{job_id}/{variant}`: a generation's files. `variant` is `result` (PNG, with
-//! its C2PA manifest), `thumb` (JPEG, 512 px wide), a rendition `w{256|512|1200}.{jpg|webp}`
+//! `GET /media/{job_id}/{variant}`: a generation's files. `variant` is `result` (PNG, or a
+//! clip's MP4/WebM, with its C2PA manifest), `thumb` (JPEG, 512 px wide), a rendition `w{256|512|1200}.{jpg|webp}`
 //! or `upload` (the cleaned photo it was made from); `?download=1`
 //! asks the browser to save it. Signed, expiring URLs for shared items come with sharing.
+//! Every file answers byte ranges (RFC 9110 §14: one range per request, `206` with
+//! `Content-Range`, `416` past the end), so video players can seek.
 //!
 //! Who sees what (the database is asked on every request, so a change applies at once):
 //! - the owner: `result`, `thumb` and `upload` of their own item, unless it is deleted,
@@ -12,7 +14,8 @@
 //! - everyone else: 404, the same answer as a missing item (no oracle).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use bytes::Bytes;
 use axum::response::{IntoResponse, Response};
 use darkroom_service::auth::AuthSession;
 use darkroom_service::moderation::is_moderator;
@@ -28,7 +31,7 @@ pub struct Params {
     download: Option<String>,
 }
 
-pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, variant)): Path<(String, String)>, Query(q): Query<Params>) -> Response {
+pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, variant)): Path<(String, String)>, Query(q): Query<Params>, headers: HeaderMap) -> Response {
     let not_found = || StatusCode::NOT_FOUND.into_response();
     let Some(user) = auth.user else { return not_found() };
     let moderator = is_moderator(&user.role);
@@ -56,9 +59,6 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
         },
     };
     let Ok(bytes) = app.media.get(&key).await else { return not_found() };
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     // Private; never cached for moderators' views of others' items (a ruling may remove them).
     // A result's files never change once made (a job finishes once): the owner's browser may
     // keep them a year.
@@ -69,10 +69,50 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
     } else {
         "private, max-age=31536000, immutable"
     };
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    file_response(bytes, mime, HeaderValue::from_static(cache), q.download.is_some().then_some(id.as_str()), &headers)
+}
+
+/// A media file's answer, shared by the session-checked and the signed routes: its type,
+/// `cache`, `nosniff`, `Accept-Ranges: bytes` and, when `Range` asks for one satisfiable byte
+/// range, only that range (`206`, `Content-Range`); `416` with `Content-Range: bytes */len`
+/// for a range past the end. Several ranges in one request get the whole file (`200`), which
+/// RFC 9110 §14.2 allows. `download`: the job id, for `Content-Disposition: attachment` with
+/// the file's own extension.
+pub fn file_response(bytes: Bytes, mime: &'static str, cache: HeaderValue, download: Option<&str>, headers: &HeaderMap) -> Response {
+    let len = bytes.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|r| http_range_header::parse_range_header(r).and_then(|ranges| ranges.validate(len)));
+    let (status, body, content_range) = match range {
+        None => (StatusCode::OK, bytes, None),
+        Some(Err(_)) => {
+            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
+        }
+        Some(Ok(ranges)) if ranges.len() == 1 => {
+            let (start, end) = (*ranges[0].start(), *ranges[0].end());
+            (StatusCode::PARTIAL_CONTENT, bytes.slice(start as usize..=end as usize), Some(format!("bytes {start}-{end}/{len}")))
+        }
+        Some(Ok(_)) => (StatusCode::OK, bytes, None),
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, cache);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    if q.download.is_some() {
-        let ext = mime.strip_prefix("image/").unwrap_or("bin").replace("jpeg", "jpg");
+    if let Some(v) = content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    if let Some(id) = download {
+        let ext = match mime.split('/').nth(1).unwrap_or("bin") {
+            "jpeg" => "jpg",
+            other => other,
+        };
         if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"darkroom-{id}.{ext}\"")) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }

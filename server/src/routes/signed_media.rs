@@ -11,7 +11,7 @@
 //! have succeeded and not be hidden. A share URL and an owner URL are not interchangeable.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use darkroom_service::media::result_file;
 use darkroom_service::sharing::now_secs;
@@ -26,7 +26,7 @@ pub struct Signature {
     scope: Option<String>,
 }
 
-pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String, String)>, Query(q): Query<Signature>) -> Response {
+pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String, String)>, Query(q): Query<Signature>, headers: HeaderMap) -> Response {
     let now = now_secs();
     let (Some(exp), Some(sig)) = (q.exp, q.sig.as_deref()) else { return StatusCode::FORBIDDEN.into_response() };
     let owner = q.scope.as_deref() == Some("owner");
@@ -40,22 +40,11 @@ pub async fn get(State(app): State<AppState>, Path((id, variant)): Path<(String,
         return StatusCode::NOT_FOUND.into_response();
     };
     let Ok(bytes) = app.media.get(&key).await else { return StatusCode::NOT_FOUND.into_response() };
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     let max_age = exp.saturating_sub(now).min(3600);
     let scope = if owner { "private" } else { "public" };
     // The bytes never change; only the URL's lifetime bounds how long anyone may keep them.
-    if let Ok(v) = HeaderValue::from_str(&format!("{scope}, max-age={max_age}, immutable")) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-    if q.download.is_some() {
-        let ext = mime.strip_prefix("image/").unwrap_or("bin").replace("jpeg", "jpg");
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"darkroom-{id}.{ext}\"")) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-    }
+    let cache = HeaderValue::from_str(&format!("{scope}, max-age={max_age}, immutable")).unwrap_or(HeaderValue::from_static("no-store"));
+    let mut resp = super::media::file_response(bytes, mime, cache, q.download.is_some().then_some(id.as_str()), &headers);
+    resp.headers_mut().insert("x-robots-tag", HeaderValue::from_static("noindex"));
     resp
 }

@@ -270,6 +270,7 @@ mod site_settings;
 mod standin;
 mod support;
 mod templates;
+mod video;
 
 on_both!(
     main_job_end_to_end,
@@ -1008,7 +1009,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     // 26 finished items without running the engine (the store's own path), one rejected.
     let up = darkroom_store::uploads::Upload {
         id: darkroom_store::new_id(), user_id: me.clone(), object_key: "uploads/x.png".into(), content_hash: "h".into(),
-        mime: "image/png".into(), bytes: 1, width: 1, height: 1, created_at: darkroom_store::now_ms(), gate: None,
+        mime: "image/png".into(), bytes: 1, width: 1, height: 1, created_at: darkroom_store::now_ms(), gate: None, duration_ms: None,
     };
     app.state.store.insert_upload(&up).await.unwrap();
     let store = &app.state.store;

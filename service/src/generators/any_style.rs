@@ -70,7 +70,7 @@ impl Generator for AnyStyle {
             let image = tokio::task::spawn_blocking(move || engine.stylize_with(photo, &style, &p, &*progress))
                 .await
                 .map_err(|e| GenerateError::Failed(e.to_string()))??;
-            Ok(Output { image, created: false, made_by: "darkroom local-any-style (arbitrary_predict.onnx + arbitrary_transform.onnx)".into() })
+            Ok(Output { image, created: false, made_by: "darkroom local-any-style (arbitrary_predict.onnx + arbitrary_transform.onnx)".into(), clip: None })
         })
     }
 }

@@ -140,7 +140,7 @@ impl Generator for Automatic1111 {
             let b64 = r.images.into_iter().next().ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
             let image = remote::image_of(ID, &b64).await?;
             progress(1.0);
-            Ok(Output { image, created: !edit, made_by: format!("automatic1111 {}", if edit { "img2img" } else { "txt2img" }) })
+            Ok(Output { image, created: !edit, made_by: format!("automatic1111 {}", if edit { "img2img" } else { "txt2img" }), clip: None })
         })
     }
 }

@@ -179,7 +179,7 @@ impl Generator for Gemini {
             };
             let image = remote::image_of(ID, &data).await?;
             progress(1.0);
-            Ok(Output { image, created: !edit, made_by: format!("google {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("google {}", self.model), clip: None })
         })
     }
 }

@@ -62,7 +62,7 @@ impl Generator for LocalStyle {
             let image = tokio::task::spawn_blocking(move || engine.stylize(photo, &p, &*progress))
                 .await
                 .map_err(|e| GenerateError::Failed(e.to_string()))??;
-            Ok(Output { image, created: false, made_by: "darkroom local-style (multistyle26.onnx)".into() })
+            Ok(Output { image, created: false, made_by: "darkroom local-style (multistyle26.onnx)".into(), clip: None })
         })
     }
 }

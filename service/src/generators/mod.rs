@@ -15,13 +15,16 @@
 pub mod any_style;
 pub mod automatic1111;
 pub mod gemini;
+pub mod local_motion;
 pub mod local_style;
+pub mod local_video_style;
 pub mod openai;
 pub mod openrouter;
 pub mod remote;
 pub mod replicate;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use darkroom_contract::{Category, Mode};
@@ -74,11 +77,17 @@ pub struct Inputs {
     /// An opaque, keyed hash of the member for providers' `user` fields (never an email or
     /// a name).
     pub user_ref: String,
+    /// Set when the worker gives the run up (the job was cancelled or its lease lost): a
+    /// long local run checks it between steps and stops.
+    pub cancelled: Arc<AtomicBool>,
+    /// The member's clip (video→video): its cleaned copy in a private temporary file, removed
+    /// when the last holder drops it.
+    pub video: Option<Arc<tempfile::TempPath>>,
 }
 
 /// What a generator made.
-#[derive(Clone, Debug)]
 pub struct Output {
+    /// The image; for a clip, its poster frame (the first).
     pub image: RgbImage,
     /// `true` when the image is new (text→image: C2PA `c2pa.created`), `false` when it is
     /// the member's photo changed (`c2pa.edited`).
@@ -86,6 +95,35 @@ pub struct Output {
     /// Who made it, for the content credentials: e.g. `darkroom local-style
     /// (multistyle26.onnx)` or `openai gpt-image-1`.
     pub made_by: String,
+    /// A clip (image→video, video→video): its frames, drawn by the worker while it encodes.
+    pub clip: Option<Clip>,
+}
+
+/// A clip a generator made, as frames the worker pulls in order (a local model draws them
+/// on demand; a remote provider's file is decoded), so a clip is never held whole in memory.
+pub struct Clip {
+    /// Frame size in pixels (even: 4:2:0 chroma).
+    pub width: u32,
+    pub height: u32,
+    pub fps: darkroom_engine::video::Fps,
+    /// Frames in the clip.
+    pub frames: usize,
+    /// The output codec the template asks for (H.264 MP4 unless it says VP9 WebM).
+    pub codec: darkroom_engine::video::OutputCodec,
+    /// Draws the next frame; called `frames` times, in order, on a blocking thread.
+    pub source: Box<dyn FnMut() -> Result<RgbImage, GenerateError> + Send>,
+}
+
+impl std::fmt::Debug for Clip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clip({}x{}, {} frames at {} fps)", self.width, self.height, self.frames, self.fps.value())
+    }
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output").field("size", &self.image.dimensions()).field("made_by", &self.made_by).field("clip", &self.clip).finish()
+    }
 }
 
 /// Why a run made nothing.
@@ -104,6 +142,17 @@ pub enum GenerateError {
     /// A technical failure that another generator would not fix.
     #[error("failed: {0}")]
     Failed(String),
+}
+
+impl From<darkroom_engine::video::VideoError> for GenerateError {
+    fn from(e: darkroom_engine::video::VideoError) -> Self {
+        use darkroom_engine::video::VideoError;
+        match e {
+            VideoError::BadInput(m) => GenerateError::BadInput(m),
+            VideoError::Missing(m) => GenerateError::Unavailable(m),
+            other => GenerateError::Failed(other.to_string()),
+        }
+    }
 }
 
 impl From<darkroom_engine::EngineError> for GenerateError {
@@ -202,6 +251,12 @@ impl Generators {
         let mut all: Vec<Arc<dyn Generator>> = Vec::new();
         if let Some(engine) = engine {
             all.push(Arc::new(local_style::LocalStyle::new(engine.clone())));
+            if let Some(g) = local_motion::LocalMotion::new(engine.clone(), config) {
+                all.push(Arc::new(g));
+            }
+            if let Some(g) = local_video_style::LocalVideoStyle::new(engine.clone(), config) {
+                all.push(Arc::new(g));
+            }
             all.push(Arc::new(any_style::AnyStyle::new(engine)));
         }
         let remote = remote::RemoteSettings::from_config(config);

@@ -151,7 +151,7 @@ impl Generator for OpenAi {
             let b64 = body.data.into_iter().next().and_then(|d| d.b64_json).ok_or_else(|| GenerateError::Failed(format!("{ID}: no image in the answer")))?;
             let image = remote::image_of(ID, &b64).await?;
             progress(1.0);
-            Ok(Output { image, created: !edit, made_by: format!("openai {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("openai {}", self.model), clip: None })
         })
     }
 }

@@ -144,7 +144,7 @@ impl Generator for OpenRouter {
             let b64 = url.split_once(";base64,").map(|(_, d)| d).ok_or_else(|| GenerateError::Failed(format!("{ID}: the image is not a data URL")))?;
             let image = remote::image_of(ID, b64).await?;
             progress(1.0);
-            Ok(Output { image, created: !edit, made_by: format!("openrouter {}", self.model) })
+            Ok(Output { image, created: !edit, made_by: format!("openrouter {}", self.model), clip: None })
         })
     }
 }

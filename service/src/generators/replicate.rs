@@ -254,7 +254,7 @@ impl Generator for Replicate {
                     progress(0.8);
                     let image = self.download(&p.output).await?;
                     progress(1.0);
-                    Ok(Output { image, created: !edit, made_by: format!("replicate {model}") })
+                    Ok(Output { image, created: !edit, made_by: format!("replicate {model}"), clip: None })
                 }
                 "failed" => {
                     let error = p.error.map(|e| e.as_str().map(String::from).unwrap_or_else(|| e.to_string())).unwrap_or_default();

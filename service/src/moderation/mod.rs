@@ -69,6 +69,22 @@ impl Verdict {
         self
     }
 
+    /// Folds in the verdict on one sampled frame of a clip, `secs` seconds in: its labels
+    /// join this verdict's with the frame's time (`frame_secs`), and the worst frame's
+    /// decision and category win. Frames that found nothing add nothing.
+    pub fn add_frame(&mut self, frame: Verdict, secs: f64) {
+        for mut label in frame.labels {
+            if let Some(o) = label.as_object_mut() {
+                o.insert("frame_secs".into(), json!((secs * 100.0).round() / 100.0));
+            }
+            self.labels.push(label);
+        }
+        if frame.decision > self.decision {
+            self.decision = frame.decision;
+            self.category = frame.category;
+        }
+    }
+
     /// The store record for this verdict at `gate`.
     pub fn record(&self, gate: Gate, policy_version: &str) -> NewDecision {
         NewDecision {
