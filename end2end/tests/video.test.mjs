@@ -1,10 +1,14 @@
 // Image→video in Debian's Chromium at desktop and phone size: pick the "Photo to video"
 // template, upload a real photo, choose the camera move and length (the price follows it),
 // watch it develop live, play it on the item page (the player's time advances), and open a
-// share link signed out: the visitor gets the player too.
+// share link signed out: the visitor gets the player too. Then video→video: a clip made here by
+// ffmpeg from a real photo, restyled, played.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import os from 'node:os';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
 
 let browser;
@@ -74,5 +78,41 @@ for (const [name, options] of sizes) {
     assert.deepEqual(errors, [], 'no page errors');
     await anon.close();
     await ctx.close();
+  });
+}
+
+for (const [name, options] of sizes) {
+  test(`video restyled, played (${name})`, { timeout: 300_000 }, async () => {
+    // 2 s at 12 fps from a sample photo, with a sound track (which the upload drops).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkroom-e2e-'));
+    const clip = path.join(dir, 'kitchen.mp4');
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-loop', '1', '-framerate', '12', '-t', '2', '-i', path.join(SAMPLES, 'coffee.png'),
+      '-f', 'lavfi', '-t', '2', '-i', 'sine', '-vf', 'scale=320:240', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+    const ctx = await browser.newContext(options);
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await signUp(page, BASE, `restyle-${name}`);
+    await page.goto(`${BASE}/create?template=video-restyle`);
+    await hydrated(page);
+    await page.waitForSelector('[data-testid=restyle-fields]');
+    assert.match(await page.textContent('[data-testid=cost]'), /1 credits per second of your clip/);
+    assert.equal(await page.getAttribute('[data-testid=photo]', 'accept'), 'video/mp4,video/webm');
+    await page.selectOption('[data-testid=clip-style]', { label: 'Style 4' });
+    await page.setInputFiles('[data-testid=photo]', clip);
+    await page.check('[data-testid=rights]');
+    await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
+    const id = new URL(page.url()).searchParams.get('job');
+    await page.waitForSelector(`li.job[data-job-id="${id}"][data-status=succeeded]`, { timeout: 240_000 });
+    assert.equal((await page.textContent('[data-testid=balance]')).trim(), '48 credits', 'charged per second of the clip');
+    await page.goto(`${BASE}/gallery/${id}`);
+    await hydrated(page);
+    const played = await plays(page, 0.3);
+    assert.ok(Math.abs(played.duration - 2) < 0.1, `as long as the clip: ${played.duration}`);
+    assert.equal(played.w, 320);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-video-4-restyled.png`), fullPage: true });
+    assert.deepEqual(errors, [], 'no page errors');
+    await ctx.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 }
