@@ -210,6 +210,11 @@ pub struct Config {
     pub replicate_api_base: String,
     pub replicate_model: String,
     pub replicate_edit_model: String,
+    /// `DARKROOM_REPLICATE_VIDEO_MODEL`: the image→video model of the `replicate-video`
+    /// generator (default `wan-video/wan-2.2-i2v-fast`), and
+    /// `DARKROOM_REPLICATE_VIDEO_IMAGE_FIELD` the input field it takes the photo in (`image`).
+    pub replicate_video_model: String,
+    pub replicate_video_image_field: String,
     pub replicate_webhook_secret: Option<String>,
     pub replicate_poll_ms: u64,
     pub replicate_wait_secs: u64,
@@ -326,6 +331,8 @@ impl Config {
             replicate_api_base: var("DARKROOM_REPLICATE_API_BASE", "https://api.replicate.com".to_string()),
             replicate_model: var("DARKROOM_REPLICATE_MODEL", "black-forest-labs/flux-schnell".to_string()),
             replicate_edit_model: var("DARKROOM_REPLICATE_EDIT_MODEL", "black-forest-labs/flux-kontext-pro".to_string()),
+            replicate_video_model: var("DARKROOM_REPLICATE_VIDEO_MODEL", "wan-video/wan-2.2-i2v-fast".to_string()),
+            replicate_video_image_field: var("DARKROOM_REPLICATE_VIDEO_IMAGE_FIELD", "image".to_string()),
             replicate_webhook_secret: secret("DARKROOM_REPLICATE_WEBHOOK_SECRET"),
             replicate_poll_ms: var("DARKROOM_REPLICATE_POLL_MS", 2000),
             replicate_wait_secs: var("DARKROOM_REPLICATE_WAIT_SECS", 600),

@@ -497,7 +497,9 @@ async fn create_prediction(
     body: String,
 ) -> Response {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let image = v["input"]["input_image"].as_str().and_then(|u| u.split_once(";base64,")).map(|(_, d)| base64::engine::general_purpose::STANDARD.decode(d).unwrap_or_default()).unwrap_or_default();
+    // Image models take `input_image`; video models (image→video) `image` and `duration`.
+    let video = v["input"]["image"].is_string();
+    let image = v["input"]["input_image"].as_str().or(v["input"]["image"].as_str()).and_then(|u| u.split_once(";base64,")).map(|(_, d)| base64::engine::general_purpose::STANDARD.decode(d).unwrap_or_default()).unwrap_or_default();
     let reply = {
         let mut s = st.standin.script.lock().unwrap();
         s.received.push(Received {
@@ -535,7 +537,25 @@ async fn create_prediction(
     } else {
         inverted(&image).unwrap()
     };
-    std::fs::write(std::env::temp_dir().join(format!("replicate-standin-{id}.png")), png).unwrap();
+    let file = if video {
+        // A clip of `duration` seconds at 8 fps: the inverted photo, made by ffmpeg.
+        let secs = v["input"]["duration"].as_u64().unwrap_or(5);
+        let still = std::env::temp_dir().join(format!("replicate-standin-{id}-still.png"));
+        std::fs::write(&still, &png).unwrap();
+        let out = std::env::temp_dir().join(format!("replicate-standin-{id}.mp4"));
+        let ok = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "8", "-t", &secs.to_string(), "-i"])
+            .arg(&still)
+            .args(["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", "title=standin", "-movflags", "+faststart"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        format!("{id}.mp4")
+    } else {
+        std::fs::write(std::env::temp_dir().join(format!("replicate-standin-{id}.png")), png).unwrap();
+        format!("{id}.png")
+    };
     let webhook = v["webhook"].as_str().map(String::from);
     let st2 = st.clone();
     tokio::spawn(async move {
@@ -547,7 +567,7 @@ async fn create_prediction(
             match error {
                 None => {
                     p["status"] = "succeeded".into();
-                    p["output"] = json!([format!("{}/{id}.png", st2.delivery)]);
+                    p["output"] = if file.ends_with(".mp4") { json!(format!("{}/{file}", st2.delivery)) } else { json!([format!("{}/{file}", st2.delivery)]) };
                 }
                 Some(e) => {
                     p["status"] = "failed".into();
@@ -601,8 +621,9 @@ async fn get_prediction(State(st): State<ReplicateState>, axum::extract::Path(id
 
 async fn deliver(State(st): State<ReplicateState>, axum::extract::Path(file): axum::extract::Path<String>, headers: HeaderMap) -> Response {
     st.standin.downloads.lock().unwrap().push(headers.contains_key("authorization"));
+    let mime = if file.ends_with(".mp4") { "video/mp4" } else { "image/png" };
     match std::fs::read(std::env::temp_dir().join(format!("replicate-standin-{file}"))) {
-        Ok(png) => ([("content-type", "image/png")], png).into_response(),
+        Ok(bytes) => ([("content-type", mime)], bytes).into_response(),
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }

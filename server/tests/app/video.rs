@@ -301,7 +301,65 @@ async fn video_to_video_end_to_end(b: Backend) {
     assert!(fs <= fg && fs < fr * 0.5, "smoothed {fs:.2}, unsmoothed {fr:.2}, source {fg:.2}");
 }
 
+/// Image→video on a remote provider: Replicate's video model (its stand-in speaks the
+/// predictions API and delivers an MP4 made by ffmpeg). The clip is probed, decoded, gated
+/// and re-encoded like a local one, labelled as the provider's; the photo leaves as a clean
+/// PNG in the model's image field with the whole-second duration; a safety-checker failure
+/// is a rejection (charged).
+async fn image_to_video_on_replicate(b: Backend) {
+    let _serial = SERIAL.lock().await;
+    use super::provider_standin::{self, Reply};
+    let rp = provider_standin::spawn_replicate().await;
+    let base = rp.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.replicate_api_token = Some(provider_standin::REPLICATE_TOKEN.into());
+        c.replicate_api_base = base;
+        c.replicate_webhook_secret = Some(provider_standin::REPLICATE_SECRET.into());
+        c.replicate_poll_ms = 200;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "rhea@example.com").await;
+    let admin = user_id(&app, "rhea@example.com").await;
+    let input = darkroom_store::templates::TemplateInput {
+        id: "remote-video", name: "Remote video", description: "", mode: darkroom_contract::Mode::ImageToVideo,
+        generator: "replicate-video", fallbacks: "[]", params: r#"{"seconds": 3}"#, prompt_template: "the photo comes alive, {prompt}", negative_prompt: "",
+        cost: Some(2), position: 2000, preview_url: "", archived: false,
+    };
+    app.state.store.save_template(&admin, &input, true).await.unwrap();
+
+    let (s, job) = app.submit(&c, sample("chelsea.png"), &[("rights", "on"), ("template", "remote-video"), ("prompt", "slowly"), ("idempotency_key", "r1")]).await;
+    assert_eq!(s, 201, "{job}");
+    assert_eq!(app.balance(&c).await, 44, "2 credits × 3 s");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_done(&c, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["video"], true);
+    let sent = rp.received().into_iter().find(|r| r.fields.iter().any(|(k, v)| k == "path" && v == "wan-video/wan-2.2-i2v-fast")).expect("a prediction of the video model");
+    let body: Value = serde_json::from_str(&sent.fields.iter().find(|(k, _)| k == "body").unwrap().1).unwrap();
+    assert_eq!((body["input"]["prompt"].as_str(), body["input"]["duration"].as_u64()), (Some("the photo comes alive, slowly"), Some(3)));
+    assert!(body["input"]["image"].as_str().unwrap().starts_with("data:image/png;base64,"), "the clean photo");
+    assert!(!body.to_string().contains("rhea"), "nothing about the member leaves");
+
+    let mp4 = c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().bytes().await.unwrap().to_vec();
+    let (_dir, path) = to_file(&mp4, "remote.mp4");
+    let probe = tools().probe(&path).unwrap();
+    let v = probe.video.unwrap();
+    assert_eq!((v.codec.as_str(), v.frames, v.fps), ("h264", Some(24), Some(Fps::whole(8))), "re-encoded at the provider's timing");
+    assert!(probe.tags.iter().all(|(k, _)| k != "title"), "the provider's tags dropped");
+    let manifest = darkroom_engine::provenance::read(&mp4, "video/mp4").unwrap();
+    assert!(manifest.valid && manifest.json.contains("replicate wan-video/wan-2.2-i2v-fast"), "{}", manifest.json);
+
+    rp.push(&[Reply::Withheld("NSFW content detected. Try a different prompt.")]);
+    let (s, job) = app.submit(&c, sample("chelsea.png"), &[("rights", "on"), ("template", "remote-video"), ("idempotency_key", "r2")]).await;
+    assert_eq!(s, 201, "{job}");
+    let done = app.wait_done(&c, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert_eq!(app.balance(&c).await, 38, "a refusal is charged");
+}
+
 on_both!(
+    image_to_video_on_replicate,
     image_to_video_end_to_end,
     clip_parameters_are_checked_before_the_charge,
     a_cancelled_render_leaves_no_process_and_no_file,

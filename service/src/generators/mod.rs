@@ -22,6 +22,7 @@ pub mod openai;
 pub mod openrouter;
 pub mod remote;
 pub mod replicate;
+pub mod replicate_video;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -165,6 +166,46 @@ impl From<darkroom_engine::EngineError> for GenerateError {
     }
 }
 
+/// A provider's video file as a [`Clip`]: written to a private temporary file, probed
+/// (sniffed container forced, locked-down ffprobe), and decoded frame by frame at its own
+/// rate, scaled to fit `max_side` (even sizes); the first frame is also returned as the
+/// poster. Blocking: call it on a blocking thread. Errors: [`GenerateError::Failed`] for a
+/// file that is no MP4/WebM video or does not decode (the provider's fault, not the member's).
+pub fn clip_from_file(file: &[u8], max_side: u32, threads: u32, timeout: std::time::Duration) -> Result<(RgbImage, Clip), GenerateError> {
+    use darkroom_engine::video::{Fps, OutputCodec, VideoError, VideoTools};
+    let provider = |e: VideoError| match e {
+        VideoError::Missing(m) => GenerateError::Unavailable(m),
+        other => GenerateError::Failed(format!("the provider's video: {other}")),
+    };
+    let tools = VideoTools::find(threads.max(1), timeout).map_err(provider)?;
+    let mut tmp = tempfile::Builder::new().prefix("darkroom-provider-").suffix(".video").tempfile().map_err(|e| GenerateError::Failed(e.to_string()))?;
+    std::io::Write::write_all(&mut tmp, file).map_err(|e| GenerateError::Failed(e.to_string()))?;
+    let path = tmp.into_temp_path();
+    let probe = tools.probe(&path).map_err(provider)?;
+    let v = probe.video.ok_or_else(|| GenerateError::Failed("the provider's file has no video stream".into()))?;
+    let fps = v.fps.unwrap_or(Fps::whole(24));
+    let frames = v.frames.map(|f| f as usize).unwrap_or_else(|| (probe.duration_secs * fps.value()).round() as usize).max(1);
+    let scale = (max_side as f64 / v.width.max(v.height).max(1) as f64).min(1.0);
+    let (w, h) = ((((v.width as f64 * scale).round() as u32) & !1).max(2), (((v.height as f64 * scale).round() as u32) & !1).max(2));
+    let mut reader = tools.frames(&path, w, h, None).map_err(provider)?;
+    let poster = reader.next().ok_or_else(|| GenerateError::Failed("the provider's video has no frames".into()))?.map_err(provider)?;
+    let mut first = Some(poster.clone());
+    let mut made = 0usize;
+    let source = Box::new(move || -> Result<RgbImage, GenerateError> {
+        // The file lives as long as its reader.
+        let _file = &path;
+        made += 1;
+        if let Some(f) = first.take() {
+            return Ok(f);
+        }
+        match reader.next() {
+            Some(frame) => frame.map_err(provider),
+            None => Err(GenerateError::Failed(format!("the provider's video ended after {} frames", made - 1))),
+        }
+    });
+    Ok((poster, Clip { width: w, height: h, fps, frames, codec: OutputCodec::H264, source }))
+}
+
 /// Why a provider's webhook (`POST /providers/{id}/webhook`) was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WebhookError {
@@ -273,7 +314,10 @@ impl Generators {
             all.push(Arc::new(g));
         }
         if let Some(g) = replicate::Replicate::from_config(config, &remote) {
-            all.push(Arc::new(g));
+            let g = Arc::new(g);
+            // Video models share the account, its circuit breaker and its webhook.
+            all.push(Arc::new(replicate_video::ReplicateVideo::new(g.clone(), config)));
+            all.push(g);
         }
         Self { by_id: all.into_iter().map(|g| (g.id(), g)).collect() }
     }

@@ -60,11 +60,11 @@ struct Waiter {
 
 /// A prediction as Replicate answers it (the fields read).
 #[derive(Clone, Debug, Deserialize)]
-struct Prediction {
+pub(crate) struct Prediction {
     id: String,
-    status: String,
+    pub(crate) status: String,
     #[serde(default)]
-    output: serde_json::Value,
+    pub(crate) output: serde_json::Value,
     #[serde(default)]
     error: Option<serde_json::Value>,
 }
@@ -110,6 +110,58 @@ impl Replicate {
         Ok(())
     }
 
+    /// Creates a prediction of `model` with `input` and waits for its end (woken by the
+    /// webhook, polling in any case), up to the operator's wait. Returns the ended
+    /// prediction: `succeeded`, `failed` or `canceled`.
+    pub(crate) async fn predict(&self, model: &str, input: serde_json::Value, progress: &Progress) -> Result<Prediction, GenerateError> {
+        let mut body = json!({ "input": input });
+        if let Some((url, _)) = &self.webhook {
+            body["webhook"] = url.clone().into();
+            body["webhook_events_filter"] = json!(["completed"]);
+        }
+        let url = format!("{}/v1/models/{model}/predictions", self.base);
+        progress(0.05);
+        let answer = remote::send(ID, &self.settings, &self.breaker, || self.client.post(&url).bearer_auth(&self.token).json(&body), |_, _| false).await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(account_or_failure(answer.status, &answer.body));
+        }
+        let mut p: Prediction = serde_json::from_slice(&answer.body).map_err(|e| GenerateError::Failed(format!("{ID}: malformed prediction: {e}")))?;
+        let prediction_id = p.id.clone();
+        let waiter = Waiter { notify: Arc::new(Notify::new()), body: Arc::new(Mutex::new(None)) };
+        self.waiting.lock().expect("not poisoned").insert(prediction_id.clone(), waiter.clone());
+        let deadline = Instant::now() + self.wait;
+        let done = loop {
+            if matches!(p.status.as_str(), "succeeded" | "failed" | "canceled") {
+                break Ok(p);
+            }
+            if Instant::now() >= deadline {
+                break Err(GenerateError::Failed(format!("{ID}: the prediction did not finish in {} s", self.wait.as_secs())));
+            }
+            progress(0.2);
+            let _ = tokio::time::timeout(self.poll, waiter.notify.notified()).await;
+            let pushed = waiter.body.lock().expect("not poisoned").take();
+            p = match pushed {
+                Some(from_webhook) => from_webhook,
+                None => match self.get(&p.id).await {
+                    Ok(fresh) => fresh,
+                    Err(e) => break Err(e),
+                },
+            };
+        };
+        self.waiting.lock().expect("not poisoned").remove(&prediction_id);
+        done
+    }
+
+    /// A failed prediction's error: the model's safety checker (a refusal) or a failure.
+    pub(crate) fn failure(p: Prediction) -> GenerateError {
+        let error = p.error.map(|e| e.as_str().map(String::from).unwrap_or_else(|| e.to_string())).unwrap_or_default();
+        if is_refusal(&error) {
+            GenerateError::Refused(Category::Other)
+        } else {
+            GenerateError::Failed(format!("{ID}: the prediction failed: {}", error.chars().take(200).collect::<String>()))
+        }
+    }
+
     async fn get(&self, id: &str) -> Result<Prediction, GenerateError> {
         let url = format!("{}/v1/predictions/{id}", self.base);
         let answer = remote::send(ID, &self.settings, &self.breaker, || self.client.get(&url).bearer_auth(&self.token), |_, _| false).await?;
@@ -120,8 +172,17 @@ impl Replicate {
     }
 
     /// Downloads the first output file (the API's own file URLs with the token, others
-    /// without: a delivery URL must not receive the operator's key).
+    /// without: a delivery URL must not receive the operator's key) and decodes it.
     async fn download(&self, output: &serde_json::Value) -> Result<image::RgbImage, GenerateError> {
+        let bytes = self.fetch(output).await?;
+        tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
+            .await
+            .map_err(|e| GenerateError::Failed(e.to_string()))?
+            .map_err(|e| GenerateError::Failed(format!("{ID}: the output does not decode: {e}")))
+    }
+
+    /// The first output file's bytes, as [`Replicate::download`] fetches them.
+    pub(crate) async fn fetch(&self, output: &serde_json::Value) -> Result<bytes::Bytes, GenerateError> {
         let url = match output {
             serde_json::Value::String(u) => u.clone(),
             serde_json::Value::Array(a) => a.iter().find_map(|v| v.as_str()).map(String::from).unwrap_or_default(),
@@ -146,11 +207,7 @@ impl Replicate {
         if !(200..300).contains(&answer.status) {
             return Err(GenerateError::Failed(format!("{ID}: the output file answered HTTP {}", answer.status)));
         }
-        let bytes = answer.body;
-        tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.into_rgb8()))
-            .await
-            .map_err(|e| GenerateError::Failed(e.to_string()))?
-            .map_err(|e| GenerateError::Failed(format!("{ID}: the output does not decode: {e}")))
+        Ok(answer.body)
     }
 }
 
@@ -212,43 +269,8 @@ impl Generator for Replicate {
             if let Some(size) = inputs.size {
                 input["aspect_ratio"] = aspect_ratio(size).into();
             }
-            let mut body = json!({ "input": input });
-            if let Some((url, _)) = &self.webhook {
-                body["webhook"] = url.clone().into();
-                body["webhook_events_filter"] = json!(["completed"]);
-            }
             let model = if edit { &self.edit_model } else { &self.model };
-            let url = format!("{}/v1/models/{model}/predictions", self.base);
-            progress(0.05);
-            let answer = remote::send(ID, &self.settings, &self.breaker, || self.client.post(&url).bearer_auth(&self.token).json(&body), |_, _| false).await?;
-            if !(200..300).contains(&answer.status) {
-                return Err(account_or_failure(answer.status, &answer.body));
-            }
-            let mut p: Prediction = serde_json::from_slice(&answer.body).map_err(|e| GenerateError::Failed(format!("{ID}: malformed prediction: {e}")))?;
-            let prediction_id = p.id.clone();
-            let waiter = Waiter { notify: Arc::new(Notify::new()), body: Arc::new(Mutex::new(None)) };
-            self.waiting.lock().expect("not poisoned").insert(prediction_id.clone(), waiter.clone());
-            let deadline = Instant::now() + self.wait;
-            let done = loop {
-                if matches!(p.status.as_str(), "succeeded" | "failed" | "canceled") {
-                    break Ok(p);
-                }
-                if Instant::now() >= deadline {
-                    break Err(GenerateError::Failed(format!("{ID}: the prediction did not finish in {} s", self.wait.as_secs())));
-                }
-                progress(0.2);
-                let _ = tokio::time::timeout(self.poll, waiter.notify.notified()).await;
-                let pushed = waiter.body.lock().expect("not poisoned").take();
-                p = match pushed {
-                    Some(from_webhook) => from_webhook,
-                    None => match self.get(&p.id).await {
-                        Ok(fresh) => fresh,
-                        Err(e) => break Err(e),
-                    },
-                };
-            };
-            self.waiting.lock().expect("not poisoned").remove(&prediction_id);
-            let p = done?;
+            let p = self.predict(model, input, &progress).await?;
             match p.status.as_str() {
                 "succeeded" => {
                     progress(0.8);
@@ -256,14 +278,7 @@ impl Generator for Replicate {
                     progress(1.0);
                     Ok(Output { image, created: !edit, made_by: format!("replicate {model}"), clip: None })
                 }
-                "failed" => {
-                    let error = p.error.map(|e| e.as_str().map(String::from).unwrap_or_else(|| e.to_string())).unwrap_or_default();
-                    if is_refusal(&error) {
-                        Err(GenerateError::Refused(Category::Other))
-                    } else {
-                        Err(GenerateError::Failed(format!("{ID}: the prediction failed: {}", error.chars().take(200).collect::<String>())))
-                    }
-                }
+                "failed" => Err(Self::failure(p)),
                 _ => Err(GenerateError::Failed(format!("{ID}: the prediction was canceled"))),
             }
         })
