@@ -185,6 +185,13 @@ pub struct Config {
     pub gemini_api_key: Option<String>,
     pub gemini_api_base: String,
     pub gemini_image_model: String,
+    /// `DARKROOM_VEO_MODEL`: the Veo model of the `veo` generator (image→video over the same
+    /// Gemini API key; default `veo-3.0-fast-generate-001`); `DARKROOM_VEO_POLL_MS` how often
+    /// its operation is read (default 10000) and `DARKROOM_VEO_WAIT_SECS` for how long
+    /// (default 600).
+    pub veo_model: String,
+    pub veo_poll_ms: u64,
+    pub veo_wait_secs: u64,
     /// OpenRouter (the `openrouter` generator), on when the key is set:
     /// `DARKROOM_OPENROUTER_API_KEY`, `DARKROOM_OPENROUTER_API_BASE` (default
     /// `https://openrouter.ai`), `DARKROOM_OPENROUTER_IMAGE_MODEL` (default
@@ -322,6 +329,9 @@ impl Config {
             gemini_api_key: secret("DARKROOM_GEMINI_API_KEY"),
             gemini_api_base: var("DARKROOM_GEMINI_API_BASE", "https://generativelanguage.googleapis.com".to_string()),
             gemini_image_model: var("DARKROOM_GEMINI_IMAGE_MODEL", "gemini-2.5-flash-image".to_string()),
+            veo_model: var("DARKROOM_VEO_MODEL", "veo-3.0-fast-generate-001".to_string()),
+            veo_poll_ms: var("DARKROOM_VEO_POLL_MS", 10_000),
+            veo_wait_secs: var("DARKROOM_VEO_WAIT_SECS", 600),
             openrouter_api_key: secret("DARKROOM_OPENROUTER_API_KEY"),
             openrouter_api_base: var("DARKROOM_OPENROUTER_API_BASE", "https://openrouter.ai".to_string()),
             openrouter_image_model: var("DARKROOM_OPENROUTER_IMAGE_MODEL", "google/gemini-2.5-flash-image".to_string()),

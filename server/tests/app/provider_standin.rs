@@ -627,3 +627,127 @@ async fn deliver(State(st): State<ReplicateState>, axum::extract::Path(file): ax
         Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// A stand-in for Veo on the Gemini API: `POST /v1beta/models/{model}:predictLongRunning`
+/// (`x-goog-api-key`; `instances[0].prompt` and `.image.bytesBase64Encoded`,
+/// `parameters.durationSeconds`) answers an operation `{"name":
+/// "models/{model}/operations/{id}"}`; `GET /v1beta/models/{model}/operations/{id}` answers
+/// `{"name", "done": false}` until `finish_ms` passed, then `done` with
+/// `response.generateVideoResponse.generatedSamples[0].video.uri` (a `files/{id}:download`
+/// URL on the same host, which wants the key) or, for `Reply::Withheld(reason)`, no sample
+/// and `raiMediaFilteredCount: 1` with the reason. The video is the photo inverted, made into
+/// a clip of `durationSeconds` at 8 fps by ffmpeg.
+#[derive(Clone)]
+pub struct VeoStandIn {
+    pub base: String,
+    pub script: Arc<Mutex<Script>>,
+    /// Operation reads and file downloads, as `(path, carried the key)`.
+    pub reads: Arc<Mutex<Vec<(String, bool)>>>,
+    operations: Arc<Mutex<std::collections::HashMap<String, (Instant, Option<&'static str>)>>>,
+}
+
+impl VeoStandIn {
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+
+    pub fn push(&self, replies: &[Reply]) {
+        self.script.lock().unwrap().replies.extend(replies.iter().cloned());
+    }
+}
+
+pub async fn spawn_veo() -> VeoStandIn {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let st = VeoStandIn {
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        script: Arc::new(Mutex::new(Script::default())),
+        reads: Arc::new(Mutex::new(vec![])),
+        operations: Arc::new(Mutex::new(Default::default())),
+    };
+    let router = Router::new()
+        .route("/v1beta/models/{call}", post(veo_predict))
+        .route("/v1beta/models/{model}/operations/{op}", get(veo_operation))
+        .route("/v1beta/files/{file}", get(veo_file))
+        .with_state(st.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    st
+}
+
+fn veo_key_ok(headers: &HeaderMap) -> bool {
+    headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) == Some(GEMINI_KEY)
+}
+
+async fn veo_predict(State(st): State<VeoStandIn>, axum::extract::Path(call): axum::extract::Path<String>, headers: HeaderMap, body: String) -> Response {
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let image = v["instances"][0]["image"]["bytesBase64Encoded"].as_str().map(|d| base64::engine::general_purpose::STANDARD.decode(d).unwrap_or_default()).unwrap_or_default();
+    let reply = {
+        let mut s = st.script.lock().unwrap();
+        s.received.push(Received {
+            at: Instant::now(),
+            authorization: String::new(),
+            headers: header_list(&headers),
+            fields: vec![("path".into(), call.clone()), ("body".into(), body.clone())],
+            image: image.clone(),
+        });
+        s.replies.pop_front().unwrap_or(Reply::Ok)
+    };
+    if !veo_key_ok(&headers) {
+        return (StatusCode::FORBIDDEN, Json(json!({ "error": { "code": 403, "message": "API key not valid.", "status": "PERMISSION_DENIED" } }))).into_response();
+    }
+    let Some(model) = call.strip_suffix(":predictLongRunning") else { return StatusCode::NOT_FOUND.into_response() };
+    if image.is_empty() {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": { "code": 400, "message": "image is required", "status": "INVALID_ARGUMENT" } }))).into_response();
+    }
+    let withheld = match reply {
+        Reply::Withheld(reason) => Some(reason),
+        Reply::Error(status, what, _) => return (StatusCode::from_u16(status).unwrap(), Json(json!({ "error": { "code": status, "message": what, "status": what } }))).into_response(),
+        _ => None,
+    };
+    let id = darkroom_store::new_id().to_lowercase();
+    let secs = v["parameters"]["durationSeconds"].as_u64().unwrap_or(8);
+    let still = std::env::temp_dir().join(format!("veo-standin-{id}.png"));
+    std::fs::write(&still, inverted(&image).unwrap()).unwrap();
+    let out = std::env::temp_dir().join(format!("veo-standin-{id}.mp4"));
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "8", "-t", &secs.to_string(), "-i"])
+        .arg(&still)
+        .args(["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    st.operations.lock().unwrap().insert(id.clone(), (Instant::now() + Duration::from_millis(400), withheld));
+    Json(json!({ "name": format!("models/{model}/operations/{id}") })).into_response()
+}
+
+async fn veo_operation(State(st): State<VeoStandIn>, axum::extract::Path((model, op)): axum::extract::Path<(String, String)>, headers: HeaderMap) -> Response {
+    st.reads.lock().unwrap().push((format!("operations/{op}"), veo_key_ok(&headers)));
+    if !veo_key_ok(&headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Some((ready, withheld)) = st.operations.lock().unwrap().get(&op).cloned() else { return StatusCode::NOT_FOUND.into_response() };
+    let name = format!("models/{model}/operations/{op}");
+    if Instant::now() < ready {
+        return Json(json!({ "name": name, "done": false })).into_response();
+    }
+    let response = match withheld {
+        Some(reason) => json!({ "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            "generateVideoResponse": { "raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [reason] } }),
+        None => json!({ "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            "generateVideoResponse": { "generatedSamples": [{ "video": { "uri": format!("{}/v1beta/files/{op}:download?alt=media", st.base) } }] } }),
+    };
+    Json(json!({ "name": name, "done": true, "response": response })).into_response()
+}
+
+async fn veo_file(State(st): State<VeoStandIn>, axum::extract::Path(file): axum::extract::Path<String>, headers: HeaderMap) -> Response {
+    st.reads.lock().unwrap().push((format!("files/{file}"), veo_key_ok(&headers)));
+    if !veo_key_ok(&headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let id = file.trim_end_matches(":download");
+    match std::fs::read(std::env::temp_dir().join(format!("veo-standin-{id}.mp4"))) {
+        Ok(bytes) => ([("content-type", "video/mp4")], bytes).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}

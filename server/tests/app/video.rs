@@ -358,7 +358,63 @@ async fn image_to_video_on_replicate(b: Backend) {
     assert_eq!(app.balance(&c).await, 38, "a refusal is charged");
 }
 
+/// Image→video on Veo through the Gemini API's long-running operations (its stand-in speaks
+/// `predictLongRunning`, the operation and the file download): the photo as base64 PNG with
+/// the duration and the photo's orientation, the operation polled with the key, the file
+/// downloaded with it, the clip kept; the safety filter's withheld video is a rejection.
+async fn image_to_video_on_veo(b: Backend) {
+    let _serial = SERIAL.lock().await;
+    use super::provider_standin::{self, Reply};
+    let veo = provider_standin::spawn_veo().await;
+    let base = veo.base.clone();
+    let app = spawn_app(b, move |c| {
+        c.gemini_api_key = Some(provider_standin::GEMINI_KEY.into());
+        c.gemini_api_base = base;
+        c.veo_poll_ms = 100;
+    })
+    .await;
+    let c = client();
+    app.sign_up(&c, "vesna@example.com").await;
+    let admin = user_id(&app, "vesna@example.com").await;
+    let input = darkroom_store::templates::TemplateInput {
+        id: "veo-video", name: "Veo", description: "", mode: darkroom_contract::Mode::ImageToVideo,
+        generator: "veo", fallbacks: "[]", params: r#"{"seconds": 4}"#, prompt_template: "{prompt}", negative_prompt: "",
+        cost: Some(3), position: 2000, preview_url: "", archived: false,
+    };
+    app.state.store.save_template(&admin, &input, true).await.unwrap();
+
+    let (s, job) = app.submit(&c, sample("coffee.png"), &[("rights", "on"), ("template", "veo-video"), ("prompt", "steam rises"), ("idempotency_key", "v1")]).await;
+    assert_eq!(s, 201, "{job}");
+    assert_eq!(app.balance(&c).await, 38, "3 credits × 4 s");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = app.wait_done(&c, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let sent = veo.received().pop().unwrap();
+    assert_eq!(sent.fields[0].1, "veo-3.0-fast-generate-001:predictLongRunning");
+    let body: Value = serde_json::from_str(&sent.fields[1].1).unwrap();
+    assert_eq!((body["instances"][0]["prompt"].as_str(), body["parameters"]["durationSeconds"].as_u64()), (Some("steam rises"), Some(4)));
+    assert_eq!((body["instances"][0]["image"]["mimeType"].as_str(), body["parameters"]["aspectRatio"].as_str()), (Some("image/png"), Some("16:9")));
+    assert!(!sent.image.is_empty() && image::load_from_memory(&sent.image).is_ok(), "the clean photo as PNG");
+    let reads = veo.reads.lock().unwrap().clone();
+    assert!(reads.iter().any(|(p, _)| p.starts_with("operations/")) && reads.iter().any(|(p, _)| p.starts_with("files/")), "{reads:?}");
+    assert!(reads.iter().all(|(_, key)| *key), "the key on every read of the API's own host");
+    let mp4 = c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().bytes().await.unwrap().to_vec();
+    let (_dir, path) = to_file(&mp4, "veo.mp4");
+    let v = tools().probe(&path).unwrap().video.unwrap();
+    assert_eq!((v.codec.as_str(), v.frames), ("h264", Some(32)), "4 s at 8 fps");
+    let manifest = darkroom_engine::provenance::read(&mp4, "video/mp4").unwrap();
+    assert!(manifest.valid && manifest.json.contains("google veo-3.0-fast-generate-001"), "{}", manifest.json);
+
+    veo.push(&[Reply::Withheld("Video generation was blocked by the safety filter.")]);
+    let (s, job) = app.submit(&c, sample("coffee.png"), &[("rights", "on"), ("template", "veo-video"), ("idempotency_key", "v2")]).await;
+    assert_eq!(s, 201, "{job}");
+    let done = app.wait_done(&c, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert_eq!(app.balance(&c).await, 26, "a refusal is charged");
+}
+
 on_both!(
+    image_to_video_on_veo,
     image_to_video_on_replicate,
     image_to_video_end_to_end,
     clip_parameters_are_checked_before_the_charge,

@@ -85,7 +85,7 @@ struct InlineData {
 /// <https://cloud.google.com/apis/design/errors#error_details>): a 429 with
 /// `google.rpc.QuotaFailure` and no `google.rpc.RetryInfo` is a used-up quota (no retry helps);
 /// a `RetryInfo.retryDelay` (a protobuf `Duration` in JSON, e.g. `"3s"`, `"0.5s"`) is the wait.
-fn hint(status: u16, body: &[u8]) -> Hint {
+pub(crate) fn hint(status: u16, body: &[u8]) -> Hint {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return Hint::Retry };
     let details = v["error"]["details"].as_array().cloned().unwrap_or_default();
     let of = |t: &str| details.iter().find(|d| d["@type"].as_str().is_some_and(|x| x.ends_with(t)));

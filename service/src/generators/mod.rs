@@ -23,6 +23,7 @@ pub mod openrouter;
 pub mod remote;
 pub mod replicate;
 pub mod replicate_video;
+pub mod veo;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -305,6 +306,9 @@ impl Generators {
             all.push(Arc::new(g));
         }
         if let Some(g) = gemini::Gemini::from_config(config, &remote) {
+            all.push(Arc::new(g));
+        }
+        if let Some(g) = veo::Veo::from_config(config, &remote) {
             all.push(Arc::new(g));
         }
         if let Some(g) = openrouter::OpenRouter::from_config(config, &remote) {
