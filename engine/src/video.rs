@@ -167,6 +167,12 @@ pub struct VideoStream {
     pub tags: Vec<(String, String)>,
 }
 
+/// `p` made absolute against this process's working directory: the tools run in another
+/// (their file's folder), so a relative path would name another file.
+fn absolute(p: &Path) -> Result<PathBuf, VideoError> {
+    std::path::absolute(p).map_err(|e| VideoError::Failed(format!("{}: {e}", p.display())))
+}
+
 /// Locked-down runs of `ffmpeg` and `ffprobe` (see the module's documentation).
 #[derive(Clone, Debug)]
 pub struct VideoTools {
@@ -228,6 +234,7 @@ impl VideoTools {
     /// sniffed from the file's first bytes and forced. Errors: [`VideoError::BadInput`] for a
     /// file that is no MP4/WebM or that `ffprobe` cannot read; [`VideoError::Timeout`].
     pub fn probe(&self, input: &Path) -> Result<Probe, VideoError> {
+        let input = &absolute(input)?;
         let mut head = [0u8; 16];
         let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).map_err(|e| VideoError::Failed(format!("reading {}: {e}", input.display())))?;
         let container = Container::sniff(&head[..n]).ok_or_else(|| VideoError::BadInput("This file is not an MP4 or WebM video.".into()))?;
@@ -250,6 +257,7 @@ impl VideoTools {
     /// be even (4:2:0 chroma). The stream's `encoder` tag says `Darkroom`, as the label's
 /// `xmp:CreatorTool` does. Errors: [`VideoError::BadInput`] for odd or zero sizes.
     pub fn encoder(&self, out: &Path, width: u32, height: u32, fps: Fps, codec: OutputCodec) -> Result<Encoder, VideoError> {
+        let out = &absolute(out)?;
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
             return Err(VideoError::BadInput(format!("frame size {width}x{height} must be even and non-zero")));
         }
@@ -281,6 +289,7 @@ impl VideoTools {
     /// dropped or repeated to that rate) or at the stream's own timing otherwise. Errors:
     /// [`VideoError::BadInput`] when the file is no MP4/WebM.
     pub fn frames(&self, input: &Path, width: u32, height: u32, fps: Option<Fps>) -> Result<FrameReader, VideoError> {
+        let input = &absolute(input)?;
         let mut head = [0u8; 16];
         let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).map_err(|e| VideoError::Failed(format!("reading {}: {e}", input.display())))?;
         let container = Container::sniff(&head[..n]).ok_or_else(|| VideoError::BadInput("This file is not an MP4 or WebM video.".into()))?;
@@ -351,6 +360,7 @@ impl VideoTools {
     /// WebM, too large, no video stream, a codec outside [`ACCEPTED_CODECS`], too long, too
     /// large a picture or frame rate, or a file that does not decode to its end (truncated).
     pub fn clean_upload(&self, input: &Path, out: &Path, limits: &ClipLimits) -> Result<CleanedClip, VideoError> {
+        let (input, out) = (&absolute(input)?, &absolute(out)?);
         let bad = |m: String| Err(VideoError::BadInput(m));
         let len = std::fs::metadata(input).map_err(|e| VideoError::Failed(e.to_string()))?.len();
         if len > limits.max_bytes {

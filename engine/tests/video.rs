@@ -201,6 +201,21 @@ fn the_wall_clock_limit_kills_the_encoder_and_a_dropped_encoder_leaves_nothing()
 }
 
 #[test]
+fn relative_paths_name_the_same_files() {
+    let _serial = serial();
+    let tools = tools();
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let rel = std::path::PathBuf::from(dir.path().file_name().unwrap()).join("rel.mp4");
+    let mut enc = tools.encoder(&rel, 64, 64, Fps::whole(12), OutputCodec::H264).unwrap();
+    for _ in 0..12 {
+        enc.push(&RgbImage::new(64, 64)).unwrap();
+    }
+    enc.finish().unwrap();
+    assert_eq!(tools.probe(&rel).unwrap().video.unwrap().frames, Some(12));
+    assert_eq!(tools.frames(&rel, 32, 32, None).unwrap().count(), 12);
+}
+
+#[test]
 fn frames_of_another_size_and_odd_sizes_are_refused() {
     let _serial = serial();
     let (tools, dir) = (tools(), tempfile::tempdir().unwrap());

@@ -249,9 +249,14 @@ pub struct Generation {
     /// `rejected` (moderation; not refunded) or `canceled` (refunded).
     pub status: String,
     pub input: GenerationInput,
-    /// Signed URLs of the results once `succeeded` (the PNG, with its C2PA manifest), valid
-    /// until `output_expires_at`; `null` before. Fetch the generation again for fresh URLs.
+    /// Signed URLs of the results once `succeeded` (the PNG, or for a video template the
+    /// H.264 MP4, with its C2PA manifest), valid until `output_expires_at`; `null` before.
+    /// Fetch the generation again for fresh URLs.
     pub output: Option<Vec<String>>,
+    /// The MIME type of `output`'s files (`image/png`, `video/mp4`, `video/webm`); `null`
+    /// before there is output.
+    #[serde(default)]
+    pub output_type: Option<String>,
     /// Why it failed or was rejected (a category for rejections, never internals).
     pub error: Option<String>,
     /// 0..=100.
@@ -334,6 +339,7 @@ pub fn generation(state: &AppState, base: &str, job: &Job) -> Generation {
         id: job.id.clone(),
         status: job.status.to_string(),
         input,
+        output_type: output.as_ref().and(job.result_key.as_deref()).map(|k| crate::media::original_mime(k).to_string()),
         output,
         error: job.error.clone(),
         progress: job.progress,

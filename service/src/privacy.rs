@@ -2,7 +2,7 @@
 //!
 //! Export: a background task builds a ZIP — `profile.json`, `consents.json`, `ledger.csv`,
 //! `generations.json`, `security-events.json`, `uploads/<id>.<ext>` (originals still
-//! retained) and `results/<job>.png` — stores it under `exports/<member>/<export>.zip`, and
+//! retained) and `results/<job>.png` (a clip's `.mp4`) — stores it under `exports/<member>/<export>.zip`, and
 //! mails a signed download link that works for 24 hours (`/account/exports/<id>?exp=&sig=`).
 //!
 //! Deletion: every file of the member is removed from storage first (uploads, results with
@@ -104,7 +104,7 @@ pub async fn build_export(state: &AppState, user_id: &str, export_id: &str) -> R
                 "id": j.id, "status": j.status, "params": serde_json::from_str::<serde_json::Value>(&j.params).unwrap_or_default(),
                 "prompt": j.prompt, "cost_credits": j.cost, "visibility": j.visibility, "created_at": crate::api::rfc3339(j.created_at),
                 "finished_at": j.finished_at.map(crate::api::rfc3339), "upload_id": j.upload_id,
-                "result_file": j.result_key.as_ref().map(|_| format!("results/{}.png", j.id)),
+                "result_file": j.result_key.as_deref().map(|k| result_name(&j.id, k)),
             })
         })
         .collect();
@@ -113,6 +113,7 @@ pub async fn build_export(state: &AppState, user_id: &str, export_id: &str) -> R
         let ext = match mime.as_str() {
             "image/jpeg" => "jpg",
             "image/webp" => "webp",
+            "video/mp4" => "mp4",
             _ => "png",
         };
         match state.media.get(&key).await {
@@ -123,7 +124,7 @@ pub async fn build_export(state: &AppState, user_id: &str, export_id: &str) -> R
     }
     for j in jobs.iter().filter(|j| j.result_key.is_some()) {
         match state.media.get(j.result_key.as_deref().unwrap_or_default()).await {
-            Ok(b) => files.push((format!("results/{}.png", j.id), b.to_vec())),
+            Ok(b) => files.push((result_name(&j.id, j.result_key.as_deref().unwrap_or_default()), b.to_vec())),
             Err(ServiceError::NotFound) => {}
             Err(e) => return Err(e),
         }
@@ -156,4 +157,11 @@ pub async fn delete_account(state: &AppState, user_id: &str) -> Result<Vec<Strin
         state.media.delete(&key).await?;
     }
     Ok(state.store.delete_account(user_id).await?)
+}
+
+/// A result's name in the export: `results/<job>.<ext>`, the original's own extension (`png`,
+/// or `mp4`/`webm` for a clip).
+fn result_name(job_id: &str, result_key: &str) -> String {
+    let ext = result_key.rsplit_once('.').map_or("png", |(_, e)| e);
+    format!("results/{job_id}.{ext}")
 }

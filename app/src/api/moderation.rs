@@ -17,6 +17,9 @@ pub struct BoxView {
     pub rect: [i64; 4],
     /// True when a policy rule fired on this finding (review or block).
     pub flagged: bool,
+    /// In a clip: the seconds into it of the sampled frame this was found on.
+    #[serde(default)]
+    pub frame_secs: Option<f64>,
 }
 
 /// A recorded moderation decision, for moderators.
@@ -57,6 +60,10 @@ pub struct QueueEntry {
     /// Its size in pixels.
     pub image_width: i64,
     pub image_height: i64,
+    /// `image_url` is a clip (MP4): the page plays it and lists the flagged frames' times
+    /// instead of drawing boxes over it.
+    #[serde(default)]
+    pub video: bool,
     pub boxes: Vec<BoxView>,
     /// Every decision on this job, oldest first.
     pub decisions: Vec<DecisionView>,
@@ -172,7 +179,7 @@ mod ssr {
             .filter_map(|l| {
                 let b = l["box"].as_array()?;
                 let rect = [b.first()?.as_i64()?, b.get(1)?.as_i64()?, b.get(2)?.as_i64()?, b.get(3)?.as_i64()?];
-                Some(BoxView { label: l["label"].as_str()?.to_string(), score: l["score"].as_f64()?, rect, flagged: l.get("rule").is_some() })
+                Some(BoxView { label: l["label"].as_str()?.to_string(), score: l["score"].as_f64()?, rect, flagged: l.get("rule").is_some(), frame_secs: l["frame_secs"].as_f64() })
             })
             .collect()
     }
@@ -198,6 +205,10 @@ pub async fn moderation_queue(kind: Option<String>, category: Option<String>) ->
         .map(|it| {
             let has_result = it.job.result_key.is_some();
             let (variant, gate) = if has_result { ("result", Gate::Output) } else { ("upload", Gate::Upload) };
+            let video = match &it.job.result_key {
+                Some(k) => darkroom_service::media::is_video(k),
+                None => it.job.mode == darkroom_contract::Mode::VideoToVideo,
+            };
             QueueEntry {
                 kind: it.kind,
                 image_url: format!("/media/{}/{variant}", it.job.id),
@@ -208,6 +219,7 @@ pub async fn moderation_queue(kind: Option<String>, category: Option<String>) ->
                 status: it.job.status,
                 prompt: it.job.prompt,
                 created_at: it.job.created_at,
+                video,
                 image_width: it.image_width,
                 image_height: it.image_height,
                 owner_id: it.job.user_id,

@@ -134,7 +134,7 @@ fn Entry(
     rule_report: ServerAction<RuleOnReport>,
     lift: ServerAction<LiftStanding>,
 ) -> impl IntoView {
-    let QueueEntry { kind, job_id, prompt, created_at, image_url, image_width, image_height, boxes, decisions, report, owner_id, owner_name, owner_email, owner_active_strikes, owner_restricted_until, owner_suspended, owner_history, .. } = entry;
+    let QueueEntry { kind, job_id, prompt, created_at, image_url, image_width, image_height, boxes, video, decisions, report, owner_id, owner_name, owner_email, owner_active_strikes, owner_restricted_until, owner_suspended, owner_history, .. } = entry;
     let flagged_category = decisions
         .iter()
         .rev()
@@ -160,9 +160,24 @@ fn Entry(
     let has_standing = owner_suspended || owner_restricted_until.is_some() || owner_active_strikes > 0;
     view! {
         <li class="queue-item" data-job-id=job_id data-kind=kind.clone() data-testid="queue-item">
-            <figure class="mod-image">
-                <img src=image_url alt=t("mod.image_alt") width=image_width height=image_height/>
-                {boxes.into_iter().map(|b| {
+            {if video {
+                view! {
+                    <figure class="mod-video">
+                        <video src=image_url controls=true muted=true preload="metadata" width=image_width height=image_height data-testid="mod-video"></video>
+                        <figcaption>
+                            <ul class="frame-findings" data-testid="frame-findings">
+                                {boxes.iter().filter(|b| b.flagged).map(|b| view! {
+                                    <li>{format!("{} {:.2} · {:.1} s", b.label, b.score, b.frame_secs.unwrap_or(0.0))}</li>
+                                }).collect_view()}
+                            </ul>
+                        </figcaption>
+                    </figure>
+                }.into_any()
+            } else {
+                view! {
+                    <figure class="mod-image">
+                        <img src=image_url alt=t("mod.image_alt") width=image_width height=image_height/>
+                        {boxes.into_iter().map(|b| {
                     let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], image_width), pct(b.rect[1], image_height), pct(b.rect[2], image_width), pct(b.rect[3], image_height));
                     view! {
                         <span class="det-box" class:flagged=b.flagged style=style data-testid="det-box">
@@ -171,6 +186,8 @@ fn Entry(
                     }
                 }).collect_view()}
             </figure>
+                }.into_any()
+            }}
             <div class="mod-body">
                 <p>
                     <strong>{if kind == "report" { t("mod.report") } else { t("mod.held") }}</strong>

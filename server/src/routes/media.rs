@@ -50,7 +50,14 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
     }
     let (key, mime) = match variant.as_str() {
         "upload" => match app.store.upload(job.upload_id.as_deref().unwrap_or_default(), &job.user_id).await {
-            Ok(u) => (u.object_key, if u.mime == "image/jpeg" { "image/jpeg" } else { "image/png" }),
+            Ok(u) => {
+                let mime = match u.mime.as_str() {
+                    "image/jpeg" => "image/jpeg",
+                    "video/mp4" => "video/mp4",
+                    _ => "image/png",
+                };
+                (u.object_key, mime)
+            }
             Err(_) => return not_found(),
         },
         v => match result_file(v, job.result_key.as_deref(), job.thumb_key.as_deref()) {

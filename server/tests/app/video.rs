@@ -40,6 +40,20 @@ fn ffmpeg_children() -> usize {
 
 const VIDEO: &str = "photo-to-video";
 
+/// Waits until the job ran: it ended, or its result waits in review.
+async fn settled(app: &TestApp, c: &reqwest::Client, id: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let (_, job) = app.call(c, "get_job", &[("id", id)]).await;
+        let status = job["status"].as_str().unwrap_or("");
+        if ["succeeded", "failed", "rejected", "canceled"].contains(&status) || (status == "review" && job["progress"].as_i64() == Some(100)) {
+            return job;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "job {id} did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The stories count this process's ffmpeg children: they run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -107,6 +121,26 @@ async fn image_to_video_end_to_end(b: Backend) {
     assert_eq!(image::load_from_memory(&poster).unwrap().width(), 512);
     assert!(String::from_utf8_lossy(&poster).contains("trainedAlgorithmicMedia"));
 
+    // The API sees the clip too: its generation object names the output's type, and the
+    // signed output URL serves the MP4.
+    let (_, secret) = super::api::new_key(&app, &c, &[]).await;
+    let (s, g, _) = super::api::api(&app, "GET", &format!("/api/v1/generations/{id}"), Some(&secret), None, &[]).await;
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(g["output_type"], "video/mp4");
+    let url = g["output"][0].as_str().unwrap();
+    let r = reqwest::get(url).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "video/mp4"));
+    assert_eq!(r.bytes().await.unwrap().len(), mp4.len());
+    // And makes one: the template's defaults (4 s), priced per second.
+    let before = app.balance(&c).await;
+    let body = serde_json::json!({ "image": super::api::b64(&sample("coffee.png")), "template": VIDEO, "style": 2 });
+    let (s, g, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[]).await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!((g["cost"].as_i64(), g["output_type"].is_null()), (Some(4), true));
+    assert_eq!(app.balance(&c).await, before - 4);
+    let api_job = g["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(&c, &api_job).await["status"], "succeeded");
+
     // The item page plays it.
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<video") && page.contains(&format!("/media/{id}/result")) && page.contains(&format!("/media/{id}/w1200.jpg")), "item page");
@@ -115,7 +149,7 @@ async fn image_to_video_end_to_end(b: Backend) {
     assert!(status < 400);
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
     assert!(app.media_files().await.iter().all(|p| !p.contains(&id)), "every file of the clip removed");
-    assert_eq!(app.state.store.ledger_sum(&user_id(&app, "vic@example.com").await).await.unwrap(), 48);
+    assert_eq!(app.state.store.ledger_sum(&user_id(&app, "vic@example.com").await).await.unwrap(), 44);
 }
 
 async fn clip_parameters_are_checked_before_the_charge(b: Backend) {
@@ -413,7 +447,66 @@ async fn image_to_video_on_veo(b: Backend) {
     assert_eq!(app.balance(&c).await, 26, "a refusal is charged");
 }
 
+/// Frame moderation reaches moderators: a policy that holds the astronaut's face (a benign
+/// label standing in for prohibited content) at the output gate holds a clip of her for
+/// review; the queue plays the clip and lists the flagged frames with their times; an
+/// approval shows it to its owner. A clip uploaded for video→video is gated frame by frame
+/// at upload too.
+async fn flagged_frames_hold_a_clip_for_review(b: Backend) {
+    let _serial = SERIAL.lock().await;
+    let policy = policy_file(&face_rule("output", "review"), 3, 5);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(policy)).await;
+    let c = client();
+    app.sign_up(&c, "fay@example.com").await;
+    let fields = [("rights", "on"), ("template", VIDEO), ("style", "1"), ("seconds", "2"), ("idempotency_key", "f1")];
+    let (s, job) = app.submit(&c, sample("astronaut.png"), &fields).await;
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = settled(&app, &c, &id).await;
+    assert_eq!(done["status"], "review", "{done}");
+    assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404, "hidden from its owner meanwhile");
+    let moderator = make_moderator(&app, "mod-video@example.com").await;
+    let (s, queue) = app.call(&moderator, "moderation_queue", &[]).await;
+    assert_eq!(s, 200, "{queue}");
+    let entry = queue.as_array().unwrap().iter().find(|e| e["job_id"] == id.as_str()).expect("the clip is queued");
+    assert_eq!(entry["video"], true);
+    let flagged: Vec<&Value> = entry["boxes"].as_array().unwrap().iter().filter(|b| b["flagged"] == true).collect();
+    assert!(!flagged.is_empty() && flagged.iter().all(|b| b["label"] == "FACE_FEMALE" && b["frame_secs"].is_number()), "{entry}");
+    let r = moderator.get(format!("{}{}", app.base, entry["image_url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "video/mp4"), "moderators play it");
+    let (s, v) = app.call(&moderator, "rule_on_job", &[("id", &id), ("verdict", "approve"), ("category", "other"), ("reason", "a portrait")]).await;
+    assert!(s < 400, "{v}");
+    assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 200, "approved: its owner sees it");
+
+    // Upload gate on a clip's frames: with her face blocked at upload, a clip of the
+    // astronaut is refused (charged, nothing kept).
+    let policy = policy_file(&face_rule("upload", "block"), 3, 5);
+    let app = spawn_app(b, |c| c.moderation_policy = Some(policy)).await;
+    let c = client();
+    app.sign_up(&c, "fred@example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("face.mp4");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "12", "-t", "2", "-i"])
+        .arg(models_dir().join("samples/astronaut.png"))
+        .args(["-vf", "scale=512:512", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let before = app.balance(&c).await;
+    let (s, job) = submit_clip(&app, &c, std::fs::read(&clip).unwrap(), &[("rights", "on"), ("template", "video-restyle"), ("style", "2"), ("idempotency_key", "f2")]).await;
+    assert_eq!((s, job["status"].as_str()), (201, Some("rejected")), "{job}");
+    assert_eq!(app.balance(&c).await, before - 2, "charged, as for a blocked photo");
+    let d = app.state.store.decisions_for_job(job["id"].as_str().unwrap()).await.unwrap();
+    let upload = d.iter().find(|d| d.gate.as_str() == "upload").unwrap();
+    assert_eq!(upload.decision.as_str(), "block");
+    assert!(upload.labels.contains("frame_secs"), "{}", upload.labels);
+    assert!(app.media_files().await.iter().all(|k| !k.starts_with("uploads/")), "a blocked clip is not kept");
+}
+
 on_both!(
+    flagged_frames_hold_a_clip_for_review,
     image_to_video_on_veo,
     image_to_video_on_replicate,
     image_to_video_end_to_end,
