@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use darkroom_engine::motion::{MotionParams, Smoother};
+use darkroom_engine::motion::{MotionParams, Restyler};
 use darkroom_engine::video::{Fps, OutputCodec, VideoTools};
 use darkroom_engine::{Engine, EngineConfig, StyleParams};
 
@@ -37,7 +37,7 @@ fn peak_rss_mb() -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let engine = Engine::load(EngineConfig::new(&args[1])).expect("models fetched");
+    let engine = std::sync::Arc::new(Engine::load(EngineConfig::new(&args[1])).expect("models fetched"));
     let out = std::path::PathBuf::from(&args[2]).join(format!("darkroom-{}.mp4", args[4]));
     let tools = VideoTools::find(std::thread::available_parallelism().map_or(2, |n| n.get() as u32), Duration::from_secs(3600)).expect("ffmpeg");
     let (cpu0, t0) = (cpu_secs(), Instant::now());
@@ -62,14 +62,15 @@ fn main() {
             let v = probe.video.unwrap();
             let fps = v.fps.unwrap();
             let mut enc = tools.encoder(&out, v.width, v.height, fps, OutputCodec::H264).unwrap();
-            let mut smoother = Smoother::new(0.85);
-            let style = StyleParams::single(7);
-            for frame in tools.frames(std::path::Path::new(&args[3]), v.width, v.height, None).unwrap() {
-                let frame = frame.unwrap();
-                let styled = engine.stylize(smoother.input(&frame), &style, &|_| {}).unwrap();
-                enc.push(&smoother.output(styled)).unwrap();
+            // As the local-video-style generator's defaults: smoothing 0.85, every 2nd frame.
+            let frames = v.frames.unwrap() as usize;
+            let reader = tools.frames(std::path::Path::new(&args[3]), v.width, v.height, None).unwrap();
+            let mut restyler = Restyler::new(engine.clone(), Box::new(reader), StyleParams::single(7), 0.85, 2);
+            for _ in 0..frames {
+                enc.push(&restyler.next().unwrap()).unwrap();
             }
             enc.finish().unwrap();
+            eprintln!("network runs: {} for {frames} frames", restyler.network_runs());
             probe.duration_secs
         }
         other => panic!("unknown mode {other}"),

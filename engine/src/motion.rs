@@ -231,12 +231,7 @@ impl MotionClip {
         let k = (along.floor() as usize).min(self.keyframes.len() - 2);
         let f = along - k as f32;
         let (a, b) = (&self.keyframes[k], &self.keyframes[k + 1]);
-        let mut canvas = a.clone();
-        if f > 0.0 {
-            for (o, (x, y)) in canvas.iter_mut().zip(a.iter().zip(b.iter())) {
-                *o = (*x as f32 + f * (*y as f32 - *x as f32) + 0.5) as u8;
-            }
-        }
+        let canvas = if f > 0.0 { lerp(a, b, f) } else { a.clone() };
         // The camera: a crop window on the canvas.
         let (cw, ch) = (canvas.width() as f64, canvas.height() as f64);
         let m = CANVAS_MARGIN as f64;
@@ -280,9 +275,6 @@ pub struct Smoother {
     last_raw: Option<RgbImage>,
     last_in: Option<RgbImage>,
     last_out: Option<RgbImage>,
-    /// Weight of the past per block, row-major, for the current frame.
-    weights: Vec<f32>,
-    blocks_x: u32,
 }
 
 /// Block size, pixels, over which movement is judged.
@@ -293,29 +285,36 @@ pub const SMOOTH_BLOCK: u32 = 8;
 /// motion is tens.
 pub const SMOOTH_NOISE_LEVELS: f32 = 4.0;
 
+/// A frame ready to stylise ([`Smoother::input`]): the averaged pixels, and the weight of the
+/// past per block that [`Smoother::output`] applies to its stylisation.
+pub struct Smoothed {
+    pub frame: RgbImage,
+    weights: Vec<f32>,
+    blocks_x: u32,
+}
+
 impl Smoother {
     pub fn new(strength: f32) -> Self {
-        Self { strength: strength.clamp(0.0, 1.0), last_raw: None, last_in: None, last_out: None, weights: vec![], blocks_x: 0 }
+        Self { strength: strength.clamp(0.0, 1.0), last_raw: None, last_in: None, last_out: None }
     }
 
     /// The frame to stylise: `raw` averaged with the frames before it where nothing moved.
-    /// Call once per frame, in order, then [`Smoother::output`] with its stylisation.
-    pub fn input(&mut self, raw: &RgbImage) -> RgbImage {
+    /// Call once per frame, in order; then [`Smoother::output`] once per frame, in the same
+    /// order, with its stylisation (several inputs may be taken before their outputs).
+    pub fn input(&mut self, raw: &RgbImage) -> Smoothed {
         let (w, h) = raw.dimensions();
-        self.blocks_x = w.div_ceil(SMOOTH_BLOCK);
+        let blocks_x = w.div_ceil(SMOOTH_BLOCK);
         let blocks_y = h.div_ceil(SMOOTH_BLOCK);
-        self.weights.clear();
         let same = self.strength > 0.0 && self.last_raw.as_ref().is_some_and(|l| l.dimensions() == (w, h));
         if !same {
-            self.weights.resize((self.blocks_x * blocks_y) as usize, 0.0);
             self.last_raw = Some(raw.clone());
             self.last_in = Some(raw.clone());
-            self.last_out = None;
-            return raw.clone();
+            return Smoothed { frame: raw.clone(), weights: vec![], blocks_x };
         }
         let last = self.last_raw.as_ref().expect("checked");
+        let mut weights = Vec::with_capacity((blocks_x * blocks_y) as usize);
         for by in 0..blocks_y {
-            for bx in 0..self.blocks_x {
+            for bx in 0..blocks_x {
                 // The change of the block's mean colour: zero-mean grain cancels out in it.
                 let (mut diff, mut n) = ([0i32; 3], 0i32);
                 for y in by * SMOOTH_BLOCK..((by + 1) * SMOOTH_BLOCK).min(h) {
@@ -328,39 +327,136 @@ impl Smoother {
                     }
                 }
                 let d = diff.iter().map(|v| v.unsigned_abs()).sum::<u32>() as f32 / (3 * n.max(1)) as f32;
-                self.weights.push(self.strength * (-d / SMOOTH_NOISE_LEVELS).exp());
+                weights.push(self.strength * (-d / SMOOTH_NOISE_LEVELS).exp());
             }
         }
-        let averaged = self.blend(raw.clone(), self.last_in.as_ref().expect("set with last_raw"));
+        let averaged = blend(raw.clone(), self.last_in.as_ref().expect("set with last_raw"), &weights, blocks_x);
         self.last_raw = Some(raw.clone());
         self.last_in = Some(averaged.clone());
-        averaged
+        Smoothed { frame: averaged, weights, blocks_x }
     }
 
-    /// The stylisation of the frame [`Smoother::input`] returned, blended with the last
+    /// The stylisation of `of` (what [`Smoother::input`] returned), blended with the last
     /// output where nothing moved.
-    pub fn output(&mut self, styled: RgbImage) -> RgbImage {
+    pub fn output(&mut self, styled: RgbImage, of: &Smoothed) -> RgbImage {
         let out = match &self.last_out {
-            Some(last) if last.dimensions() == styled.dimensions() && !self.weights.is_empty() => self.blend(styled, last),
+            Some(last) if last.dimensions() == styled.dimensions() && !of.weights.is_empty() => blend(styled, last, &of.weights, of.blocks_x),
             _ => styled,
         };
         self.last_out = Some(out.clone());
         out
     }
+}
 
-    /// `now + w · (past − now)` per pixel, `w` from the pixel's block.
-    fn blend(&self, mut now: RgbImage, past: &RgbImage) -> RgbImage {
-        let w = now.width();
-        for (i, (o, p)) in now.pixels_mut().zip(past.pixels()).enumerate() {
-            let (x, y) = (i as u32 % w, i as u32 / w);
-            let k = self.weights[((y / SMOOTH_BLOCK) * self.blocks_x + x / SMOOTH_BLOCK) as usize];
-            if k > 0.0 {
-                for c in 0..3 {
-                    o.0[c] = (o.0[c] as f32 + k * (p.0[c] as f32 - o.0[c] as f32) + 0.5) as u8;
-                }
+/// `now + w · (past − now)` per pixel, `w` from the pixel's block.
+fn blend(mut now: RgbImage, past: &RgbImage, weights: &[f32], blocks_x: u32) -> RgbImage {
+    let w = now.width();
+    for (i, (o, p)) in now.pixels_mut().zip(past.pixels()).enumerate() {
+        let (x, y) = (i as u32 % w, i as u32 / w);
+        let k = weights[((y / SMOOTH_BLOCK) * blocks_x + x / SMOOTH_BLOCK) as usize];
+        if k > 0.0 {
+            for c in 0..3 {
+                o.0[c] = (o.0[c] as f32 + k * (p.0[c] as f32 - o.0[c] as f32) + 0.5) as u8;
             }
         }
-        now
+    }
+    now
+}
+
+/// Mean absolute difference per value (levels of 255) of two frames of one size.
+pub fn mad(a: &RgbImage, b: &RgbImage) -> f64 {
+    a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y) as u64).sum::<u64>() as f64 / a.as_raw().len().max(1) as f64
+}
+
+/// The frame `t` (0..=1) of the way from `a` to `b` (same size): a linear blend.
+pub fn lerp(a: &RgbImage, b: &RgbImage, t: f32) -> RgbImage {
+    let mut out = a.clone();
+    for (o, (x, y)) in out.iter_mut().zip(a.iter().zip(b.iter())) {
+        *o = (*x as f32 + t * (*y as f32 - *x as f32) + 0.5) as u8;
+    }
+    out
+}
+
+/// How far (mean absolute difference, levels of 255) a frame may be from the blend of the
+/// stylised frames around it, as inputs, for its stylisation to be that blend rather than a
+/// run of the network: the network is continuous, so inputs that blend alike stylise alike.
+/// Grain and sub-pixel motion stay under it; a cut or a fast move does not.
+pub const MAX_BLEND_ERROR: f64 = 3.0;
+
+/// Video→video on the style network, frame by frame in order: reads `every` frames, stylises
+/// the last of them, and for each one before it uses the blend of the two stylised frames
+/// around it when the same blend of their inputs is within [`MAX_BLEND_ERROR`] of its own
+/// input (else stylises it too). Every frame goes through the [`Smoother`] (input averaged,
+/// output blended where still). With `every` = 1 every frame is stylised.
+pub struct Restyler {
+    frames: Box<dyn Iterator<Item = Result<RgbImage, crate::video::VideoError>> + Send>,
+    engine: std::sync::Arc<Engine>,
+    style: StyleParams,
+    smoother: Smoother,
+    every: usize,
+    ready: std::collections::VecDeque<RgbImage>,
+    /// The last stylised frame of the group before: its input and its stylisation (before
+    /// output smoothing).
+    last_key: Option<(RgbImage, RgbImage)>,
+    runs: usize,
+}
+
+impl Restyler {
+    /// `frames`: the clip's frames in order (e.g. [`crate::video::VideoTools::frames`]).
+    pub fn new(
+        engine: std::sync::Arc<Engine>,
+        frames: Box<dyn Iterator<Item = Result<RgbImage, crate::video::VideoError>> + Send>,
+        style: StyleParams,
+        smoothing: f32,
+        every: usize,
+    ) -> Self {
+        Self { frames, engine, style, smoother: Smoother::new(smoothing), every: every.max(1), ready: Default::default(), last_key: None, runs: 0 }
+    }
+
+    /// How many times the network ran so far.
+    pub fn network_runs(&self) -> usize {
+        self.runs
+    }
+
+    fn stylise(&mut self, frame: RgbImage) -> Result<RgbImage, EngineError> {
+        self.runs += 1;
+        self.engine.stylize(frame, &self.style, &|_| {})
+    }
+
+    /// The next restyled frame. Errors: the clip ended ([`EngineError::BadInput`]), did not
+    /// decode, or inference failed.
+    pub fn next(&mut self) -> Result<RgbImage, EngineError> {
+        if let Some(f) = self.ready.pop_front() {
+            return Ok(f);
+        }
+        let mut group = Vec::with_capacity(self.every);
+        while group.len() < self.every {
+            match self.frames.next() {
+                Some(frame) => group.push(self.smoother.input(&frame.map_err(|e| EngineError::BadInput(e.to_string()))?)),
+                None => break,
+            }
+        }
+        let Some(key) = group.last() else { return Err(EngineError::BadInput("the clip ended before its last frame".into())) };
+        let key_in = key.frame.clone();
+        let key_styled = self.stylise(key_in.clone())?;
+        let n = group.len();
+        let last_key = self.last_key.take();
+        for (j, g) in group.iter().enumerate() {
+            let t = (j + 1) as f32 / n as f32;
+            let blended = match &last_key {
+                Some((last_in, last_styled)) if j + 1 < n && mad(&lerp(last_in, &key_in, t), &g.frame) <= MAX_BLEND_ERROR => Some(lerp(last_styled, &key_styled, t)),
+                _ => None,
+            };
+            let styled = match blended {
+                _ if j + 1 == n => key_styled.clone(),
+                Some(b) => b,
+                None => self.stylise(g.frame.clone())?,
+            };
+            let out = self.smoother.output(styled, g);
+            self.ready.push_back(out);
+        }
+        self.last_key = Some((key_in, key_styled));
+        Ok(self.ready.pop_front().expect("one per frame of the group"))
     }
 }
 
@@ -394,8 +490,8 @@ mod tests {
         let grey = |v: u8| RgbImage::from_pixel(16, 8, image::Rgb([v, v, v]));
         let mut s = Smoother::new(0.8);
         let first = s.input(&grey(100));
-        assert_eq!(s.output(grey(50)).get_pixel(0, 0).0, [50, 50, 50], "nothing to smooth against");
-        assert_eq!(first, grey(100));
+        assert_eq!(s.output(grey(50), &first).get_pixel(0, 0).0, [50, 50, 50], "nothing to smooth against");
+        assert_eq!(first.frame, grey(100));
         // The left block is still (grain of 1 level), the right one moved (60 levels).
         let mut next = grey(101);
         for y in 0..8 {
@@ -404,16 +500,17 @@ mod tests {
             }
         }
         let seen = s.input(&next);
-        assert!(seen.get_pixel(0, 0).0[0] == 100, "still: the averaged input stays: {:?}", seen.get_pixel(0, 0));
-        assert_eq!(seen.get_pixel(12, 0).0[0], 160, "moving: the new input");
-        let out = s.output(grey(90));
+        assert!(seen.frame.get_pixel(0, 0).0[0] == 100, "still: the averaged input stays: {:?}", seen.frame.get_pixel(0, 0));
+        assert_eq!(seen.frame.get_pixel(12, 0).0[0], 160, "moving: the new input");
+        let out = s.output(grey(90), &seen);
         assert!(out.get_pixel(0, 0).0[0] < 70, "still: near the last output: {:?}", out.get_pixel(0, 0));
         assert!(out.get_pixel(12, 0).0[0] >= 89, "moving: the new stylisation: {:?}", out.get_pixel(12, 0));
         let mut off = Smoother::new(0.0);
-        off.input(&grey(100));
-        off.output(grey(50));
-        assert_eq!(off.input(&next), next);
-        assert_eq!(off.output(grey(90)), grey(90));
+        let a = off.input(&grey(100));
+        off.output(grey(50), &a);
+        let b = off.input(&next);
+        assert_eq!(b.frame, next);
+        assert_eq!(off.output(grey(90), &b), grey(90));
     }
 
     #[test]

@@ -277,7 +277,7 @@ async fn video_to_video_end_to_end(b: Backend) {
     let admin = app.state.store.user_by_email("vera@example.com").await.unwrap().unwrap().id;
     let input = darkroom_store::templates::TemplateInput {
         id: "video-restyle-raw", name: "Restyle, unsmoothed", description: "", mode: darkroom_contract::Mode::VideoToVideo,
-        generator: "local-video-style", fallbacks: "[]", params: r#"{"smoothing": 0, "max_side": 512}"#, prompt_template: "", negative_prompt: "",
+        generator: "local-video-style", fallbacks: "[]", params: r#"{"smoothing": 0, "every": 1, "max_side": 512}"#, prompt_template: "", negative_prompt: "",
         cost: Some(1), position: 2000, preview_url: "", archived: false,
     };
     app.state.store.save_template(&admin, &input, true).await.unwrap();

@@ -3,14 +3,17 @@
 //! (`darkroom_engine::motion::Smoother`), at the clip's own frame rate and length.
 //!
 //! Parameters: the 26-style network's (`styles`, `strength`, `preserve_color`), `smoothing`
-//! (0..=1, default 0.85; 0 is off), `max_side` (longest side of the output, pixels, default
-//! 512) and `codec` (`h264` or `vp9`). The clip is the job's upload: already cleaned to a
+//! (0..=1, default 0.85; 0 is off), `every` (1..=4, default 2: the network runs on every
+//! `every`-th frame, and a frame between two of them is the blend of their stylisations when
+//! it is itself close to the blend of their inputs, else it is stylised too:
+//! `darkroom_engine::motion::Restyler`), `max_side` (longest side of the output, pixels, default 512)
+//! and `codec` (`h264` or `vp9`). The clip is the job's upload: already cleaned to a
 //! constant frame rate, at most the operator's length (`generation::clean_video`).
 
 use std::sync::Arc;
 
 use darkroom_contract::Mode;
-use darkroom_engine::motion::Smoother;
+use darkroom_engine::motion::Restyler;
 use darkroom_engine::video::{Fps, VideoTools};
 use darkroom_engine::{Engine, StyleParams};
 use futures::future::BoxFuture;
@@ -38,6 +41,8 @@ struct Params {
     style: StyleParams,
     #[serde(default = "default_smoothing")]
     smoothing: f32,
+    #[serde(default = "default_every")]
+    every: usize,
     #[serde(default = "default_side")]
     max_side: u32,
 }
@@ -47,6 +52,9 @@ fn default_smoothing() -> f32 {
 }
 fn default_side() -> u32 {
     512
+}
+fn default_every() -> usize {
+    2
 }
 
 impl LocalVideoStyle {
@@ -71,6 +79,9 @@ impl LocalVideoStyle {
     fn params(&self, params: &serde_json::Value) -> Result<Params, GenerateError> {
         let p: Params = serde_json::from_value(params.clone()).map_err(|e| GenerateError::BadInput(format!("video parameters: {e}")))?;
         p.style.weights()?;
+        if !(1..=4).contains(&p.every) {
+            return Err(GenerateError::BadInput(format!("every must be 1 to 4, got {}", p.every)));
+        }
         if !(0.0..=1.0).contains(&p.smoothing) {
             return Err(GenerateError::BadInput(format!("smoothing must be 0 to 1, got {}", p.smoothing)));
         }
@@ -102,27 +113,28 @@ impl Generator for LocalVideoStyle {
             let video = inputs.video.ok_or_else(|| GenerateError::BadInput("a video is needed".into()))?;
             let tools = VideoTools::find(self.threads.max(1), self.timeout)?;
             let engine = self.engine.clone();
-            // Probe, open the decoder and stylise the first frame (the poster) now; the rest
-            // are made as the worker pulls them.
-            let (poster, width, height, fps, frames, mut reader, mut smoother) = tokio::task::spawn_blocking(move || -> Result<_, GenerateError> {
+            // Probe, open the decoder and make the first frame (the poster) now; the rest are
+            // made as the worker pulls them.
+            let (poster, width, height, fps, frames, mut restyler) = tokio::task::spawn_blocking(move || -> Result<_, GenerateError> {
                 let probe = tools.probe(&video)?;
                 let v = probe.video.ok_or_else(|| GenerateError::BadInput("the clip has no video stream".into()))?;
                 let fps = v.fps.unwrap_or(Fps::whole(24));
                 let frames = v.frames.map(|f| f as usize).unwrap_or_else(|| (probe.duration_secs * fps.value()).round() as usize).max(1);
                 let scale = (p.max_side as f64 / v.width.max(v.height) as f64).min(1.0);
                 let (w, h) = ((((v.width as f64 * scale).round() as u32) & !1).max(2), (((v.height as f64 * scale).round() as u32) & !1).max(2));
-                let mut reader = tools.frames(&video, w, h, None)?;
-                let first = reader.next().ok_or_else(|| GenerateError::BadInput("the clip has no frames".into()))??;
-                let mut smoother = Smoother::new(p.smoothing);
-                let styled = engine.stylize(smoother.input(&first), &p.style, &|_| {})?;
-                let poster = smoother.output(styled);
+                let reader = tools.frames(&video, w, h, None)?;
+                // The reader holds the clip's file open; the path is kept alive beside it.
+                let frames_in = Box::new(reader.map(move |f| {
+                    let _file = &video;
+                    f
+                }));
+                let mut restyler = Restyler::new(engine, frames_in, p.style, p.smoothing, p.every);
+                let poster = restyler.next()?;
                 progress(1.0);
-                // The reader keeps the file's folder alive through `video` (moved in below).
-                Ok((poster, w, h, fps, frames, (reader, video, p.style), smoother))
+                Ok((poster, w, h, fps, frames, restyler))
             })
             .await
             .map_err(|e| GenerateError::Failed(e.to_string()))??;
-            let engine = self.engine.clone();
             let mut first = Some(poster.clone());
             let mut made = 0usize;
             let source = Box::new(move || -> Result<image::RgbImage, GenerateError> {
@@ -130,16 +142,11 @@ impl Generator for LocalVideoStyle {
                 if let Some(f) = first.take() {
                     return Ok(f);
                 }
-                let (frames, _file, style) = &mut reader;
-                // A clip that decodes to fewer frames than its header said repeats its last.
-                match frames.next() {
-                    Some(frame) => {
-                        let frame = frame?;
-                        let styled = engine.stylize(smoother.input(&frame), style, &|_| {})?;
-                        Ok(smoother.output(styled))
-                    }
-                    None => Err(GenerateError::Failed(format!("the clip ended after {} frames", made - 1))),
+                let frame = restyler.next().map_err(GenerateError::from);
+                if made == frames {
+                    tracing::debug!(frames, network_runs = restyler.network_runs(), "clip restyled");
                 }
+                frame
             });
             Ok(Output {
                 image: poster,
