@@ -318,6 +318,8 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route("/m/{id}/{variant}", get(routes::signed_media::get))
         .route(&format!("/s/{{token}}/{}", darkroom_service::sharing::PREVIEW_FILE), get(routes::previews::share_link))
         .route(&format!("/p/{{id}}/{}", darkroom_service::sharing::PREVIEW_FILE), get(routes::previews::public_page))
+        .route(&format!("/s/{{token}}/{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE), get(routes::previews::share_link_video))
+        .route(&format!("/p/{{id}}/{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE), get(routes::previews::public_page_video))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(observe::metrics))

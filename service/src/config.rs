@@ -249,6 +249,15 @@ fn secret(name: &str) -> Option<String> {
 }
 
 impl Config {
+    /// Threads each ffmpeg run may use: `DARKROOM_ENGINE_THREADS`, or every core of the
+    /// machine when that is 0.
+    pub fn video_threads(&self) -> u32 {
+        match self.engine_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+            n => n as u32,
+        }
+    }
+
     /// Reads the environment. Panics with the variable's name on an unparsable value.
     pub fn from_env() -> Self {
         let data_dir = PathBuf::from(var("DARKROOM_DATA_DIR", "data".to_string()));

@@ -288,7 +288,7 @@ async fn clean_video(state: &AppState, sent: Bytes) -> Result<Cleaned, ServiceEr
     use darkroom_engine::video::{ClipLimits, Fps, VideoError, VideoTools};
     let limits = ClipLimits { max_bytes: state.config.upload.max_bytes as u64, max_secs: state.config.video_max_secs as f64, ..Default::default() };
     let (engine, policy) = (state.engine.clone(), state.policy.clone());
-    let (threads, timeout) = (state.config.engine_threads as u32, std::time::Duration::from_secs(state.config.video_timeout_secs));
+    let (threads, timeout) = (state.config.video_threads(), std::time::Duration::from_secs(state.config.video_timeout_secs));
     tokio::task::spawn_blocking(move || -> Result<Cleaned, ServiceError> {
         let video_err = |e: VideoError| match e {
             VideoError::BadInput(m) => ServiceError::Invalid(m),

@@ -75,6 +75,10 @@ pub fn public_preview_path(job_id: &str) -> String {
 /// JPEG rendition (the OpenGraph size; narrower results keep their own width).
 pub const PREVIEW_FILE: &str = "preview.jpg";
 
+/// The file name of a clip's video under a share link or public page (`og:video`): the
+/// result's MP4 itself, answering as long as the link or the page does.
+pub const PREVIEW_VIDEO_FILE: &str = "preview.mp4";
+
 /// The item behind a share-link token, counting the view. Errors: [`ServiceError::NotFound`]
 /// for a malformed, unknown, revoked or expired token, or an item no longer shared.
 pub async fn open_link(state: &AppState, token: &str) -> Result<Job, ServiceError> {

@@ -145,7 +145,7 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
         mark,
         progress: tx,
         cancelled: cancelled.clone(),
-        video_threads: state.config.engine_threads as u32,
+        video_threads: state.config.video_threads(),
         video_timeout: Duration::from_secs(state.config.video_timeout_secs),
     };
     let run = tokio::spawn(async move {

@@ -66,6 +66,10 @@ pub struct PublicItem {
     /// The result is a clip: `image_url` is its MP4/WebM, `thumb_url` its poster frame.
     #[serde(default)]
     pub video: bool,
+    /// For an MP4 clip, its absolute URL under the share link or public page (`og:video`),
+    /// which lives as long as they do.
+    #[serde(default)]
+    pub og_video: Option<String>,
 }
 
 /// A tile of Explore: what the grid shows of a public item. Its files' URLs are built from
@@ -163,6 +167,10 @@ pub(crate) mod ssr {
             public: job.visibility == crate::api::Visibility::Public,
             viewer_signed_in: false,
             video: job.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
+            og_video: job.result_key.as_deref().filter(|k| darkroom_service::media::original_mime(k) == "video/mp4").map(|_| {
+                let dir = preview.strip_suffix(darkroom_service::sharing::PREVIEW_FILE).unwrap_or(preview);
+                format!("{base}{dir}{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE)
+            }),
         }
     }
 }

@@ -91,6 +91,10 @@ fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
         <Meta property="og:image:height" content=item.og_height.to_string()/>
         <Meta property="og:image:alt" content=item.title.clone()/>
         <Meta property="og:url" content=item.page_url.clone()/>
+        {item.og_video.clone().map(|v| view! { <Meta property="og:video" content=v/> })}
+        {item.og_video.is_some().then(|| view! { <Meta property="og:video:type" content="video/mp4"/> })}
+        {item.og_video.is_some().then(|| view! { <Meta property="og:video:width" content=item.width.to_string()/> })}
+        {item.og_video.is_some().then(|| view! { <Meta property="og:video:height" content=item.height.to_string()/> })}
         <Meta name="twitter:card" content="summary_large_image"/>
         <Meta name="twitter:title" content=item.title.clone()/>
         <Meta name="twitter:description" content=description/>

@@ -141,6 +141,24 @@ async fn image_to_video_end_to_end(b: Backend) {
     let api_job = g["id"].as_str().unwrap().to_string();
     assert_eq!(app.wait_done(&c, &api_job).await["status"], "succeeded");
 
+    // A share link: its page carries `og:video` under the link itself, which serves the MP4
+    // (with ranges) as long as the link lives.
+    let (s, url) = app.call(&c, "create_share_link", &[("id", &id), ("days", "7")]).await;
+    assert_eq!(s, 200, "{url}");
+    let link = url.as_str().unwrap().to_string();
+    let visitor = client();
+    let html = visitor.get(&link).send().await.unwrap().text().await.unwrap();
+    let og = meta(&html, "property=\"og:video\"").expect("og:video");
+    assert_eq!(og, format!("{link}/preview.mp4"));
+    assert_eq!(meta(&html, "property=\"og:video:type\"").as_deref(), Some("video/mp4"));
+    let r = visitor.get(&og).header("range", "bytes=0-9").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (206, "video/mp4"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &mp4[..10]);
+    let links = app.call(&c, "item_sharing", &[("id", &id)]).await.1;
+    let (s, _) = app.call(&c, "revoke_share_link", &[("id", links["links"][0]["id"].as_str().unwrap())]).await;
+    assert!(s < 400);
+    assert_eq!(visitor.get(&og).send().await.unwrap().status(), 404, "gone with the link");
+
     // The item page plays it.
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<video") && page.contains(&format!("/media/{id}/result")) && page.contains(&format!("/media/{id}/w1200.jpg")), "item page");

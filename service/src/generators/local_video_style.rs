@@ -73,7 +73,7 @@ impl LocalVideoStyle {
             max_side: engine.config.max_side,
             remote: false,
         };
-        Some(Self { engine, caps, threads: config.engine_threads as u32, timeout: std::time::Duration::from_secs(config.video_timeout_secs) })
+        Some(Self { engine, caps, threads: config.video_threads(), timeout: std::time::Duration::from_secs(config.video_timeout_secs) })
     }
 
     fn params(&self, params: &serde_json::Value) -> Result<Params, GenerateError> {

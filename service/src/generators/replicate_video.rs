@@ -53,7 +53,7 @@ impl ReplicateVideo {
             model: config.replicate_video_model.clone(),
             image_field: config.replicate_video_image_field.clone(),
             max_secs: config.video_max_secs as f64,
-            threads: config.engine_threads as u32,
+            threads: config.video_threads(),
             timeout: std::time::Duration::from_secs(config.video_timeout_secs),
             caps,
         }

@@ -67,7 +67,7 @@ impl Veo {
             poll: Duration::from_millis(config.veo_poll_ms.max(50)),
             wait: Duration::from_secs(config.veo_wait_secs.max(1)),
             max_secs: config.video_max_secs as f64,
-            threads: config.engine_threads as u32,
+            threads: config.video_threads(),
             timeout: Duration::from_secs(config.video_timeout_secs),
             settings: settings.clone(),
             breaker: Breaker::new(settings),
