@@ -25,7 +25,7 @@ impl Store {
     /// first, at most `limit`.
     pub async fn expired_uploads(&self, before_ms: i64, limit: i64) -> Result<Vec<Upload>> {
         Ok(sqlx::query_as::<_, Upload>(&format!(
-            "SELECT id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate FROM uploads u \
+            "SELECT id, user_id, object_key, content_hash, mime, bytes, width, height, created_at, gate, duration_ms FROM uploads u \
              WHERE deleted_at IS NULL AND created_at < $1 \
              AND NOT EXISTS (SELECT 1 FROM jobs j WHERE (j.upload_id = u.id OR j.style_upload_id = u.id) AND j.status IN {ACTIVE}) \
              ORDER BY created_at LIMIT $2"

@@ -159,7 +159,7 @@ pub async fn no_provider_no_text_to_image(b: Backend) {
     assert!(v["error"]["message"].as_str().unwrap().contains("no text-to-image template"), "{v}");
     let (_, list, _) = api(&app, "GET", "/api/v1/templates", Some(&secret), None, &[]).await;
     let ids: Vec<&str> = list["results"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 53, "the 52 style templates and any-style: {ids:?}");
+    assert_eq!(ids.len(), 55, "the 52 style templates, any-style and the two local video templates: {ids:?}");
     let (s, v, _) = api(&app, "POST", "/api/v1/generations", Some(&secret), Some(json!({ "template": "openai-image", "prompt": "x" })), &[]).await;
     assert_eq!(s, 400, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("not available"), "{v}");
@@ -217,7 +217,7 @@ pub async fn templates_are_the_operators_data(b: Backend) {
     let (s, page) = app.call(&admin, "admin_templates", &[]).await;
     assert_eq!(s, 200, "{page}");
     let rows = page["templates"].as_array().unwrap();
-    assert_eq!(rows.len(), 63, "the seeded catalogue");
+    assert_eq!(rows.len(), 65, "the seeded catalogue");
     let gemini = rows.iter().find(|t| t["id"] == "gemini-image").unwrap();
     assert_eq!(gemini["available"], false, "Gemini is not configured here");
 
