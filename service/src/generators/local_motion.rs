@@ -44,17 +44,7 @@ impl LocalMotion {
             tracing::warn!(error = %e, "video templates are off: ffmpeg is missing");
             return None;
         }
-        let caps = Capabilities {
-            modes: &[Mode::ImageToVideo],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::No,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: (engine.config.max_side as f32 / darkroom_engine::motion::CANVAS_MARGIN) as u32,
-            remote: false,
-        };
+        let caps = super::clip_capabilities(Mode::ImageToVideo, Need::No, (engine.config.max_side as f32 / darkroom_engine::motion::CANVAS_MARGIN) as u32, false);
         Some(Self { engine, caps, max_secs: config.video_max_secs as f32 })
     }
 

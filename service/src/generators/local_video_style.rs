@@ -62,17 +62,7 @@ impl LocalVideoStyle {
     /// not offered).
     pub fn new(engine: Arc<Engine>, config: &Config) -> Option<Self> {
         VideoTools::find(1, std::time::Duration::from_secs(1)).ok()?;
-        let caps = Capabilities {
-            modes: &[Mode::VideoToVideo],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::No,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: engine.config.max_side,
-            remote: false,
-        };
+        let caps = super::clip_capabilities(Mode::VideoToVideo, Need::No, engine.config.max_side, false);
         Some(Self { engine, caps, threads: config.video_threads(), timeout: std::time::Duration::from_secs(config.video_timeout_secs) })
     }
 

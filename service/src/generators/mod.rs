@@ -167,6 +167,26 @@ impl From<darkroom_engine::EngineError> for GenerateError {
     }
 }
 
+/// What a clip generator declares: `mode`, the member's photo or clip required, the prompt as
+/// `prompt`, no style image, seed or size; `max_side` pixels; `remote` or local.
+pub fn clip_capabilities(mode: Mode, prompt: Need, max_side: u32, remote: bool) -> Capabilities {
+    let modes: &'static [Mode] = match mode {
+        Mode::VideoToVideo => &[Mode::VideoToVideo],
+        _ => &[Mode::ImageToVideo],
+    };
+    Capabilities { modes, photo: Need::Required, style_image: Need::No, prompt, negative_prompt: false, seed: false, size: false, max_side, remote }
+}
+
+/// A remote clip's length in whole seconds: the job's `seconds` (`default` when absent), 1 to
+/// `max` (the operator's limit), rounded up. Errors: [`GenerateError::BadInput`].
+pub fn clip_seconds(params: &serde_json::Value, default: f64, max: f64) -> Result<u64, GenerateError> {
+    let secs = params.get("seconds").map(|s| s.as_f64().ok_or_else(|| GenerateError::BadInput("seconds must be a number".into()))).transpose()?.unwrap_or(default);
+    if !(1.0..=max).contains(&secs) {
+        return Err(GenerateError::BadInput(format!("seconds must be 1 to {max}, got {secs}")));
+    }
+    Ok(secs.ceil() as u64)
+}
+
 /// A provider's video file as a [`Clip`]: written to a private temporary file, probed
 /// (sniffed container forced, locked-down ffprobe), and decoded frame by frame at its own
 /// rate, scaled to fit `max_side` (even sizes); the first frame is also returned as the

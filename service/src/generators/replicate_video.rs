@@ -37,17 +37,7 @@ pub struct ReplicateVideo {
 impl ReplicateVideo {
     /// The video generator over the operator's Replicate account.
     pub fn new(replicate: Arc<Replicate>, config: &Config) -> Self {
-        let caps = Capabilities {
-            modes: &[Mode::ImageToVideo],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::Optional,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: 1280,
-            remote: true,
-        };
+        let caps = super::clip_capabilities(Mode::ImageToVideo, Need::Optional, 1280, true);
         Self {
             replicate,
             model: config.replicate_video_model.clone(),
@@ -62,11 +52,7 @@ impl ReplicateVideo {
     /// The clip's length in whole seconds: the job's `seconds` (default 5), 1 to the
     /// operator's limit. Errors: [`GenerateError::BadInput`].
     fn seconds(&self, params: &serde_json::Value) -> Result<u64, GenerateError> {
-        let secs = params.get("seconds").map(|s| s.as_f64().ok_or_else(|| GenerateError::BadInput("seconds must be a number".into()))).transpose()?.unwrap_or(5.0);
-        if !(1.0..=self.max_secs).contains(&secs) {
-            return Err(GenerateError::BadInput(format!("seconds must be 1 to {}, got {secs}", self.max_secs)));
-        }
-        Ok(secs.ceil() as u64)
+        super::clip_seconds(params, 5.0, self.max_secs)
     }
 }
 

@@ -48,17 +48,7 @@ impl Veo {
     /// The generator when the operator set a Gemini API key (`None` otherwise).
     pub fn from_config(config: &Config, settings: &RemoteSettings) -> Option<Self> {
         let key = config.gemini_api_key.clone()?;
-        let caps = Capabilities {
-            modes: &[Mode::ImageToVideo],
-            photo: Need::Required,
-            style_image: Need::No,
-            prompt: Need::Optional,
-            negative_prompt: false,
-            seed: false,
-            size: false,
-            max_side: 1280,
-            remote: true,
-        };
+        let caps = super::clip_capabilities(Mode::ImageToVideo, Need::Optional, 1280, true);
         Some(Self {
             client: remote::client(settings).ok()?,
             base: config.gemini_api_base.trim_end_matches('/').to_string(),
@@ -78,11 +68,7 @@ impl Veo {
     /// The clip's length in whole seconds: the job's `seconds` (default 8, Veo's usual), 1 to
     /// the operator's limit. Errors: [`GenerateError::BadInput`].
     fn seconds(&self, params: &serde_json::Value) -> Result<u64, GenerateError> {
-        let secs = params.get("seconds").map(|s| s.as_f64().ok_or_else(|| GenerateError::BadInput("seconds must be a number".into()))).transpose()?.unwrap_or(8.0);
-        if !(1.0..=self.max_secs).contains(&secs) {
-            return Err(GenerateError::BadInput(format!("seconds must be 1 to {}, got {secs}", self.max_secs)));
-        }
-        Ok(secs.ceil() as u64)
+        super::clip_seconds(params, 8.0, self.max_secs)
     }
 
     /// Google's error answer: the account's (401/403/429: the next generator) or a failure.
