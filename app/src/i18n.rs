@@ -435,6 +435,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("gallery.create_something", "Create something", "Etwas erstellen"),
     ("gallery.hidden", "Hidden by moderation", "Von der Moderation ausgeblendet"),
     ("label.ai", "AI-generated", "KI-generiert"),
+    ("label.video", "Video", "Video"),
     ("gallery.select", "Select", "Auswählen"),
     ("gallery.delete_selected", "Delete selected", "Auswahl löschen"),
     ("gallery.older", "Older", "Ältere"),

@@ -274,6 +274,9 @@ impl VideoTools {
                 cmd.args(["-c:v", "libx264", "-preset", "medium", "-crf", "18", "-profile:v", "high", "-movflags", "+faststart", "-f", "mp4"]);
             }
             OutputCodec::Vp9 => {
+                // WebM has no XMP box and the C2PA SDK does not sign Matroska: the AI label is
+                // a Matroska tag (`DIGITAL_SOURCE_TYPE`, IPTC's digital source type URI).
+                cmd.args(["-metadata", &format!("{WEBM_LABEL_TAG}={}", crate::imageio::AI_SOURCE_TYPE)]);
                 cmd.args(["-c:v", "libvpx-vp9", "-crf", "30", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1", "-f", "webm"]);
             }
         }
@@ -289,6 +292,23 @@ impl VideoTools {
     /// dropped or repeated to that rate) or at the stream's own timing otherwise. Errors:
     /// [`VideoError::BadInput`] when the file is no MP4/WebM.
     pub fn frames(&self, input: &Path, width: u32, height: u32, fps: Option<Fps>) -> Result<FrameReader, VideoError> {
+        self.decode(input, width, height, fps, None)
+    }
+
+    /// The first frame of `input` whose time is `secs` seconds or later, as RGB of
+    /// `width`×`height` (scaled as [`VideoTools::frames`] does): ffmpeg seeks to the keyframe
+    /// before it and decodes up to it, so the frame is exact. Errors:
+    /// [`VideoError::BadInput`] for a file that is no MP4/WebM, a time that is not a number,
+    /// or one past the last frame.
+    pub fn frame_at(&self, input: &Path, secs: f64, width: u32, height: u32) -> Result<RgbImage, VideoError> {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(VideoError::BadInput(format!("no frame at {secs} s")));
+        }
+        let mut reader = self.decode(input, width, height, None, Some(secs))?;
+        reader.next().unwrap_or_else(|| Err(VideoError::BadInput(format!("no frame at {secs} s"))))
+    }
+
+    fn decode(&self, input: &Path, width: u32, height: u32, fps: Option<Fps>, start: Option<f64>) -> Result<FrameReader, VideoError> {
         let input = &absolute(input)?;
         let mut head = [0u8; 16];
         let n = std::fs::File::open(input).and_then(|mut f| f.read(&mut head)).map_err(|e| VideoError::Failed(format!("reading {}: {e}", input.display())))?;
@@ -297,7 +317,14 @@ impl VideoTools {
         let mut cmd = self.command(&self.ffmpeg, dir);
         let threads = self.threads.to_string();
         cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", &threads, "-filter_threads", &threads]);
+        if let Some(s) = start {
+            // Before the input: seek the demuxer, then decode up to the exact time.
+            cmd.args(["-ss", &format!("{s:.3}")]);
+        }
         cmd.args(Self::input_args(container, input));
+        if start.is_some() {
+            cmd.args(["-frames:v", "1"]);
+        }
         let mut filter = String::new();
         if let Some(fps) = fps {
             filter.push_str(&format!("fps={},", fps.arg()));
@@ -700,6 +727,10 @@ fn parse_probe(container: Container, json: &[u8]) -> Result<Probe, VideoError> {
     let duration_secs = format.duration.as_deref().and_then(|d| d.parse::<f64>().ok()).or(stream_duration).unwrap_or(0.0);
     Ok(Probe { container, duration_secs, video, audio, tags: tags(format.tags), stream_types })
 }
+
+/// The Matroska tag that labels a WebM clip as AI-made, its value
+/// [`crate::imageio::AI_SOURCE_TYPE`] (IPTC Digital Source Type vocabulary).
+pub const WEBM_LABEL_TAG: &str = "DIGITAL_SOURCE_TYPE";
 
 /// The XMP box type of ISO BMFF files: a `uuid` box with this user type (Adobe XMP
 /// Specification Part 3, "MPEG-4").

@@ -118,6 +118,8 @@ fn ping_pong_ends_where_it_began_and_webm_is_vp9() {
     let probe = tools.probe(&file).unwrap();
     let v = probe.video.unwrap();
     assert_eq!((probe.container, v.codec.as_str(), v.pix_fmt.as_str()), (Container::WebM, "vp9", "yuv420p"));
+    let label = probe.tags.iter().find(|(k, _)| k == video::WEBM_LABEL_TAG).map(|(_, v)| v.as_str());
+    assert_eq!(label, Some(darkroom_engine::imageio::AI_SOURCE_TYPE), "the AI label as a Matroska tag: {:?}", probe.tags);
     let frames: Vec<_> = tools.frames(&file, v.width, v.height, None).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(frames.len(), 24);
     let back = mad(&frames[0], &frames[23]);
@@ -336,4 +338,29 @@ fn a_4k_clip_is_taken_and_scaled_down() {
     let uhd = make(dir.path(), "uhd.mp4", &["-f", "lavfi", "-i", "testsrc2=size=3840x2160:rate=24:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
     let clean = tools.clean_upload(&uhd, &dir.path().join("clean.mp4"), &limits()).unwrap();
     assert_eq!((clean.width, clean.height, clean.frames), (1280, 720, 24));
+}
+
+#[test]
+fn frame_at_is_the_frame_shown_at_that_time() {
+    let _serial = serial();
+    let (tools, dir) = (tools(), tempfile::tempdir().unwrap());
+    // 2 s at 10 fps, frame i a flat grey of level 10·i: a frame tells its own index.
+    let path = dir.path().join("steps.mp4");
+    let mut enc = tools.encoder(&path, 64, 64, Fps::whole(10), OutputCodec::H264).unwrap();
+    for i in 0..20u8 {
+        enc.push(&RgbImage::from_pixel(64, 64, image::Rgb([i * 10; 3]))).unwrap();
+    }
+    enc.finish().unwrap();
+    // The first frame at or after the time: frame i is at i / 10 s.
+    for (secs, index) in [(0.0, 0u8), (0.4, 4), (0.45, 5), (1.2, 12), (1.9, 19)] {
+        let frame = tools.frame_at(&path, secs, 64, 64).unwrap();
+        let level = frame.get_pixel(32, 32).0[1] as i32;
+        assert!((level - index as i32 * 10).abs() <= 3, "{secs} s: frame {index} expected, got level {level}");
+    }
+    let half = tools.frame_at(&path, 1.25, 32, 32).unwrap();
+    assert_eq!(half.dimensions(), (32, 32));
+    for bad in [1.95, 5.0, -1.0, f64::NAN] {
+        assert!(matches!(tools.frame_at(&path, bad, 64, 64), Err(VideoError::BadInput(_))), "{bad} s");
+    }
+    assert_eq!(tool_processes(), 0);
 }

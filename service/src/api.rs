@@ -218,6 +218,17 @@ pub struct GenerationInput {
     pub strength: f32,
     pub preserve_color: bool,
     pub prompt: String,
+    /// A clip's camera move (`zoom_in`, ...), as chosen or the template's; null when neither
+    /// names one, and for images.
+    #[serde(default)]
+    pub camera: Option<String>,
+    /// A clip's length in seconds, as chosen, the template's, or (video→video) the clip's
+    /// sent; null for images.
+    #[serde(default)]
+    pub seconds: Option<f64>,
+    /// A clip plays forward, then back; null when not set, and for images.
+    #[serde(default)]
+    pub ping_pong: Option<bool>,
 }
 
 /// Links of a generation.
@@ -370,7 +381,20 @@ fn input_of(job: &Job) -> GenerationInput {
         }
         None => (0, None, 0.0, 1.0, false),
     };
-    GenerationInput { template: job.template_id.clone(), upload_id: job.upload_id.clone(), style, blend_with, blend, strength, preserve_color, prompt: job.prompt.clone() }
+    let raw: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
+    GenerationInput {
+        template: job.template_id.clone(),
+        upload_id: job.upload_id.clone(),
+        style,
+        blend_with,
+        blend,
+        strength,
+        preserve_color,
+        prompt: job.prompt.clone(),
+        camera: raw["camera"].as_str().map(str::to_string),
+        seconds: raw["seconds"].as_f64(),
+        ping_pong: raw["ping_pong"].as_bool(),
+    }
 }
 
 /// The 26-style fields a template fixes (absent ones take the defaults).

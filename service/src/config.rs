@@ -84,6 +84,9 @@ pub struct Config {
     /// `DARKROOM_VIDEO_TIMEOUT_SECS`: wall-clock limit of one ffmpeg/ffprobe run (default
     /// 600); the process group is killed when it passes.
     pub video_timeout_secs: u64,
+    /// `DARKROOM_SCRATCH_DIR`: clips' temporary files, one folder per process (default
+    /// `<data>/scratch`; on this machine, not shared: `crate::video_work`).
+    pub scratch_dir: PathBuf,
     /// `DARKROOM_VIDEO_MAX_SECS`: the longest clip, in seconds, a video template may make or
     /// an upload may be (default 10).
     pub video_max_secs: u32,
@@ -295,6 +298,7 @@ impl Config {
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
             video_timeout_secs: var("DARKROOM_VIDEO_TIMEOUT_SECS", 600),
+            scratch_dir: PathBuf::from(var("DARKROOM_SCRATCH_DIR", data_dir.join("scratch").display().to_string())),
             video_max_secs: var("DARKROOM_VIDEO_MAX_SECS", 10),
             min_age: var("DARKROOM_MIN_AGE", 18),
             terms_version: var("DARKROOM_TERMS_VERSION", "2026-11-22".to_string()),

@@ -68,6 +68,24 @@ pub struct MotionChoice {
     pub ping_pong: Option<bool>,
 }
 
+impl MotionChoice {
+    /// The choice from a form's or an API request's fields: `camera` by its name, `seconds`
+    /// and `ping_pong` as given; `None` when none is given (the template's defaults then
+    /// apply). The length's range is checked with the template, before the charge.
+    /// Errors: [`ServiceError::Invalid`] for an unknown camera move.
+    pub fn parse(camera: Option<&str>, seconds: Option<f32>, ping_pong: Option<bool>) -> Result<Option<Self>, ServiceError> {
+        let camera = camera
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                serde_json::from_value(serde_json::Value::String(c.to_string()))
+                    .map_err(|_| ServiceError::Invalid(format!("Unknown camera move {c:?}: still, zoom_in, zoom_out, pan_left, pan_right, pan_up or pan_down.")))
+            })
+            .transpose()?;
+        let choice = Self { camera, seconds, ping_pong };
+        Ok((choice != Self::default()).then_some(choice))
+    }
+}
+
 /// Longest prompt accepted, in characters.
 pub const MAX_PROMPT_CHARS: usize = 1000;
 
@@ -105,6 +123,26 @@ fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: O
     if let Some(seed) = request.seed {
         base["seed"] = seed.into();
     }
+    if let Some(m) = &request.motion {
+        // The member's camera move, length and loop, over the template's defaults. Remote
+        // providers take the length (and the price follows it); the camera move and the loop
+        // are the local engine's.
+        if !matches!(template.mode, Mode::ImageToVideo | Mode::VideoToVideo) {
+            return Err(ServiceError::Invalid(format!("The template {:?} makes an image: camera, seconds and ping_pong apply to video templates.", template.id)));
+        }
+        if let Some(c) = m.camera {
+            base["camera"] = serde_json::to_value(c).map_err(ServiceError::internal)?;
+        }
+        if let Some(secs) = m.seconds {
+            if !secs.is_finite() {
+                return Err(ServiceError::Invalid("The length must be a number of seconds.".into()));
+            }
+            base["seconds"] = secs.into();
+        }
+        if let Some(l) = m.ping_pong {
+            base["ping_pong"] = l.into();
+        }
+    }
     match style_upload_id {
         Some(id) if generator == local_style::ID || generator == any_style::ID => {
             if !(0.0..=1.0).contains(&request.strength) {
@@ -131,25 +169,11 @@ fn job_params(request: &StyleRequest, template: &TemplateRow, style_upload_id: O
         None if generator == local_motion::ID || generator == local_video_style::ID => {
             // The end look is the member's style choice; the template fixes the rest (where
             // the look starts, frame rate, size, codec) and the defaults of the camera move,
-            // length and loop, which the member's choice overrides.
+            // length and loop, which the member's choice overrides (above).
             let p = request.params()?;
             base["styles"] = serde_json::to_value(&p.styles).map_err(ServiceError::internal)?;
             base["strength"] = p.strength.into();
             base["preserve_color"] = p.preserve_color.into();
-            if let Some(m) = &request.motion {
-                if let Some(c) = m.camera {
-                    base["camera"] = serde_json::to_value(c).map_err(ServiceError::internal)?;
-                }
-                if let Some(secs) = m.seconds {
-                    if !secs.is_finite() {
-                        return Err(ServiceError::Invalid("The length must be a number of seconds.".into()));
-                    }
-                    base["seconds"] = secs.into();
-                }
-                if let Some(l) = m.ping_pong {
-                    base["ping_pong"] = l.into();
-                }
-            }
             Ok((base, p.styles.first().map_or(-1, |(s, _)| *s as i64)))
         }
         None => Ok((base, -1)),
@@ -285,19 +309,19 @@ const GATE_FRAME_SIDE: u32 = 640;
 /// folder removed afterwards. Errors: [`ServiceError::Invalid`] saying what is wrong with
 /// the file; [`ServiceError::Unavailable`] without ffmpeg.
 async fn clean_video(state: &AppState, sent: Bytes) -> Result<Cleaned, ServiceError> {
-    use darkroom_engine::video::{ClipLimits, Fps, VideoError, VideoTools};
+    use darkroom_engine::video::{ClipLimits, Fps, VideoError};
     let limits = ClipLimits { max_bytes: state.config.upload.max_bytes as u64, max_secs: state.config.video_max_secs as f64, ..Default::default() };
     let (engine, policy) = (state.engine.clone(), state.policy.clone());
-    let (threads, timeout) = (state.config.video_threads(), std::time::Duration::from_secs(state.config.video_timeout_secs));
+    let video = crate::video_work::VideoWork::from_config(&state.config);
     tokio::task::spawn_blocking(move || -> Result<Cleaned, ServiceError> {
         let video_err = |e: VideoError| match e {
             VideoError::BadInput(m) => ServiceError::Invalid(m),
             VideoError::Missing(m) => ServiceError::Unavailable(format!("Videos cannot be processed on this server ({m}).")),
             other => ServiceError::internal(other),
         };
-        let tools = VideoTools::find(threads.max(1), timeout).map_err(video_err)?;
+        let tools = video.tools().map_err(video_err)?;
         let hash = hex::encode(Sha256::digest(&sent));
-        let dir = tempfile::Builder::new().prefix("darkroom-upload-").tempdir().map_err(ServiceError::internal)?;
+        let dir = video.dir("upload-").map_err(ServiceError::internal)?;
         let (input, out) = (dir.path().join("sent"), dir.path().join("clean.mp4"));
         std::fs::write(&input, &sent).map_err(ServiceError::internal)?;
         let clean = tools.clean_upload(&input, &out, &limits).map_err(video_err)?;
@@ -306,7 +330,9 @@ async fn clean_video(state: &AppState, sent: Bytes) -> Result<Cleaned, ServiceEr
         let mut verdict = moderation::Verdict::allow(moderation::IMAGE_DETECTOR);
         for (i, frame) in tools.frames(&out, gw, gh, Some(Fps::whole(1))).map_err(video_err)?.take(MAX_UPLOAD_GATE_FRAMES).enumerate() {
             let frame = frame.map_err(video_err)?;
-            verdict.add_frame(moderation::check_image(engine.as_deref(), &frame, ImageGate::Upload, &policy), i as f64);
+            // Boxes in the clip's own pixels, as the review queue shows its frames.
+            let seen = moderation::check_image(engine.as_deref(), &frame, ImageGate::Upload, &policy).scale_boxes(clean.width as f64 / gw as f64);
+            verdict.add_frame(seen, i as f64);
             if verdict.decision == Decision::Block {
                 break;
             }
@@ -349,18 +375,22 @@ async fn store_cleaned(state: &AppState, user_id: &str, c: Cleaned, gate: Option
     Ok(upload)
 }
 
-/// `POST /api/v1/uploads`: checks, cleans and stores an image for later generations, with
-/// its upload-gate decision. An image the gate blocks is not stored.
+/// `POST /api/v1/uploads`: checks, cleans and stores an image or a clip (MP4 or WebM, told by
+/// its first bytes) for later generations, with its upload-gate decision (for a clip, on one
+/// frame a second). An upload the gate blocks is not stored.
 ///
-/// Errors: [`ServiceError::Upload`]; [`ServiceError::ContentRejected`] when blocked;
-/// [`ServiceError::Forbidden`] for a restricted or suspended account.
-pub async fn store_api_upload(state: &AppState, user_id: &str, photo: Bytes) -> Result<Upload, ServiceError> {
+/// Errors: [`ServiceError::Upload`] (an image) or [`ServiceError::Invalid`] (a clip) saying
+/// what is wrong with the file; [`ServiceError::ContentRejected`] when blocked;
+/// [`ServiceError::Forbidden`] for a restricted or suspended account;
+/// [`ServiceError::Unavailable`] for a clip on a server without ffmpeg.
+pub async fn store_api_upload(state: &AppState, user_id: &str, sent: Bytes) -> Result<Upload, ServiceError> {
     moderation::ensure_may_create(state, user_id).await?;
-    let cleaned = clean(state, photo).await?;
+    let cleaned = if darkroom_engine::video::Container::sniff(&sent).is_some() { clean_video(state, sent).await? } else { clean(state, sent).await? };
     if cleaned.verdict.decision == Decision::Block {
         let category = cleaned.verdict.category.unwrap_or(Category::Other);
         tracing::info!(user_id, category = category.as_str(), "API upload blocked by the upload gate");
-        return Err(ServiceError::ContentRejected(format!("The image was rejected by moderation ({}).", category.label())));
+        let what = if cleaned.duration_ms.is_some() { "video" } else { "image" };
+        return Err(ServiceError::ContentRejected(format!("The {what} was rejected by moderation ({}).", category.label())));
     }
     let record = cleaned.verdict.record(Gate::Upload, &state.policy.version);
     let gate = serde_json::to_string(&record).map_err(ServiceError::internal)?;

@@ -56,6 +56,7 @@ pub mod sharing;
 pub mod styles;
 pub mod support;
 pub mod templates;
+pub mod video_work;
 pub mod webhooks;
 pub mod worker;
 

@@ -145,8 +145,7 @@ pub async fn process(state: &AppState, worker: &str, job: Job) -> Result<(), Ser
         mark,
         progress: tx,
         cancelled: cancelled.clone(),
-        video_threads: state.config.video_threads(),
-        video_timeout: Duration::from_secs(state.config.video_timeout_secs),
+        video: crate::video_work::VideoWork::from_config(&state.config),
     };
     let run = tokio::spawn(async move {
         let output = crate::generators::run(&chain, &plan, inputs, progress).await?;
@@ -268,8 +267,7 @@ struct Finish {
     mark: Option<darkroom_engine::watermark::Watermark>,
     progress: Arc<watch::Sender<i64>>,
     cancelled: Arc<AtomicBool>,
-    video_threads: u32,
-    video_timeout: Duration,
+    video: crate::video_work::VideoWork,
 }
 
 impl Finish {
@@ -315,9 +313,9 @@ impl Finish {
     /// watermark on every frame, the encoder (ffmpeg) into a private temporary folder; then
     /// the XMP label box and content credentials on an MP4, and the poster's renditions.
     fn clip(&self, mut clip: crate::generators::Clip, created: bool, made_by: &str) -> Result<(moderation::Verdict, Option<Files>), GenerateError> {
-        use darkroom_engine::video::{self, Container, VideoTools};
-        let tools = VideoTools::find(self.video_threads.max(1), self.video_timeout)?;
-        let dir = tempfile::Builder::new().prefix("darkroom-clip-").tempdir().map_err(|e| GenerateError::Failed(format!("temporary folder: {e}")))?;
+        use darkroom_engine::video::{self, Container};
+        let tools = self.video.tools()?;
+        let dir = self.video.dir("clip-").map_err(|e| GenerateError::Failed(format!("temporary folder: {e}")))?;
         let container = clip.codec.container();
         let path = dir.path().join(format!("out.{}", container.ext()));
         let mut encoder = tools.encoder(&path, clip.width, clip.height, clip.fps, clip.codec)?;
@@ -407,8 +405,9 @@ async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Re
             Err(ServiceError::NotFound) => return missing(),
             Err(e) => return Err(e),
         };
+        let video = crate::video_work::VideoWork::from_config(&state.config);
         let path = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::TempPath> {
-            let mut file = tempfile::Builder::new().prefix("darkroom-source-").suffix(".mp4").tempfile()?;
+            let mut file = video.file("source-", ".mp4")?;
             std::io::Write::write_all(&mut file, &bytes)?;
             Ok(file.into_temp_path())
         })
@@ -433,8 +432,15 @@ async fn inputs(state: &AppState, job: &Job, chain: &[Arc<dyn Generator>]) -> Re
     Ok(Ok(inputs))
 }
 
-/// Starts `n` in-process workers; returns their handles.
+/// Starts `n` in-process workers; returns their handles. First removes what killed
+/// processes left in the scratch folder ([`crate::video_work::VideoWork::sweep`]): a job they
+/// were running is claimed again once its lease lapses and starts over from its inputs.
 pub fn spawn(state: &AppState, n: usize, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    match crate::video_work::VideoWork::from_config(&state.config).sweep() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(folders = n, "removed the scratch files of processes that no longer run"),
+        Err(e) => tracing::warn!(error = %e, "the scratch folder could not be swept"),
+    }
     let host = std::process::id();
     (0..n)
         .map(|i| {
@@ -468,8 +474,7 @@ mod tests {
             mark: None,
             progress: Arc::new(tx),
             cancelled: Arc::new(AtomicBool::new(false)),
-            video_threads: 2,
-            video_timeout: Duration::from_secs(120),
+            video: crate::video_work::VideoWork { threads: 2, timeout: Duration::from_secs(120), scratch: std::env::temp_dir().join("darkroom-scratch-test") },
         };
         (f, rx)
     }

@@ -88,6 +88,9 @@ pub struct ExploreItem {
     /// All-time likes, and whether the viewer is among them.
     pub likes: i64,
     pub liked: bool,
+    /// The item is a clip: the tile shows its poster with a video mark.
+    #[serde(default)]
+    pub video: bool,
 }
 
 /// One page of Explore.
@@ -135,6 +138,7 @@ pub(crate) mod ssr {
             grant: state.signer.grant(&job.id, now_secs()),
             likes,
             liked: false,
+            video: job.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
         }
     }
 

@@ -101,6 +101,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                                     }}
                                                 </A>
                                                 <span class="label ai">{t("label.ai")}</span>
+                                                {j.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                                 <label class="pick" title=t("gallery.select")>
                                                     <input type="checkbox" name="id" value=pick_id aria-label=t("gallery.select")/>
                                                 </label>

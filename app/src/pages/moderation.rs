@@ -9,7 +9,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::moderation::{
-    category_label, moderation_queue, DecisionView, LiftStanding, QueueEntry, RuleOnJob, RuleOnReport,
+    category_label, moderation_queue, BoxView, DecisionView, LiftStanding, QueueEntry, RuleOnJob, RuleOnReport,
 };
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly};
@@ -127,6 +127,44 @@ fn pct(v: i64, of: i64) -> String {
     format!("{:.3}%", v as f64 * 100.0 / of.max(1) as f64)
 }
 
+/// Most stills of flagged frames one queued clip shows.
+const MAX_STILLS: usize = 6;
+
+/// A detector's box drawn over the image it was found on (`width`×`height` pixels).
+fn det_box(b: BoxView, width: i64, height: i64) -> impl IntoView {
+    let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], width), pct(b.rect[1], height), pct(b.rect[2], width), pct(b.rect[3], height));
+    view! {
+        <span class="det-box" class:flagged=b.flagged style=style data-testid="det-box">
+            <span class="det-label">{format!("{} {:.2}", b.label, b.score)}</span>
+        </span>
+    }
+}
+
+/// The flagged frames of a clip as stills (`?t=` on its media URL, moderators only), each
+/// with the boxes found on it, in time order, at most [`MAX_STILLS`].
+fn frame_stills(url: &str, boxes: &[BoxView], width: i64, height: i64) -> impl IntoView {
+    let mut times: Vec<f64> = boxes.iter().filter(|b| b.flagged).filter_map(|b| b.frame_secs).collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    times.truncate(MAX_STILLS);
+    view! {
+        <div class="frame-stills" data-testid="frame-stills">
+            {times.into_iter().map(|secs| {
+                let here: Vec<BoxView> = boxes.iter().filter(|b| b.frame_secs == Some(secs)).cloned().collect();
+                view! {
+                    <figure class="frame-still">
+                        <div class="mod-image">
+                            <img src=format!("{url}?t={secs}") alt=t("mod.image_alt") width=width height=height loading="lazy"/>
+                            {here.into_iter().map(|b| det_box(b, width, height)).collect_view()}
+                        </div>
+                        <figcaption>{format!("{secs:.1} s")}</figcaption>
+                    </figure>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
 #[component]
 fn Entry(
     entry: QueueEntry,
@@ -161,6 +199,7 @@ fn Entry(
     view! {
         <li class="queue-item" data-job-id=job_id data-kind=kind.clone() data-testid="queue-item">
             {if video {
+                let stills = frame_stills(&image_url, &boxes, image_width, image_height);
                 view! {
                     <figure class="mod-video">
                         <video src=image_url controls=true muted=true preload="metadata" width=image_width height=image_height data-testid="mod-video"></video>
@@ -170,6 +209,7 @@ fn Entry(
                                     <li>{format!("{} {:.2} · {:.1} s", b.label, b.score, b.frame_secs.unwrap_or(0.0))}</li>
                                 }).collect_view()}
                             </ul>
+                            {stills}
                         </figcaption>
                     </figure>
                 }.into_any()
@@ -177,14 +217,7 @@ fn Entry(
                 view! {
                     <figure class="mod-image">
                         <img src=image_url alt=t("mod.image_alt") width=image_width height=image_height/>
-                        {boxes.into_iter().map(|b| {
-                    let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], image_width), pct(b.rect[1], image_height), pct(b.rect[2], image_width), pct(b.rect[3], image_height));
-                    view! {
-                        <span class="det-box" class:flagged=b.flagged style=style data-testid="det-box">
-                            <span class="det-label">{format!("{} {:.2}", b.label, b.score)}</span>
-                        </span>
-                    }
-                }).collect_view()}
+                        {boxes.into_iter().map(|b| det_box(b, image_width, image_height)).collect_view()}
             </figure>
                 }.into_any()
             }}

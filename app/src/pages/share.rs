@@ -216,6 +216,7 @@ pub fn ExploreFeed() -> impl IntoView {
                                         </picture>
                                     </A>
                                     <span class="label ai">{t("label.ai")}</span>
+                                    {i.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                     <span class="label likes">{format!("♥ {}", i.likes)}</span>
                                 </li>
                             }}).collect_view()}

@@ -106,17 +106,11 @@ fn request(f: &Form) -> Result<StyleRequest, ServiceError> {
         size: None,
         seed: None,
         // Only a video template's form sends these; other templates ignore them.
-        motion: (f.camera.is_some() || f.seconds.is_some() || f.ping_pong).then(|| -> Result<_, ServiceError> {
-            Ok(generation::MotionChoice {
-                camera: f
-                    .camera
-                    .as_deref()
-                    .map(|c| serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(|_| ServiceError::Invalid(format!("Unknown camera move {c:?}."))))
-                    .transpose()?,
-                seconds: f.seconds.as_deref().map(|s| number(Some(s), 0f32, "The length")).transpose()?,
-                ping_pong: f.ping_pong.then_some(true),
-            })
-        }).transpose()?,
+        motion: generation::MotionChoice::parse(
+            f.camera.as_deref(),
+            f.seconds.as_deref().map(|s| number(Some(s), 0f32, "The length")).transpose()?,
+            f.ping_pong.then_some(true),
+        )?,
     })
 }
 

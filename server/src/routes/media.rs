@@ -1,7 +1,9 @@
 //! `GET /media/{job_id}/{variant}`: a generation's files. `variant` is `result` (PNG, or a
 //! clip's MP4/WebM, with its C2PA manifest), `thumb` (JPEG, 512 px wide), a rendition `w{256|512|1200}.{jpg|webp}`
 //! or `upload` (the cleaned photo it was made from); `?download=1`
-//! asks the browser to save it. Signed, expiring URLs for shared items come with sharing.
+//! asks the browser to save it; on a clip (`result` or `upload`), `?t=1.5` asks moderators for
+//! the frame shown 1.5 s in, as a JPEG (the review queue's stills of flagged frames). Signed,
+//! expiring URLs for shared items come with sharing.
 //! Every file answers byte ranges (RFC 9110 §14: one range per request, `206` with
 //! `Content-Range`, `416` past the end), so video players can seek.
 //!
@@ -29,6 +31,8 @@ pub const STAFF_VIEW_MS: i64 = 3_600_000;
 #[derive(Deserialize)]
 pub struct Params {
     download: Option<String>,
+    /// A clip's frame, seconds in (moderators only).
+    t: Option<f64>,
 }
 
 pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, variant)): Path<(String, String)>, Query(q): Query<Params>, headers: HeaderMap) -> Response {
@@ -66,6 +70,13 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
         },
     };
     let Ok(bytes) = app.media.get(&key).await else { return not_found() };
+    if let Some(secs) = q.t {
+        // Decoding costs a process per request: only for the review queue.
+        if !moderator || !mime.starts_with("video/") {
+            return not_found();
+        }
+        return frame_still(&app, bytes, secs).await;
+    }
     // Private; never cached for moderators' views of others' items (a ruling may remove them).
     // A result's files never change once made (a job finishes once): the owner's browser may
     // keep them a year.
@@ -77,6 +88,43 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
         "private, max-age=31536000, immutable"
     };
     file_response(bytes, mime, HeaderValue::from_static(cache), q.download.is_some().then_some(id.as_str()), &headers)
+}
+
+/// The frame nearest to `secs` seconds into a clip (the gates record frame times rounded to
+/// hundredths), as a JPEG at the clip's own size (never cached: a ruling may remove the
+/// clip). A time past the end is 404; a server without ffmpeg answers 503.
+async fn frame_still(app: &AppState, clip: Bytes, secs: f64) -> Response {
+    use darkroom_engine::video::VideoError;
+    let video = darkroom_service::video_work::VideoWork::from_config(&app.config);
+    let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, VideoError> {
+        let file = video.file("still-", ".video").map_err(|e| VideoError::Failed(e.to_string()))?;
+        std::fs::write(file.path(), &clip).map_err(|e| VideoError::Failed(e.to_string()))?;
+        let tools = video.tools()?;
+        let v = tools.probe(file.path())?.video.ok_or_else(|| VideoError::BadInput("no video stream".into()))?;
+        // Half a frame before the nearest frame's time: the first frame from there is it.
+        let fps = v.fps.map_or(24.0, |f| f.value()).max(1.0);
+        let start = (((secs * fps).round() - 0.5).max(0.0)) / fps;
+        let frame = tools.frame_at(file.path(), start, v.width & !1, v.height & !1)?;
+        Ok(darkroom_engine::imageio::encode_jpeg(&frame, 85))
+    })
+    .await
+    .unwrap_or_else(|e| Err(VideoError::Failed(e.to_string())));
+    match made {
+        Ok(jpeg) => {
+            let mut resp = jpeg.into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            resp
+        }
+        Err(VideoError::BadInput(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(VideoError::Missing(_)) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "a clip's frame could not be made");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// A media file's answer, shared by the session-checked and the signed routes: its type,

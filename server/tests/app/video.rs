@@ -131,15 +131,37 @@ async fn image_to_video_end_to_end(b: Backend) {
     let r = reqwest::get(url).await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "video/mp4"));
     assert_eq!(r.bytes().await.unwrap().len(), mp4.len());
-    // And makes one: the template's defaults (4 s), priced per second.
+    // And makes one with the member's camera move, length and loop, priced per second.
     let before = app.balance(&c).await;
-    let body = serde_json::json!({ "image": super::api::b64(&sample("coffee.png")), "template": VIDEO, "style": 2 });
+    let photo = super::api::b64(&sample("coffee.png"));
+    let body = serde_json::json!({ "image": photo, "template": VIDEO, "style": 2, "camera": "zoom_in", "seconds": 3, "ping_pong": true });
     let (s, g, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[]).await;
     assert_eq!(s, 201, "{g}");
-    assert_eq!((g["cost"].as_i64(), g["output_type"].is_null()), (Some(4), true));
-    assert_eq!(app.balance(&c).await, before - 4);
+    assert_eq!((g["cost"].as_i64(), g["output_type"].is_null()), (Some(3), true));
+    assert_eq!((g["input"]["camera"].as_str(), g["input"]["seconds"].as_f64(), g["input"]["ping_pong"].as_bool()), (Some("zoom_in"), Some(3.0), Some(true)), "{g}");
+    assert_eq!(app.balance(&c).await, before - 3);
     let api_job = g["id"].as_str().unwrap().to_string();
     assert_eq!(app.wait_done(&c, &api_job).await["status"], "succeeded");
+    let api_clip = reqwest::get(super::api::api(&app, "GET", &format!("/api/v1/generations/{api_job}"), Some(&secret), None, &[]).await.1["output"][0].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let (_dir2, api_path) = to_file(&api_clip, "api.mp4");
+    assert!((tools().probe(&api_path).unwrap().duration_secs - 3.0).abs() < 0.05, "3 s as asked");
+    // Bad choices cost nothing: an unknown camera move, a length past the limit, a clip's
+    // fields on an image template.
+    for (body, says) in [
+        (serde_json::json!({ "image": photo, "template": VIDEO, "camera": "spin" }), "camera move"),
+        (serde_json::json!({ "image": photo, "template": VIDEO, "seconds": 60 }), "seconds"),
+        (serde_json::json!({ "image": photo, "template": "style-03", "seconds": 3 }), "video templates"),
+    ] {
+        let (s, v, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[]).await;
+        assert_eq!(s, 400, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(says), "{v}");
+    }
+    assert_eq!(app.balance(&c).await, before - 3, "nothing charged for bad choices");
 
     // A share link: its page carries `og:video` under the link itself, which serves the MP4
     // (with ranges) as long as the link lives.
@@ -162,12 +184,24 @@ async fn image_to_video_end_to_end(b: Backend) {
     // The item page plays it.
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<video") && page.contains(&format!("/media/{id}/result")) && page.contains(&format!("/media/{id}/w1200.jpg")), "item page");
+    // Its tile in My gallery and, once public, in Explore carries the video mark; an image's
+    // does not.
+    let (s, _) = app.submit(&c, sample("coffee.png"), &[("rights", "on"), ("style", "1"), ("idempotency_key", "still")]).await;
+    assert_eq!(s, 201);
+    let gallery = c.get(format!("{}/gallery", app.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(gallery.matches("data-testid=\"video-mark\"").count(), 2, "the two clips, not the image");
+    let (s, v) = app.call(&c, "set_visibility", &[("id", &id), ("visibility", "public"), ("reviewed", "on")]).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, feed) = app.call(&client(), "explore", &[]).await;
+    assert_eq!((feed["items"][0]["id"].as_str(), feed["items"][0]["video"].as_bool()), (Some(id.as_str()), Some(true)), "{feed}");
+    let explore = client().get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(explore.contains("data-testid=\"video-mark\""), "Explore marks it");
 
     let (status, _) = app.call(&c, "delete_job", &[("id", &id)]).await;
     assert!(status < 400);
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
     assert!(app.media_files().await.iter().all(|p| !p.contains(&id)), "every file of the clip removed");
-    assert_eq!(app.state.store.ledger_sum(&user_id(&app, "vic@example.com").await).await.unwrap(), 44);
+    assert_eq!(app.state.store.ledger_sum(&user_id(&app, "vic@example.com").await).await.unwrap(), 40, "2 + 3 s of clips and one image");
 }
 
 async fn clip_parameters_are_checked_before_the_charge(b: Backend) {
@@ -492,6 +526,18 @@ async fn flagged_frames_hold_a_clip_for_review(b: Backend) {
     assert!(!flagged.is_empty() && flagged.iter().all(|b| b["label"] == "FACE_FEMALE" && b["frame_secs"].is_number()), "{entry}");
     let r = moderator.get(format!("{}{}", app.base, entry["image_url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "video/mp4"), "moderators play it");
+    // The flagged frame as a still at the clip's size, which the boxes are drawn over; the
+    // box lies inside it. Only moderators decode frames; a time past the end has none.
+    let secs = flagged[0]["frame_secs"].as_f64().unwrap();
+    let still_url = format!("{}{}?t={secs}", app.base, entry["image_url"].as_str().unwrap());
+    let r = moderator.get(&still_url).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    let still = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((still.width() as i64, still.height() as i64), (entry["image_width"].as_i64().unwrap(), entry["image_height"].as_i64().unwrap()));
+    let rect: Vec<i64> = flagged[0]["rect"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert!(rect[0] + rect[2] <= still.width() as i64 + 1 && rect[1] + rect[3] <= still.height() as i64 + 1, "{rect:?}");
+    assert_eq!(moderator.get(format!("{}{}?t=99", app.base, entry["image_url"].as_str().unwrap())).send().await.unwrap().status(), 404);
+    assert_eq!(c.get(&still_url).send().await.unwrap().status(), 404, "not for the owner");
     let (s, v) = app.call(&moderator, "rule_on_job", &[("id", &id), ("verdict", "approve"), ("category", "other"), ("reason", "a portrait")]).await;
     assert!(s < 400, "{v}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 200, "approved: its owner sees it");
@@ -523,7 +569,118 @@ async fn flagged_frames_hold_a_clip_for_review(b: Backend) {
     assert!(app.media_files().await.iter().all(|k| !k.starts_with("uploads/")), "a blocked clip is not kept");
 }
 
+/// Video→video over the API: a clip stored with `POST /api/v1/uploads` (probed, cleaned, its
+/// length reported), then restyled from its `upload_id`, priced by its length; a clip that
+/// lies about being an MP4 is refused and a clip on an image template costs nothing.
+async fn clips_through_the_api(b: Backend) {
+    let _serial = SERIAL.lock().await;
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    app.sign_up(&c, "ada@example.com").await;
+    let (_, secret) = super::api::new_key(&app, &c, &[]).await;
+    let upload = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("clip.mp4"));
+        let req = reqwest::Client::new().post(format!("{}/api/v1/uploads", app.base)).bearer_auth(&secret).multipart(form);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, up) = upload(still_clip(2, 0)).await;
+    assert_eq!(s, 201, "{up}");
+    assert_eq!((up["content_type"].as_str(), up["width"].as_i64(), up["height"].as_i64()), (Some("video/mp4"), Some(320), Some(240)), "{up}");
+    assert!((up["duration_seconds"].as_f64().unwrap() - 2.0).abs() < 0.1, "{up}");
+    // An MP4 header over nothing a decoder can read: refused, nothing stored.
+    let mut liar = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
+    liar.extend(std::iter::repeat_n(0x42u8, 4000));
+    let (s, v) = upload(liar).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(ffmpeg_children(), 0, "no ffmpeg left behind");
+
+    let before = app.balance(&c).await;
+    let (s, v, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(serde_json::json!({ "upload_id": up["id"], "template": "style-03" })), &[]).await;
+    assert_eq!((s, v["error"]["message"].as_str().is_some_and(|m| m.contains("not a video"))), (400, true), "{v}");
+    let body = serde_json::json!({ "upload_id": up["id"], "template": "video-restyle", "style": 4 });
+    let (s, g, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(body), &[("Idempotency-Key", "v2v-1")]).await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!((g["cost"].as_i64(), g["input"]["seconds"].as_f64().map(f64::round)), (Some(2), Some(2.0)), "priced by the clip's length: {g}");
+    assert_eq!(app.balance(&c).await, before - 2);
+    let id = g["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(&c, &id).await["status"], "succeeded");
+    let (_, g, _) = super::api::api(&app, "GET", &format!("/api/v1/generations/{id}"), Some(&secret), None, &[]).await;
+    assert_eq!(g["output_type"], "video/mp4");
+    let clip = reqwest::get(g["output"][0].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let (_dir, path) = to_file(&clip, "out.mp4");
+    let probe = tools().probe(&path).unwrap();
+    assert!((probe.duration_secs - 2.0).abs() < 0.1, "the clip's timing kept: {}", probe.duration_secs);
+    assert_eq!(probe.video.unwrap().fps, Some(Fps::whole(12)));
+    // The same Idempotency-Key and body: the same generation, nothing charged again.
+    let (s, again, _) = super::api::api(&app, "POST", "/api/v1/generations", Some(&secret), Some(serde_json::json!({ "upload_id": up["id"], "template": "video-restyle", "style": 4 })), &[("Idempotency-Key", "v2v-1")]).await;
+    assert_eq!((s, again["id"].as_str()), (200, Some(id.as_str())));
+    assert_eq!(app.balance(&c).await, before - 2);
+}
+
+/// A template that says VP9: the member's clip restyled into a WebM, labelled by its Matroska
+/// tag, served as `video/webm` with its poster; then retention purges the uploaded clip after
+/// the upload retention and the WebM with every poster rendition after the result retention,
+/// leaving no file.
+async fn webm_clips_and_their_retention(b: Backend) {
+    use server::darkroom_service::retention::purge;
+    let _serial = SERIAL.lock().await;
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    app.sign_up(&c, "wes@example.com").await;
+    let admin = app.state.store.user_by_email("wes@example.com").await.unwrap().unwrap().id;
+    let input = darkroom_store::templates::TemplateInput {
+        id: "video-restyle-webm", name: "Restyle to WebM", description: "", mode: darkroom_contract::Mode::VideoToVideo,
+        generator: "local-video-style", fallbacks: "[]", params: r#"{"smoothing": 0.85, "max_side": 256, "codec": "vp9"}"#, prompt_template: "", negative_prompt: "",
+        cost: Some(1), position: 2000, preview_url: "", archived: false,
+    };
+    app.state.store.save_template(&admin, &input, true).await.unwrap();
+    let (s, job) = submit_clip(&app, &c, still_clip(2, 0), &[("rights", "on"), ("template", "video-restyle-webm"), ("style", "6"), ("idempotency_key", "w")]).await;
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(&c, &id).await["status"], "succeeded");
+
+    let r = c.get(format!("{}/media/{id}/result?download=1", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "video/webm");
+    assert!(r.headers()["content-disposition"].to_str().unwrap().ends_with(".webm\""));
+    let webm = r.bytes().await.unwrap();
+    let (_dir, path) = to_file(&webm, "out.webm");
+    let probe = tools().probe(&path).unwrap();
+    let v = probe.video.as_ref().unwrap();
+    assert_eq!((probe.container, v.codec.as_str(), v.pix_fmt.as_str(), v.width, v.height), (Container::WebM, "vp9", "yuv420p", 256, 192));
+    assert_eq!(v.fps, Some(Fps::whole(12)));
+    assert_eq!(tools().frames(&path, 64, 48, None).unwrap().count(), 24, "every frame of the 2 s clip");
+    assert_eq!(probe.stream_types, ["video"], "no sound");
+    let label = probe.tags.iter().find(|(k, _)| k == video::WEBM_LABEL_TAG).map(|(_, v)| v.clone());
+    assert_eq!(label.as_deref(), Some(darkroom_engine::imageio::AI_SOURCE_TYPE), "{:?}", probe.tags);
+    for (k, _) in &probe.tags {
+        assert!([video::WEBM_LABEL_TAG, "encoder"].contains(&k.as_str()), "container tag {k}");
+    }
+    let poster = c.get(format!("{}/media/{id}/w256.webp", app.base)).send().await.unwrap();
+    assert_eq!((poster.status().as_u16(), poster.headers()["content-type"].to_str().unwrap()), (200, "image/webp"));
+    let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<video") && page.contains(&format!("/media/{id}/result")), "the item page plays it");
+
+    // Retention: the clip sent goes after the upload retention (7 days), the WebM and its
+    // poster's six renditions after the result retention (30 days); nothing is left.
+    let files = app.media_files().await;
+    assert_eq!(files.len(), 8, "the clip sent, the WebM, 3 widths × 2 formats: {files:?}");
+    assert!(files.iter().any(|f| f.starts_with("uploads/") && f.ends_with(".mp4")) && files.iter().any(|f| f.ends_with(".webm")), "{files:?}");
+    let (now, day) = (darkroom_store::now_ms(), 86_400_000i64);
+    let r = purge(&app.state, now + 8 * day).await.unwrap();
+    assert_eq!((r.uploads, r.results, r.files), (1, 0, 1), "the clip sent after 7 days");
+    assert!(app.media_files().await.iter().all(|f| f.starts_with("results/")));
+    let r = purge(&app.state, now + 31 * day).await.unwrap();
+    assert_eq!((r.uploads, r.results, r.files), (0, 1, 7), "the WebM and every rendition after 30 days");
+    assert!(app.media_files().await.is_empty(), "{:?}", app.media_files().await);
+    assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 404);
+}
+
 on_both!(
+    webm_clips_and_their_retention,
+    clips_through_the_api,
     flagged_frames_hold_a_clip_for_review,
     image_to_video_on_veo,
     image_to_video_on_replicate,

@@ -20,6 +20,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{Capabilities, Clip, GenerateError, Generator, Inputs, Need, Output, Progress};
+use crate::video_work::VideoWork;
 use crate::Config;
 
 /// This generator's id.
@@ -31,8 +32,7 @@ pub const DEFAULT_SMOOTHING: f32 = 0.85;
 pub struct LocalVideoStyle {
     engine: Arc<Engine>,
     caps: Capabilities,
-    threads: u32,
-    timeout: std::time::Duration,
+    video: VideoWork,
 }
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ impl LocalVideoStyle {
     pub fn new(engine: Arc<Engine>, config: &Config) -> Option<Self> {
         VideoTools::find(1, std::time::Duration::from_secs(1)).ok()?;
         let caps = super::clip_capabilities(Mode::VideoToVideo, Need::No, engine.config.max_side, false);
-        Some(Self { engine, caps, threads: config.video_threads(), timeout: std::time::Duration::from_secs(config.video_timeout_secs) })
+        Some(Self { engine, caps, video: VideoWork::from_config(config) })
     }
 
     fn params(&self, params: &serde_json::Value) -> Result<Params, GenerateError> {
@@ -101,7 +101,7 @@ impl Generator for LocalVideoStyle {
             let p = self.params(params)?;
             let codec = super::local_motion::codec(params)?;
             let video = inputs.video.ok_or_else(|| GenerateError::BadInput("a video is needed".into()))?;
-            let tools = VideoTools::find(self.threads.max(1), self.timeout)?;
+            let tools = self.video.tools()?;
             let engine = self.engine.clone();
             // Probe, open the decoder and make the first frame (the poster) now; the rest are
             // made as the worker pulls them.

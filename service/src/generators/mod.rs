@@ -192,14 +192,14 @@ pub fn clip_seconds(params: &serde_json::Value, default: f64, max: f64) -> Resul
 /// rate, scaled to fit `max_side` (even sizes); the first frame is also returned as the
 /// poster. Blocking: call it on a blocking thread. Errors: [`GenerateError::Failed`] for a
 /// file that is no MP4/WebM video or does not decode (the provider's fault, not the member's).
-pub fn clip_from_file(file: &[u8], max_side: u32, threads: u32, timeout: std::time::Duration) -> Result<(RgbImage, Clip), GenerateError> {
-    use darkroom_engine::video::{Fps, OutputCodec, VideoError, VideoTools};
+pub fn clip_from_file(file: &[u8], max_side: u32, video: &crate::video_work::VideoWork) -> Result<(RgbImage, Clip), GenerateError> {
+    use darkroom_engine::video::{Fps, OutputCodec, VideoError};
     let provider = |e: VideoError| match e {
         VideoError::Missing(m) => GenerateError::Unavailable(m),
         other => GenerateError::Failed(format!("the provider's video: {other}")),
     };
-    let tools = VideoTools::find(threads.max(1), timeout).map_err(provider)?;
-    let mut tmp = tempfile::Builder::new().prefix("darkroom-provider-").suffix(".video").tempfile().map_err(|e| GenerateError::Failed(e.to_string()))?;
+    let tools = video.tools().map_err(provider)?;
+    let mut tmp = video.file("provider-", ".video").map_err(|e| GenerateError::Failed(e.to_string()))?;
     std::io::Write::write_all(&mut tmp, file).map_err(|e| GenerateError::Failed(e.to_string()))?;
     let path = tmp.into_temp_path();
     let probe = tools.probe(&path).map_err(provider)?;

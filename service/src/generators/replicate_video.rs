@@ -19,6 +19,7 @@ use serde_json::json;
 
 use super::replicate::Replicate;
 use super::{Capabilities, GenerateError, Generator, Inputs, Need, Output, Progress};
+use crate::video_work::VideoWork;
 use crate::Config;
 
 /// This generator's id.
@@ -29,8 +30,7 @@ pub struct ReplicateVideo {
     model: String,
     image_field: String,
     max_secs: f64,
-    threads: u32,
-    timeout: std::time::Duration,
+    video: VideoWork,
     caps: Capabilities,
 }
 
@@ -43,8 +43,7 @@ impl ReplicateVideo {
             model: config.replicate_video_model.clone(),
             image_field: config.replicate_video_image_field.clone(),
             max_secs: config.video_max_secs as f64,
-            threads: config.video_threads(),
-            timeout: std::time::Duration::from_secs(config.video_timeout_secs),
+            video: VideoWork::from_config(config),
             caps,
         }
     }
@@ -85,8 +84,8 @@ impl Generator for ReplicateVideo {
                 "succeeded" => {
                     let file = self.replicate.fetch(&p.output).await?;
                     progress(1.0);
-                    let (threads, timeout, side) = (self.threads, self.timeout, self.caps.max_side);
-                    let (image, clip) = tokio::task::spawn_blocking(move || super::clip_from_file(&file, side, threads, timeout))
+                    let (video, side) = (self.video.clone(), self.caps.max_side);
+                    let (image, clip) = tokio::task::spawn_blocking(move || super::clip_from_file(&file, side, &video))
                         .await
                         .map_err(|e| GenerateError::Failed(e.to_string()))??;
                     Ok(Output { image, created: false, made_by: format!("replicate {}", self.model), clip: Some(clip) })

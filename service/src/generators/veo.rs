@@ -24,6 +24,7 @@ use serde_json::json;
 
 use super::remote::{self, Breaker, RemoteSettings};
 use super::{Capabilities, GenerateError, Generator, Inputs, Need, Output, Progress};
+use crate::video_work::VideoWork;
 use crate::Config;
 
 /// This generator's id.
@@ -37,8 +38,7 @@ pub struct Veo {
     poll: Duration,
     wait: Duration,
     max_secs: f64,
-    threads: u32,
-    timeout: Duration,
+    video: VideoWork,
     settings: RemoteSettings,
     breaker: Breaker,
     caps: Capabilities,
@@ -57,8 +57,7 @@ impl Veo {
             poll: Duration::from_millis(config.veo_poll_ms.max(50)),
             wait: Duration::from_secs(config.veo_wait_secs.max(1)),
             max_secs: config.video_max_secs as f64,
-            threads: config.video_threads(),
-            timeout: Duration::from_secs(config.video_timeout_secs),
+            video: VideoWork::from_config(config),
             settings: settings.clone(),
             breaker: Breaker::new(settings),
             caps,
@@ -172,8 +171,8 @@ impl Generator for Veo {
                 return Err(GenerateError::Failed(format!("{ID}: the video file answered HTTP {}", file.status)));
             }
             progress(1.0);
-            let (threads, timeout, side, bytes) = (self.threads, self.timeout, self.caps.max_side, file.body);
-            let (image, clip) = tokio::task::spawn_blocking(move || super::clip_from_file(&bytes, side, threads, timeout))
+            let (video, side, bytes) = (self.video.clone(), self.caps.max_side, file.body);
+            let (image, clip) = tokio::task::spawn_blocking(move || super::clip_from_file(&bytes, side, &video))
                 .await
                 .map_err(|e| GenerateError::Failed(e.to_string()))??;
             Ok(Output { image, created: false, made_by: format!("google {}", self.model), clip: Some(clip) })

@@ -85,6 +85,21 @@ impl Verdict {
         }
     }
 
+    /// The verdict with its findings' boxes scaled by `factor` (e.g. from a frame scaled down
+    /// for the detector back to the clip's own pixels), rounded to whole pixels.
+    pub fn scale_boxes(mut self, factor: f64) -> Self {
+        for label in &mut self.labels {
+            if let Some(b) = label.get_mut("box").and_then(|b| b.as_array_mut()) {
+                for v in b.iter_mut() {
+                    if let Some(n) = v.as_f64() {
+                        *v = json!((n * factor).round() as i64);
+                    }
+                }
+            }
+        }
+        self
+    }
+
     /// The store record for this verdict at `gate`.
     pub fn record(&self, gate: Gate, policy_version: &str) -> NewDecision {
         NewDecision {

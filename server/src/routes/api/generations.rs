@@ -21,16 +21,17 @@ use super::{ApiError, Caller, Charged, ErrorBody, Logged, Owner};
 /// This handler's route, as the request log names it.
 const ROUTE: &str = "/api/v1/generations";
 
-/// `POST /api/v1/generations` as JSON. Give the image as `image` (base64, or a `data:` URL)
-/// or as `upload_id` (from `POST /api/v1/uploads`), not both. Parameters start from
-/// `template` (or the first style at full strength) and are overridden by those given.
+/// `POST /api/v1/generations` as JSON. Give the image (or, for a video→video template, the
+/// clip) as `image` (base64, or a `data:` URL) or as `upload_id` (from `POST
+/// /api/v1/uploads`), not both. Parameters start from `template` (or the first style at full
+/// strength) and are overridden by those given.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGeneration {
     /// The source photo: JPEG, PNG or WebP, both sides at least 32 pixels, as base64 (standard
-    /// alphabet) or a `data:` URL.
+    /// alphabet) or a `data:` URL. For a video→video template, the clip (MP4 or WebM).
     pub image: Option<String>,
-    /// An image stored with `POST /api/v1/uploads`.
+    /// An image (or clip) stored with `POST /api/v1/uploads`.
     pub upload_id: Option<String>,
     /// Any image as the style: a second image stored with `POST /api/v1/uploads` whose look
     /// is applied to the photo (`strength` then weighs its style against the photo's own;
@@ -56,10 +57,22 @@ pub struct CreateGeneration {
     #[serde(default)]
     #[schema(max_length = 1000)]
     pub prompt: String,
+    /// Video templates (image→video): the camera move over the photo (the template's by
+    /// default). Local templates only; remote providers ignore it.
+    #[schema(pattern = "^(still|zoom_in|zoom_out|pan_left|pan_right|pan_up|pan_down)$")]
+    pub camera: Option<String>,
+    /// Video templates (image→video): the clip's length in seconds, from 2 to the operator's
+    /// limit (10 by default); the price is per second, rounded up. A video→video clip is as
+    /// long as the clip sent.
+    #[schema(minimum = 1.0, maximum = 600.0)]
+    pub seconds: Option<f32>,
+    /// Video templates (image→video, local): play forward, then back, so the clip loops.
+    pub ping_pong: Option<bool>,
 }
 
 /// `POST /api/v1/generations` as `multipart/form-data`: the same fields, with `image` a file
-/// (JPEG, PNG or WebP, both sides at least 32 pixels). Exactly one of `image` and `upload_id`.
+/// (JPEG, PNG or WebP, both sides at least 32 pixels; or an MP4 or WebM clip for a
+/// video→video template). Exactly one of `image` and `upload_id`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct CreateGenerationForm {
@@ -79,6 +92,11 @@ pub struct CreateGenerationForm {
     preserve_color: Option<bool>,
     #[schema(max_length = 1000)]
     prompt: Option<String>,
+    #[schema(pattern = "^(still|zoom_in|zoom_out|pan_left|pan_right|pan_up|pan_down)$")]
+    camera: Option<String>,
+    #[schema(minimum = 1.0, maximum = 600.0)]
+    seconds: Option<f32>,
+    ping_pong: Option<bool>,
 }
 
 /// What the request hash covers: everything that shapes the job (the image by its SHA-256).
@@ -117,6 +135,9 @@ async fn read_multipart(mut mp: Multipart) -> Result<(CreateGeneration, Option<B
             "blend" => f.blend = Some(text.trim().parse().map_err(|_| num("blend"))?),
             "strength" => f.strength = Some(text.trim().parse().map_err(|_| num("strength"))?),
             "preserve_color" => f.preserve_color = Some(matches!(text.trim(), "true" | "1" | "on")),
+            "camera" => f.camera = Some(text).filter(|t| !t.is_empty()),
+            "seconds" => f.seconds = Some(text.trim().parse().map_err(|_| num("seconds"))?),
+            "ping_pong" => f.ping_pong = Some(matches!(text.trim(), "true" | "1" | "on")),
             "prompt" => f.prompt = text,
             other => return Err(ServiceError::Invalid(format!("Unknown field {other:?}."))),
         }
@@ -197,7 +218,7 @@ pub async fn create(
         None => None,
     };
     let text_to_image = template.as_ref().is_some_and(|t| t.mode == darkroom_contract::Mode::TextToImage);
-    let request = api::style_request(
+    let mut request = api::style_request(
         template.as_ref(),
         body.style,
         body.blend_with,
@@ -206,6 +227,7 @@ pub async fn create(
         body.preserve_color,
         &body.prompt,
     )?;
+    request.motion = generation::MotionChoice::parse(body.camera.as_deref(), body.seconds, body.ping_pong)?;
     let source = match (image, body.upload_id) {
         (None, None) if text_to_image => None,
         (Some(bytes), None) if !bytes.is_empty() => Some(Source::Photo(bytes)),

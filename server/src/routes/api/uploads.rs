@@ -1,8 +1,9 @@
-//! `POST /api/v1/uploads`: stores a photo for later generations (`upload_id`). The photo is
-//! checked (type, size, pixels), cleaned (EXIF orientation applied, metadata dropped) and
-//! passed through the upload gate now; a blocked image is not stored (422
-//! `content_rejected`). Uploads are kept for the operator's upload retention (7 days by
-//! default).
+//! `POST /api/v1/uploads`: stores a photo or a clip for later generations (`upload_id`). A
+//! photo is checked (type, size, pixels), cleaned (EXIF orientation applied, metadata
+//! dropped); a clip (MP4 or WebM) is probed, limited (bytes, seconds, pixels, frame rate) and
+//! re-encoded without sound or tags by ffmpeg. Either passes the upload gate now (a clip on
+//! one frame a second); a blocked upload is not stored (422 `content_rejected`). Uploads are
+//! kept for the operator's upload retention (7 days by default).
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -20,11 +21,13 @@ use super::{ApiError, Caller, ErrorBody};
 pub struct UploadObject {
     /// Pass as `upload_id` to `POST /api/v1/generations`.
     pub id: String,
-    /// `image/jpeg` or `image/png` (the cleaned copy).
+    /// `image/jpeg`, `image/png` or `video/mp4` (the cleaned copy).
     pub content_type: String,
-    /// Pixels, after EXIF orientation.
+    /// Pixels, after EXIF orientation (a clip: its frames, after scaling to the limit).
     pub width: i64,
     pub height: i64,
+    /// A clip's length in seconds; null for an image.
+    pub duration_seconds: Option<f64>,
     /// Bytes of the stored copy.
     pub bytes: i64,
     /// SHA-256 of the bytes sent, hex.
@@ -35,7 +38,8 @@ pub struct UploadObject {
 }
 
 /// The multipart body: one file field `file` (or `image`): JPEG, PNG or WebP, both sides at
-/// least 32 pixels.
+/// least 32 pixels; or an MP4 or WebM clip (H.264, H.265, VP8, VP9 or AV1) within the
+/// operator's length limit (10 s by default).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
@@ -43,15 +47,16 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Upload a photo (JPEG, PNG or WebP).
+/// Upload a photo (JPEG, PNG or WebP) or a clip (MP4 or WebM).
 #[utoipa::path(
     post, path = "/api/v1/uploads", tag = "generations",
     request_body(content((UploadForm = "multipart/form-data"))),
     responses(
         (status = 201, body = UploadObject),
-        (status = 400, description = "Not an image", body = ErrorBody),
+        (status = 400, description = "Not an image or clip, or a clip over a limit", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
-        (status = 422, description = "Rejected by moderation (not stored)", body = ErrorBody)
+        (status = 422, description = "Rejected by moderation (not stored)", body = ErrorBody),
+        (status = 503, description = "Clips cannot be processed on this server (no ffmpeg)", body = ErrorBody)
     )
 )]
 pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>, mut mp: Multipart) -> Result<(StatusCode, Json<UploadObject>), ApiError> {
@@ -63,7 +68,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
             file = Some(field.bytes().await.map_err(bad)?);
         }
     }
-    let file = file.filter(|f| !f.is_empty()).ok_or_else(|| ServiceError::Invalid("Send the photo as the multipart field `file`.".into()))?;
+    let file = file.filter(|f| !f.is_empty()).ok_or_else(|| ServiceError::Invalid("Send the photo or clip as the multipart field `file`.".into()))?;
     let up = store_api_upload(&app, &key.user_id, file).await?;
     let days = app.config.upload_retention_days as i64;
     Ok((
@@ -73,6 +78,7 @@ pub async fn create(State(app): State<AppState>, Extension(Caller(key)): Extensi
             content_type: up.mime,
             width: up.width,
             height: up.height,
+            duration_seconds: up.duration_ms.map(|ms| ms as f64 / 1000.0),
             bytes: up.bytes,
             sha256: up.content_hash,
             created_at: rfc3339(up.created_at),
