@@ -545,6 +545,34 @@ pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
     Ok(JobView { expires_at, again_key: darkroom_store::new_id(), ..ssr::job_view(j, None) })
 }
 
+/// What the item page shows around one of the member's items: its neighbours in the gallery's
+/// order (newest first) and whether the photo it was made from is still kept, for the
+/// before/after comparison.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ItemNeighbours {
+    /// The next newer item's id (`None`: this is the newest).
+    pub newer: Option<String>,
+    /// The next older item's id (`None`: this is the oldest).
+    pub older: Option<String>,
+    /// The photo it was made from answers at `/media/{id}/upload` (an image→image item whose
+    /// upload retention has not purged the photo).
+    pub before: bool,
+}
+
+/// The item page's neighbours and comparison photo ([`ItemNeighbours`]) of one of the member's items.
+/// Errors: 404 for another member's or a missing item.
+#[server(endpoint = "item_nav")]
+pub async fn item_nav(id: String) -> Result<ItemNeighbours, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let j = state.store.job(&id, &user.id).await.map_err(|e| ssr::fail(e.into()))?;
+    let (newer, older) = state.store.gallery_neighbours(&user.id, &id).await.map_err(|e| ssr::fail(e.into()))?;
+    let before = match j.upload_id.as_deref().filter(|_| j.mode == darkroom_contract::Mode::ImageToImage) {
+        Some(up) => state.store.upload(up, &user.id).await.is_ok(),
+        None => false,
+    };
+    Ok(ItemNeighbours { newer, older, before })
+}
+
 /// "Run again": a new generation with the same template and inputs, charged again; then the
 /// create page with it. Errors: as `generation::run_again` (400, 402, 403, 404, 409).
 #[server(endpoint = "run_again")]

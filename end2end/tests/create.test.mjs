@@ -103,6 +103,25 @@ for (const [name, options] of sizes) {
     assert.match(download.suggestedFilename(), /^darkroom-.*\.png$/);
     const file = await download.path();
     assert.ok(fs.statSync(file).size > 10_000, 'downloaded a real PNG');
+    const [webp] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-webp]')]);
+    assert.match(webp.suggestedFilename(), /^darkroom-.*\.webp$/);
+    // Full size over the page, closed by a click.
+    await page.click('[data-testid=zoom]');
+    await page.waitForSelector('[data-testid=lightbox] img');
+    await page.waitForFunction(() => document.querySelector('[data-testid=lightbox] img').naturalWidth === 512);
+    await shot('5-zoom');
+    await page.click('[data-testid=lightbox]');
+    await page.waitForSelector('[data-testid=lightbox]', { state: 'detached' });
+    // Before/after against the photo: the slider moves the split.
+    await page.click('[data-testid=compare-open] summary');
+    await page.waitForSelector('[data-testid=compare]', { state: 'visible' });
+    await page.$eval('[data-testid=compare]', (el) => {
+      el.value = '20';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    assert.match(await page.getAttribute('[data-testid=before-after]', 'style'), /--pos:\s*20%/);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=before-after] img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot('5-compare');
     // Delete asks first.
     await page.click('[data-testid=delete]');
     await page.waitForSelector('[data-testid=delete-confirm]', { state: 'visible' });

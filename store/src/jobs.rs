@@ -603,6 +603,18 @@ impl Store {
         .await?)
     }
 
+    /// The member's items either side of `id` in their gallery's order (newest first, not
+    /// deleted): `(newer, older)`, each `None` at that end. One query.
+    pub async fn gallery_neighbours(&self, user_id: &str, id: &str) -> Result<(Option<String>, Option<String>)> {
+        Ok(sqlx::query_as::<_, (Option<String>, Option<String>)>(
+            "SELECT (SELECT id FROM jobs WHERE user_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT 1),                     (SELECT id FROM jobs WHERE user_id = $1 AND deleted_at IS NULL AND id < $2 ORDER BY id DESC LIMIT 1)",
+        )
+        .bind(user_id)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// How many queued jobs were created before this one (0 = next to run).
     pub async fn queue_position(&self, job: &Job) -> Result<i64> {
         Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND id < $1")

@@ -708,6 +708,12 @@ async fn share_links_explore_likes_and_showcase(b: Backend) {
     let made = store.job(a, &owner).await.unwrap().created_at;
     assert_eq!(mine(GalleryFilter { from_ms: Some(made + 86_400_000), ..Default::default() }).await, 0, "a later day");
     assert_eq!(mine(GalleryFilter { from_ms: Some(made - 1), until_ms: Some(made + 86_400_000), ..Default::default() }).await, 3);
+    // The item page's newer and older neighbours, in the gallery's order (uuid v7 ids are
+    // monotonic in a process), scoped to the owner.
+    assert_eq!(store.gallery_neighbours(me, bb).await.unwrap(), (Some(c.to_string()), Some(a.to_string())));
+    assert_eq!(store.gallery_neighbours(me, a).await.unwrap(), (Some(bb.to_string()), None));
+    assert_eq!(store.gallery_neighbours(me, c).await.unwrap(), (None, Some(bb.to_string())));
+    assert_eq!(store.gallery_neighbours(&fan, bb).await.unwrap(), (None, None), "another member's items are not theirs");
     assert!(matches!(store.like(a, &fan, true).await, Err(StoreError::NotFound)), "only public items are liked");
     assert_eq!(store.like(bb, &fan, true).await.unwrap(), 1);
     assert_eq!(store.like(bb, &fan, true).await.unwrap(), 1, "one like per member");

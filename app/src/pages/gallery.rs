@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
-use crate::api::{gallery_page, get_job, DeleteJob, GalleryChunk, JobStatus, RunAgain, Visibility};
+use crate::api::{gallery_page, get_job, item_nav, DeleteJob, GalleryChunk, ItemNeighbours, JobStatus, RunAgain, Visibility};
 use crate::i18n::{t, tf, title};
 use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleSelect};
 
@@ -123,6 +123,78 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
     }
 }
 
+/// Links to the member's next newer and older items (the gallery's order), as `rel=prev` and
+/// `rel=next`. Always one element (hydration).
+#[component]
+fn ItemNavLinks(nav: ItemNeighbours) -> impl IntoView {
+    view! {
+        <nav class="item-nav" aria-label=t("item.nav")>
+            {nav.newer.map(|id| view! { <a href=format!("/gallery/{id}") rel="prev" data-testid="newer">{t("item.newer")}</a> })}
+            {nav.older.map(|id| view! { <a href=format!("/gallery/{id}") rel="next" data-testid="older-item">{t("item.older")}</a> })}
+        </nav>
+    }
+}
+
+/// The download choices: an image's original PNG (with its content credentials) and its
+/// 1200-wide WebP and JPEG; a clip's file and its poster frame as JPEG.
+#[component]
+fn Downloads(id: String, href: String, video: bool) -> impl IntoView {
+    let other = |variant: &str| format!("/media/{id}/{variant}?download=1");
+    let (webp, jpeg) = (other("w1200.webp"), other("w1200.jpg"));
+    view! {
+        <span class="downloads" role="group" aria-label=t("item.download")>
+            <a class="button" href=href download data-testid="download">{t(if video { "item.download_clip" } else { "item.download_png" })}</a>
+            {(!video).then(|| view! { <a class="button" href=webp download data-testid="download-webp">"WebP"</a> })}
+            <a class="button" href=jpeg download data-testid="download-jpeg">{t(if video { "item.download_poster" } else { "item.download_jpeg" })}</a>
+        </span>
+    }
+}
+
+/// The result at full size over the page when clicked (its original PNG); a click or Escape
+/// closes it. Without JavaScript the picture stays as it is.
+#[component]
+fn Zoomable(id: String, alt: String, children: Children) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let full = format!("/media/{id}/result");
+    let overlay = NodeRef::<leptos::html::Div>::new();
+    // Focus moves to the open overlay, so Escape reaches it.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(el) = overlay.get() {
+            let _ = el.focus();
+        }
+    });
+    view! {
+        <button type="button" class="zoom" aria-label=t("item.zoom") data-testid="zoom" on:click=move |_| open.set(true)>
+            {children()}
+        </button>
+        {move || open.get().then(|| view! {
+            <div class="lightbox" role="dialog" aria-modal="true" aria-label=t("item.zoom") tabindex="-1" data-testid="lightbox" node_ref=overlay
+                on:click=move |_| open.set(false)
+                on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
+                <img src=full.clone() alt=alt.clone()/>
+            </div>
+        })}
+    }
+}
+
+/// The result against the member's own photo: the photo shows left of the slider's position.
+/// Both are shown at the result's size (`width`×`height` pixels).
+#[component]
+fn BeforeAfter(id: String, width: i64, height: i64) -> impl IntoView {
+    let pos = RwSignal::new(50i64);
+    view! {
+        <div class="before-after" data-testid="before-after" style=move || format!("--pos:{}%", pos.get())>
+            <div class="ba-frame">
+                <img src=format!("/media/{id}/w1200.jpg") alt=t("item.after") width=width.to_string() height=height.to_string()/>
+                <img class="before" src=format!("/media/{id}/upload") alt=t("item.before") width=width.to_string() height=height.to_string()/>
+            </div>
+            <input type="range" min="0" max="100" prop:value=move || pos.get().to_string() aria-label=t("item.compare") data-testid="compare"
+                on:input=move |ev| pos.set(event_target_value(&ev).parse().unwrap_or(50))/>
+        </div>
+    }
+}
+
 /// One item of the member's gallery. Unlike the other members' pages this is not wrapped in
 /// [`MembersOnly`]: its resources are made here, at the top of the component, and one
 /// `Transition` awaits the session and the item together. A resource made inside a nested
@@ -144,7 +216,7 @@ pub fn ItemPage() -> impl IntoView {
     // The item and its sharing settings load together and again after each sharing action.
     let job = Resource::new(
         move || (id(), actions.visibility.version().get(), actions.create.version().get(), actions.revoke.version().get(), actions.showcase.version().get()),
-        |(id, ..)| async move { (get_job(id.clone()).await, item_sharing(id).await.ok()) },
+        |(id, ..)| async move { (get_job(id.clone()).await, item_sharing(id.clone()).await.ok(), item_nav(id).await.unwrap_or_default()) },
     );
     view! {
         <Title text=title("item.title")/>
@@ -154,8 +226,9 @@ pub fn ItemPage() -> impl IntoView {
                 if !matches!(me, Ok(Some(_))) {
                     return view! { <SignInPrompt/> }.into_any();
                 }
-                let (Ok(j), sharing) = item else { return view! { <NotFound/> }.into_any() };
+                let (Ok(j), sharing, nav) = item else { return view! { <NotFound/> }.into_any() };
                 let download = format!("/media/{}/result?download=1", j.id);
+                let shown = j.status == JobStatus::Succeeded && !j.hidden;
                 let (again_id, again_key, cost, input_href) = (j.id.clone(), j.again_key.clone(), j.cost, format!("/create?input={}", j.id));
                 let can_again = j.template.is_some() && j.status.is_terminal();
                 view! {
@@ -168,14 +241,18 @@ pub fn ItemPage() -> impl IntoView {
                         {(j.status == JobStatus::Review).then(|| view! {
                             <p class="notice" role="status">{t("item.in_review")}</p>
                         })}
+                        <ItemNavLinks nav=nav.clone()/>
                         {(!j.prompt.is_empty()).then(|| view! { <h1 class="item-title">{j.prompt.clone()}</h1> })}
                         <figure>
-                            {(j.status == JobStatus::Succeeded && !j.hidden && !j.video).then(|| {
-                                let media = j.id.clone();
+                            {(shown && !j.video).then(|| {
+                                let (media, zoom_id, alt, zoom_alt) = (j.id.clone(), j.id.clone(), j.style_label.clone(), j.style_label.clone());
+                                let (width, height) = (j.width.unwrap_or(1200), j.height.unwrap_or(1200));
                                 view! {
-                                    <ResultPicture width=j.width.unwrap_or(1200) height=j.height.unwrap_or(1200) alt=j.style_label.clone()
-                                        sizes="(max-width: 900px) 100vw, 900px" testid="result"
-                                        url=Callback::new(move |v: String| format!("/media/{media}/{v}"))/>
+                                    <Zoomable id=zoom_id alt=zoom_alt>
+                                        <ResultPicture width height alt
+                                            sizes="(max-width: 900px) 100vw, 900px" testid="result"
+                                            url=Callback::new(move |v: String| format!("/media/{media}/{v}"))/>
+                                    </Zoomable>
                                 }
                             })}
                             {(j.status == JobStatus::Succeeded && !j.hidden && j.video).then(|| view! {
@@ -188,6 +265,12 @@ pub fn ItemPage() -> impl IntoView {
                                 <span class="label">{if j.visibility == Visibility::Private { t("item.private") } else { t("item.shared") }}</span>
                             </figcaption>
                         </figure>
+                        {(shown && !j.video && nav.before).then(|| view! {
+                            <details class="compare" data-testid="compare-open">
+                                <summary>{t("item.compare")}</summary>
+                                <BeforeAfter id=j.id.clone() width=j.width.unwrap_or(1200) height=j.height.unwrap_or(1200)/>
+                            </details>
+                        })}
                         <dl class="details">
                             <dt>{t("item.status")}</dt><dd>{crate::pages::create::status_label(j.status)}</dd>
                             <dt>{t("item.style")}</dt><dd>{j.style_label.clone()}</dd>
@@ -201,7 +284,7 @@ pub fn ItemPage() -> impl IntoView {
                             <dd data-testid="expires">{j.expires_at.map(format_time).unwrap_or_else(|| t("item.no_expiry").into())}</dd>
                         </dl>
                         <p class="actions">
-                            {(j.status == JobStatus::Succeeded && !j.hidden).then(|| view! { <a class="button" href=download.clone() download data-testid="download">{t("item.download")}</a> })}
+                            {shown.then(|| view! { <Downloads id=j.id.clone() href=download.clone() video=j.video/> })}
                             " "
                             {(j.status == JobStatus::Succeeded && !j.hidden).then(|| view! {
                                 <a class="button" href=input_href data-testid="use-as-input">{t("item.use_as_input")}</a>

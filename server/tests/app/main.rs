@@ -973,6 +973,19 @@ async fn retention_purge_leaves_no_file_behind(b: Backend) {
     assert_eq!(view["expires_at"].as_i64(), Some(finished + 30 * day), "the member sees when it goes");
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Kept until"));
+    // The item page: downloads in three formats, the comparison with the photo while it is
+    // kept, no neighbours for a member's only item.
+    for (testid, href) in [("download", "result?download=1"), ("download-webp", "w1200.webp?download=1"), ("download-jpeg", "w1200.jpg?download=1")] {
+        assert!(page.contains(&format!("href=\"/media/{id}/{href}\"")) && page.contains(&format!("data-testid=\"{testid}\"")), "{testid}");
+    }
+    assert!(page.contains("data-testid=\"compare-open\"") && page.contains(&format!("/media/{id}/upload")), "before/after offered");
+    let (s, nav) = app.call(&c, "item_nav", &[("id", &id)]).await;
+    assert_eq!((s, nav), (200, json!({ "newer": null, "older": null, "before": true })));
+    let stranger = client();
+    app.sign_up(&stranger, "nosy@example.com").await;
+    assert_eq!(app.call(&stranger, "item_nav", &[("id", &id)]).await.0, 404, "only its owner");
+    let r = c.get(format!("{}/media/{id}/w1200.webp?download=1", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["content-disposition"].to_str().unwrap(), format!("attachment; filename=\"darkroom-{id}.webp\""));
     let (_, url) = app.call(&c, "create_share_link", &[("id", &id), ("days", "never")]).await;
     let url = url.as_str().unwrap().to_string();
     assert_eq!(app.media_files().await.len(), 8, "upload, result, 3 widths x 2 formats");
@@ -984,6 +997,7 @@ async fn retention_purge_leaves_no_file_behind(b: Backend) {
     let left: Vec<String> = app.media_files().await;
     assert!(left.len() == 7 && left.iter().all(|p| p.contains("results/")), "{left:?}");
     assert_eq!(c.get(format!("{}/media/{id}/result", app.base)).send().await.unwrap().status(), 200, "results stay longer");
+    assert_eq!(app.call(&c, "item_nav", &[("id", &id)]).await.1["before"], false, "no comparison once the photo is gone");
 
     let r = purge(&app.state, now + 31 * day).await.unwrap();
     assert_eq!((r.uploads, r.results, r.files), (0, 1, 7), "every rendition of the result after 30 days");
