@@ -77,7 +77,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                     view! {
                         // A plain form: selecting and deleting works without JavaScript too.
                         <form method="post" action="/gallery/delete" data-testid="gallery-form">
-                            <ul class="grid" data-testid="gallery">
+                            <ul class="grid justified" data-testid="gallery">
                                 {page.items
                                     .into_iter()
                                     .map(|j| {
@@ -88,7 +88,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                         let (tile_id, pick_id) = (j.id.clone(), j.id.clone());
                                         let placeholder = if j.hidden { t("gallery.hidden") } else { crate::pages::create::status_label(j.status) };
                                         view! {
-                                            <li class="tile" data-job-id=tile_id>
+                                            <li class="tile" data-job-id=tile_id style=crate::pages::tile_ratio(j.width.unwrap_or(1), j.height.unwrap_or(1))>
                                                 <A href=href>
                                                     {if shows_image {
                                                         view! {
@@ -184,7 +184,7 @@ fn Zoomable(id: String, alt: String, children: Children) -> impl IntoView {
 fn BeforeAfter(id: String, width: i64, height: i64) -> impl IntoView {
     let pos = RwSignal::new(50i64);
     view! {
-        <div class="before-after" data-testid="before-after" style=move || format!("--pos:{}%", pos.get())>
+        <div class="before-after" data-testid="before-after" style=move || format!("--pos:{}%;max-width:{width}px", pos.get())>
             <div class="ba-frame">
                 <img src=format!("/media/{id}/w1200.jpg") alt=t("item.after") width=width.to_string() height=height.to_string()/>
                 <img class="before" src=format!("/media/{id}/upload") alt=t("item.before") width=width.to_string() height=height.to_string()/>

@@ -207,6 +207,14 @@ pub fn ResultPicture(
     }
 }
 
+/// A grid tile's style for the justified grids (My gallery, Explore): `--r`, the result's
+/// width over its height, so each row's tiles share one height and keep their own aspect
+/// ratio (no square crop). Sizes of 0 count as square.
+pub fn tile_ratio(width: i64, height: i64) -> String {
+    let r = if width > 0 && height > 0 { width as f64 / height as f64 } else { 1.0 };
+    format!("--r:{:.4}", r.clamp(0.25, 4.0))
+}
+
 /// A result that is a clip: a `<video>` player (controls, inline on phones, looping, muted:
 /// clips carry no sound) with the poster frame shown until it plays. `src` is the MP4/WebM,
 /// `poster` a JPEG rendition of its first frame; the file answers byte ranges, so it seeks.
@@ -242,6 +250,14 @@ mod tests {
     fn formats_times() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
+    }
+
+    #[test]
+    fn tiles_keep_their_aspect_ratio_within_bounds() {
+        assert_eq!(super::tile_ratio(640, 427), "--r:1.4988");
+        assert_eq!(super::tile_ratio(427, 640), "--r:0.6672");
+        assert_eq!((super::tile_ratio(0, 0), super::tile_ratio(5, -1)), ("--r:1.0000".to_string(), "--r:1.0000".to_string()));
+        assert_eq!(super::tile_ratio(10_000, 10), "--r:4.0000", "a panorama stays a tile");
     }
 
     #[test]

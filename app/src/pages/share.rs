@@ -183,8 +183,8 @@ pub fn ExploreFeed() -> impl IntoView {
         <section class="page">
             <h1>{t("nav.explore")}</h1>
             <nav class="tabs">
-                <a href=move || href(false, None) class:active=move || sort().is_none() data-testid="sort-newest">{t("explore.newest")}</a>
-                <a href=move || href(true, None) class:active=move || sort().is_some() data-testid="sort-top">{t("explore.top")}</a>
+                <a href=move || href(false, None) class:active=move || sort().is_none() aria-current=move || sort().is_none().then_some("page") data-testid="sort-newest">{t("explore.newest")}</a>
+                <a href=move || href(true, None) class:active=move || sort().is_some() aria-current=move || sort().is_some().then_some("page") data-testid="sort-top">{t("explore.top")}</a>
             </nav>
             <form method="get" action="/explore" class="filters row">
                 {move || sort().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
@@ -203,12 +203,12 @@ pub fn ExploreFeed() -> impl IntoView {
                     // Reached only once the server accepted the style.
                     let next = p.next.map(|n| href(sort().is_some(), Some(n)));
                     view! {
-                        <ul class="grid" data-testid="explore">
+                        <ul class="grid justified" data-testid="explore">
                             {p.items.into_iter().map(|i| {
                                 let url = |v: &str| darkroom_contract::media::shared_url(&i.id, v, &i.grant);
                                 let (webp, jpeg, thumb) = (crate::pages::srcset(i.width, "webp", url), crate::pages::srcset(i.width, "jpg", url), url("thumb"));
                                 view! {
-                                <li class="tile" data-job-id=i.id.clone()>
+                                <li class="tile" data-job-id=i.id.clone() style=crate::pages::tile_ratio(i.width, i.height)>
                                     <A href=format!("/p/{}", i.id)>
                                         <picture>
                                             <source type="image/webp" srcset=webp sizes="(max-width: 600px) 50vw, 256px"/>

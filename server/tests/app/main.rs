@@ -1049,6 +1049,11 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     let (_, page2) = app.call(&c, "gallery_page", &[("status", "failed"), ("before", &next)]).await;
     assert_eq!((page2["items"].as_array().unwrap().len(), &page2["next"]), (2, &Value::Null));
     assert_eq!(app.call(&c, "gallery_page", &[]).await.1["items"], json!([]), "default: done items only");
+    // Failed items are shown with their state, in the justified grid (a result-less tile is
+    // square).
+    let html = c.get(format!("{}/gallery?status=failed", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("class=\"grid justified\"") && html.matches("style=\"--r:1.0000;\"").count() == 24, "24 square placeholders");
+    assert!(html.contains("class=\"placeholder hidden-item\">Failed<"), "the state on the tile");
     assert_eq!(app.call(&c, "gallery_page", &[("status", "nonsense")]).await.0, 400);
     // Style and date filters (dates are UTC days, both ends included).
     let count = |fields: Vec<(&'static str, String)>| {
