@@ -39,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" id="leptos" href=css/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -122,7 +123,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/create") view={Lazy::<routes::Create>::new()}/>
                         <Route path=path!("/dashboard") view={Lazy::<routes::Dashboard>::new()}/>
                         <Route path=path!("/gallery") view={Lazy::<routes::Gallery>::new()}/>
-                        <Route path=path!("/gallery/:id") view={Lazy::<routes::Item>::new()}/>
+                        // Async: an unknown item answers 404 (the status is set before the page is sent).
+                        <Route path=path!("/gallery/:id") view={Lazy::<routes::Item>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view={Lazy::<routes::Settings>::new()}/>
                         <Route path=path!("/settings/api") view={Lazy::<routes::Keys>::new()}/>
                         <Route path=path!("/credits") view={Lazy::<routes::Credits>::new()}/>

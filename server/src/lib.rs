@@ -320,6 +320,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .route(&format!("/p/{{id}}/{}", darkroom_service::sharing::PREVIEW_FILE), get(routes::previews::public_page))
         .route(&format!("/s/{{token}}/{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE), get(routes::previews::share_link_video))
         .route(&format!("/p/{{id}}/{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE), get(routes::previews::public_page_video))
+        .route("/favicon.svg", get(routes::favicon::get))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(observe::metrics))

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api;
 pub mod audit;
 pub mod events;
+pub mod favicon;
 pub mod gallery;
 pub mod generations;
 pub mod health;

@@ -973,6 +973,8 @@ async fn retention_purge_leaves_no_file_behind(b: Backend) {
     assert_eq!(view["expires_at"].as_i64(), Some(finished + 30 * day), "the member sees when it goes");
     let page = c.get(format!("{}/gallery/{id}", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Kept until"));
+    let r = c.get(format!("{}/gallery/00000000-0000-7000-8000-000000000000", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404, "an unknown item is a 404 page");
     // The item page: downloads in three formats, the comparison with the photo while it is
     // kept, no neighbours for a member's only item.
     for (testid, href) in [("download", "result?download=1"), ("download-webp", "w1200.webp?download=1"), ("download-jpeg", "w1200.jpg?download=1")] {

@@ -406,7 +406,7 @@ async fn security_headers_on_every_response(b: Backend) {
     })
     .await;
     let mut nonces = std::collections::HashSet::new();
-    for path in ["/", "/explore", "/explore", "/api/v1/styles", "/healthz", "/no-such-page", "/api/v1/openapi.json", "/api/v1/docs"] {
+    for path in ["/", "/explore", "/explore", "/api/v1/styles", "/healthz", "/no-such-page", "/api/v1/openapi.json", "/api/v1/docs", "/favicon.svg"] {
         for (app, hsts) in [(&http, false), (&https, true)] {
             let r = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
             let h = r.headers().clone();
@@ -423,8 +423,12 @@ async fn security_headers_on_every_response(b: Backend) {
                 assert!(scripts > 0, "{path}");
                 assert_eq!(body.matches(&format!("<script nonce=\"{nonce}\"")).count() + body.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count(), scripts, "{path}: every inline script carries the nonce");
                 assert!(nonces.insert(nonce), "{path}: a nonce is never reused");
+                assert!(body.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.svg">"#), "{path}: the icon");
             } else {
                 assert_eq!(policy, server::headers::CSP, "{path}");
+                if path == "/favicon.svg" {
+                    assert_eq!((h["content-type"].to_str().unwrap(), r.text().await.unwrap().as_str()), ("image/svg+xml", server::routes::favicon::SVG));
+                }
             }
             assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{path}");
             assert_eq!(h.get("strict-transport-security").map(|v| v.to_str().unwrap().to_string()), hsts.then(|| server::headers::HSTS.to_string()), "{path}");
