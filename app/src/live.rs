@@ -41,6 +41,9 @@ pub enum Conn {
     Paused,
     /// Resume found the session expired or revoked.
     ResumeFailed,
+    /// The browser is offline (`navigator.onLine` false, the `offline` event): no attempts
+    /// until its `online` event, which reconnects at once.
+    Offline,
 }
 
 /// Full-jitter backoff delay in seconds for the `failures`-th consecutive failure, given a
@@ -149,6 +152,12 @@ pub fn ConnectionBanner() -> impl IntoView {
             data-start-id=move || live.start_id.get().to_string()>
             {move || match live.conn.get() {
                 Conn::Off | Conn::Open => None,
+                Conn::Offline => Some(view! {
+                    <div class="conn-banner">
+                        <strong>{t("conn.offline")}</strong>
+                        " " {t("conn.offline_body")}
+                    </div>
+                }.into_any()),
                 Conn::Reconnecting => Some(view! {
                     <div class="conn-banner">
                         <strong>{t("conn.reconnecting")}</strong>
@@ -255,8 +264,8 @@ mod client {
         listen(&win, "online", |_| retry(false));
         listen(&win, "offline", |_| {
             with(|c| {
-                if c.live.conn.get_untracked() == Conn::Open {
-                    c.live.conn.set(Conn::Reconnecting);
+                if !matches!(c.live.conn.get_untracked(), Conn::Paused | Conn::ResumeFailed | Conn::Off) {
+                    go_offline(c);
                 }
             });
         });
@@ -273,7 +282,11 @@ mod client {
         }
         // Once a second: the countdown and the idle check.
         let _ = set_interval_with_handle(tick, Duration::from_secs(1));
-        connect();
+        if online() {
+            connect();
+        } else {
+            with(go_offline);
+        }
     }
 
     fn tick() {
@@ -301,6 +314,16 @@ mod client {
         }
         c.next_at = None;
         c.generation += 1;
+    }
+
+    /// Offline: the stream and any pending attempt stop; the `online` event starts again.
+    fn go_offline(c: &mut Ctrl) {
+        close(c);
+        c.live.conn.set(Conn::Offline);
+    }
+
+    fn online() -> bool {
+        window().navigator().on_line()
     }
 
     fn pause(c: &mut Ctrl) {
@@ -361,6 +384,10 @@ mod client {
                 es.close();
             }
             c.generation += 1;
+            if !online() {
+                go_offline(c);
+                return;
+            }
             let t = now();
             let since = *c.outage_since.get_or_insert(t);
             c.failures += 1;
@@ -392,6 +419,12 @@ mod client {
         let go = with(|c| {
             let conn = c.live.conn.get_untracked();
             if manual {
+                c.outage_since = None;
+                c.failures = 0;
+                c.live.conn.set(Conn::Reconnecting);
+                true
+            } else if conn == Conn::Offline {
+                // Back online: the time offline does not count towards giving up.
                 c.outage_since = None;
                 c.failures = 0;
                 c.live.conn.set(Conn::Reconnecting);

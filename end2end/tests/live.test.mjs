@@ -137,12 +137,20 @@ for (const [name, options] of sizes) {
     const page = await ctx.newPage();
     await signUp(page, server.base, `off-${name}`);
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.dataset.state === 'open');
+    await page.goto(`${server.base}/create`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.dataset.state === 'open');
+    assert.equal(await page.isDisabled('[data-testid=submit]'), false);
     await ctx.setOffline(true);
-    await page.waitForFunction(() => document.querySelector('[data-testid=conn]').textContent.includes('Reconnecting…'));
+    // Offline is said as such, and Generate waits for the connection, saying why.
+    await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'offline');
+    assert.match(await bannerText(page), /You’re offline\./);
+    assert.equal(await page.isDisabled('[data-testid=submit]'), true);
+    assert.match(await page.textContent('[data-testid=offline-note]'), /generating needs a connection/);
     await page.screenshot({ path: path.join(SHOTS, `live-${name}-4-offline.png`) });
     await ctx.setOffline(false);
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open', null, { timeout: 30_000 });
     assert.equal((await bannerText(page)).trim(), '');
+    assert.equal(await page.isDisabled('[data-testid=submit]'), false, 'back online: Generate works again');
     await ctx.close();
     await server.kill();
   });

@@ -168,7 +168,7 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                 " " {t("create.charged")} " "
                 {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <button type="submit" class="primary" data-testid="submit">{move || if source_video { t("create.generate_clip").to_string() } else { t("create.generate").replace("{cost}", &total().to_string()) }}</button>
+            <GenerateButton label=Signal::derive(move || if source_video { t("create.generate_clip").to_string() } else { t("create.generate").replace("{cost}", &total().to_string()) })/>
         </form>
     }
 }
@@ -320,7 +320,7 @@ fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
                 " " {t("create.charged")} " "
                 {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <button type="submit" class="primary" data-testid="submit">{t("create.generate").replace("{cost}", &cost.to_string())}</button>
+            <GenerateButton label=Signal::derive(move || t("create.generate").replace("{cost}", &cost.to_string()))/>
         </form>
     }
 }
@@ -434,3 +434,17 @@ pub fn JobCard(job: JobView) -> impl IntoView {
     }
 }
 
+
+/// Generate, disabled with the reason while the browser is offline (the live connection's
+/// state, [`crate::live::Conn::Offline`]): a submission would fail and lose the form.
+#[component]
+fn GenerateButton(label: Signal<String>) -> impl IntoView {
+    let live = use_context::<Live>();
+    let offline = move || live.is_some_and(|l| l.conn.get() == crate::live::Conn::Offline);
+    view! {
+        <span class="submit-row">
+            <button type="submit" class="primary" data-testid="submit" disabled=offline>{move || label.get()}</button>
+            {move || offline().then(|| view! { <small class="notice" role="status" data-testid="offline-note">{t("create.offline")}</small> })}
+        </span>
+    }
+}
