@@ -96,6 +96,13 @@ pub struct CreateInfo {
     pub refund_on_failure: bool,
     /// The templates beyond the styles (text→image, providers' edits), in catalogue order.
     pub templates: Vec<TemplateCard>,
+    /// Why the member cannot start a generation now (address not confirmed, restricted or
+    /// suspended, new terms to accept); `None` when they can.
+    #[serde(default)]
+    pub blocked: Option<String>,
+    /// The member's balance in credits when the page loaded (the live stream's is newer).
+    #[serde(default)]
+    pub balance: i64,
 }
 
 /// A template on the create page.
@@ -392,7 +399,17 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 /// The create page's catalogue, price and a fresh idempotency key.
 #[server(endpoint = "load_create_page")]
 pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
-    let (state, _) = ssr::member().await?;
+    let (state, user) = ssr::member().await?;
+    // The same checks a submission passes (`generation::submit_with`), said before it.
+    let blocked = match darkroom_service::moderation::ensure_may_create(&state, &user.id).await {
+        Ok(_) => None,
+        Err(e @ (darkroom_service::ServiceError::Forbidden(_) | darkroom_service::ServiceError::Invalid(_))) => Some(e.to_string()),
+        Err(e) => return Err(ssr::fail(e)),
+    };
+    let balance = match &user.row {
+        Some(row) => row.balance,
+        None => state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?.balance,
+    };
     use darkroom_service::styles;
     // The style templates' price (each style's template may have its own; the first's shown).
     let cost = match darkroom_service::templates::offered(&state, &darkroom_service::api::style_id(0)).await {
@@ -407,6 +424,8 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
         idempotency_key: darkroom_store::new_id(),
         max_upload_mb: (state.config.upload.max_bytes / 1_000_000) as u64,
         refund_on_failure: state.config.refund_on_failure,
+        blocked,
+        balance,
         templates: darkroom_service::templates::catalogue(&state)
             .await
             .map_err(ssr::fail)?

@@ -763,6 +763,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("conn.offline", "You’re offline.", "Du bist offline."),
     ("conn.offline_body", "This page updates again when your connection is back.", "Diese Seite aktualisiert sich wieder, sobald die Verbindung zurück ist."),
     ("create.offline", "You’re offline: generating needs a connection.", "Du bist offline: Zum Generieren braucht es eine Verbindung."),
+    ("create.short", "Not enough credits: this costs {cost}, you have {balance}. Top up under Credits.", "Nicht genug Credits: Das kostet {cost}, du hast {balance}. Aufladen unter Credits."),
     ("conn.reconnecting_body", "Trying to reconnect to the server. This usually takes a few seconds.", "Die Verbindung zum Server wird wiederhergestellt. Das dauert meist nur ein paar Sekunden."),
     ("conn.waiting", "Still trying to reconnect. Next attempt in {seconds} seconds.", "Die Verbindung wird weiter versucht. Nächster Versuch in {seconds} Sekunden."),
     ("conn.retry_now", "Retry now", "Jetzt erneut versuchen"),

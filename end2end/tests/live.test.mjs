@@ -145,7 +145,7 @@ for (const [name, options] of sizes) {
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'offline');
     assert.match(await bannerText(page), /You’re offline\./);
     assert.equal(await page.isDisabled('[data-testid=submit]'), true);
-    assert.match(await page.textContent('[data-testid=offline-note]'), /generating needs a connection/);
+    assert.match(await page.textContent('[data-testid=submit-blocked]'), /generating needs a connection/);
     await page.screenshot({ path: path.join(SHOTS, `live-${name}-4-offline.png`) });
     await ctx.setOffline(false);
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open', null, { timeout: 30_000 });

@@ -121,7 +121,7 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
 /// A template's own form: a photo only if it takes one, the prompt (required if it needs one).
 #[component]
 fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>) -> impl IntoView {
-    let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
+    let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, .. } = info;
     let (cost, video, source_video) = (template.cost, template.video, template.source_video);
     // A clip is priced per second (rounded up), so the total follows the length chosen.
     let seconds = RwSignal::new(template.default_seconds);
@@ -168,7 +168,8 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                 " " {t("create.charged")} " "
                 {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <GenerateButton label=Signal::derive(move || if source_video { t("create.generate_clip").to_string() } else { t("create.generate").replace("{cost}", &total().to_string()) })/>
+            <GenerateButton label=Signal::derive(move || if source_video { t("create.generate_clip").to_string() } else { t("create.generate").replace("{cost}", &total().to_string()) })
+                blocked balance cost=Signal::derive(move || if source_video { cost } else { total() })/>
         </form>
     }
 }
@@ -206,7 +207,7 @@ fn ClipFields(seconds: RwSignal<f64>, max: u32) -> impl IntoView {
 
 #[component]
 fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
-    let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, .. } = info;
+    let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, .. } = info;
     let file_name = RwSignal::new(None::<String>);
     let blend_options = styles.clone();
     let file_input = NodeRef::<leptos::html::Input>::new();
@@ -320,7 +321,8 @@ fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
                 " " {t("create.charged")} " "
                 {if refund_on_failure { t("create.refund") } else { "" }}
             </p>
-            <GenerateButton label=Signal::derive(move || t("create.generate").replace("{cost}", &cost.to_string()))/>
+            <GenerateButton label=Signal::derive(move || t("create.generate").replace("{cost}", &cost.to_string()))
+                blocked balance cost=Signal::derive(move || cost)/>
         </form>
     }
 }
@@ -435,16 +437,30 @@ pub fn JobCard(job: JobView) -> impl IntoView {
 }
 
 
-/// Generate, disabled with the reason while the browser is offline (the live connection's
-/// state, [`crate::live::Conn::Offline`]): a submission would fail and lose the form.
+/// Generate, disabled with the reason when a submission could only fail and lose the form:
+/// the member may not create (`blocked`, the server's words), the browser is offline (the
+/// live connection's [`crate::live::Conn::Offline`]), or the balance (the live stream's, else
+/// `balance` as loaded) is below `cost` credits.
 #[component]
-fn GenerateButton(label: Signal<String>) -> impl IntoView {
+fn GenerateButton(label: Signal<String>, blocked: Option<String>, balance: i64, cost: Signal<i64>) -> impl IntoView {
     let live = use_context::<Live>();
     let offline = move || live.is_some_and(|l| l.conn.get() == crate::live::Conn::Offline);
+    let credits = move || live.and_then(|l| l.balance.get()).unwrap_or(balance);
+    let reason = Signal::derive(move || match &blocked {
+        Some(why) => Some(why.clone()),
+        None if offline() => Some(t("create.offline").to_string()),
+        None if credits() < cost.get() => Some(tf_credits(credits(), cost.get())),
+        None => None,
+    });
     view! {
         <span class="submit-row">
-            <button type="submit" class="primary" data-testid="submit" disabled=offline>{move || label.get()}</button>
-            {move || offline().then(|| view! { <small class="notice" role="status" data-testid="offline-note">{t("create.offline")}</small> })}
+            <button type="submit" class="primary" data-testid="submit" disabled=move || reason.get().is_some()>{move || label.get()}</button>
+            {move || reason.get().map(|why| view! { <small class="notice" role="status" data-testid="submit-blocked">{why}</small> })}
         </span>
     }
+}
+
+/// "Not enough credits" with the balance and the price.
+fn tf_credits(balance: i64, cost: i64) -> String {
+    crate::i18n::tf("create.short", &[("balance", &balance), ("cost", &cost)])
 }

@@ -38,6 +38,10 @@ pub async fn verification_gates_creating(b: Backend) {
     assert!(v.to_string().contains("confirm your email"), "{v}");
     let (_, me) = app.call(&c, "get_me", &[]).await;
     assert_eq!(me["email_verified"], false);
+    // The create page says so before a submission is tried (Generate waits, with the reason).
+    let (_, page) = app.call(&c, "load_create_page", &[]).await;
+    assert!(page["blocked"].as_str().is_some_and(|b| b.contains("confirm your email")), "{}", page["blocked"]);
+    assert_eq!(page["balance"], me["balance"]);
     // The mail: plain and HTML, the link in both.
     let mail = app.last_mail_to("new@example.com").await;
     assert!(mail.contains("multipart/alternative") && mail.contains("text/plain") && mail.contains("text/html"), "{mail}");
@@ -56,6 +60,7 @@ pub async fn verification_gates_creating(b: Backend) {
     assert!(app.call(&fresh, "get_me", &[]).await.1.is_object(), "the link signs in");
     let (s, _) = app.call(&client(), "verify_email", &[("token", &newer)]).await;
     assert_eq!(s, 400, "single use");
+    assert_eq!(app.call(&c, "load_create_page", &[]).await.1["blocked"], Value::Null, "confirmed: nothing in the way");
     let (s, v) = submit(&app, &c, "k2").await;
     assert_eq!(s, 201, "{v}");
     // Signing up with a taken address answers the same, makes nothing, and mails its owner.
