@@ -75,7 +75,7 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
         if !moderator || !mime.starts_with("video/") {
             return not_found();
         }
-        return frame_still(&app, bytes, secs).await;
+        return frame_still(&app, bytes, secs, &headers).await;
     }
     // Private; never cached for moderators' views of others' items (a ruling may remove them).
     // A result's files never change once made (a job finishes once): the owner's browser may
@@ -93,7 +93,7 @@ pub async fn get(State(app): State<AppState>, auth: AuthSession, Path((id, varia
 /// The frame nearest to `secs` seconds into a clip (the gates record frame times rounded to
 /// hundredths), as a JPEG at the clip's own size (never cached: a ruling may remove the
 /// clip). A time past the end is 404; a server without ffmpeg answers 503.
-async fn frame_still(app: &AppState, clip: Bytes, secs: f64) -> Response {
+async fn frame_still(app: &AppState, clip: Bytes, secs: f64, headers: &HeaderMap) -> Response {
     use darkroom_engine::video::VideoError;
     let video = darkroom_service::video_work::VideoWork::from_config(&app.config);
     let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, VideoError> {
@@ -110,14 +110,7 @@ async fn frame_still(app: &AppState, clip: Bytes, secs: f64) -> Response {
     .await
     .unwrap_or_else(|e| Err(VideoError::Failed(e.to_string())));
     match made {
-        Ok(jpeg) => {
-            let mut resp = jpeg.into_response();
-            let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            resp
-        }
+        Ok(jpeg) => file_response(Bytes::from(jpeg), "image/jpeg", HeaderValue::from_static("private, no-store"), None, headers),
         Err(VideoError::BadInput(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(VideoError::Missing(_)) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Err(e) => {
