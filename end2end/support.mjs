@@ -10,13 +10,28 @@ export const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.resolve('../data/mod
 export const SHOTS = path.resolve(process.env.DARKROOM_SHOTS ?? 'screenshots');
 fs.mkdirSync(SHOTS, { recursive: true });
 
-/** Debian's Chromium, headless, with the flags this closed network needs. */
-export function launch() {
-  return chromium.launch({
+/**
+ * Debian's Chromium, headless, with the flags this closed network needs. Every context it
+ * opens records the page's Content-Security-Policy violations (an inline style or script the
+ * policy blocks: something the page meant to do that did not happen); `hydrated` fails on any.
+ */
+export async function launch() {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const ctx = await newContext(options);
+    await ctx.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`.trim()));
+    });
+    return ctx;
+  };
+  return browser;
 }
 
 /** Desktop and phone (390×844, touch) contexts. */
@@ -28,6 +43,8 @@ export const sizes = [
 /** Waits until the WASM bundle has hydrated the page. */
 export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  const blocked = await page.evaluate(() => window.__cspViolations ?? []);
+  if (blocked.length) throw new Error(`${page.url()}: the Content-Security-Policy blocked ${JSON.stringify(blocked)}`);
 }
 
 /** The mail folder the server writes to when no SMTP server is configured (scripts/e2e.sh). */

@@ -47,7 +47,7 @@ pub struct JobView {
     pub width: Option<i64>,
     pub height: Option<i64>,
     pub visibility: Visibility,
-    /// e.g. "Style 8" or "Style 4 + Style 13 (50%)".
+    /// e.g. "Night Gold" or "Stained Glass + Soft Pastel (50%)".
     pub style_label: String,
     /// Strength 0..=100 and colour-keeping, for the details list.
     pub strength: i64,
@@ -78,6 +78,9 @@ pub struct JobView {
 pub struct StyleInfo {
     pub index: usize,
     pub name: String,
+    /// One line on its look.
+    #[serde(default)]
+    pub description: String,
     /// URL of the engine-made preview.
     pub preview: String,
 }
@@ -419,7 +422,7 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
     Ok(CreateInfo {
         cost,
         styles: (0..darkroom_service::generation::NUM_STYLES)
-            .map(|i| StyleInfo { index: i, name: styles::style_name(i), preview: format!("/previews/{}", styles::preview_file(i)) })
+            .map(|i| StyleInfo { index: i, name: styles::style_name(i), description: darkroom_contract::styles::style_description(i).to_string(), preview: format!("/previews/{}", styles::preview_file(i)) })
             .collect(),
         idempotency_key: darkroom_store::new_id(),
         max_upload_mb: (state.config.upload.max_bytes / 1_000_000) as u64,

@@ -193,8 +193,12 @@ fn Header() -> impl IntoView {
                             let moderator = me.role == "moderator" || me.role == "admin";
                             let admin = me.role == "admin";
                             let (verified, pending_terms, notices) = (me.email_verified, me.pending_terms.is_some(), me.notices);
+                            let toggle = NodeRef::<leptos::html::Input>::new();
                             view! {
-                                <nav>
+                                // On a phone the links fold into a menu (a checkbox and its
+                                // label: no script needed); following a link folds it again.
+                                <input type="checkbox" id="menu-toggle" class="menu-toggle" node_ref=toggle aria-label=t("nav.menu")/>
+                                <nav class="member" on:click=move |_| { if let Some(el) = toggle.get_untracked() { el.set_checked(false) } }>
                                     <A href="/explore">{t("nav.explore")}</A>
                                     <A href="/create">{t("nav.create")}</A>
                                     <A href="/gallery">{t("nav.gallery")}</A>
@@ -208,6 +212,7 @@ fn Header() -> impl IntoView {
                                         <button type="submit" class="link">{t("nav.sign_out")}</button>
                                     </ActionForm>
                                 </nav>
+                                <label for="menu-toggle" class="menu-button" data-testid="menu-button">{t("nav.menu")}</label>
                                 // Under the links, awaited with them (no extra resource in rendering).
                                 <pages::account::AccountNotices verified pending_terms notices/>
                             }

@@ -16,7 +16,9 @@ async function submit(page, prompt) {
   await page.setInputFiles('[data-testid=photo]', path.join(SAMPLES, 'coffee.png'));
   await page.fill('[data-testid=prompt]', prompt);
   await page.check('[data-testid=rights]');
-  await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
+  // The page stays (the form is sent in place); the address names the new job.
+  const before = new URL(page.url()).searchParams.get('job');
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('job') && u.searchParams.get('job') !== before), page.click('[data-testid=submit]')]);
   await hydrated(page);
   return new URL(page.url()).searchParams.get('job');
 }

@@ -14,6 +14,9 @@ after(async () => { await browser?.close(); });
 for (const [name, options] of sizes) {
   test(`public in Explore, share link opened signed out, revoked (${name})`, { timeout: 240_000 }, async () => {
     const ctx = await browser.newContext(options);
+    // Headless Chromium has no share sheet: on the phone a stand-in for `navigator.share`
+    // records what the page hands it (the Web Share API's ShareData).
+    if (name === 'phone') await ctx.addInitScript(() => { navigator.share = async (data) => { window.__shared = data; }; });
     const page = await ctx.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push('owner: ' + String(e)));
@@ -65,9 +68,21 @@ for (const [name, options] of sizes) {
     await page.click('[data-testid=copy-link]');
     await page.waitForFunction(() => /Copied/.test(document.querySelector('[data-testid=copy-link]').textContent));
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
-    await visitor.goto(link);
+    if (name === 'phone') {
+      await page.click('[data-testid=share-system]');
+      assert.deepEqual(await page.evaluate(() => ({ url: window.__shared?.url, title: window.__shared?.title })), { url: link, title });
+    } else {
+      assert.equal(await page.$('[data-testid=share-system]'), null, 'no share sheet, no button');
+    }
+    const opened = await visitor.goto(link);
     await hydrated(visitor);
-    await visitor.waitForFunction(() => document.querySelector('[data-testid=shared-image]')?.naturalWidth > 0);
+    await visitor.waitForFunction(() => document.querySelector('[data-testid=shared-image]')?.naturalWidth > 0).catch(async (e) => {
+      // Diagnostics for a failure seen once in CI: what the visitor had on screen.
+      const img = await visitor.$eval('[data-testid=shared-image]', (i) => ({ src: i.currentSrc, complete: i.complete, w: i.naturalWidth })).catch(() => null);
+      console.log('share page:', opened.status(), JSON.stringify(img), (await visitor.textContent('main').catch(() => '')).slice(0, 300));
+      await shot(visitor, 'x-share-link');
+      throw e;
+    });
     assert.match(await visitor.textContent('main'), /AI-generated/);
     await shot(visitor, '4-share-link');
 

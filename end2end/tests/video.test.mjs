@@ -41,7 +41,7 @@ for (const [name, options] of sizes) {
     await page.waitForFunction(() => /Cost: 3 credits/.test(document.querySelector('[data-testid=cost]').textContent));
     assert.match(await page.textContent('[data-testid=submit]'), /3 credits/);
     await page.selectOption('[data-testid=camera]', name === 'desktop' ? 'zoom_out' : 'pan_right');
-    await page.selectOption('[data-testid=clip-style]', { label: 'Style 6' });
+    await page.selectOption('[data-testid=clip-style]', { label: 'Autumn Oil' });
     await page.setInputFiles('[data-testid=photo]', path.join(SAMPLES, 'chelsea.png'));
     await page.check('[data-testid=rights]');
     await shot(page, '1-form');
@@ -98,7 +98,7 @@ for (const [name, options] of sizes) {
     await page.waitForSelector('[data-testid=restyle-fields]');
     assert.match(await page.textContent('[data-testid=cost]'), /1 credits per second of your clip/);
     assert.equal(await page.getAttribute('[data-testid=photo]', 'accept'), 'video/mp4,video/webm');
-    await page.selectOption('[data-testid=clip-style]', { label: 'Style 4' });
+    await page.selectOption('[data-testid=clip-style]', { label: 'Stained Glass' });
     await page.setInputFiles('[data-testid=photo]', clip);
     await page.check('[data-testid=rights]');
     await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);

@@ -303,6 +303,7 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .merge(api_routes)
         .merge(docs)
         .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/generations/preview", post(routes::generations::preview).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/events", get(routes::events::stream))
         .route("/gallery/delete", post(routes::gallery::delete_selected))
         .route("/credits/ledger.csv", get(routes::ledger::csv))

@@ -184,7 +184,10 @@ pub struct Style {
     pub index: usize,
     /// Stable id, e.g. `style-07`; also accepted as an OpenAI `model`.
     pub id: String,
+    /// Its name, e.g. `Night Gold` (`darkroom_contract::styles`).
     pub name: String,
+    /// One line on its look.
+    pub description: String,
     /// Path of a 160×160 JPEG preview, relative to the site.
     pub preview_url: String,
 }
@@ -192,7 +195,7 @@ pub struct Style {
 /// The built-in styles.
 pub fn styles() -> Vec<Style> {
     (0..NUM_STYLES)
-        .map(|i| Style { index: i, id: style_id(i), name: styles::style_name(i), preview_url: format!("/previews/{}", styles::preview_file(i)) })
+        .map(|i| Style { index: i, id: style_id(i), name: styles::style_name(i), description: darkroom_contract::styles::style_description(i).to_string(), preview_url: format!("/previews/{}", styles::preview_file(i)) })
         .collect()
 }
 

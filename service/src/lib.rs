@@ -92,6 +92,8 @@ pub struct AppState {
     pub auth_limits: Arc<accounts::AuthLimits>,
     /// How often support requests may be sent (for the cluster on PostgreSQL).
     pub support_limits: Arc<support::SupportLimits>,
+    /// How often a member may preview styles on their own photo (`styles::preview_on_photo`).
+    pub preview_limits: Arc<limits::Limiter>,
     /// This process's metrics (`/metrics`).
     pub metrics: Arc<metrics::Metrics>,
     /// Turns `true` when the process is asked to stop (SIGTERM, Ctrl-C, a test's handle):
@@ -130,11 +132,12 @@ impl AppState {
         let counter = limits::Counter::for_store(&store, &signer);
         let auth_limits = Arc::new(accounts::AuthLimits::new(&counter, config.auth_rate_per_ip_per_hour, config.auth_rate_per_account));
         let support_limits = Arc::new(support::SupportLimits::new(&counter, config.support_rate_per_ip_per_hour));
+        let preview_limits = Arc::new(limits::Limiter::new("style-preview", darkroom_store::cluster::Rate::per(styles::OWN_PREVIEWS_PER_MIN, 60_000), &counter));
         let generators = generators::Generators::new(engine.clone(), &config);
         let metrics = Arc::new(metrics::Metrics::new());
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let feed = feed::Feed::new(store.clone());
-        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), feed, signer, provenance, mailer, auth_limits, support_limits, metrics, shutdown })
+        Ok(Self { store, media, engine, generators, config: Arc::new(config), policy: Arc::new(policy), feed, signer, provenance, mailer, auth_limits, support_limits, preview_limits, metrics, shutdown })
     }
 }
 

@@ -13,9 +13,9 @@ pub fn preview_file(i: usize) -> String {
     format!("style-{i:02}.jpg")
 }
 
-/// Display name of style `i` (the model ships none; numbered from 1 for people).
+/// Display name of style `i` (`darkroom_contract::styles`: the model ships none).
 pub fn style_name(i: usize) -> String {
-    format!("Style {}", i + 1)
+    darkroom_contract::styles::style_name(i)
 }
 
 /// Renders any missing previews into `out_dir` from `samples/chelsea.png`, centre-cropped to
@@ -36,4 +36,48 @@ pub fn ensure_previews(engine: &Engine, models_dir: &Path, out_dir: &Path) -> an
         std::fs::rename(path.with_extension("part"), path)?;
     }
     Ok(out_dir.to_path_buf())
+}
+
+/// Longest side, pixels, of a style preview on the member's own photo.
+pub const OWN_PREVIEW_SIDE: u32 = 320;
+/// Previews on their own photo one member may ask for per minute (a burst of this many, then
+/// an even rate), counted for the whole cluster on PostgreSQL (`crate::limits`).
+pub const OWN_PREVIEWS_PER_MIN: u32 = 20;
+
+/// The chosen styles on the member's own photo, small, before they pay: the photo is scaled
+/// to fit [`OWN_PREVIEW_SIDE`] pixels, run through the same network as a generation and
+/// answered as a JPEG (quality 80). Free and not stored (nothing is written: no upload, job,
+/// file or ledger entry).
+///
+/// The rules of a generation still apply: the member must be allowed to create
+/// ([`crate::moderation::ensure_may_create`]), the photo passes the upload checks
+/// ([`imageio::decode_upload`] under the operator's limits) and the upload gate (a photo the
+/// gate would block or hold gets no preview), and [`OWN_PREVIEWS_PER_MIN`] per member.
+///
+/// Errors: [`ServiceError::Forbidden`] (may not create), [`ServiceError::RateLimited`],
+/// [`ServiceError::Upload`] (the file), [`ServiceError::ContentRejected`] (the gate),
+/// [`ServiceError::Invalid`] (the style choice), [`ServiceError::Unavailable`] without models.
+pub async fn preview_on_photo(state: &crate::AppState, user_id: &str, photo: bytes::Bytes, params: StyleParams) -> Result<Vec<u8>, crate::ServiceError> {
+    use crate::moderation::{self, Decision, ImageGate};
+    use crate::ServiceError;
+    moderation::ensure_may_create(state, user_id).await?;
+    state.preview_limits.check(user_id).await?;
+    params.weights().map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let engine = state.engine.clone().ok_or_else(|| ServiceError::Unavailable("Previews need the style models, which this server has not loaded.".into()))?;
+    let (limits, policy) = (state.config.upload, state.policy.clone());
+    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ServiceError> {
+        let decoded = imageio::decode_upload(&photo, limits)?;
+        let (w, h) = decoded.image.dimensions();
+        let scale = (OWN_PREVIEW_SIDE as f64 / w.max(h) as f64).min(1.0);
+        let (pw, ph) = (((w as f64 * scale).round() as u32).max(style::MIN_SIDE), ((h as f64 * scale).round() as u32).max(style::MIN_SIDE));
+        let small = style::resize(&decoded.image, pw, ph).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let verdict = moderation::check_image(Some(&engine), &small, ImageGate::Upload, &policy);
+        if verdict.decision != Decision::Allow {
+            return Err(ServiceError::ContentRejected("This photo can't be previewed: it did not pass the upload checks.".into()));
+        }
+        let out = engine.stylize(small, &params, &|_| {}).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        Ok(imageio::encode_jpeg(&out, 80))
+    })
+    .await
+    .map_err(ServiceError::internal)?
 }

@@ -91,6 +91,9 @@ pub struct ExploreItem {
     /// The item is a clip: the tile shows its poster with a video mark.
     #[serde(default)]
     pub video: bool,
+    /// When it was made, milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub created_at: i64,
 }
 
 /// One page of Explore.
@@ -139,6 +142,7 @@ pub(crate) mod ssr {
             likes,
             liked: false,
             video: job.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
+            created_at: job.created_at,
         }
     }
 

@@ -69,10 +69,13 @@ pub fn link_message(code: &str) -> &'static str {
 pub fn VerifyDonePage() -> impl IntoView {
     let query = use_query_map();
     let code = move || query.with(|m| m.get("m").unwrap_or_default());
+    // Once confirmed, the page says so, in its title too.
+    let done = move || matches!(code().as_str(), "verified" | "changed");
+    let heading = move || if done() { "verify.done_title" } else { "verify.title" };
     view! {
-        <Title text=title("verify.title")/>
+        <Title text=move || title(heading())/>
         <section class="page narrow">
-            <h1>{t("verify.title")}</h1>
+            <h1>{move || t(heading())}</h1>
             {move || {
                 let c = code();
                 if c == "verified" || c == "changed" {

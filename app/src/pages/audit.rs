@@ -35,7 +35,7 @@ pub fn AdminAuditPage() -> impl IntoView {
             <section class="page">
                 <ConsoleNav/>
                 <h1>{t("audit.title")}</h1>
-                <form method="get" action="/admin/audit" class="filters row" data-testid="audit-filters">
+                <form method="get" action="/admin/audit" class="filters row" on:change=crate::pages::apply_on_change data-testid="audit-filters">
                     <label>{t("audit.actor")} " " <input type="text" name="actor" value=q("actor") placeholder="name@example.com" maxlength="254"/></label>
                     <label>{t("audit.action")} " " <input type="text" name="action" value=q("action") placeholder="support" maxlength="64"/></label>
                     <label>{t("audit.target")} " " <input type="text" name="target" value=q("target") placeholder="user:…" maxlength="200"/></label>

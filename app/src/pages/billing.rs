@@ -305,7 +305,7 @@ pub fn AdminPaymentsPage() -> impl IntoView {
             <section class="page">
                 <crate::pages::ConsoleNav/>
                 <h1>{t("console.payments")}</h1>
-                <form method="get" action="/admin/payments" class="filters row" data-testid="payments-filters">
+                <form method="get" action="/admin/payments" class="filters row" on:change=crate::pages::apply_on_change data-testid="payments-filters">
                     <label>{t("col.provider")} " "
                         <select name="provider">
                             <option value="">{t("members.any")}</option>

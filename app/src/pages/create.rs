@@ -4,8 +4,12 @@
 //!
 //! The form posts `multipart/form-data` to `/generations` (a plain axum route with a body
 //! limit, not a server function: uploads need streaming limits). It works without
-//! JavaScript; with it, files can be dropped on the drop zone. The page then shows the job
-//! live from the event stream.
+//! JavaScript (the route answers with a redirect to `/create?job=<id>`). With it, the page is
+//! a loop ([`CreateLoop`]): the form is sent with `fetch` (`Accept: application/json`, the
+//! route's JSON answer), nothing reloads and every setting stays, the new job appears at the
+//! top of the history beside the form (below it on a phone) and scrolls into view, and the
+//! next submission gets a fresh idempotency key. Ctrl/⌘+Enter submits; a photo can be
+//! chosen, dropped or pasted, and shows as a thumbnail ([`PhotoInput`]).
 
 use leptos::prelude::*;
 
@@ -33,50 +37,283 @@ fn CreateForm() -> impl IntoView {
     let jobs = Resource::new(|| (), |_| list_jobs(None));
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
+    // Memos: a query change that leaves these alone (`?job=` after a submission) does not
+    // render the form again, so what the member chose stays.
+    let chosen_id = Memo::new(move |_| query.with(|q| q.get("template")));
+    // "Use as input": one of the member's results as the photo.
+    let input = Memo::new(move |_| query.with(|q| q.get("input")).filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
+    let create_loop = CreateLoop { jobs, made: RwSignal::new(None), error: RwSignal::new(None), busy: RwSignal::new(false) };
+    provide_context(create_loop);
+    create_loop.scroll_to_made();
     view! {
         <section class="page create">
             <h1>{t("nav.create")}</h1>
-            {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
-            <Suspense fallback=|| view! { <p class="muted">{t("create.loading")}</p> }>
-                // A failing loader lands in the global error boundary, not a blank page.
-                {move || {
-                    // Read before the await, so choosing another template re-renders the form.
-                    let chosen_id = query.with(|q| q.get("template"));
-                    // "Use as input": one of the member's results as the photo.
-                    let input = query.with(|q| q.get("input")).filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-                    Suspend::new(async move {
-                    info.await.map(|info| {
-                        let chosen = chosen_id.and_then(|id| info.templates.iter().find(|t| t.id == id).cloned());
-                        view! {
-                            <div class="create-body">
-                                <Chooser templates=info.templates.clone() chosen=chosen.as_ref().map(|t| t.id.clone())/>
-                                {match chosen {
-                                    Some(template) => view! { <TemplateForm info template input/> }.into_any(),
-                                    None => view! { <Form info input/> }.into_any(),
-                                }}
-                            </div>
-                        }
-                    })
-                })
-                }}
-            </Suspense>
-            <h2>{t("create.recent")}</h2>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let list = jobs.await.unwrap_or_default();
-                    if list.is_empty() {
-                        view! { <p class="muted">{t("create.empty")}</p> }.into_any()
-                    } else {
-                        view! {
-                            <ul class="jobs" data-testid="jobs">
-                                {list.into_iter().take(8).map(|j| view! { <JobCard job=j/> }).collect_view()}
-                            </ul>
-                        }
-                            .into_any()
-                    }
-                })}
-            </Suspense>
+            <div class="create-layout">
+                <div class="create-main">
+                    {move || error().filter(|_| create_loop.error.with(Option::is_none)).map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
+                    {move || create_loop.error.get().map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
+                    <Suspense fallback=|| view! { <p class="muted">{t("create.loading")}</p> }>
+                        // A failing loader lands in the global error boundary, not a blank page.
+                        {move || {
+                            // Read before the await, so choosing another template re-renders the form.
+                            let (chosen_id, input) = (chosen_id.get(), input.get());
+                            Suspend::new(async move {
+                            info.await.map(|info| {
+                                let chosen = chosen_id.and_then(|id| info.templates.iter().find(|t| t.id == id).cloned());
+                                view! {
+                                    <div class="create-body">
+                                        <Chooser templates=info.templates.clone() chosen=chosen.as_ref().map(|t| t.id.clone())/>
+                                        {match chosen {
+                                            Some(template) => view! { <TemplateForm info template input/> }.into_any(),
+                                            None => view! { <Form info input/> }.into_any(),
+                                        }}
+                                    </div>
+                                }
+                            })
+                        })
+                        }}
+                    </Suspense>
+                </div>
+                <aside class="history" aria-labelledby="history-title">
+                    <h2 id="history-title">{t("create.recent")}</h2>
+                    // A Transition: after a submission the list is read again while the old
+                    // one stays on screen.
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let list = jobs.await.unwrap_or_default();
+                            if list.is_empty() {
+                                view! { <p class="muted">{t("create.empty")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="jobs" data-testid="jobs">
+                                        {list.into_iter().take(8).map(|j| view! { <JobCard job=j/> }).collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                        })}
+                    </Transition>
+                </aside>
+            </div>
         </section>
+    }
+}
+
+/// The create page's loop without a reload (see the module docs): the member's recent jobs,
+/// the job just made, the last submission's error and whether one is on its way.
+#[derive(Clone, Copy)]
+struct CreateLoop {
+    jobs: Resource<Result<Vec<JobView>, ServerFnError>>,
+    made: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+}
+
+impl CreateLoop {
+    /// The form's submit handler: sends it with `fetch` and keeps the page. Without a
+    /// `FormData` (or on the server) the browser's own submission goes ahead. `key` is the
+    /// form's idempotency key: renewed after a job is made, kept after an error so a retry
+    /// of the same submission cannot make a second job.
+    fn submit(self, ev: leptos::ev::SubmitEvent, key: RwSignal<String>) {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+            let Ok(data) = web_sys::FormData::new_with_form(&form) else { return };
+            ev.prevent_default();
+            if self.busy.get_untracked() {
+                return;
+            }
+            self.busy.set(true);
+            leptos::task::spawn_local(async move {
+                match post_generation(data).await {
+                    Ok(id) => {
+                        self.error.set(None);
+                        key.set(fresh_key());
+                        // The address says which job was made, as the plain form's redirect
+                        // does; the router is not asked to navigate (nothing re-renders).
+                        if let Some(window) = web_sys::window() {
+                            let mut url = format!("/create?job={id}");
+                            if let Ok(search) = window.location().search() {
+                                let keep = search.trim_start_matches('?').split('&').filter(|p| p.starts_with("template=") || p.starts_with("input="));
+                                keep.for_each(|p| { url.push('&'); url.push_str(p) });
+                            }
+                            if let Ok(history) = window.history() {
+                                let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                            }
+                        }
+                        self.made.set(Some(id));
+                        self.jobs.refetch();
+                    }
+                    Err(message) => self.error.set(Some(message)),
+                }
+                self.busy.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, key);
+    }
+
+    /// Once the job just made is on the page, it scrolls into view.
+    fn scroll_to_made(self) {
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            let Some(id) = self.made.get() else { return };
+            if !self.jobs.with(|j| j.as_ref().and_then(|r| r.as_ref().ok()).is_some_and(|l| l.iter().any(|j| j.id == id))) {
+                return;
+            }
+            request_animation_frame(move || {
+                let card = document().query_selector(&format!("li.job[data-job-id=\"{id}\"]")).ok().flatten();
+                if let Some(card) = card {
+                    card.scroll_into_view_with_bool(false);
+                }
+            });
+        });
+    }
+}
+
+/// Posts the create form's fields to `url` asking for JSON. Returns the response when it is a
+/// success, else the server's message for the member (`{"error": {"message"}}`), or "could
+/// not reach the server" when the request did not complete.
+#[cfg(feature = "hydrate")]
+async fn post_form(url: &str, data: web_sys::FormData) -> Result<web_sys::Response, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let unreachable = |_| t("create.unreachable").to_string();
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&data);
+    let headers = web_sys::Headers::new().map_err(unreachable)?;
+    headers.set("Accept", "application/json").map_err(unreachable)?;
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or(()).map_err(|_| t("create.unreachable").to_string())?;
+    let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(unreachable)?;
+    let resp: web_sys::Response = answer.dyn_into().map_err(unreachable)?;
+    if resp.ok() {
+        return Ok(resp);
+    }
+    let text = JsFuture::from(resp.text().map_err(unreachable)?).await.map_err(unreachable)?.as_string().unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Err(body["error"]["message"].as_str().map(str::to_string).unwrap_or_else(|| format!("{} {}", resp.status(), resp.status_text())))
+}
+
+/// Posts the create form to `/generations`. Returns the new job's id or the member's message.
+#[cfg(feature = "hydrate")]
+async fn post_generation(data: web_sys::FormData) -> Result<String, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let resp = post_form("/generations", data).await?;
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    body["id"].as_str().map(str::to_string).ok_or_else(|| t("create.unreachable").to_string())
+}
+
+/// Posts the create form to `/generations/preview`. Returns an object URL of the preview
+/// JPEG (revoke it when it is replaced) or the member's message.
+#[cfg(feature = "hydrate")]
+async fn post_preview(data: web_sys::FormData) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let resp = post_form("/generations/preview", data).await?;
+    let blob = match resp.blob() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|b| b.dyn_into::<web_sys::Blob>().ok()),
+        Err(_) => None,
+    };
+    blob.and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok()).ok_or_else(|| t("create.unreachable").to_string())
+}
+
+/// A new idempotency key for the next submission (a random UUID, as the server makes them).
+#[cfg(feature = "hydrate")]
+fn fresh_key() -> String {
+    web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.random_uuid()).unwrap_or_default()
+}
+
+/// Ctrl/⌘+Enter anywhere in the form submits it, unless Generate is disabled.
+fn ctrl_enter(ev: leptos::ev::KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+        use wasm_bindgen::JsCast;
+        if let Some(form) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) {
+            ev.prevent_default();
+            if form.query_selector("button[type=submit]:disabled").ok().flatten().is_none() {
+                let _ = form.request_submit();
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// The photo (or clip) field: a drop zone that lights up while a file is dragged over it, a
+/// localised button instead of the browser's own, the chosen file's name and, for a photo, a
+/// thumbnail. An image pasted anywhere on the page (Ctrl/⌘+V) is taken as the photo too.
+/// The `<input type="file" name="photo">` stays in the form (visually hidden, focusable), so
+/// the form works without JavaScript.
+/// `name` and `testid` default to `photo`; `paste` (default on) takes pasted images, for the
+/// one field of a form that should.
+#[component]
+fn PhotoInput(
+    accept: &'static str,
+    required: bool,
+    formats: String,
+    #[prop(default = "photo")] name: &'static str,
+    #[prop(default = "photo")] testid: &'static str,
+    #[prop(default = true)] paste: bool,
+) -> impl IntoView {
+    let file_name = RwSignal::new(None::<String>);
+    let thumb = RwSignal::new(None::<String>);
+    let over = RwSignal::new(false);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    // Shows what the input now holds.
+    let show = move || {
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = file_input.get_untracked() {
+            let file = input.files().and_then(|f| f.get(0));
+            if let Some(old) = thumb.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            thumb.set(file.as_ref().filter(|f| f.type_().starts_with("image/")).and_then(|f| web_sys::Url::create_object_url_with_blob(f).ok()));
+            file_name.set(file.map(|f| f.name()));
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        over.set(false);
+        #[cfg(feature = "hydrate")]
+        if let (Some(files), Some(input)) = (ev.data_transfer().and_then(|dt| dt.files()), file_input.get_untracked()) {
+            input.set_files(Some(&files));
+            show();
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    if paste {
+        let paste = window_event_listener(leptos::ev::paste, move |ev: web_sys::ClipboardEvent| {
+            let Some(files) = ev.clipboard_data().and_then(|d| d.files()) else { return };
+            let is_image = files.get(0).is_some_and(|f| f.type_().starts_with("image/"));
+            if let (true, Some(input)) = (is_image && accept.contains("image/"), file_input.get_untracked()) {
+                ev.prevent_default();
+                input.set_files(Some(&files));
+                show();
+            }
+        });
+        on_cleanup(move || paste.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = paste;
+    view! {
+        <label class="dropzone" class:over=move || over.get() data-testid="dropzone"
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
+            on:dragleave=move |_| over.set(false)
+            on:drop=on_drop>
+            <input node_ref=file_input type="file" name=name accept=accept required=required
+                on:change=move |_| show() data-testid=testid/>
+            {move || thumb.get().map(|src| view! { <img class="drop-thumb" src=src alt=t("create.your_photo") data-testid=format!("{testid}-thumb")/> })}
+            <span class="button">{move || if file_name.with(Option::is_some) { t("create.change_file") } else { t("create.choose_file") }}</span>
+            <span data-testid=format!("{testid}-name")>{move || file_name.get().unwrap_or_else(|| t("create.drop").into())}</span>
+            <small>{formats}</small>
+        </label>
     }
 }
 
@@ -126,9 +363,13 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
     // A clip is priced per second (rounded up), so the total follows the length chosen.
     let seconds = RwSignal::new(template.default_seconds);
     let total = move || if video { cost * seconds.get().ceil().max(1.0) as i64 } else { cost };
+    let key = RwSignal::new(idempotency_key);
+    let create_loop = expect_context::<CreateLoop>();
+    let formats = if source_video { t("create.clip_limits").replace("{s}", &template.max_seconds.to_string()) } else { t("create.formats").replace("{mb}", &max_upload_mb.to_string()) };
     view! {
-        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
-            <input type="hidden" name="idempotency_key" value=idempotency_key/>
+        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form"
+            on:submit=move |ev| create_loop.submit(ev, key) on:keydown=ctrl_enter>
+            <input type="hidden" name="idempotency_key" value=move || key.get()/>
             <input type="hidden" name="template" value=template.id.clone()/>
             <h2>{template.name.clone()}</h2>
             <p class="muted">{template.description.clone()}</p>
@@ -136,12 +377,8 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                 <fieldset>
                     <legend>{t("create.step1")}</legend>
                     <InputResult input=input.clone()/>
-                    <label class="dropzone">
-                        <input type="file" name="photo" accept=if source_video { "video/mp4,video/webm" } else { "image/jpeg,image/png,image/webp" }
-                            required=input.is_none() data-testid="photo"/>
-                        <span>{t("create.drop")}</span>
-                        <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
-                    </label>
+                    <PhotoInput accept=if source_video { "video/mp4,video/webm" } else { "image/jpeg,image/png,image/webp" }
+                        required=input.is_none() formats=formats.clone()/>
                     <label class="check">
                         <input type="checkbox" name="rights" required data-testid="rights"/>
                         {t("create.rights")}
@@ -205,64 +442,66 @@ fn ClipFields(seconds: RwSignal<f64>, max: u32) -> impl IntoView {
     }
 }
 
+/// "Preview on your photo": the form's style choices on the chosen photo, small, free and not
+/// saved (`POST /generations/preview`, limited per member). Shown under the styles; asked
+/// again with the button after a change.
+#[component]
+fn StylePreview(form: NodeRef<leptos::html::Form>) -> impl IntoView {
+    let shown = RwSignal::new(None::<Result<String, String>>);
+    let asking = RwSignal::new(false);
+    let ask = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(data) = form.get_untracked().and_then(|f| web_sys::FormData::new_with_form(&f).ok()) else { return };
+            asking.set(true);
+            leptos::task::spawn_local(async move {
+                let answer = post_preview(data).await;
+                if let Some(Ok(old)) = shown.get_untracked() {
+                    let _ = web_sys::Url::revoke_object_url(&old);
+                }
+                shown.set(Some(answer));
+                asking.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = form;
+    };
+    view! {
+        <div class="style-preview">
+            <button type="button" on:click=ask disabled=move || asking.get() aria-busy=move || asking.get().then_some("true") data-testid="preview-button">
+                {move || if asking.get() { t("create.previewing") } else { t("create.preview") }}
+            </button>
+            {move || match shown.get() {
+                Some(Ok(src)) => Some(view! {
+                    <figure data-testid="style-preview">
+                        <img src=src alt=t("create.preview_alt")/>
+                        <figcaption class="muted">{t("create.preview_note")}</figcaption>
+                    </figure>
+                }.into_any()),
+                Some(Err(e)) => Some(view! { <p class="notice error" role="alert" data-testid="preview-error">{e}</p> }.into_any()),
+                None => None,
+            }}
+        </div>
+    }
+}
+
 #[component]
 fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
     let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, .. } = info;
-    let file_name = RwSignal::new(None::<String>);
     let blend_options = styles.clone();
-    let file_input = NodeRef::<leptos::html::Input>::new();
-
-    let on_drop = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        if let (Some(dt), Some(input)) = (ev.data_transfer(), file_input.get()) {
-            if let Some(files) = dt.files() {
-                if let Some(f) = files.get(0) {
-                    file_name.set(Some(f.name()));
-                }
-                input.set_files(Some(&files));
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = file_input;
-    };
-    let on_change = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                file_name.set(input.files().and_then(|f| f.get(0)).map(|f| f.name()));
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-
+    let key = RwSignal::new(idempotency_key);
+    let create_loop = expect_context::<CreateLoop>();
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    let chosen_style = RwSignal::new(0usize);
     view! {
-        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form">
-            <input type="hidden" name="idempotency_key" value=idempotency_key/>
+        <form method="post" action="/generations" enctype="multipart/form-data" class="create-form" data-testid="create-form"
+            node_ref=form_ref on:submit=move |ev| create_loop.submit(ev, key) on:keydown=ctrl_enter>
+            <input type="hidden" name="idempotency_key" value=move || key.get()/>
             <fieldset>
                 <legend>{t("create.step1")}</legend>
                 <InputResult input=input.clone()/>
-                <label
-                    class="dropzone"
-                    on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
-                    on:drop=on_drop
-                >
-                    <input
-                        node_ref=file_input
-                        type="file"
-                        name="photo"
-                        accept="image/jpeg,image/png,image/webp"
-                        required=input.is_none()
-                        on:change=on_change
-                        data-testid="photo"
-                    />
-                    <span>
-                        {move || file_name.get().unwrap_or_else(|| t("create.drop").into())}
-                    </span>
-                    <small>{t("create.formats").replace("{mb}", &max_upload_mb.to_string())}</small>
-                </label>
+                <PhotoInput accept="image/jpeg,image/png,image/webp" required=input.is_none()
+                    formats=t("create.formats").replace("{mb}", &max_upload_mb.to_string())/>
                 <label class="check">
                     <input type="checkbox" name="rights" required data-testid="rights"/>
                     {t("create.rights")}
@@ -274,16 +513,22 @@ fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
                     {styles
                         .into_iter()
                         .map(|s| {
+                            let index = s.index;
                             view! {
-                                <label class="style-tile">
-                                    <input type="radio" name="style" value=s.index.to_string() checked=s.index == 0 required/>
-                                    <img src=s.preview alt=s.name.clone() width="160" height="160" loading="lazy"/>
+                                <label class="style-tile" title=s.description.clone()>
+                                    <input type="radio" name="style" value=s.index.to_string() checked=s.index == 0 required
+                                        on:change=move |_| chosen_style.set(index)/>
+                                    <img src=s.preview alt="" width="160" height="160" loading="lazy"/>
                                     <span>{s.name}</span>
                                 </label>
                             }
                         })
                         .collect_view()}
                 </div>
+                <p class="muted style-description" aria-live="polite" data-testid="style-description">
+                    <strong>{move || crate::pages::style_name(chosen_style.get())}</strong> " — "
+                    {move || darkroom_contract::styles::style_description(chosen_style.get())}
+                </p>
                 <div class="row">
                     <label>
                         {t("create.blend_with")} " "
@@ -297,11 +542,10 @@ fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
                     </label>
                     <label>{t("create.blend")} " " <input type="range" name="blend" min="0" max="100" value="50"/></label>
                 </div>
-                <label class="block">
-                    {t("create.style_image")} " "
-                    <input type="file" name="style_photo" accept="image/jpeg,image/png,image/webp" data-testid="style-photo"/>
-                    <small>{t("create.style_image_help")}</small>
-                </label>
+                <StylePreview form=form_ref/>
+                <p class="field-title">{t("create.style_image")}</p>
+                <PhotoInput name="style_photo" testid="style-photo" accept="image/jpeg,image/png,image/webp" required=false paste=false
+                    formats=t("create.style_image_help").to_string()/>
             </fieldset>
             <fieldset>
                 <legend>{t("create.step3")}</legend>
@@ -356,8 +600,10 @@ pub fn JobCard(job: JobView) -> impl IntoView {
         mounted.get().then(live_state).flatten().unwrap_or_else(|| initial.clone())
     });
     let href = format!("/gallery/{}", job.id);
-    // 128 px on screen: the 256 rendition covers 2x displays.
-    let thumb = format!("/media/{}/w256.jpg", job.id);
+    // The result opens in place, as wide as the history column: up to ~400 px on screen, so
+    // the 512 rendition, and the 256 one for small screens at 1x.
+    let thumb = format!("/media/{}/w512.jpg", job.id);
+    let thumb_set = format!("/media/{id}/w256.jpg 256w, /media/{id}/w512.jpg 512w", id = job.id);
     // The queue position, live: asked again every 3 s while the job waits (jobs of others
     // moving ahead send this member no event). Only in the browser, after hydration.
     let queue = RwSignal::new(job.queue_position);
@@ -395,7 +641,7 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                 view! {
                     <div class="job-thumb">
                         {if done {
-                            view! { <a href=href.clone()><img src=thumb.clone() alt=t("create.thumb") width="128"/></a> }.into_any()
+                            view! { <a href=href.clone()><img src=thumb.clone() srcset=thumb_set.clone() sizes="(max-width: 900px) 100vw, 420px" alt=t("create.thumb") data-testid="job-result"/></a> }.into_any()
                         } else {
                             view! { <div class="placeholder" aria-hidden="true"></div> }.into_any()
                         }}
@@ -412,7 +658,10 @@ pub fn JobCard(job: JobView) -> impl IntoView {
                             <p class="muted">{t("job.review")}</p>
                         })}
                         {(status == JobStatus::Running || status == JobStatus::Queued).then(|| view! {
-                            <progress max="100" value=progress.to_string() aria-label=t("job.progress")>{format!("{progress}%")}</progress>
+                            <p class="progress-row">
+                                <progress max="100" value=progress.to_string() aria-label=t("job.progress")>{format!("{progress}%")}</progress>
+                                <span class="pct" data-testid="progress-pct">{format!("{progress}%")}</span>
+                            </p>
                         })}
                         // The ETA: the template's typical run (the median of its latest), for
                         // the jobs ahead and what is left of this one, following the progress.
@@ -444,6 +693,8 @@ pub fn JobCard(job: JobView) -> impl IntoView {
 #[component]
 fn GenerateButton(label: Signal<String>, blocked: Option<String>, balance: i64, cost: Signal<i64>) -> impl IntoView {
     let live = use_context::<Live>();
+    let busy = use_context::<CreateLoop>().map(|l| l.busy);
+    let sending = move || busy.is_some_and(|b| b.get());
     let offline = move || live.is_some_and(|l| l.conn.get() == crate::live::Conn::Offline);
     let credits = move || live.and_then(|l| l.balance.get()).unwrap_or(balance);
     let reason = Signal::derive(move || match &blocked {
@@ -454,7 +705,8 @@ fn GenerateButton(label: Signal<String>, blocked: Option<String>, balance: i64, 
     });
     view! {
         <span class="submit-row">
-            <button type="submit" class="primary" data-testid="submit" disabled=move || reason.get().is_some()>{move || label.get()}</button>
+            <button type="submit" class="primary" data-testid="submit" disabled=move || reason.get().is_some() || sending()
+                aria-busy=move || sending().then_some("true")>{move || if sending() { t("create.sending").to_string() } else { label.get() }}</button>
             {move || reason.get().map(|why| view! { <small class="notice" role="status" data-testid="submit-blocked">{why}</small> })}
         </span>
     }

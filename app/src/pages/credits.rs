@@ -48,7 +48,7 @@ fn Credits(adjust: ServerAction<AdminAdjustCredits>, page: Resource<Result<Ledge
     view! {
         <section class="page">
             <h1>{t("credits.title")}</h1>
-            <form method="get" action="/credits" class="row filters" data-testid="ledger-filters">
+            <form method="get" action="/credits" class="row filters" on:change=crate::pages::apply_on_change data-testid="ledger-filters">
                 <label>{t("filter.show")} " "
                     <select name="kind" data-testid="ledger-kind">
                         {KINDS.iter().map(|(v, label)| {

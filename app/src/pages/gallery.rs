@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
 use crate::api::{gallery_page, get_job, item_nav, DeleteJob, GalleryChunk, ItemNeighbours, JobStatus, RunAgain, Visibility};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, MembersOnly, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleSelect};
+use crate::pages::{format_time, MembersOnly, TileCaption, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleSelect};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
@@ -49,7 +49,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
             <h1>{t("nav.gallery")}</h1>
             <p class="muted">{t("gallery.private")}</p>
             {move || deleted().map(|n| view! { <p class="notice" role="status" data-testid="deleted">{tf("gallery.deleted", &[("n", &n)])}</p> })}
-            <form method="get" action="/gallery" class="filters row">
+            <form method="get" action="/gallery" class="filters row" on:change=crate::pages::apply_on_change>
                 <label>{t("filter.show")} " "
                     <select name="status" data-testid="gallery-filter">
                         {FILTERS.map(|(v, l)| view! { <option value=v selected=move || status() == v>{t(l)}</option> }).collect_view()}
@@ -84,11 +84,12 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                         let href = format!("/gallery/{}", j.id);
                                         let tile_media = j.id.clone();
                                         let alt = if j.prompt.is_empty() { j.style_label.clone() } else { j.prompt.clone() };
+                                        let alt_caption = alt.clone();
                                         let shows_image = j.status == JobStatus::Succeeded && !j.hidden;
                                         let (tile_id, pick_id) = (j.id.clone(), j.id.clone());
                                         let placeholder = if j.hidden { t("gallery.hidden") } else { crate::pages::create::status_label(j.status) };
                                         view! {
-                                            <li class="tile" data-job-id=tile_id style=crate::pages::tile_ratio(j.width.unwrap_or(1), j.height.unwrap_or(1))>
+                                            <li class=crate::pages::tile_ratio(j.width.unwrap_or(1), j.height.unwrap_or(1)) data-job-id=tile_id>
                                                 <A href=href>
                                                     {if shows_image {
                                                         view! {
@@ -100,6 +101,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                                         view! { <div class="placeholder hidden-item">{placeholder}</div> }.into_any()
                                                     }}
                                                 </A>
+                                                <TileCaption title=alt_caption created_at=j.created_at/>
                                                 <span class="label ai">{t("label.ai")}</span>
                                                 {j.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                                 <label class="pick" title=t("gallery.select")>
@@ -183,8 +185,19 @@ fn Zoomable(id: String, alt: String, children: Children) -> impl IntoView {
 #[component]
 fn BeforeAfter(id: String, width: i64, height: i64) -> impl IntoView {
     let pos = RwSignal::new(50i64);
+    let frame = NodeRef::<leptos::html::Div>::new();
+    // The position reaches the stylesheet as `--pos` through the CSSOM, which the page's
+    // Content-Security-Policy (`style-src 'self'`, no inline style attributes) allows. Until
+    // the page is interactive the stylesheet's default, 50%, applies.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let p = format!("{}%", pos.get());
+        if let Some(el) = frame.get() {
+            let _ = web_sys::HtmlElement::style(&el).set_property("--pos", &p);
+        }
+    });
     view! {
-        <div class="before-after" data-testid="before-after" style=move || format!("--pos:{}%;max-width:{width}px", pos.get())>
+        <div class="before-after" data-testid="before-after" node_ref=frame>
             <div class="ba-frame">
                 <img src=format!("/media/{id}/w1200.jpg") alt=t("item.after") width=width.to_string() height=height.to_string()/>
                 <img class="before" src=format!("/media/{id}/upload") alt=t("item.before") width=width.to_string() height=height.to_string()/>
@@ -305,7 +318,7 @@ pub fn ItemPage() -> impl IntoView {
                                 {move || again.value().get().and_then(|r| r.err()).map(|e| view! { <p class="notice error" data-testid="run-again-error">{crate::pages::server_message(&e)}</p> })}
                             </details>
                         })}
-                        {sharing.filter(|_| j.status == JobStatus::Succeeded && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions/> })}
+                        {sharing.filter(|_| j.status == JobStatus::Succeeded && !j.hidden).map(|sharing| view! { <SharingPanel id=j.id.clone() sharing actions share_title=if j.prompt.is_empty() { j.style_label.clone() } else { j.prompt.clone() }/> })}
                         // Deleting asks first (a disclosure: works before hydration and without JavaScript).
                         <details class="danger-zone" data-testid="delete-dialog">
                             <summary class="button danger" data-testid="delete">{t("item.delete")}</summary>
@@ -335,7 +348,7 @@ struct SharingActions {
 /// The owner's sharing controls: visibility, share links (made, listed with views, revoked),
 /// and the separate showcase consent.
 #[component]
-fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> impl IntoView {
+fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions, share_title: String) -> impl IntoView {
     let SharingActions { visibility, create, revoke, showcase } = actions;
     let errors = move || {
         [visibility.value().get().and_then(Result::err), revoke.value().get().and_then(Result::err), showcase.value().get().and_then(Result::err)]
@@ -390,6 +403,7 @@ fn SharingPanel(id: String, sharing: SharingView, actions: SharingActions) -> im
                     <p class="notice">{t("share.copy")} " "
                         <input type="text" readonly value=url.clone() data-testid="new-link" aria-label=t("share.new_link_label")/>
                         " " <crate::pages::CopyButton text=url.clone() testid="copy-link"/>
+                        " " <crate::pages::ShareButton url=url.clone() title=share_title.clone()/>
                     </p>
                 }.into_any(),
                 Err(e) => view! { <p class="notice error">{crate::pages::server_message(&e)}</p> }.into_any(),

@@ -26,9 +26,11 @@ pub fn Home() -> impl IntoView {
                 {t("home.lead")}
             </p>
             <p class="actions">
-                <A href="/create" attr:class="button primary">{t("home.start")}</A>
+                // A visitor starts with an account: sign-up ends, once the address is
+                // confirmed, on the create page; a member signing in returns there too.
+                <A href="/signup" attr:class="button primary" attr:data-testid="home-start">{t("home.start")}</A>
                 " "
-                <A href="/signup">{t("home.signup")}</A>
+                <A href="/signin?next=/create">{t("home.signin")}</A>
             </p>
             <ul class="facts">
                 <li>{t("home.fact1")}</li>

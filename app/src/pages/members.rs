@@ -38,7 +38,7 @@ pub fn AdminMembersPage() -> impl IntoView {
             <section class="page">
                 <ConsoleNav/>
                 <h1>{t("console.members")}</h1>
-                <form method="get" action="/admin/members" class="filters row" data-testid="members-filters">
+                <form method="get" action="/admin/members" class="filters row" on:change=crate::pages::apply_on_change data-testid="members-filters">
                     <label>{t("members.search")} " " <input type="search" name="q" value=q("q") maxlength="254" data-testid="members-q"/></label>
                     <label>{t("members.role")} " " {select("role", [("", "members.any"), ("member", "members.role.member"), ("moderator", "members.role.moderator"), ("admin", "members.role.admin")])}</label>
                     <label>{t("members.standing")} " " {select("standing", [("", "members.any"), ("good", "members.good"), ("restricted", "members.restricted"), ("suspended", "members.suspended")])}</label>
@@ -234,7 +234,7 @@ pub fn AdminGenerationsPage() -> impl IntoView {
             <section class="page">
                 <ConsoleNav/>
                 <h1>{t("generations.title")}</h1>
-                <form method="get" action="/admin/generations" class="filters row" data-testid="generations-filters">
+                <form method="get" action="/admin/generations" class="filters row" on:change=crate::pages::apply_on_change data-testid="generations-filters">
                     <label>{t("generations.status")} " "
                         <select name="status">
                             <option value="">{t("members.any")}</option>

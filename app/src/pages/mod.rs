@@ -113,9 +113,9 @@ pub fn outcome(last: Option<Result<(), ServerFnError>>, done: &str) -> Option<St
 /// (the same as `darkroom_service::generation::NUM_STYLES`; a test keeps the two equal).
 pub const STYLE_COUNT: usize = 26;
 
-/// A style's display name, as the server names it (`darkroom_service::styles::style_name`).
+/// A style's display name, as the server names it (`darkroom_contract::styles`).
 pub fn style_name(i: usize) -> String {
-    crate::i18n::tf("style.n", &[("n", &(i + 1))])
+    darkroom_contract::styles::style_name(i)
 }
 
 /// A `<select name="style">` of every style, "Any style" first (value ""), `selected` chosen.
@@ -168,6 +168,36 @@ pub fn CopyButton(text: String, #[prop(optional)] testid: &'static str) -> impl 
     }
 }
 
+/// "Share…": the system share sheet (the Web Share API, `navigator.share`) with `url` and
+/// `title`, shown only where the browser has one (phones, mostly); elsewhere nothing renders
+/// and the Copy button beside it does the job.
+#[component]
+pub fn ShareButton(url: String, title: String) -> impl IntoView {
+    let available = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let has = web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w.navigator(), &"share".into()).unwrap_or(false));
+        available.set(has);
+    });
+    let share = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            let data = web_sys::ShareData::new();
+            data.set_url(&url);
+            data.set_title(&title);
+            // The promise rejects when the member closes the sheet: nothing to do then.
+            let _ = w.navigator().share_with_data(&data);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&url, &title);
+    };
+    view! {
+        <span class="share-slot">
+            {move || available.get().then(|| view! { <button type="button" class="share" on:click=share.clone() data-testid="share-system">{t("share.system")}</button> })}
+        </span>
+    }
+}
+
 /// Writes `text` to the clipboard and sets `copied` to whether the browser took it.
 #[cfg(feature = "hydrate")]
 fn write_clipboard(text: &str, copied: RwSignal<bool>) {
@@ -207,12 +237,15 @@ pub fn ResultPicture(
     }
 }
 
-/// A grid tile's style for the justified grids (My gallery, Explore): `--r`, the result's
-/// width over its height, so each row's tiles share one height and keep their own aspect
-/// ratio (no square crop). Sizes of 0 count as square.
+/// A grid tile's aspect-ratio class for the justified grids (My gallery, Explore): `r<n>`,
+/// where `n` is the result's width over its height in twentieths, rounded (`r30` is 3:2),
+/// clamped to 5..=80 (1:4 to 4:1), so each row's tiles share one height and keep their own
+/// aspect ratio (no square crop). Sizes of 0 count as square. A class rather than an inline
+/// `--r`: the pages' Content-Security-Policy (`style-src 'self'`) blocks style attributes;
+/// `style/main.css` maps each class to its `--r`.
 pub fn tile_ratio(width: i64, height: i64) -> String {
     let r = if width > 0 && height > 0 { width as f64 / height as f64 } else { 1.0 };
-    format!("--r:{:.4}", r.clamp(0.25, 4.0))
+    format!("tile captioned r{}", (r * 20.0).round().clamp(5.0, 80.0) as i64)
 }
 
 /// A result that is a clip: a `<video>` player (controls, inline on phones, looping, muted:
@@ -244,8 +277,51 @@ pub fn format_time(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
+/// A filter form's `change` handler: a changed choice applies at once, as the Apply button
+/// would (which stays, for pages without JavaScript).
+pub fn apply_on_change(ev: leptos::ev::Event) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(form) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) {
+            let _ = form.request_submit();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// A day in the reader's language, for captions: "18 Nov 2026" / "18. Nov. 2026" (UTC).
+/// `ms`: milliseconds since the Unix epoch.
+pub fn format_day(ms: i64) -> String {
+    let iso = format_time(ms);
+    let (y, m, d) = (&iso[0..4], iso[5..7].parse::<usize>().unwrap_or(1), iso[8..10].trim_start_matches('0'));
+    let month = t("date.months").split(',').nth(m.saturating_sub(1)).unwrap_or("");
+    crate::i18n::tf("date.day", &[("d", &d), ("m", &month), ("y", &y)])
+}
+
+/// The caption under a grid tile: its title (cut to one line by the stylesheet) and the day
+/// it was made, as a `<time>` with the ISO instant.
+#[component]
+pub fn TileCaption(title: String, created_at: i64) -> impl IntoView {
+    let iso = format_time(created_at);
+    let hover = title.clone();
+    view! {
+        <span class="caption">
+            <span class="caption-title" title=hover>{title}</span>
+            <time datetime=format!("{}T{}:00Z", &iso[0..10], &iso[11..16])>{format_day(created_at)}</time>
+        </span>
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formats_days() {
+        assert_eq!(super::format_day(1_795_000_000_000), "18 Nov 2026");
+        assert_eq!(super::format_day(0), "1 Jan 1970");
+    }
+
     #[test]
     fn formats_times() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
@@ -254,10 +330,11 @@ mod tests {
 
     #[test]
     fn tiles_keep_their_aspect_ratio_within_bounds() {
-        assert_eq!(super::tile_ratio(640, 427), "--r:1.4988");
-        assert_eq!(super::tile_ratio(427, 640), "--r:0.6672");
-        assert_eq!((super::tile_ratio(0, 0), super::tile_ratio(5, -1)), ("--r:1.0000".to_string(), "--r:1.0000".to_string()));
-        assert_eq!(super::tile_ratio(10_000, 10), "--r:4.0000", "a panorama stays a tile");
+        assert_eq!(super::tile_ratio(640, 427), "tile captioned r30");
+        assert_eq!(super::tile_ratio(427, 640), "tile captioned r13");
+        assert_eq!((super::tile_ratio(0, 0), super::tile_ratio(5, -1)), ("tile captioned r20".to_string(), "tile captioned r20".to_string()));
+        assert_eq!(super::tile_ratio(10_000, 10), "tile captioned r80", "a panorama stays a tile");
+        assert_eq!(super::tile_ratio(10, 10_000), "tile captioned r5", "so does a tall strip");
     }
 
     #[test]

@@ -87,7 +87,7 @@ fn Queue(data: QueueData) -> impl IntoView {
     view! {
         <section class="page moderation">
             <h1>{t("mod.title")}</h1>
-            <Form method="GET" action="" attr:class="filters">
+            <Form method="GET" action="" attr:class="filters" on:change=crate::pages::apply_on_change>
                 <label>{t("plans.kind")} " "
                     <select name="kind" data-testid="filter-kind">
                         <option value="" selected=move || kind().is_none()>{t("mod.all")}</option>
@@ -123,21 +123,32 @@ fn Queue(data: QueueData) -> impl IntoView {
     }
 }
 
-fn pct(v: i64, of: i64) -> String {
-    format!("{:.3}%", v as f64 * 100.0 / of.max(1) as f64)
-}
-
 /// Most stills of flagged frames one queued clip shows.
 const MAX_STILLS: usize = 6;
 
-/// A detector's box drawn over the image it was found on (`width`×`height` pixels).
-fn det_box(b: BoxView, width: i64, height: i64) -> impl IntoView {
-    let style = format!("left:{};top:{};width:{};height:{}", pct(b.rect[0], width), pct(b.rect[1], height), pct(b.rect[2], width), pct(b.rect[3], height));
+/// A detector's boxes drawn over the image they were found on (`width`×`height` pixels): an
+/// SVG laid over the image whose user units are the image's pixels, so the boxes scale with
+/// it. SVG geometry, not positioned elements: the page's Content-Security-Policy
+/// (`style-src 'self'`) blocks inline style attributes.
+fn det_boxes(boxes: Vec<BoxView>, width: i64, height: i64) -> AnyView {
+    let (w, h) = (width.max(1), height.max(1));
+    // Labels are a thirtieth of the image's width tall, whatever size it is shown at.
+    let font = (w as f64 / 30.0).max(8.0);
     view! {
-        <span class="det-box" class:flagged=b.flagged style=style data-testid="det-box">
-            <span class="det-label">{format!("{} {:.2}", b.label, b.score)}</span>
-        </span>
+        <svg class="det-boxes" viewBox=format!("0 0 {w} {h}") aria-hidden="true">
+            {boxes.into_iter().map(|b| {
+                let [x, y, bw, bh] = b.rect;
+                let text_y = if y as f64 > font * 1.2 { y as f64 - font * 0.3 } else { (y + bh) as f64 + font };
+                view! {
+                    <g class="det-box" class:flagged=b.flagged data-testid="det-box">
+                        <rect x=x y=y width=bw height=bh vector-effect="non-scaling-stroke"/>
+                        <text x=x y=format!("{text_y:.1}") font-size=format!("{font:.1}")>{format!("{} {:.2}", b.label, b.score)}</text>
+                    </g>
+                }
+            }).collect_view()}
+        </svg>
     }
+    .into_any()
 }
 
 /// The flagged frames of a clip as stills (`?t=` on its media URL, moderators only), each
@@ -155,7 +166,7 @@ fn frame_stills(url: &str, boxes: &[BoxView], width: i64, height: i64) -> impl I
                     <figure class="frame-still">
                         <div class="mod-image">
                             <img src=format!("{url}?t={secs}") alt=t("mod.image_alt") width=width height=height loading="lazy"/>
-                            {here.into_iter().map(|b| det_box(b, width, height)).collect_view()}
+                            {det_boxes(here, width, height)}
                         </div>
                         <figcaption>{format!("{secs:.1} s")}</figcaption>
                     </figure>
@@ -217,7 +228,7 @@ fn Entry(
                 view! {
                     <figure class="mod-image">
                         <img src=image_url alt=t("mod.image_alt") width=image_width height=image_height/>
-                        {boxes.into_iter().map(|b| det_box(b, image_width, image_height)).collect_view()}
+                        {det_boxes(boxes, image_width, image_height)}
             </figure>
                 }.into_any()
             }}

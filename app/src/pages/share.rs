@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::moderation::ReportItem;
 use crate::api::sharing::{explore, get_public_item, shared_item, LikeItem, PublicItem};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, server_message, NotFound, StyleSelect};
+use crate::pages::{format_time, server_message, NotFound, StyleSelect, TileCaption};
 
 /// `/s/:token`: an item shared by link.
 #[component]
@@ -186,7 +186,7 @@ pub fn ExploreFeed() -> impl IntoView {
                 <a href=move || href(false, None) class:active=move || sort().is_none() aria-current=move || sort().is_none().then_some("page") data-testid="sort-newest">{t("explore.newest")}</a>
                 <a href=move || href(true, None) class:active=move || sort().is_some() aria-current=move || sort().is_some().then_some("page") data-testid="sort-top">{t("explore.top")}</a>
             </nav>
-            <form method="get" action="/explore" class="filters row">
+            <form method="get" action="/explore" class="filters row" on:change=crate::pages::apply_on_change>
                 {move || sort().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
                 <label>{t("filter.style")} " " {move || view! { <StyleSelect selected=style() testid="explore-style"/> }}</label>
                 <button type="submit">{t("filter.apply")}</button>
@@ -207,14 +207,16 @@ pub fn ExploreFeed() -> impl IntoView {
                             {p.items.into_iter().map(|i| {
                                 let url = |v: &str| darkroom_contract::media::shared_url(&i.id, v, &i.grant);
                                 let (webp, jpeg, thumb) = (crate::pages::srcset(i.width, "webp", url), crate::pages::srcset(i.width, "jpg", url), url("thumb"));
+                                let caption = i.title.clone();
                                 view! {
-                                <li class="tile" data-job-id=i.id.clone() style=crate::pages::tile_ratio(i.width, i.height)>
+                                <li class=crate::pages::tile_ratio(i.width, i.height) data-job-id=i.id.clone()>
                                     <A href=format!("/p/{}", i.id)>
                                         <picture>
                                             <source type="image/webp" srcset=webp sizes="(max-width: 600px) 50vw, 256px"/>
                                             <img src=thumb srcset=jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
                                         </picture>
                                     </A>
+                                    <TileCaption title=caption created_at=i.created_at/>
                                     <span class="label ai">{t("label.ai")}</span>
                                     {i.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                     <span class="label likes">{format!("♥ {}", i.likes)}</span>

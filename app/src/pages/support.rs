@@ -113,7 +113,7 @@ pub fn AdminSupportPage() -> impl IntoView {
             <section class="page">
                 <ConsoleNav/>
                 <h1>{t("support.admin_title")}</h1>
-                <form method="get" action="/admin/support" class="filters row">
+                <form method="get" action="/admin/support" class="filters row" on:change=crate::pages::apply_on_change>
                     <label>{t("support.status")} " "
                         <select name="status" data-testid="support-status">
                             {["open", "answered", "closed", "all"].into_iter().map(|s| view! {

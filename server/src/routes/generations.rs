@@ -164,3 +164,31 @@ pub(crate) fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// `POST /generations/preview`: the create form's style choices on the member's own photo,
+/// small, before paying (`darkroom_service::styles::preview_on_photo`): the same multipart
+/// fields as `/generations` (`photo`, `style`, `blend_with`, `blend`, `strength`,
+/// `preserve_color`; others ignored). Answers `image/jpeg` (never cached), or the JSON error
+/// `{"error": {"code", "message"}}` with its status (401, 403, 413/400 for the file, 422 for
+/// the upload gate, 429 with `Retry-After`, 503 without models).
+pub async fn preview(State(app): State<AppState>, auth: AuthSession, mp: Multipart) -> Response {
+    let result = async {
+        let user = auth.user.ok_or_else(|| ServiceError::Unauthorized("Please sign in.".into()))?;
+        let form = read_form(mp).await?;
+        let photo = form.photo.clone().ok_or_else(|| ServiceError::Invalid("Choose a photo to upload.".into()))?;
+        let params = request(&form)?.params()?;
+        darkroom_service::styles::preview_on_photo(&app, &user.id, photo, params).await
+    }
+    .await;
+    match result {
+        Ok(jpeg) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], jpeg).into_response(),
+        Err(e) => {
+            let retry = if let ServiceError::RateLimited { retry_after_secs } = &e { Some(*retry_after_secs) } else { None };
+            let mut resp = ApiError(e).into_response();
+            if let Some(secs) = retry {
+                resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            }
+            resp
+        }
+    }
+}

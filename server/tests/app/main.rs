@@ -274,6 +274,7 @@ mod video;
 
 on_both!(
     main_job_end_to_end,
+    style_preview_on_the_members_photo_is_free_and_not_stored,
     bad_input_costs_nothing,
     private_by_default_and_scoped,
     live_stream_replays_from_last_event_id,
@@ -335,7 +336,7 @@ async fn main_job_end_to_end(b: Backend) {
     let done = app.wait_done(&c, id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!((done["width"].as_i64(), done["height"].as_i64()), (Some(512), Some(512)));
-    assert_eq!(done["style_label"], "Style 8 + Style 13 (30%)");
+    assert_eq!(done["style_label"], "Night Gold + Soft Pastel (30%)");
 
     let r = c.get(format!("{}/media/{id}/result?download=1", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -374,6 +375,77 @@ async fn main_job_end_to_end(b: Backend) {
     let left: Vec<_> = app.media_files().await.into_iter().filter(|p| p.contains(id)).collect();
     assert!(left.is_empty(), "result files removed: {left:?}");
     assert_eq!(app.state.store.ledger_sum(&app.state.store.user_by_email("ann@example.com").await.unwrap().unwrap().id).await.unwrap(), 45);
+}
+
+/// "Preview on your photo": the create form's choices on the member's own photo, small,
+/// made by the real network, charged nothing and stored nowhere, refused with the upload's
+/// errors, signed out, and past the per-member limit.
+async fn style_preview_on_the_members_photo_is_free_and_not_stored(b: Backend) {
+    let app = spawn_app(b, |_| {}).await;
+    let c = client();
+    app.sign_up(&c, "pia@example.com").await;
+    let preview = |c: reqwest::Client, photo: Vec<u8>, fields: Vec<(&'static str, &'static str)>| {
+        let url = format!("{}/generations/preview", app.base);
+        async move {
+            let mut form = reqwest::multipart::Form::new().part("photo", reqwest::multipart::Part::bytes(photo).file_name("photo.png"));
+            for (k, v) in fields {
+                form = form.text(k, v);
+            }
+            let r = c.post(url).header("accept", "application/json").multipart(form).send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            (status, headers, r.bytes().await.unwrap())
+        }
+    };
+    let start = Instant::now();
+    let (s, h, jpeg) = preview(c.clone(), sample("chelsea.png"), vec![("style", "7"), ("strength", "100")]).await;
+    assert_eq!((s, h["content-type"].to_str().unwrap(), h["cache-control"].to_str().unwrap()), (200, "image/jpeg", "no-store"));
+    let shown = image::load_from_memory(&jpeg).unwrap().into_rgb8();
+    // chelsea.png is 451×300: fitted into 320 pixels.
+    assert_eq!(shown.dimensions(), (320, 213));
+    // What the network makes of the photo at that size with style 8 (index 7), and not the
+    // photo itself or another style.
+    let photo = image::load_from_memory(&sample("chelsea.png")).unwrap().into_rgb8();
+    let small = darkroom_engine::style::resize(&photo, 320, 213).unwrap();
+    let engine = app.state.engine.clone().expect("models");
+    let expected = engine.stylize(small.clone(), &darkroom_engine::StyleParams::single(7), &|_| {}).unwrap();
+    let other = engine.stylize(small.clone(), &darkroom_engine::StyleParams::single(2), &|_| {}).unwrap();
+    let (same, differs) = (video::psnr(&shown, &expected), video::psnr(&shown, &other));
+    assert!(same > 30.0 && same > differs + 5.0, "preview vs style 8: {same:.1} dB, vs style 3: {differs:.1} dB");
+    assert!(video::psnr(&shown, &small) < same - 5.0, "styled, not the photo");
+
+    // Free, nothing stored: no upload, job or file; the balance as it was.
+    assert_eq!(app.balance(&c).await, 50);
+    assert!(app.media_files().await.is_empty(), "nothing stored");
+    assert_eq!(app.call(&c, "list_jobs", &[]).await.1, json!([]));
+
+    // Refusals, with the upload's and the form's errors.
+    let (s, _, body) = preview(c.clone(), b"hello, not an image".to_vec(), vec![("style", "1")]).await;
+    assert_eq!((s, serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"].clone()), (400, json!("invalid_image")));
+    let (s, _, _) = preview(c.clone(), sample("chelsea.png"), vec![("style", "26")]).await;
+    assert_eq!(s, 400);
+    let (s, _, _) = preview(client(), sample("chelsea.png"), vec![("style", "1")]).await;
+    assert_eq!(s, 401, "signed out");
+
+    // The per-member limit: a burst of OWN_PREVIEWS_PER_MIN (two used above: the refusals
+    // after the limit's check count), then one every 60/OWN_PREVIEWS_PER_MIN seconds, then 429.
+    let burst = darkroom_service::styles::OWN_PREVIEWS_PER_MIN;
+    let allowed = |start: Instant| burst + (start.elapsed().as_secs_f64() / (60.0 / burst as f64)).ceil() as u32;
+    let mut answered = 2;
+    let limited = loop {
+        let (s, h, _) = preview(c.clone(), sample("chelsea.png"), vec![("style", "3")]).await;
+        if s == 429 {
+            break h;
+        }
+        assert_eq!(s, 200);
+        answered += 1;
+        assert!(answered <= allowed(start), "no limit after {answered}");
+    };
+    assert!(answered >= burst, "limited after {answered}");
+    assert!(limited["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // Another member has their own allowance.
+    let d = client();
+    app.sign_up(&d, "quin@example.com").await;
+    assert_eq!(preview(d.clone(), sample("chelsea.png"), vec![("style", "3")]).await.0, 200);
 }
 
 async fn bad_input_costs_nothing(b: Backend) {
@@ -1054,7 +1126,9 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
     // Failed items are shown with their state, in the justified grid (a result-less tile is
     // square).
     let html = c.get(format!("{}/gallery?status=failed", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("class=\"grid justified\"") && html.matches("style=\"--r:1.0000;\"").count() == 24, "24 square placeholders");
+    assert!(html.contains("class=\"grid justified\"") && html.matches("class=\"tile captioned r20\"").count() == 24, "24 square placeholders");
+    // The page's Content-Security-Policy (`style-src 'self'`) would block a style attribute.
+    assert!(!html.contains(" style=\""), "no inline style attribute");
     assert!(html.contains("class=\"placeholder hidden-item\">Failed<"), "the state on the tile");
     assert_eq!(app.call(&c, "gallery_page", &[("status", "nonsense")]).await.0, 400);
     // Style and date filters (dates are UTC days, both ends included).

@@ -304,7 +304,7 @@ fn mad(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 /// 4:2:0 chroma every H.264 `yuv420p` file has, whatever its bitrate (measured with ffmpeg's
 /// `psnr` filter on a style preview: RGB 33.3 dB at CRF 18 and 33.8 at CRF 8 in 4:2:0, 45.7
 /// in 4:4:4; luma 46.8 dB at CRF 18).
-fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+pub(crate) fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
     let y = |p: &image::Rgb<u8>| 0.2126 * p.0[0] as f64 + 0.7152 * p.0[1] as f64 + 0.0722 * p.0[2] as f64;
     let mse = a.pixels().zip(b.pixels()).map(|(p, q)| (y(p) - y(q)).powi(2)).sum::<f64>() / (a.width() * a.height()) as f64;
     10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
