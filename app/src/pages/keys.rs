@@ -228,8 +228,8 @@ fn Examples(base: String, cost: i64) -> impl IntoView {
     );
     view! {
         <h2>{t("keys.examples")}</h2>
-        <h3>"curl" " " <crate::pages::CopyButton text=curl.clone() testid="copy-curl"/></h3><pre><code data-testid="example-curl">{curl}</code></pre>
-        <h3>"Python" " " <crate::pages::CopyButton text=python.clone() testid="copy-python"/></h3><pre><code>{python}</code></pre>
-        <h3>"JavaScript" " " <crate::pages::CopyButton text=js.clone() testid="copy-js"/></h3><pre><code>{js}</code></pre>
+        <h3>"curl" " " <crate::pages::CopyButton text=curl.clone() testid="copy-curl"/></h3><pre tabindex="0"><code data-testid="example-curl">{curl}</code></pre>
+        <h3>"Python" " " <crate::pages::CopyButton text=python.clone() testid="copy-python"/></h3><pre tabindex="0"><code>{python}</code></pre>
+        <h3>"JavaScript" " " <crate::pages::CopyButton text=js.clone() testid="copy-js"/></h3><pre tabindex="0"><code>{js}</code></pre>
     }
 }

@@ -104,7 +104,7 @@ fn SettingsForms(s: SettingsView, save: ServerAction<SaveSettings>, save_plan: S
         // A plain multipart form: the server answers with the page again.
         <form method="post" action="/admin/settings/logo" enctype="multipart/form-data" class="row" data-testid="logo-form">
             <input type="hidden" name="version" value=logo_version/>
-            <input type="file" name="logo" accept="image/png,image/webp" required data-testid="logo-file"/>
+            <input type="file" name="logo" accept="image/png,image/webp" required data-testid="logo-file" aria-label=t("site_settings.logo")/>
             <button type="submit">{t("site_settings.upload_logo")}</button>
         </form>
         <h2>{t("site_settings.plans")}</h2>
