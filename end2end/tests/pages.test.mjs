@@ -64,6 +64,9 @@ for (const [name, options] of sizes) {
     const visitor = await visitorCtx.newPage();
     visitor.on('pageerror', (e) => errors.push(String(e)));
     for (const route of VISITOR) findings.push(...await sweep(visitor, name, 'visitor', route));
+    // The home page's before/after example, made by this server's engine.
+    await visitor.goto(`${BASE}/`);
+    await visitor.waitForFunction(() => [...document.querySelectorAll('.example img')].filter((i) => i.naturalWidth === 451).length === 2);
 
     // A member with one result, shared by link and public, so the item pages exist.
     const ctx = await browser.newContext(options);

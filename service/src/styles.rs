@@ -18,22 +18,40 @@ pub fn style_name(i: usize) -> String {
     darkroom_contract::styles::style_name(i)
 }
 
-/// Renders any missing previews into `out_dir` from `samples/chelsea.png`, centre-cropped to
-/// a square of [`PREVIEW_SIDE`] pixels. Returns the folder. Blocking (runs the engine 26×).
+/// The home page's before/after example: the sample photo as it is, and in this style.
+pub const EXAMPLE_BEFORE: &str = "example-before.jpg";
+/// See [`EXAMPLE_BEFORE`]; made with [`EXAMPLE_STYLE`].
+pub const EXAMPLE_AFTER: &str = "example-after.jpg";
+/// The style of the home page's example ("Starry Swirl").
+pub const EXAMPLE_STYLE: usize = 19;
+
+/// Renders any missing previews into `out_dir` from `samples/chelsea.png` (451×300):
+/// each style centre-cropped to a square of [`PREVIEW_SIDE`] pixels, and the home page's
+/// before/after example ([`EXAMPLE_BEFORE`], [`EXAMPLE_AFTER`]) at the photo's own size.
+/// Returns the folder. Blocking (runs the engine 27×).
 pub fn ensure_previews(engine: &Engine, models_dir: &Path, out_dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out_dir)?;
+    let write = |name: &str, jpeg: Vec<u8>| -> std::io::Result<()> {
+        let path = out_dir.join(name);
+        std::fs::write(path.with_extension("part"), jpeg)?;
+        std::fs::rename(path.with_extension("part"), path)
+    };
+    let sample = || -> anyhow::Result<image::RgbImage> { Ok(image::open(models_dir.join("samples/chelsea.png"))?.into_rgb8()) };
+    if !out_dir.join(EXAMPLE_AFTER).exists() {
+        let photo = sample()?;
+        write(EXAMPLE_BEFORE, imageio::encode_jpeg(&photo, 85))?;
+        write(EXAMPLE_AFTER, imageio::encode_jpeg(&engine.stylize(photo, &StyleParams::single(EXAMPLE_STYLE), &|_| {})?, 85))?;
+    }
     if (0..NUM_STYLES).all(|i| out_dir.join(preview_file(i)).exists()) {
         return Ok(out_dir.to_path_buf());
     }
-    let sample = image::open(models_dir.join("samples/chelsea.png"))?.into_rgb8();
+    let sample = sample()?;
     let side = sample.width().min(sample.height());
     let crop = image::imageops::crop_imm(&sample, (sample.width() - side) / 2, (sample.height() - side) / 2, side, side).to_image();
     let tile = style::resize(&crop, PREVIEW_SIDE, PREVIEW_SIDE)?;
     for i in 0..NUM_STYLES {
         let out = engine.stylize(tile.clone(), &StyleParams::single(i), &|_| {})?;
-        let path = out_dir.join(preview_file(i));
-        std::fs::write(path.with_extension("part"), imageio::encode_jpeg(&out, 85))?;
-        std::fs::rename(path.with_extension("part"), path)?;
+        write(&preview_file(i), imageio::encode_jpeg(&out, 85))?;
     }
     Ok(out_dir.to_path_buf())
 }

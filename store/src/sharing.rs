@@ -322,6 +322,18 @@ impl Store {
         Ok((n, mine > 0))
     }
 
+    /// The home page's showcase: public, viewable items whose owners gave showcase consent
+    /// (and do not restrict processing of their data), the latest consent first, at most
+    /// `limit`.
+    pub async fn showcase(&self, limit: i64) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE visibility = 'public' AND showcase_at IS NOT NULL AND {VIEWABLE} \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = jobs.user_id AND u.processing_restricted_at IS NOT NULL) \
+             ORDER BY showcase_at DESC, id DESC LIMIT $1"
+        );
+        Ok(sqlx::query_as::<_, Job>(&sql).bind(limit).fetch_all(&self.pool).await?)
+    }
+
     /// Sets or clears the owner's showcase consent on an item (independent of visibility).
     /// Errors: [`StoreError::NotFound`] (not theirs); [`StoreError::Conflict`] when giving it
     /// while the owner restricts processing ([`Store::set_processing_restricted`]).

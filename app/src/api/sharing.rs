@@ -286,6 +286,18 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
     Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
 }
 
+/// Items the home page shows.
+pub const SHOWCASE_ITEMS: i64 = 8;
+
+/// The home page's showcase (anyone): public items whose owners gave showcase consent, as
+/// Explore tiles, at most [`SHOWCASE_ITEMS`].
+#[server(endpoint = "showcase")]
+pub async fn showcase() -> Result<Vec<ExploreItem>, ServerFnError> {
+    let state = crate::api::ssr::state()?;
+    let jobs = state.store.showcase(SHOWCASE_ITEMS).await.map_err(ssr::err)?;
+    Ok(jobs.iter().map(|j| ssr::explore_item(&state, j, 0)).collect())
+}
+
 /// Items per Explore page.
 pub const EXPLORE_PAGE: i64 = 24;
 

@@ -102,6 +102,8 @@ fn CreateForm() -> impl IntoView {
 /// The create page's loop without a reload (see the module docs): the member's recent jobs,
 /// the job just made, the last submission's error and whether one is on its way.
 #[derive(Clone, Copy)]
+// The server renders the page; only the browser reads the jobs and the job just made.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct CreateLoop {
     jobs: Resource<Result<Vec<JobView>, ServerFnError>>,
     made: RwSignal<Option<String>>,

@@ -19,6 +19,8 @@ pub fn Home() -> impl IntoView {
             }
         });
     }
+    // What members made and agreed to show here (none: the section is left out).
+    let showcase = Resource::new(|| (), |_| crate::api::sharing::showcase());
     view! {
         <section class="hero">
             <h1>{t("home.title")}</h1>
@@ -37,6 +39,34 @@ pub fn Home() -> impl IntoView {
                 <li>{t("home.fact2")}</li>
                 <li>{t("home.fact3")}</li>
             </ul>
+            <p><A href="/pricing">{t("home.prices")}</A></p>
         </section>
+        // Before and after: the sample photo and one style on it, made by this server's engine.
+        <section class="example" aria-label=t("home.example")>
+            <figure><img src="/previews/example-before.jpg" alt=t("item.before") width="451" height="300"/><figcaption>{t("item.before")}</figcaption></figure>
+            <figure><img src="/previews/example-after.jpg" alt=t("item.after") width="451" height="300"/><figcaption>{t("home.example_after")}</figcaption></figure>
+        </section>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let items = showcase.await.unwrap_or_default();
+                (!items.is_empty()).then(|| view! {
+                    <section class="showcase" data-testid="showcase">
+                        <h2>{t("home.showcase")}</h2>
+                        <ul class="grid justified">
+                            {items.into_iter().map(|i| {
+                                let (href, src) = (format!("/p/{}", i.id), darkroom_contract::media::shared_url(&i.id, "w512.jpg", &i.grant));
+                                view! {
+                                <li class=crate::pages::tile_ratio(i.width, i.height) data-job-id=i.id>
+                                    <A href=href>
+                                        <img src=src alt=i.title loading="lazy"/>
+                                    </A>
+                                    <span class="label ai">{t("label.ai")}</span>
+                                </li>
+                            }}).collect_view()}
+                        </ul>
+                    </section>
+                })
+            })}
+        </Suspense>
     }
 }

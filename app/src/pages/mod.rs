@@ -245,7 +245,7 @@ pub fn ResultPicture(
 /// `style/main.css` maps each class to its `--r`.
 pub fn tile_ratio(width: i64, height: i64) -> String {
     let r = if width > 0 && height > 0 { width as f64 / height as f64 } else { 1.0 };
-    format!("tile captioned r{}", (r * 20.0).round().clamp(5.0, 80.0) as i64)
+    format!("tile r{}", (r * 20.0).round().clamp(5.0, 80.0) as i64)
 }
 
 /// A result that is a clip: a `<video>` player (controls, inline on phones, looping, muted:
@@ -330,11 +330,11 @@ mod tests {
 
     #[test]
     fn tiles_keep_their_aspect_ratio_within_bounds() {
-        assert_eq!(super::tile_ratio(640, 427), "tile captioned r30");
-        assert_eq!(super::tile_ratio(427, 640), "tile captioned r13");
-        assert_eq!((super::tile_ratio(0, 0), super::tile_ratio(5, -1)), ("tile captioned r20".to_string(), "tile captioned r20".to_string()));
-        assert_eq!(super::tile_ratio(10_000, 10), "tile captioned r80", "a panorama stays a tile");
-        assert_eq!(super::tile_ratio(10, 10_000), "tile captioned r5", "so does a tall strip");
+        assert_eq!(super::tile_ratio(640, 427), "tile r30");
+        assert_eq!(super::tile_ratio(427, 640), "tile r13");
+        assert_eq!((super::tile_ratio(0, 0), super::tile_ratio(5, -1)), ("tile r20".to_string(), "tile r20".to_string()));
+        assert_eq!(super::tile_ratio(10_000, 10), "tile r80", "a panorama stays a tile");
+        assert_eq!(super::tile_ratio(10, 10_000), "tile r5", "so does a tall strip");
     }
 
     #[test]

@@ -514,13 +514,23 @@ pub async fn privacy_requests_rename_and_restrict(b: Backend) {
 
     // Opted in to training and showcasing one item; then restricts processing.
     assert_eq!(app.call(&c, "set_training_consent", &[("consent", "on")]).await.1, true);
+    let showcased = || async {
+        let (_, items) = app.call(&client(), "showcase", &[]).await;
+        items.as_array().expect("a list").iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(showcased().await, Vec::<String>::new(), "public, but no consent: not on the home page");
     assert_eq!(app.call(&c, "set_showcase", &[("id", &job), ("on", "true")]).await.0, 200);
     assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_some());
+    // Public with consent: on the visitors' home page, linked to its public page.
+    assert_eq!(showcased().await, vec![job.clone()]);
+    let home = client().get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("data-testid=\"showcase\"") && home.contains(&format!("href=\"/p/{job}\"")), "the showcase on the home page");
     let (s, v) = app.call(&c, "set_processing_restricted", &[("restrict", "on")]).await;
     assert_eq!((s, v), (200, json!(true)));
     let (_, page) = app.call(&c, "account_page", &[]).await;
     assert_eq!((&page["processing_restricted"], &page["training_consent"]), (&json!(true), &json!(false)));
     assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_none(), "showcase cleared");
+    assert_eq!(showcased().await, Vec::<String>::new(), "gone from the home page");
     let training: Vec<i64> = app.state.store.consents(&me).await.unwrap().into_iter().filter(|c| c.kind == "training").map(|c| c.granted).collect();
     assert_eq!(training, vec![1, 0], "the withdrawal is recorded");
     assert_eq!(app.state.store.audit_entries(&format!("user:{me}"), 5).await.unwrap()[0].action, "privacy.restrict");
