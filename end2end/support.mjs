@@ -24,6 +24,13 @@ export async function launch() {
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => {
     const ctx = await newContext(options);
+    // What each page said went wrong, for `hydrated` to print when a page never hydrates.
+    ctx.on('page', (p) => {
+      p.__problems = [];
+      p.on('pageerror', (e) => p.__problems.push(`pageerror: ${e}`));
+      p.on('console', (m) => { if (m.type() === 'error') p.__problems.push(`console: ${m.text()}`); });
+      p.on('requestfailed', (r) => p.__problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    });
     await ctx.addInitScript(() => {
       window.__cspViolations = [];
       document.addEventListener('securitypolicyviolation', (e) =>
@@ -42,7 +49,10 @@ export const sizes = [
 
 /** Waits until the WASM bundle has hydrated the page. */
 export async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 }).catch((e) => {
+    console.log(`${page.url()} did not hydrate; the page reported:`, JSON.stringify(page.__problems ?? []));
+    throw e;
+  });
   const blocked = await page.evaluate(() => window.__cspViolations ?? []);
   if (blocked.length) throw new Error(`${page.url()}: the Content-Security-Policy blocked ${JSON.stringify(blocked)}`);
 }

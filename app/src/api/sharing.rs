@@ -289,13 +289,34 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
 /// Items the home page shows.
 pub const SHOWCASE_ITEMS: i64 = 8;
 
-/// The home page's showcase (anyone): public items whose owners gave showcase consent, as
-/// Explore tiles, at most [`SHOWCASE_ITEMS`].
+/// The home page's showcase (anyone): public items whose owners gave showcase consent, at
+/// most [`SHOWCASE_ITEMS`], as a heading and a justified grid of tiles, rendered here as HTML
+/// in the viewer's language (every member-written text escaped) so the first page a visitor
+/// loads carries no code for them. Empty when there is nothing to show.
 #[server(endpoint = "showcase")]
-pub async fn showcase() -> Result<Vec<ExploreItem>, ServerFnError> {
+pub async fn showcase() -> Result<String, ServerFnError> {
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
     let state = crate::api::ssr::state()?;
+    let lang = crate::i18n::read_prefs().lang;
     let jobs = state.store.showcase(SHOWCASE_ITEMS).await.map_err(ssr::err)?;
-    Ok(jobs.iter().map(|j| ssr::explore_item(&state, j, 0)).collect())
+    if jobs.is_empty() {
+        return Ok(String::new());
+    }
+    let mut html = format!("<h2>{}</h2><ul class=\"grid justified\">", text(crate::i18n::tr(&lang, "home.showcase")));
+    for job in &jobs {
+        let item = ssr::explore_item(&state, job, 0);
+        let src = darkroom_contract::media::shared_url(&item.id, "w512.jpg", &item.grant);
+        html.push_str(&format!(
+            "<li class=\"{class}\" data-job-id=\"{id}\"><a href=\"/p/{id}\"><img src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"/></a><span class=\"label ai\">{label}</span></li>",
+            class = crate::pages::tile_ratio(item.width, item.height),
+            id = attr(&item.id),
+            src = attr(&src),
+            alt = attr(&item.title),
+            label = text(crate::i18n::tr(&lang, "label.ai")),
+        ));
+    }
+    html.push_str("</ul>");
+    Ok(html)
 }
 
 /// Items per Explore page.

@@ -337,7 +337,8 @@ fn InputResult(input: Option<String>) -> impl IntoView {
 fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoView {
     let styles_current = chosen.is_none();
     view! {
-        <nav class="template-chooser" aria-label=t("create.choose") data-testid="template-chooser">
+        // Focusable: on a phone it is a row that scrolls sideways (keyboard users scroll it too).
+        <nav class="template-chooser" aria-label=t("create.choose") data-testid="template-chooser" tabindex="0">
             <a href="/create" class="template-card" aria-current=styles_current.then_some("page")>
                 <strong>{t("create.styles_card")}</strong>
                 <small>{t("create.styles_card_help")}</small>

@@ -514,17 +514,34 @@ pub async fn privacy_requests_rename_and_restrict(b: Backend) {
 
     // Opted in to training and showcasing one item; then restricts processing.
     assert_eq!(app.call(&c, "set_training_consent", &[("consent", "on")]).await.1, true);
+    // The ids of the showcase's tiles (HTML made by the server), in order.
     let showcased = || async {
-        let (_, items) = app.call(&client(), "showcase", &[]).await;
-        items.as_array().expect("a list").iter().map(|i| i["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        let (_, html) = app.call(&client(), "showcase", &[]).await;
+        let html = html.as_str().expect("HTML").to_string();
+        html.split("data-job-id=\"").skip(1).map(|rest| rest.split('"').next().unwrap().to_string()).collect::<Vec<_>>()
     };
     assert_eq!(showcased().await, Vec::<String>::new(), "public, but no consent: not on the home page");
     assert_eq!(app.call(&c, "set_showcase", &[("id", &job), ("on", "true")]).await.0, 200);
     assert!(app.state.store.job(&job, &me).await.unwrap().showcase_at.is_some());
     // Public with consent: on the visitors' home page, linked to its public page.
     assert_eq!(showcased().await, vec![job.clone()]);
+    // (The home page fetches this once it is interactive: the browser tests show it there.)
     let home = client().get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(home.contains("data-testid=\"showcase\"") && home.contains(&format!("href=\"/p/{job}\"")), "the showcase on the home page");
+    assert!(home.contains("data-testid=\"showcase\""), "the home page has the showcase's place");
+    // A member's words in it are text, never markup.
+    let fields = [("rights", "on"), ("style", "2"), ("idempotency_key", "hostile"), ("prompt", "\"><script>alert(1)</script>")];
+    let (s, hostile) = app.submit(&c, sample("astronaut.png"), &fields).await;
+    assert_eq!(s, 201, "{hostile}");
+    let hostile = hostile["id"].as_str().unwrap().to_string();
+    assert_eq!(app.wait_done(&c, &hostile).await["status"], "succeeded");
+    assert_eq!(app.call(&c, "set_visibility", &[("id", &hostile), ("visibility", "public")]).await.0, 200);
+    assert_eq!(app.call(&c, "set_showcase", &[("id", &hostile), ("on", "true")]).await.0, 200);
+    assert_eq!(showcased().await, vec![hostile.clone(), job.clone()], "the latest consent first");
+    let (_, html) = app.call(&client(), "showcase", &[]).await;
+    let html = html.as_str().unwrap();
+    assert!(!html.contains("<script") && html.contains("alt=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""), "{html}");
+    app.call(&c, "delete_job", &[("id", &hostile)]).await;
+    assert_eq!(showcased().await, vec![job.clone()], "a deleted item leaves the showcase");
     let (s, v) = app.call(&c, "set_processing_restricted", &[("restrict", "on")]).await;
     assert_eq!((s, v), (200, json!(true)));
     let (_, page) = app.call(&c, "account_page", &[]).await;
