@@ -776,6 +776,7 @@ const TEXT: &[(&str, &str, &str)] = &[
     ("create.previewing", "Making a preview…", "Vorschau wird erstellt …"),
     ("create.preview_alt", "Preview of the chosen style on your photo", "Vorschau des gewählten Stils mit deinem Foto"),
     ("create.preview_note", "A small preview: not saved and not charged. The result is made at full size.", "Eine kleine Vorschau: nicht gespeichert und nicht berechnet. Das Ergebnis entsteht in voller Größe."),
+    ("create.started", "Started: it is at the top of your history.", "Gestartet: Es steht oben in deinem Verlauf."),
     ("create.sending", "Sending…", "Wird gesendet …"),
     ("create.choose_file", "Choose a file", "Datei auswählen"),
     ("create.change_file", "Choose another", "Andere auswählen"),

@@ -92,6 +92,7 @@ for (const [name, options] of sizes) {
       await Promise.all([page.waitForURL(/\/create\?job=/), page.keyboard.press('Control+Enter')]);
     }
     const id = new URL(page.url()).searchParams.get('job');
+    assert.match(await (await page.waitForSelector('[data-testid=toast]')).textContent(), /Started/, 'a toast says what happened');
     await page.waitForSelector(`li.job[data-job-id="${id}"]`);
     assert.equal(await page.$eval('li.job', (li) => li.dataset.jobId), id, 'the new job first');
     await page.waitForFunction((id) => {

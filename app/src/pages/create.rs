@@ -42,12 +42,16 @@ fn CreateForm() -> impl IntoView {
     let chosen_id = Memo::new(move |_| query.with(|q| q.get("template")));
     // "Use as input": one of the member's results as the photo.
     let input = Memo::new(move |_| query.with(|q| q.get("input")).filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
-    let create_loop = CreateLoop { jobs, made: RwSignal::new(None), error: RwSignal::new(None), busy: RwSignal::new(false) };
+    let create_loop = CreateLoop { jobs, made: RwSignal::new(None), error: RwSignal::new(None), busy: RwSignal::new(false), toast: RwSignal::new(None) };
     provide_context(create_loop);
     create_loop.scroll_to_made();
     view! {
         <section class="page create">
             <h1>{t("nav.create")}</h1>
+            // Toasts: announced to screen readers, gone after a few seconds.
+            <div class="toasts" role="status" aria-live="polite">
+                {move || create_loop.toast.get().map(|msg| view! { <p class="toast" data-testid="toast">{msg}</p> })}
+            </div>
             <div class="create-layout">
                 <div class="create-main">
                     {move || error().filter(|_| create_loop.error.with(Option::is_none)).map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
@@ -109,6 +113,8 @@ struct CreateLoop {
     made: RwSignal<Option<String>>,
     error: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
+    /// A short confirmation shown for a few seconds after a job is made (a toast).
+    toast: RwSignal<Option<&'static str>>,
 }
 
 impl CreateLoop {
@@ -146,6 +152,8 @@ impl CreateLoop {
                         }
                         self.made.set(Some(id));
                         self.jobs.refetch();
+                        self.toast.set(Some(t("create.started")));
+                        set_timeout(move || self.toast.set(None), std::time::Duration::from_secs(5));
                     }
                     Err(message) => self.error.set(Some(message)),
                 }

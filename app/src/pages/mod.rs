@@ -259,8 +259,16 @@ pub fn ResultVideo(src: String, poster: String, width: i64, height: i64) -> impl
     }
 }
 
-/// Formats Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
+/// An instant in the reader's language, in UTC to the minute: "18 Nov 2026, 11:06 UTC" /
+/// "18. Nov. 2026, 11:06 UTC". `ms`: milliseconds since the Unix epoch.
 pub fn format_time(ms: i64) -> String {
+    let iso = format_iso(ms);
+    format!("{}, {} UTC", format_day(ms), &iso[11..16])
+}
+
+/// Formats Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (ISO 8601's order, for machines and
+/// `datetime` attributes).
+pub fn format_iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -294,7 +302,7 @@ pub fn apply_on_change(ev: leptos::ev::Event) {
 /// A day in the reader's language, for captions: "18 Nov 2026" / "18. Nov. 2026" (UTC).
 /// `ms`: milliseconds since the Unix epoch.
 pub fn format_day(ms: i64) -> String {
-    let iso = format_time(ms);
+    let iso = format_iso(ms);
     let (y, m, d) = (&iso[0..4], iso[5..7].parse::<usize>().unwrap_or(1), iso[8..10].trim_start_matches('0'));
     let month = t("date.months").split(',').nth(m.saturating_sub(1)).unwrap_or("");
     crate::i18n::tf("date.day", &[("d", &d), ("m", &month), ("y", &y)])
@@ -304,7 +312,7 @@ pub fn format_day(ms: i64) -> String {
 /// it was made, as a `<time>` with the ISO instant.
 #[component]
 pub fn TileCaption(title: String, created_at: i64) -> impl IntoView {
-    let iso = format_time(created_at);
+    let iso = format_iso(created_at);
     let hover = title.clone();
     view! {
         <span class="caption">
@@ -324,8 +332,9 @@ mod tests {
 
     #[test]
     fn formats_times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_795_000_000_000), "2026-11-18 11:06 UTC");
+        assert_eq!(super::format_iso(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::format_iso(1_795_000_000_000), "2026-11-18 11:06 UTC");
+        assert_eq!(super::format_time(1_795_000_000_000), "18 Nov 2026, 11:06 UTC");
     }
 
     #[test]

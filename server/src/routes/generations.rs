@@ -182,13 +182,6 @@ pub async fn preview(State(app): State<AppState>, auth: AuthSession, mp: Multipa
     .await;
     match result {
         Ok(jpeg) => ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], jpeg).into_response(),
-        Err(e) => {
-            let retry = if let ServiceError::RateLimited { retry_after_secs } = &e { Some(*retry_after_secs) } else { None };
-            let mut resp = ApiError(e).into_response();
-            if let Some(secs) = retry {
-                resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
-            }
-            resp
-        }
+        Err(e) => ApiError(e).into_response(),
     }
 }

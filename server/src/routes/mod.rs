@@ -17,24 +17,6 @@ pub mod providers;
 pub mod signed_media;
 pub mod site_settings;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use darkroom_service::ServiceError;
-
-/// A [`ServiceError`] as an HTTP response: `{"error":{"code","message"}}` with its status.
-pub struct ApiError(pub ServiceError);
-
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        Self(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({ "error": { "code": self.0.code(), "message": self.0.to_string() } });
-        (status, Json(body)).into_response()
-    }
-}
+/// A [`ServiceError`] as an HTTP response, for every route that answers JSON: one type, the
+/// API's (`{"error":{"code","message"}}` with its status, and `Retry-After` on 429).
+pub use api::ApiError;
