@@ -1142,7 +1142,7 @@ async fn gallery_pages_filters_and_multi_delete(b: Backend) {
         }
     };
     let made = store.job(&ids[0], &me).await.unwrap().created_at;
-    let day = |ms: i64| app::pages::format_time(ms)[..10].to_string();
+    let day = |ms: i64| app::pages::format_iso(ms)[..10].to_string();
     let failed = || ("status", "failed".to_string());
     assert_eq!(count(vec![failed(), ("style", "1".into())]).await, 9, "i % 3 == 1 for i in 0..26");
     assert_eq!(count(vec![failed(), ("from", day(made)), ("to", day(made + 60_000))]).await, 24, "a full page on the day");
