@@ -112,6 +112,15 @@ export async function signUpUnverified(page, base, tag, shot) {
   return email;
 }
 
+/** Signs in as the administrator `scripts/e2e.sh` makes and waits to leave the sign-in page. */
+export async function signInStaff(page, base = BASE) {
+  await page.goto(`${base}/signin`);
+  await hydrated(page);
+  await page.fill('input[name=email]', STAFF_EMAIL);
+  await page.fill('input[name=password]', STAFF_PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname !== '/signin'), page.click('button[type=submit]')]);
+}
+
 /** Fills in and submits the sign-up form; lands on "check your inbox". Returns the email. */
 async function submitSignUp(page, base, tag, shot) {
   await page.goto(`${base}/signup`);

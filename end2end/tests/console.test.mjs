@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE, STAFF_EMAIL as ADMIN_EMAIL, STAFF_PASSWORD as ADMIN_PASSWORD } from '../support.mjs';
+import { launch, signInStaff, sizes, hydrated, signUp, SHOTS, BASE } from '../support.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -34,11 +34,7 @@ for (const [name, options] of sizes) {
     const actx = await browser.newContext(options);
     const admin = await actx.newPage();
     admin.on('pageerror', (e) => errors.push(String(e)));
-    await admin.goto(`${BASE}/signin`);
-    await hydrated(admin);
-    await admin.fill('input[name=email]', ADMIN_EMAIL);
-    await admin.fill('input[name=password]', ADMIN_PASSWORD);
-    await Promise.all([admin.waitForURL((u) => u.pathname !== '/signin'), admin.click('button[type=submit]')]);
+    await signInStaff(admin);
     const title = `Maintenance window ${name} ${Date.now()}`;
     await admin.goto(`${BASE}/admin/notices`);
     await hydrated(admin);

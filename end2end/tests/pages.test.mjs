@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { launch, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES, STAFF_EMAIL, STAFF_PASSWORD } from '../support.mjs';
+import { launch, signInStaff, sizes, hydrated, signUp, SHOTS, BASE, SAMPLES } from '../support.mjs';
 
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -100,11 +100,7 @@ for (const [name, options] of sizes) {
     const adminCtx = await browser.newContext(options);
     const admin = await adminCtx.newPage();
     admin.on('pageerror', (e) => errors.push(String(e)));
-    await admin.goto(`${BASE}/signin`);
-    await hydrated(admin);
-    await admin.fill('input[name=email]', STAFF_EMAIL);
-    await admin.fill('input[name=password]', STAFF_PASSWORD);
-    await Promise.all([admin.waitForURL((u) => u.pathname !== '/signin'), admin.click('button[type=submit]')]);
+    await signInStaff(admin);
     for (const route of ADMIN) findings.push(...await sweep(admin, name, 'admin', route));
 
     assert.deepEqual(findings, [], 'every page fits, has 44 px targets on the phone and no serious or critical axe finding');
