@@ -76,6 +76,10 @@ pub struct Config {
     pub lease_secs: u64,
     /// `DARKROOM_WORKERS` in-process workers for `serve` (default 1; 0 = web only).
     pub workers: usize,
+    /// `DARKROOM_GROUP_COMMIT` (default 32, at most 32): the most generations created
+    /// together commit in one transaction (each whole or absent; see the store's
+    /// `jobs::group_commit`). 1 commits each on its own.
+    pub group_commit: usize,
     /// `DARKROOM_MAX_SIDE` longest side in pixels results are made at (default 1024).
     pub max_side: u32,
     /// `DARKROOM_ENGINE_THREADS`: the cores the local models may use, one thread pool shared
@@ -295,6 +299,7 @@ impl Config {
             google_issuer: var("DARKROOM_GOOGLE_ISSUER", "https://accounts.google.com".to_string()),
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
+            group_commit: var("DARKROOM_GROUP_COMMIT", darkroom_store::jobs::group_commit::MAX_BATCH),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
             video_timeout_secs: var("DARKROOM_VIDEO_TIMEOUT_SECS", 600),
@@ -441,6 +446,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("addr", &self.addr)
             .field("workers", &self.workers)
+            .field("group_commit", &self.group_commit)
             .field("media", &self.s3.as_ref().map_or(format!("folder {}", self.media_dir.display()), |s| format!("s3 bucket {} at {}", s.bucket, s.endpoint.as_deref().unwrap_or("AWS"))))
             .field("secrets_set", &set)
             .finish_non_exhaustive()

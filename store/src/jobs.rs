@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
 use crate::moderation::{decision_in, strike_in, NewDecision, StrikeRules};
-use crate::{events, ledger, new_id, now_ms, Backend, Result, Store, StoreError};
+use crate::{events, ledger, new_id, now_ms, Backend, BindArgs, OwnedArgs, Result, Store, StoreError};
+
+pub mod group_commit;
 
 /// A generation job as stored.
 #[derive(Clone, Debug, sqlx::FromRow, Serialize, Deserialize, PartialEq)]
@@ -250,47 +252,64 @@ const INSERT_JOB: &str = "INSERT INTO jobs (id, user_id, upload_id, mode, params
      AND ($18 IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = $18 AND user_id = $2 AND deleted_at IS NULL)) \
      AND ($21 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = $21 AND user_id = $2 AND revoked_at IS NULL))";
 
-/// `bind` on both of sqlx's query types, so one binder serves either.
-trait BindArgs<'q>: Sized {
-    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self;
-}
-
-impl<'q> BindArgs<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
-        self.bind(value)
-    }
-}
-
-impl<'q, O> BindArgs<'q> for sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
-    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
-        self.bind(value)
-    }
-}
-
-/// Binds [`INSERT_JOB`]'s `$1..$21` for `new` with its `id`, created at `now`.
-fn bind_new_job<'q, Q: BindArgs<'q>>(q: Q, new: &NewJob<'q>, id: &'q str, now: i64) -> Q {
+/// Binds [`INSERT_JOB`]'s `$1..$21` for `new` with its `id`, created at `now`, as owned
+/// values (so the arguments can outlive `new`: [`OwnedArgs`]).
+fn bind_new_job<'q, Q: BindArgs<'q>>(q: Q, new: &NewJob<'_>, id: &str, now: i64) -> Q {
     let (gates, api) = (&new.gates, new.api.as_ref());
-    q.bind_arg(id)
-        .bind_arg(new.user_id)
-        .bind_arg(new.upload_id)
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    q.bind_arg(id.to_owned())
+        .bind_arg(new.user_id.to_owned())
+        .bind_arg(owned(new.upload_id))
         .bind_arg(new.mode)
-        .bind_arg(new.params)
+        .bind_arg(new.params.to_owned())
         .bind_arg(new.cost)
         .bind_arg(gates.status)
         .bind_arg(new.visibility)
-        .bind_arg(new.idempotency_key)
+        .bind_arg(new.idempotency_key.to_owned())
         .bind_arg(now)
-        .bind_arg(new.prompt)
-        .bind_arg(gates.message)
+        .bind_arg(new.prompt.to_owned())
+        .bind_arg(owned(gates.message))
         .bind_arg(gates.category)
         .bind_arg((gates.status == JobStatus::Rejected).then_some(now))
         .bind_arg(new.style)
-        .bind_arg(api.map(|a| a.key_id))
-        .bind_arg(api.map(|a| a.request_hash))
-        .bind_arg(new.style_upload_id)
-        .bind_arg(new.template_id)
-        .bind_arg(new.request_id)
-        .bind_arg(api.filter(|a| a.cap.is_none()).map(|a| a.key_id))
+        .bind_arg(owned(api.map(|a| a.key_id)))
+        .bind_arg(owned(api.map(|a| a.request_hash)))
+        .bind_arg(owned(new.style_upload_id))
+        .bind_arg(owned(new.template_id))
+        .bind_arg(owned(new.request_id))
+        .bind_arg(owned(api.filter(|a| a.cap.is_none()).map(|a| a.key_id)))
+}
+
+/// The job [`Store::create_job_at_once`]'s statement created, if every step applied. On
+/// PostgreSQL the statement raises unless they all did, so its one row is the job; on SQLite
+/// the rows are told apart by their widths: the job's row, the debit's balance (2 columns)
+/// and the one lot's draw (1 column) must all be there.
+///
+/// Errors: [`StoreError::Db`] if the job's row does not decode.
+fn applied_at_once(backend: Backend, rows: &[sqlx::any::AnyRow]) -> Result<Option<Job>> {
+    use sqlx::FromRow;
+    if backend == Backend::Postgres {
+        return Ok(rows.first().map(Job::from_row).transpose()?);
+    }
+    let job_width = COLUMNS.split(", ").count();
+    let (mut job, mut debited, mut lots) = (None, false, 0);
+    for row in rows {
+        match sqlx::Row::len(row) {
+            n if n == job_width => job = Some(Job::from_row(row)?),
+            2 => debited = true,
+            1 => lots += 1,
+            _ => {}
+        }
+    }
+    Ok(job.filter(|_| debited && lots == 1))
+}
+
+/// Errors of [`Store::create_job_at_once`]'s statement that mean "did not apply", which the
+/// general path then answers: a step did not apply (`DR001`, PostgreSQL), the idempotency key
+/// was used before (unique index), or PostgreSQL gave up on a lock (deadlock `40P01`,
+/// serialization `40001`).
+fn not_applied(e: &StoreError) -> bool {
+    e.is_unique_violation() || matches!(e, StoreError::Db(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("DR001" | "40P01" | "40001")))
 }
 
 impl Store {
@@ -480,58 +499,37 @@ impl Store {
             stmts.join("; ")
         };
         let payload = job_event.payload();
-        let log_id = new_id();
-        let mut q = bind_new_job(sqlx::query(&sql), new, id, now)
-            .bind(&entry_id)
-            .bind(&entry_key)
-            .bind(&payload);
+        let mut args = bind_new_job(OwnedArgs::new(), new, id, now).bind_arg(entry_id).bind_arg(entry_key).bind_arg(payload);
         if let Some(l) = log {
-            q = q.bind(&log_id).bind(l.key_prefix).bind(l.method).bind(l.route);
+            args = args.bind_arg(new_id()).bind_arg(l.key_prefix.to_owned()).bind_arg(l.method.to_owned()).bind_arg(l.route.to_owned());
         }
         if postgres {
-            q = q.bind(crate::live::CHANNEL);
+            args = args.bind_arg(crate::live::CHANNEL);
             if queued {
-                q = q.bind(crate::live::Notice::Queued.payload());
+                args = args.bind_arg(crate::live::Notice::Queued.payload());
             }
         }
-        q = crate::moderation::bind_decisions(q, new.user_id, Some(id), gates.decisions, now);
-        // A step did not apply (DR001), the idempotency key was used, or PostgreSQL gave up on
-        // a lock (deadlock, serialization): the general path answers.
-        let not_applied = |e: &StoreError| {
-            e.is_unique_violation()
-                || matches!(e, StoreError::Db(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("DR001" | "40P01" | "40001")))
-        };
+        let args = crate::moderation::bind_decisions(args, new.user_id, Some(id), gates.decisions, now).finish()?;
+        if self.group_commit_max > 1 {
+            let creation = group_commit::Creation::new(sql, args, new.user_id.to_owned());
+            return Ok(self.create_in_group(creation).await?.map(|job| self.created_at_once(job)));
+        }
+        let q = sqlx::query_with(&sql, args);
         if postgres {
             // One statement on its own: it commits whole, or (a step did not apply) not at all.
-            let job = match q.fetch_one(&self.write_pool).await.map_err(StoreError::from) {
-                Ok(row) => <Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(&row)?,
-                Err(e) if not_applied(&e) => return Ok(None),
-                Err(e) => return Err(e),
+            return match q.fetch_all(&self.write_pool).await.map_err(StoreError::from) {
+                Ok(rows) => Ok(applied_at_once(self.backend, &rows)?.map(|job| self.created_at_once(job))),
+                Err(e) if not_applied(&e) => Ok(None),
+                Err(e) => Err(e),
             };
-            return Ok(Some(self.created_at_once(job)));
         }
         let mut tx = self.begin_write().await?;
-        let rows = match q.fetch_all(&mut *tx).await.map_err(StoreError::from) {
-            Ok(rows) => rows,
-            Err(e) if not_applied(&e) => {
-                tx.rollback().await?;
-                return Ok(None);
-            }
+        let job = match q.fetch_all(&mut *tx).await.map_err(StoreError::from) {
+            Ok(rows) => applied_at_once(self.backend, &rows)?,
+            Err(e) if not_applied(&e) => None,
             Err(e) => return Err(e),
         };
-        // Every step must have applied: the job row, the debit's balance and the one lot's
-        // draw (told apart by their widths).
-        let job_width = COLUMNS.split(", ").count();
-        let (mut job, mut debited, mut lots) = (None, false, 0);
-        for row in &rows {
-            match sqlx::Row::len(row) {
-                n if n == job_width => job = Some(<Job as sqlx::FromRow<sqlx::any::AnyRow>>::from_row(row)?),
-                2 => debited = true,
-                1 => lots += 1,
-                _ => {}
-            }
-        }
-        let Some(job) = job.filter(|_| debited && lots == 1) else {
+        let Some(job) = job else {
             tx.rollback().await?;
             return Ok(None);
         };

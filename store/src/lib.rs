@@ -68,6 +68,11 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The shared transaction of a group commit (`jobs::group_commit`) failed: nothing of
+    /// the creations in it was written (unless the connection was lost during `COMMIT`
+    /// itself, whose outcome no client can know, as for any transaction).
+    #[error("the group commit's transaction failed")]
+    GroupCommit(#[source] std::sync::Arc<sqlx::Error>),
 }
 
 impl StoreError {
@@ -78,6 +83,50 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// `bind` on sqlx's query types and on [`OwnedArgs`], so one binder serves each.
+pub(crate) trait BindArgs<'q>: Sized {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self;
+}
+
+impl<'q> BindArgs<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> BindArgs<'q> for sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+    fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+/// A statement's arguments that own their values (`'static`), so the statement can run in
+/// another task (the group commit's). Binding a borrowed `&str` does not compile; an
+/// encoding error is kept and reported by [`OwnedArgs::finish`], as sqlx's `bind` does at
+/// execution.
+pub(crate) struct OwnedArgs(std::result::Result<sqlx::any::AnyArguments<'static>, sqlx::error::BoxDynError>);
+
+impl OwnedArgs {
+    pub fn new() -> Self {
+        Self(Ok(Default::default()))
+    }
+
+    /// The arguments. Errors: [`StoreError::Db`] (`Encode`) if a value failed to encode.
+    pub fn finish(self) -> Result<sqlx::any::AnyArguments<'static>> {
+        self.0.map_err(|e| StoreError::Db(sqlx::Error::Encode(e)))
+    }
+}
+
+impl BindArgs<'static> for OwnedArgs {
+    fn bind_arg<T: 'static + sqlx::Encode<'static, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
+        use sqlx::Arguments;
+        Self(self.0.and_then(|mut args| {
+            args.add(value)?;
+            Ok(args)
+        }))
+    }
+}
 
 /// Announces a change to operator data inside the caller's transaction (on PostgreSQL every
 /// node's copy is dropped at commit); the caller counts it in this process after commit
@@ -119,6 +168,10 @@ pub struct Store {
     creations_at_once: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Templates, settings and terms versions as last read ([`cached`]).
     operator: std::sync::Arc<cached::OperatorData>,
+    /// Job creations waiting for the next group commit (`jobs::group_commit`).
+    group: std::sync::Arc<jobs::group_commit::GroupCommit>,
+    /// The most job creations one transaction commits together; 1: each its own.
+    group_commit_max: usize,
 }
 
 impl Store {
@@ -176,7 +229,26 @@ impl Store {
             }
             Backend::Postgres => (pool.clone(), pool_with(4, true).connect_with(opts).await?),
         };
-        Ok(Self { pool, write_pool, rate_pool, backend, url, hub: Default::default(), creations_at_once: Default::default(), operator: Default::default() })
+        Ok(Self {
+            pool,
+            write_pool,
+            rate_pool,
+            backend,
+            url,
+            hub: Default::default(),
+            creations_at_once: Default::default(),
+            operator: Default::default(),
+            group: Default::default(),
+            group_commit_max: jobs::group_commit::MAX_BATCH,
+        })
+    }
+
+    /// Sets the most job creations one transaction commits together (1..=[`jobs::group_commit::MAX_BATCH`],
+    /// clamped; the default is the maximum). 1 turns group commit off: each creation commits
+    /// on its own, in its caller's task (`jobs::group_commit` says what it buys).
+    pub fn with_group_commit(mut self, max: usize) -> Self {
+        self.group_commit_max = max.clamp(1, jobs::group_commit::MAX_BATCH);
+        self
     }
 
     /// The public feed's version in the database: it grows in the same transaction as every
@@ -223,18 +295,20 @@ impl Store {
     /// the caller is gone, the task still finishes and drops the `Transaction`, which rolls
     /// back.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
-        let (backend, pool) = match self.backend {
-            Backend::Sqlite => (self.backend, self.write_pool.clone()),
-            Backend::Postgres => (self.backend, self.pool.clone()),
-        };
-        let begin = tokio::spawn(async move {
-            match backend {
-                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin().await,
-            }
-        });
-        Ok(begin.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
+        begin_write_on(self.backend, &self.write_pool).await
     }
+}
+
+/// [`Store::begin_write`] on `pool` (the store's write pool: on PostgreSQL the main pool).
+pub(crate) async fn begin_write_on(backend: Backend, pool: &AnyPool) -> Result<sqlx::Transaction<'static, Any>> {
+    let pool = pool.clone();
+    let begin = tokio::spawn(async move {
+        match backend {
+            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => pool.begin().await,
+        }
+    });
+    Ok(begin.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
 }
 
 impl Store {

@@ -150,27 +150,21 @@ pub(crate) fn decision_rows(first: usize, n: usize) -> String {
 }
 
 /// Binds the values of [`decision_rows`] in order (each decision gets a new id).
-pub(crate) fn bind_decisions<'q>(
-    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    user_id: &'q str,
-    job_id: Option<&'q str>,
-    decisions: &'q [NewDecision],
-    now: i64,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+pub(crate) fn bind_decisions<'q, Q: crate::BindArgs<'q>>(mut q: Q, user_id: &str, job_id: Option<&str>, decisions: &[NewDecision], now: i64) -> Q {
     for d in decisions {
         q = q
-            .bind(new_id())
-            .bind(job_id)
-            .bind(user_id)
-            .bind(d.gate)
-            .bind(d.decision)
-            .bind(d.category)
-            .bind(&d.detector)
-            .bind(d.labels.to_string())
-            .bind(&d.policy_version)
-            .bind(&d.actor_id)
-            .bind(&d.reason)
-            .bind(now);
+            .bind_arg(new_id())
+            .bind_arg(job_id.map(str::to_owned))
+            .bind_arg(user_id.to_owned())
+            .bind_arg(d.gate)
+            .bind_arg(d.decision)
+            .bind_arg(d.category)
+            .bind_arg(d.detector.clone())
+            .bind_arg(d.labels.to_string())
+            .bind_arg(d.policy_version.clone())
+            .bind_arg(d.actor_id.clone())
+            .bind_arg(d.reason.clone())
+            .bind_arg(now);
     }
     q
 }

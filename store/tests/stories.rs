@@ -46,6 +46,7 @@ on_both!(
     support_requests_move_open_answered_closed_audited,
     members_search_and_staff_actions_are_audited,
     common_creations_take_one_round_trip_and_write_what_the_general_path_writes,
+    creations_arriving_together_commit_together_each_whole_or_absent,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -1138,4 +1139,92 @@ async fn common_creations_take_one_round_trip_and_write_what_the_general_path_wr
     assert_eq!(before, after, "no credit, event or log row for a refused creation");
     assert_eq!(store.creations_at_once(), 2);
     assert_lots_consistent(&store, &me).await;
+}
+
+/// Creations that arrive while a transaction runs commit together in the next one (group
+/// commit), each whole or absent: a batch that mixes good creations with a reused
+/// idempotency key, too few credits and a deleted upload writes exactly the good ones, and
+/// the others get the general path's answers. With group commit off, each commits alone.
+async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Backend) {
+    let store = fresh_store(b).await;
+    let mut members = Vec::new();
+    for i in 0..6 {
+        let m = member(&store, &format!("g{i}@example.com"), 10).await;
+        let up = upload(&store, &m).await;
+        members.push((m, up));
+    }
+    let poor = member(&store, "poor@example.com", 3).await;
+    let poor_up = upload(&store, &poor).await;
+    let gone = upload(&store, &members[2].0).await;
+    store.delete_upload(&gone, &members[2].0).await.unwrap();
+    let create = |user: &str, up: &str, key: &str| {
+        let (store, user, up, key) = (store.clone(), user.to_string(), up.to_string(), key.to_string());
+        tokio::spawn(async move { store.create_job(job(&user, &up, &key, 2)).await })
+    };
+    // Hold what the first batch needs (SQLite's one write connection; member 0's row on
+    // PostgreSQL), so everything sent meanwhile waits for the next transaction.
+    let mut held = store.begin_write().await.unwrap();
+    sqlx::query("UPDATE users SET event_seq = event_seq WHERE id = $1").bind(&members[0].0).execute(&mut *held).await.unwrap();
+    let first = create(&members[0].0, &members[0].1, "first");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut good = Vec::new();
+    for (m, up) in &members {
+        for k in 0..4 {
+            good.push(create(m, up, &format!("k{k}")));
+        }
+    }
+    let again = create(&members[1].0, &members[1].1, "k0");
+    let poor_jobs = [create(&poor, &poor_up, "p0"), create(&poor, &poor_up, "p1")];
+    let deleted = create(&members[2].0, &gone, "gone");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    held.commit().await.unwrap();
+
+    assert!(first.await.unwrap().unwrap().1);
+    let mut k0_of_member_1 = None;
+    for (i, t) in good.into_iter().enumerate() {
+        let (j, _) = t.await.unwrap().unwrap();
+        if i == 4 {
+            k0_of_member_1 = Some(j.id);
+        }
+    }
+    // The same key twice in one batch: one job, created once, both answered with it.
+    let (twin, _) = again.await.unwrap().unwrap();
+    assert_eq!(Some(twin.id.clone()), k0_of_member_1, "the reused key answers the same job");
+    let created: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND idempotency_key = 'k0'").bind(&members[1].0).fetch_one(&store.pool).await.unwrap();
+    assert_eq!(created, 1);
+    let mut poor_answers = Vec::new();
+    for t in poor_jobs {
+        poor_answers.push(match t.await.unwrap() {
+            Ok((_, true)) => "created",
+            Err(StoreError::InsufficientCredits { balance: 1, needed: 2 }) => "too few credits",
+            other => panic!("unexpected {other:?}"),
+        });
+    }
+    poor_answers.sort();
+    assert_eq!(poor_answers, ["created", "too few credits"], "3 credits cover one charge of 2");
+    assert!(matches!(deleted.await.unwrap(), Err(StoreError::NotFound)), "a deleted upload makes no job");
+
+    let stats = store.group_commit_stats();
+    assert_eq!(stats.creations, 1 + 24 + 1 + 2 + 1, "every common creation went through a group commit");
+    assert!(stats.largest > 1 && stats.transactions < stats.creations, "creations that arrived together shared a transaction: {stats:?}");
+    let expect = [(0, 5), (2, 4), (2, 4), (2, 4), (2, 4), (2, 4)];
+    for ((m, _), (balance, jobs)) in members.iter().zip(expect) {
+        assert_eq!(store.user(m).await.unwrap().balance, balance);
+        assert_eq!(store.jobs_for_user(m, None, None, 100).await.unwrap().len(), jobs);
+        let events = store.events_after(m, 0, 100).await.unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "each member's events numbered without a gap");
+        assert_eq!(events.iter().filter(|e| e.kind.as_str() == "job").count(), jobs, "a job event per creation");
+        assert_ledger_consistent(&store, m).await;
+        assert_lots_consistent(&store, m).await;
+    }
+    assert_eq!(store.user(&poor).await.unwrap().balance, 1);
+    assert_ledger_consistent(&store, &poor).await;
+
+    // Off: each creation commits on its own, outside any group.
+    let alone = store.clone().with_group_commit(1);
+    let (j, created) = alone.create_job(job(&members[1].0, &members[1].1, "alone", 2)).await.unwrap();
+    assert!(created && j.status == JobStatus::Queued);
+    assert_eq!(alone.group_commit_stats().creations, stats.creations, "not grouped");
+    assert_eq!(store.user(&members[1].0).await.unwrap().balance, 0);
 }
