@@ -7,7 +7,10 @@
 # PostgreSQL; sqlite3, one statement per transaction with the server's pragmas, for SQLite)
 # — the floor under what one API request can cost. Two loads: one member's key (each request
 # waits for the one before on the member's balance row until commit), then BENCH_MEMBERS (16)
-# members' keys in turn (no shared hot row).
+# members' keys in turn (no shared hot row). Both loads run twice on the same database:
+# first with group commit off (DARKROOM_GROUP_COMMIT=1: each creation commits on its own, the
+# baseline), then on (BENCH_GROUP_COMMIT, default 32: creations that arrive together share a
+# transaction).
 #
 # Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
 # BENCH_MEMBERS (16), BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
@@ -23,7 +26,7 @@ PORT=${BENCH_PORT:-3301}
 
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
 PGDB=darkroom_bench_api
-export DARKROOM_WORKERS=0
+export DARKROOM_WORKERS=0 DARKROOM_GROUP_COMMIT=1
 . bench/member.sh
 
 # A small photo (64x64 PNG), uploaded once per member.
@@ -60,8 +63,8 @@ LUA
 
 jobs_count() { echo "SELECT COUNT(*) FROM jobs;" | sql; }
 echo "Darkroom API benchmark: $DB, profile $PROFILE, wrk -t$THREADS -c$CONNS -d${SECS}s, $(nproc) cores"
-printf "%-34s %10s %10s  %s\n" target "per sec" p99 notes
-# `load N`: wrk with N members' keys; sets RPS_N and P99_N.
+printf "%-52s %10s %10s  %s\n" target "per sec" p99 notes
+# `load N TAG`: wrk with N members' keys; sets RPS_TAG_N and P99_TAG_N.
 load() {
   local script before after out
   script=$(lua "$1")
@@ -69,15 +72,12 @@ load() {
   before=$(jobs_count)
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$script" "$BASE/api/v1/generations")
   after=$(jobs_count)
-  printf -v "RPS_$1" '%s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
-  printf -v "P99_$1" '%s' "$(echo "$out" | awk '$1 == "99%" {print $2}')"
-  local rps="RPS_$1" p99="P99_$1"
-  printf "%-34s %10s %10s  %s\n" "POST /api/v1/generations, $1 key(s)" "${!rps}" "${!p99}" \
+  printf -v "RPS_$2_$1" '%s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+  printf -v "P99_$2_$1" '%s' "$(echo "$out" | awk '$1 == "99%" {print $2}')"
+  local rps="RPS_$2_$1" p99="P99_$2_$1"
+  printf "%-52s %10s %10s  %s\n" "POST /api/v1/generations, $1 key(s), group commit $2" "${!rps}" "${!p99}" \
     "$((after - before)) jobs created $(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')"
 }
-# One member: every request waits for the one before on the member's balance row.
-load 1
-# BENCH_MEMBERS members in parallel (no shared row but the template's use count).
 MEMBERS=${BENCH_MEMBERS:-16}
 for n in $(seq 2 "$MEMBERS"); do
   seed_member "$n"
@@ -85,7 +85,17 @@ for n in $(seq 2 "$MEMBERS"); do
   [ -n "$up" ] || { echo "upload for member $n failed" >&2; exit 1; }
   SECRETS+=("$SECRET") BODIES+=("{\"upload_id\":\"$up\",\"style\":3}") USER_IDS+=("$USER_ID") UPLOADS+=("$up")
 done
-load "$MEMBERS"
+# One member: every request waits for the one before on the member's balance row; then
+# MEMBERS members in parallel (no shared row). Group commit off (the baseline), then on.
+load 1 off
+load "$MEMBERS" off
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+DARKROOM_GROUP_COMMIT=${BENCH_GROUP_COMMIT:-32} "$BIN" serve >>"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 150); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.2; done
+load 1 on
+load "$MEMBERS" on
 sleep 2 # requests wrk abandoned at the end still finish (and log) on the server
 LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201 AND route = '/api/v1/generations';" | sql)
 CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)
@@ -167,6 +177,9 @@ else
   GEN=$(sqlite_rate "$N" "$WORK/generation.sql")
   printf "%-28s %10s %10s  %s\n" "raw generation rows" "$GEN" "-" "sqlite3, $N generations, one transaction each"
 fi
-RPS_N="RPS_$MEMBERS"
-awk -v a="$RPS_1" -v b="${!RPS_N}" -v m="$MEMBERS" -v r="$RAW" -v g="$GEN" \
-  'BEGIN { printf "API / raw INSERT: one key %.1f%%, %d keys %.1f%% (goal for %d keys: 35%%); raw generation rows / raw INSERT %.1f%%; API / raw generation rows: %d keys %.1f%%\n", 100 * a / r, m, 100 * b / r, m, 100 * g / r, m, 100 * b / g }'
+for tag in off on; do
+  one="RPS_${tag}_1" many="RPS_${tag}_$MEMBERS"
+  awk -v t="$tag" -v a="${!one}" -v b="${!many}" -v m="$MEMBERS" -v r="$RAW" -v g="$GEN" \
+    'BEGIN { printf "group commit %s: API / raw INSERT: one key %.1f%%, %d keys %.1f%% (goal for %d keys: 35%%); API / raw generation rows: %d keys %.1f%%\n", t, 100 * a / r, m, 100 * b / r, m, m, 100 * b / g }'
+done
+awk -v r="$RAW" -v g="$GEN" 'BEGIN { printf "raw generation rows / raw INSERT %.1f%%\n", 100 * g / r }'

@@ -76,10 +76,10 @@ pub struct Config {
     pub lease_secs: u64,
     /// `DARKROOM_WORKERS` in-process workers for `serve` (default 1; 0 = web only).
     pub workers: usize,
-    /// `DARKROOM_GROUP_COMMIT` (default 32, at most 32): the most generations created
-    /// together commit in one transaction (each whole or absent; see the store's
-    /// `jobs::group_commit`). 1 commits each on its own.
-    pub group_commit: usize,
+    /// `DARKROOM_GROUP_COMMIT` (at most 32): the most generations created together commit in
+    /// one transaction (each whole or absent; see the store's `jobs::group_commit`); 1
+    /// commits each on its own. Unset: 32 on SQLite, 1 on PostgreSQL.
+    pub group_commit: Option<usize>,
     /// `DARKROOM_MAX_SIDE` longest side in pixels results are made at (default 1024).
     pub max_side: u32,
     /// `DARKROOM_ENGINE_THREADS`: the cores the local models may use, one thread pool shared
@@ -299,7 +299,7 @@ impl Config {
             google_issuer: var("DARKROOM_GOOGLE_ISSUER", "https://accounts.google.com".to_string()),
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
-            group_commit: var("DARKROOM_GROUP_COMMIT", darkroom_store::jobs::group_commit::MAX_BATCH),
+            group_commit: std::env::var("DARKROOM_GROUP_COMMIT").ok().map(|v| v.parse().unwrap_or_else(|_| panic!("DARKROOM_GROUP_COMMIT={v} is not valid"))),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
             video_timeout_secs: var("DARKROOM_VIDEO_TIMEOUT_SECS", 600),

@@ -107,7 +107,10 @@ impl AppState {
     /// Errors: database or storage unreachable, an invalid moderation policy file. A missing
     /// engine is logged, not an error (images then wait for a moderator).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.database_url).await?.with_group_commit(config.group_commit);
+        let mut store = Store::connect(&config.database_url).await?;
+        if let Some(max) = config.group_commit {
+            store = store.with_group_commit(max);
+        }
         store.migrate().await?;
         let media = Media::from_config(&config)?;
         let mut engine_config = darkroom_engine::EngineConfig::new(&config.models_dir);

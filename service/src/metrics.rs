@@ -10,7 +10,8 @@
 //! ([`Metrics::render`]): jobs waiting, running and held for review, from the database
 //! (`darkroom_jobs`, so every node reports the cluster's queue the same); each generator's
 //! calls and failures over the last hour and its circuit (`darkroom_provider_calls`,
-//! `darkroom_provider_circuit_open`); the database pool (`darkroom_db_connections`).
+//! `darkroom_provider_circuit_open`); the database pool (`darkroom_db_connections`); group commit's transactions and the creations
+//! they ran (`darkroom_group_commits`, `darkroom_grouped_creations`).
 
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ pub struct Metrics {
     provider_calls: Family<ProviderLabels, Gauge>,
     provider_open: Family<ProviderOnly, Gauge>,
     db_connections: Family<PoolLabels, Gauge>,
+    group_commits: Gauge,
+    grouped_creations: Gauge,
 }
 
 impl Default for Metrics {
@@ -137,7 +140,24 @@ impl Metrics {
         registry.register("provider_circuit_open", "1 while a remote generator's circuit breaker is open", provider_open.clone());
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register("db_connections", "Database pool connections of this process, idle or in use", db_connections.clone());
-        Self { registry, http_requests, http_duration, sse_connections, jobs_finished, job_duration, webhook_deliveries, jobs, provider_calls, provider_open, db_connections }
+        let (group_commits, grouped_creations) = (Gauge::default(), Gauge::default());
+        registry.register("group_commits", "Transactions that committed generations created together (group commit), since start", group_commits.clone());
+        registry.register("grouped_creations", "Generations those transactions ran, since start (divided by group_commits: the mean batch)", grouped_creations.clone());
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            sse_connections,
+            jobs_finished,
+            job_duration,
+            webhook_deliveries,
+            jobs,
+            provider_calls,
+            provider_open,
+            db_connections,
+            group_commits,
+            grouped_creations,
+        }
     }
 
     /// Records one answered HTTP request.
@@ -175,6 +195,9 @@ impl Metrics {
         let (size, idle) = (i64::from(state.store.pool.size()), state.store.pool.num_idle() as i64);
         self.db_connections.get_or_create(&PoolLabels { state: "idle".into() }).set(idle);
         self.db_connections.get_or_create(&PoolLabels { state: "in_use".into() }).set((size - idle).max(0));
+        let grouped = state.store.group_commit_stats();
+        self.group_commits.set(grouped.transactions as i64);
+        self.grouped_creations.set(grouped.creations as i64);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(crate::ServiceError::internal)?;
         Ok(out)

@@ -326,8 +326,34 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(name).bind(user_id).execute(&mut *tx).await?;
         crate::audit::audit_in(&mut tx, Some(user_id), "account.rename", &format!("user:{user_id}"), "").await?;
+        // Explore may show the name (`show_name_at`).
+        crate::bump_feed(&mut tx).await?;
         tx.commit().await?;
+        self.feed_changed();
         Ok(())
+    }
+
+    /// Shows (`on`) or stops showing the member's display name with their public items.
+    /// Audited as `account.show_name` / `account.hide_name` on `user:<id>`; the public feed's
+    /// version moves, so cached Explore pages change at once.
+    pub async fn set_show_name(&self, user_id: &str, on: bool) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET show_name_at = CASE WHEN $1 THEN COALESCE(show_name_at, $2) END WHERE id = $3")
+            .bind(on)
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::audit_in(&mut tx, Some(user_id), if on { "account.show_name" } else { "account.hide_name" }, &format!("user:{user_id}"), "").await?;
+        crate::bump_feed(&mut tx).await?;
+        tx.commit().await?;
+        self.feed_changed();
+        Ok(())
+    }
+
+    /// The name shown with `user_id`'s public items: their display name if they opted in.
+    pub async fn public_name(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1 AND show_name_at IS NOT NULL").bind(user_id).fetch_optional(&self.pool).await?)
     }
 
     /// Restricts processing of the member's data (`on`), or lifts the restriction: while it

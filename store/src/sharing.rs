@@ -42,7 +42,13 @@ pub enum Sort {
 pub struct FeedItem {
     pub job: Job,
     pub likes: i64,
+    /// The owner's display name, if they show it with their public items
+    /// ([`Store::set_show_name`]).
+    pub creator: Option<String>,
 }
+
+/// The Explore queries' creator column: the owner's name if they show it.
+const CREATOR: &str = "(SELECT u.display_name FROM users u WHERE u.id = jobs.user_id AND u.show_name_at IS NOT NULL) AS creator";
 
 /// Where the next Explore page starts: the last item's id and, for `Top`, its like count.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -241,7 +247,7 @@ impl Store {
             Sort::Newest => {
                 let after_cond = if after.is_some() { "id < $2" } else { "$2 = ''" };
                 let sql = format!(
-                    "SELECT {COLUMNS}, (SELECT COUNT(*) FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1) AS likes \
+                    "SELECT {COLUMNS}, {CREATOR}, (SELECT COUNT(*) FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1) AS likes \
                      FROM jobs WHERE {public} AND {after_cond} AND $3 >= 0 ORDER BY id DESC LIMIT $4"
                 );
                 out = self.feed_rows(&sql, 0, after, limit, style).await?;
@@ -255,7 +261,7 @@ impl Store {
                 };
                 if let Some(cond) = liked_after {
                     let sql = format!(
-                        "SELECT {COLUMNS}, r.n AS likes FROM (SELECT job_id, COUNT(*) AS n FROM likes WHERE created_at >= $1 GROUP BY job_id) r \
+                        "SELECT {COLUMNS}, {CREATOR}, r.n AS likes FROM (SELECT job_id, COUNT(*) AS n FROM likes WHERE created_at >= $1 GROUP BY job_id) r \
                          JOIN jobs ON jobs.id = r.job_id WHERE {public} AND {cond} ORDER BY r.n DESC, jobs.id DESC LIMIT $4"
                     );
                     out = self.feed_rows(&sql, since, after, limit, style).await?;
@@ -263,7 +269,7 @@ impl Store {
                 if (out.len() as i64) < limit {
                     let zero_after = if after.is_some_and(|c| c.likes == 0) { "id < $2" } else { "length($2) >= 0" };
                     let sql = format!(
-                        "SELECT {COLUMNS}, CAST(0 AS BIGINT) AS likes FROM jobs WHERE {public} AND {zero_after} AND $3 >= 0 \
+                        "SELECT {COLUMNS}, {CREATOR}, CAST(0 AS BIGINT) AS likes FROM jobs WHERE {public} AND {zero_after} AND $3 >= 0 \
                          AND NOT EXISTS (SELECT 1 FROM likes l WHERE l.job_id = jobs.id AND l.created_at >= $1) ORDER BY id DESC LIMIT $4"
                     );
                     let rest = self.feed_rows(&sql, since, after, limit - out.len() as i64, style).await?;
@@ -286,7 +292,9 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         use sqlx::{FromRow, Row};
-        rows.iter().map(|r| Ok(FeedItem { job: Job::from_row(r)?, likes: r.try_get::<i64, _>("likes")? })).collect()
+        rows.iter()
+            .map(|r| Ok(FeedItem { job: Job::from_row(r)?, likes: r.try_get::<i64, _>("likes")?, creator: r.try_get::<Option<String>, _>("creator")? }))
+            .collect()
     }
 
     /// Likes a public item (once per member; again is a no-op). Returns the all-time count.

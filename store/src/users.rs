@@ -38,6 +38,9 @@ pub struct User {
     /// Since when the member restricts processing of their data (no training use, no
     /// showcase); `None`: not restricted.
     pub processing_restricted_at: Option<i64>,
+    /// Since when the member shows their display name with their public items (Explore, the
+    /// public page); `None`, the default: no name is shown.
+    pub show_name_at: Option<i64>,
     /// The `seq` of the member's newest live event (`store::events`: taken from this counter
     /// in the event's own transaction), 0 before the first; what the live stream resumes after.
     pub event_seq: i64,
@@ -86,7 +89,7 @@ pub struct NewUser<'a> {
 }
 
 pub(crate) const COLUMNS: &str = "id, email, password_hash, display_name, role, balance, created_at, restricted_until, suspended_at, \
-     email_verified_at, terms_version, training_consent_at, theme, language, publish_reviewed_at, processing_restricted_at, event_seq";
+     email_verified_at, terms_version, training_consent_at, theme, language, publish_reviewed_at, processing_restricted_at, show_name_at, event_seq";
 
 /// Canonical form of an email address for storage and lookup.
 pub fn normalize_email(email: &str) -> String {

@@ -1146,7 +1146,7 @@ async fn common_creations_take_one_round_trip_and_write_what_the_general_path_wr
 /// idempotency key, too few credits and a deleted upload writes exactly the good ones, and
 /// the others get the general path's answers. With group commit off, each commits alone.
 async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Backend) {
-    let store = fresh_store(b).await;
+    let store = fresh_store(b).await.with_group_commit(32);
     let mut members = Vec::new();
     for i in 0..6 {
         let m = member(&store, &format!("g{i}@example.com"), 10).await;

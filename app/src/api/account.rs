@@ -49,6 +49,8 @@ pub struct AccountView {
     pub training_consent: bool,
     /// The member restricts processing of their data (no training use, no showcase).
     pub processing_restricted: bool,
+    /// The member's display name appears with their public items (Explore, public pages).
+    pub show_name: bool,
     pub theme: String,
     pub language: String,
     pub terms_version: String,
@@ -193,6 +195,7 @@ pub async fn account_page() -> Result<AccountView, ServerFnError> {
         email_verified: u.email_verified_at.is_some(),
         training_consent: u.training_consent_at.is_some(),
         processing_restricted: u.processing_restricted_at.is_some(),
+        show_name: u.show_name_at.is_some(),
         theme: u.theme,
         language: u.language,
         terms_version: u.terms_version,
@@ -284,6 +287,16 @@ pub async fn set_training_consent(consent: Option<String>) -> Result<bool, Serve
     let on = consent.is_some_and(|c| !c.is_empty());
     let ip_hash = darkroom_service::accounts::ip_hash(&state, client.ip);
     state.store.record_consent(&user.id, "training", "", on, &ip_hash).await.map_err(ssr::store_err)?;
+    Ok(on)
+}
+
+/// Shows (`show` set) or stops showing the member's display name with their public items
+/// (Explore, public pages); off by default. Audited. Returns the new state.
+#[server(endpoint = "set_show_name")]
+pub async fn set_show_name(show: Option<String>) -> Result<bool, ServerFnError> {
+    let (state, user) = ssr::member().await?;
+    let on = show.is_some_and(|s| !s.is_empty());
+    state.store.set_show_name(&user.id, on).await.map_err(ssr::store_err)?;
     Ok(on)
 }
 

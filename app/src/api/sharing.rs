@@ -70,6 +70,10 @@ pub struct PublicItem {
     /// which lives as long as they do.
     #[serde(default)]
     pub og_video: Option<String>,
+    /// The owner's display name, if they show it with their public items (on public pages
+    /// only: a share link names nobody).
+    #[serde(default)]
+    pub creator: Option<String>,
 }
 
 /// A tile of Explore: what the grid shows of a public item. Its files' URLs are built from
@@ -94,6 +98,9 @@ pub struct ExploreItem {
     /// When it was made, milliseconds since the Unix epoch.
     #[serde(default)]
     pub created_at: i64,
+    /// The owner's display name, if they show it with their public items.
+    #[serde(default)]
+    pub creator: Option<String>,
 }
 
 /// One page of Explore.
@@ -132,7 +139,7 @@ pub(crate) mod ssr {
     }
 
     /// An Explore tile of `job` with its grant for this signing window.
-    pub fn explore_item(state: &AppState, job: &Job, likes: i64) -> ExploreItem {
+    pub fn explore_item(state: &AppState, job: &Job, likes: i64, creator: Option<String>) -> ExploreItem {
         ExploreItem {
             id: job.id.clone(),
             title: title(job).0,
@@ -143,6 +150,7 @@ pub(crate) mod ssr {
             liked: false,
             video: job.result_key.as_deref().is_some_and(darkroom_service::media::is_video),
             created_at: job.created_at,
+            creator,
         }
     }
 
@@ -179,6 +187,7 @@ pub(crate) mod ssr {
                 let dir = preview.strip_suffix(darkroom_service::sharing::PREVIEW_FILE).unwrap_or(preview);
                 format!("{base}{dir}{}", darkroom_service::sharing::PREVIEW_VIDEO_FILE)
             }),
+            creator: None,
         }
     }
 }
@@ -283,7 +292,8 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
     let (likes, liked) = state.store.likes(&job.id, viewer.as_deref()).await.map_err(ssr::err)?;
     let base = ssr::base_url(&state).await;
     let preview = darkroom_service::sharing::public_preview_path(&job.id);
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
+    let creator = state.store.public_name(&job.user_id).await.map_err(ssr::err)?;
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), creator, ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
 }
 
 /// Items the home page shows.
@@ -304,7 +314,7 @@ pub async fn showcase() -> Result<String, ServerFnError> {
     }
     let mut html = format!("<h2>{}</h2><ul class=\"grid justified\">", text(crate::i18n::tr(&lang, "home.showcase")));
     for job in &jobs {
-        let item = ssr::explore_item(&state, job, 0);
+        let item = ssr::explore_item(&state, job, 0, None);
         let src = darkroom_contract::media::shared_url(&item.id, "w512.jpg", &item.grant);
         html.push_str(&format!(
             "<li class=\"{class}\" data-job-id=\"{id}\"><a href=\"/p/{id}\"><img src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"/></a><span class=\"label ai\">{label}</span></li>",
@@ -344,7 +354,7 @@ pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<
         .feed
         .page_as(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1, &form, |rows| {
             let more = rows.len() as i64 > EXPLORE_PAGE;
-            let items: Vec<ExploreItem> = rows.iter().take(EXPLORE_PAGE as usize).map(|row| ssr::explore_item(&state, &row.job, row.likes)).collect();
+            let items: Vec<ExploreItem> = rows.iter().take(EXPLORE_PAGE as usize).map(|row| ssr::explore_item(&state, &row.job, row.likes, row.creator.clone())).collect();
             (items, more)
         })
         .await

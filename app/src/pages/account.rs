@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::account::{
     account_page, AccountView, ChangeEmail, ChangePassword, DeleteAccount, EndSession, RequestExport, RequestReset, ResendVerification,
-    ResetPassword, SetDisplayName, SetPreferences, SetProcessingRestricted, SetTrainingConsent,
+    ResetPassword, SetDisplayName, SetPreferences, SetProcessingRestricted, SetShowName, SetTrainingConsent,
 };
 use crate::i18n::{t, t_dyn, title, LANGUAGES};
 use crate::pages::auth::ActionError;
@@ -175,6 +175,7 @@ pub struct AccountData {
     pub training: ServerAction<SetTrainingConsent>,
     pub rename: ServerAction<SetDisplayName>,
     pub restrict: ServerAction<SetProcessingRestricted>,
+    pub show_name: ServerAction<SetShowName>,
     pub export: ServerAction<RequestExport>,
     pub delete: ServerAction<DeleteAccount>,
     pub page: Resource<Result<AccountView, ServerFnError>>,
@@ -185,22 +186,25 @@ impl AccountData {
     /// The actions, and the two resources keyed on the actions that change them.
     pub fn new() -> Self {
         let (password, end, training, export) = (ServerAction::new(), ServerAction::new(), ServerAction::new(), ServerAction::new());
-        let (rename, restrict) = (ServerAction::new(), ServerAction::new());
+        let (rename, restrict, show_name) = (ServerAction::new(), ServerAction::new(), ServerAction::new());
         let page = Resource::new(
             move || {
-                (end.version().get(), training.version().get(), export.version().get(), password.version().get(), rename.version().get(), restrict.version().get())
+                (
+                    (end.version().get(), training.version().get(), export.version().get()),
+                    (password.version().get(), rename.version().get(), restrict.version().get(), show_name.version().get()),
+                )
             },
             |_| account_page(),
         );
         let standing = Resource::new(|| (), |_| crate::api::moderation::my_standing());
-        Self { prefs: ServerAction::new(), password, email: ServerAction::new(), end, training, rename, restrict, export, delete: ServerAction::new(), page, standing }
+        Self { prefs: ServerAction::new(), password, email: ServerAction::new(), end, training, rename, restrict, show_name, export, delete: ServerAction::new(), page, standing }
     }
 }
 
 /// The account sections of Settings (its data: [`AccountData`] from the context).
 #[component]
 pub fn AccountSettings() -> impl IntoView {
-    let AccountData { prefs: prefs_action, password, email, end, training, rename, restrict, export, delete, page, standing } = expect_context::<AccountData>();
+    let AccountData { prefs: prefs_action, password, email, end, training, rename, restrict, show_name, export, delete, page, standing } = expect_context::<AccountData>();
     // New preferences: reload, so the whole page renders in them.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -296,6 +300,10 @@ pub fn AccountSettings() -> impl IntoView {
                         <button type="submit" disabled=a.processing_restricted>{t("settings.save")}</button>
                     </ActionForm>
                     {move || training.value().get().and_then(Result::err).map(|e| view! { <p class="notice error">{server_message(&e)}</p> })}
+                    <ActionForm action=show_name attr:class="row">
+                        <label><input type="checkbox" name="show" checked=a.show_name data-testid="show-name"/> " " {t("settings.show_name")}</label>
+                        <button type="submit" data-testid="show-name-save">{t("settings.save")}</button>
+                    </ActionForm>
                     <ActionForm action=restrict attr:class="row">
                         <label><input type="checkbox" name="restrict" checked=a.processing_restricted data-testid="restrict"/> " " {t("settings.restrict")}</label>
                         <button type="submit" data-testid="restrict-save">{t("settings.save")}</button>

@@ -101,7 +101,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                                                         view! { <div class="placeholder hidden-item">{placeholder}</div> }.into_any()
                                                     }}
                                                 </A>
-                                                <TileCaption title=alt_caption created_at=j.created_at/>
+                                                <TileCaption title=alt_caption created_at=j.created_at creator=None/>
                                                 <span class="label ai">{t("label.ai")}</span>
                                                 {j.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                                 <label class="pick" title=t("gallery.select")>

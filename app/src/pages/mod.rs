@@ -308,16 +308,20 @@ pub fn format_day(ms: i64) -> String {
     crate::i18n::tf("date.day", &[("d", &d), ("m", &month), ("y", &y)])
 }
 
-/// The caption under a grid tile: its title (cut to one line by the stylesheet) and the day
-/// it was made, as a `<time>` with the ISO instant.
+/// The caption under a grid tile: its title (cut to one line by the stylesheet), then the
+/// creator's name when given (Explore, for owners who show it) and the day it was made, as a
+/// `<time>` with the ISO instant.
 #[component]
-pub fn TileCaption(title: String, created_at: i64) -> impl IntoView {
+pub fn TileCaption(title: String, created_at: i64, creator: Option<String>) -> impl IntoView {
     let iso = format_iso(created_at);
     let hover = title.clone();
     view! {
         <span class="caption">
             <span class="caption-title" title=hover>{title}</span>
-            <time datetime=format!("{}T{}:00Z", &iso[0..10], &iso[11..16])>{format_day(created_at)}</time>
+            <span class="caption-meta">
+                {creator.map(|c| view! { <span class="creator" data-testid="creator">{crate::i18n::tf("explore.by", &[("name", &c)])}</span> })}
+                <time datetime=format!("{}T{}:00Z", &iso[0..10], &iso[11..16])>{format_day(created_at)}</time>
+            </span>
         </span>
     }
 }

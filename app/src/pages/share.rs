@@ -115,7 +115,10 @@ fn ItemView(item: PublicItem, noindex: bool, signed_in: bool) -> impl IntoView {
                 }}
                 <figcaption><span class="label ai">{t("label.ai")}</span></figcaption>
             </figure>
-            <p class="muted">{item.style_label.clone()} " · " {format_time(item.created_at)}</p>
+            <p class="muted">
+                {item.creator.clone().map(|c| view! { <span data-testid="creator">{tf("explore.by", &[("name", &c)])}</span> " · " })}
+                {item.style_label.clone()} " · " {format_time(item.created_at)}
+            </p>
             // A <div>, not a <p>: the like form inside may not sit in a paragraph (HTML).
             <div class="actions row">
                 <a class="button" href=download download>{t("item.download")}</a>
@@ -207,7 +210,7 @@ pub fn ExploreFeed() -> impl IntoView {
                             {p.items.into_iter().map(|i| {
                                 let url = |v: &str| darkroom_contract::media::shared_url(&i.id, v, &i.grant);
                                 let (webp, jpeg, thumb) = (crate::pages::srcset(i.width, "webp", url), crate::pages::srcset(i.width, "jpg", url), url("thumb"));
-                                let caption = i.title.clone();
+                                let (caption, creator) = (i.title.clone(), i.creator.clone());
                                 view! {
                                 <li class=crate::pages::tile_ratio(i.width, i.height) data-job-id=i.id.clone()>
                                     <A href=format!("/p/{}", i.id)>
@@ -216,7 +219,7 @@ pub fn ExploreFeed() -> impl IntoView {
                                             <img src=thumb srcset=jpeg sizes="(max-width: 600px) 50vw, 256px" alt=i.title loading="lazy"/>
                                         </picture>
                                     </A>
-                                    <TileCaption title=caption created_at=i.created_at/>
+                                    <TileCaption title=caption created_at=i.created_at creator=creator/>
                                     <span class="label ai">{t("label.ai")}</span>
                                     {i.video.then(|| view! { <span class="label video" data-testid="video-mark">{t("label.video")}</span> })}
                                     <span class="label likes">{format!("♥ {}", i.likes)}</span>

@@ -983,6 +983,19 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     let (n1, n2) = (nonce_of(&explore_html), nonce_of(&again));
     assert_ne!(n1, n2, "a fresh nonce");
     assert_eq!(again.replace(&n2, &n1), explore_html, "served again");
+    // The creator's name: none until the owner turns it on; then on the tile and the public
+    // page, for visitors too (the HTML cache follows at once); gone again when turned off.
+    assert_eq!(feed["items"][0]["creator"], json!(null));
+    assert!(!explore_html.contains("data-testid=\"creator\""), "no name by default");
+    let owner_id = user_id(&app, "own@example.com").await;
+    let name = app.state.store.user(&owner_id).await.unwrap().display_name;
+    assert_eq!(app.call(&owner, "set_show_name", &[("show", "on")]).await, (200, json!(true)));
+    assert_eq!(app.call(&visitor, "explore", &[]).await.1["items"][0]["creator"], name.as_str());
+    let by = format!("by {name}");
+    assert!(visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap().contains(&by), "on the tile");
+    assert!(visitor.get(format!("{}/p/{id}", app.base)).send().await.unwrap().text().await.unwrap().contains(&by), "on the public page");
+    assert_eq!(app.call(&owner, "set_show_name", &[]).await, (200, json!(false)));
+    assert!(!visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap().contains(&by), "off again");
     assert_eq!(app.call(&visitor, "like_item", &[("id", &id), ("on", "true")]).await.0, 401, "visitors cannot like");
     assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1));
     assert_eq!(app.call(&other, "like_item", &[("id", &id), ("on", "true")]).await.1, json!(1), "one like per member");
