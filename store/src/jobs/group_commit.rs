@@ -4,8 +4,9 @@
 //! One commit per generation was the floor of `POST /api/v1/generations` under load: every
 //! commit writes the pages it touched (SQLite's WAL frames; PostgreSQL's WAL record and
 //! flush), and a generation touches ten rows in eight tables. Here each caller hands its
-//! creation (one statement, its arguments owned) to a queue. Whoever finds the queue idle
-//! starts a drain task; the task takes every creation waiting (at most
+//! creation (one statement, its arguments owned) to a queue. Whoever finds fewer drain tasks
+//! running than the backend's lanes ([`lanes`]: SQLite has one writer, PostgreSQL takes
+//! several) starts one; a drain task takes every creation waiting (at most
 //! [`Store::group_commit_max`]), opens one write transaction, runs each inside its own
 //! savepoint, rolls back to the savepoint any that did not apply, commits once, and only
 //! then answers every caller. Nothing waits for a batch to fill: a lone request is a batch of
@@ -76,7 +77,8 @@ pub struct GroupCommitStats {
 #[derive(Debug, Default)]
 struct Queue {
     waiting: Vec<Creation>,
-    draining: bool,
+    /// Drain tasks running, at most [`lanes`].
+    drains: usize,
 }
 
 impl std::fmt::Debug for Creation {
@@ -102,7 +104,9 @@ impl Store {
         let start = {
             let mut queue = self.group.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.waiting.push(creation);
-            !std::mem::replace(&mut queue.draining, true)
+            let start = queue.drains < lanes(self.backend);
+            queue.drains += usize::from(start);
+            start
         };
         if start {
             let (group, backend, pool, max) = (self.group.clone(), self.backend, self.write_pool.clone(), self.group_commit_max);
@@ -112,34 +116,52 @@ impl Store {
     }
 }
 
-/// Clears `draining` however the drain task ends, failing what it had not taken (their
-/// senders drop), so no caller waits on a task that is gone.
-struct DrainGuard(Arc<GroupCommit>);
+/// How many drain tasks may run at once: SQLite writes through one connection, so one;
+/// PostgreSQL runs batches side by side on its pool (their member-id order keeps them from
+/// deadlocking on members' rows), as many as its disk flushes well together.
+pub fn lanes(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
+}
+
+/// Counts a drain task out however it ends. One that ends early (a panic, the runtime
+/// shutting down) and was the last fails what it had not taken (their reply channels drop),
+/// so no caller waits on a task that is gone.
+struct DrainGuard {
+    group: Arc<GroupCommit>,
+    done: bool,
+}
 
 impl Drop for DrainGuard {
     fn drop(&mut self) {
-        let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.draining {
-            queue.draining = false;
+        if self.done {
+            return;
+        }
+        let mut queue = self.group.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.drains = queue.drains.saturating_sub(1);
+        if queue.drains == 0 {
             queue.waiting.clear();
         }
     }
 }
 
 async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: usize) {
-    let guard = DrainGuard(group);
+    let mut guard = DrainGuard { group, done: false };
     loop {
         let batch: Vec<Creation> = {
-            let mut queue = guard.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut queue = guard.group.queue.lock().unwrap_or_else(|e| e.into_inner());
             if queue.waiting.is_empty() {
-                queue.draining = false;
+                queue.drains -= 1;
+                guard.done = true;
                 return;
             }
             let n = queue.waiting.len().min(max.min(MAX_BATCH));
             queue.waiting.drain(..n).collect()
         };
         {
-            let mut stats = guard.0.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let mut stats = guard.group.stats.lock().unwrap_or_else(|e| e.into_inner());
             stats.transactions += 1;
             stats.creations += batch.len() as u64;
             stats.largest = stats.largest.max(batch.len() as u64);
@@ -167,13 +189,23 @@ async fn run_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -
     let mut savepoint = "SAVEPOINT creation";
     let mut rest = batch.into_iter();
     while let Some(creation) = rest.next() {
-        // The savepoint's own statements fail only with the transaction itself.
-        if let Err(e) = (&mut *tx).execute(savepoint).await {
-            return fail_all(std::iter::once(creation.reply).chain(rest.map(|c| c.reply)), answers, e.into());
-        }
+        // On SQLite the savepoint goes first in the creation's own multi-statement query (one
+        // hand-off to its worker thread, not two); PostgreSQL prepares the creation's
+        // statement, so the savepoint is a simple query before it. Either fails only with the
+        // transaction itself.
+        let prefixed;
+        let sql = if backend == Backend::Sqlite {
+            prefixed = format!("{savepoint}; {}", creation.sql);
+            &prefixed
+        } else {
+            if let Err(e) = (&mut *tx).execute(savepoint).await {
+                return fail_all(std::iter::once(creation.reply).chain(rest.map(|c| c.reply)), answers, e.into());
+            }
+            &creation.sql
+        };
         savepoint = "RELEASE SAVEPOINT creation; SAVEPOINT creation";
         let args: AnyArguments<'_> = creation.args;
-        let answer = match sqlx::query_with(&creation.sql, args).fetch_all(&mut *tx).await {
+        let answer = match sqlx::query_with(sql, args).fetch_all(&mut *tx).await {
             Ok(rows) => super::applied_at_once(backend, &rows),
             Err(e) => Err(e.into()),
         };
