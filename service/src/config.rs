@@ -244,10 +244,12 @@ pub struct Config {
 }
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v} is not valid")),
-        Err(_) => default,
-    }
+    var_opt(name).unwrap_or(default)
+}
+
+/// `name` parsed, `None` when unset. Panics on a value that does not parse.
+fn var_opt<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v} is not valid")))
 }
 
 /// An optional setting: unset or empty is `None`.
@@ -299,7 +301,7 @@ impl Config {
             google_issuer: var("DARKROOM_GOOGLE_ISSUER", "https://accounts.google.com".to_string()),
             lease_secs: var("DARKROOM_JOB_LEASE_SECS", 30),
             workers: var("DARKROOM_WORKERS", 1),
-            group_commit: std::env::var("DARKROOM_GROUP_COMMIT").ok().map(|v| v.parse().unwrap_or_else(|_| panic!("DARKROOM_GROUP_COMMIT={v} is not valid"))),
+            group_commit: var_opt("DARKROOM_GROUP_COMMIT"),
             max_side: var("DARKROOM_MAX_SIDE", 1024),
             engine_threads: var("DARKROOM_ENGINE_THREADS", 0),
             video_timeout_secs: var("DARKROOM_VIDEO_TIMEOUT_SECS", 600),

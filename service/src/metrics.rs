@@ -10,8 +10,9 @@
 //! ([`Metrics::render`]): jobs waiting, running and held for review, from the database
 //! (`darkroom_jobs`, so every node reports the cluster's queue the same); each generator's
 //! calls and failures over the last hour and its circuit (`darkroom_provider_calls`,
-//! `darkroom_provider_circuit_open`); the database pool (`darkroom_db_connections`); group commit's transactions and the creations
-//! they ran (`darkroom_group_commits`, `darkroom_grouped_creations`).
+//! `darkroom_provider_circuit_open`); the database pool (`darkroom_db_connections`); group
+//! commit's transactions and the creations they ran (`darkroom_group_commits`,
+//! `darkroom_grouped_creations`).
 
 use std::time::Duration;
 

@@ -72,7 +72,7 @@ pub enum StoreError {
     /// the creations in it was written (unless the connection was lost during `COMMIT`
     /// itself, whose outcome no client can know, as for any transaction).
     #[error("the group commit's transaction failed")]
-    GroupCommit(#[source] std::sync::Arc<sqlx::Error>),
+    GroupCommit(#[source] std::sync::Arc<StoreError>),
 }
 
 impl StoreError {

@@ -112,7 +112,7 @@ impl Store {
             let (group, backend, pool, max) = (self.group.clone(), self.backend, self.write_pool.clone(), self.group_commit_max);
             tokio::spawn(async move { drain(group, backend, pool, max).await });
         }
-        answer.await.map_err(|_| StoreError::GroupCommit(Arc::new(sqlx::Error::WorkerCrashed)))?
+        answer.await.map_err(|_| StoreError::GroupCommit(Arc::new(sqlx::Error::WorkerCrashed.into())))?
     }
 }
 
@@ -230,10 +230,7 @@ async fn run_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -
 
 /// The batch's transaction failed: every creation in it (answered or not) fails with `e`.
 fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Option<Job>>>>>, answered: Answers, e: StoreError) -> Answers {
-    let cause = Arc::new(match e {
-        StoreError::Db(e) => e,
-        other => sqlx::Error::Protocol(other.to_string()),
-    });
+    let cause = Arc::new(e);
     answered
         .into_iter()
         .map(|(reply, _)| reply)
