@@ -247,7 +247,19 @@ pub mod ssr {
         ServerFnError::new(e.to_string())
     }
 
-    pub fn job_view(j: darkroom_store::jobs::Job, queue_position: Option<i64>) -> super::JobView {
+    /// Every style's name in the page's language, by index (`darkroom_service::styles::names`:
+    /// the operator's style templates). Errors: the store's (500).
+    pub async fn style_names(state: &AppState) -> Result<Vec<String>, ServerFnError> {
+        darkroom_service::styles::names(state, &crate::i18n::read_prefs().lang).await.map_err(fail)
+    }
+
+    /// Style `i`'s name from [`style_names`]' list.
+    pub fn style_name(names: &[String], i: usize) -> String {
+        names.get(i).cloned().unwrap_or_else(|| darkroom_service::styles::unnamed(i))
+    }
+
+    /// A job as the member's pages show it; `names` from [`style_names`] label its style.
+    pub fn job_view(j: darkroom_store::jobs::Job, queue_position: Option<i64>, names: &[String]) -> super::JobView {
         let p: serde_json::Value = serde_json::from_str(&j.params).unwrap_or_default();
         let styles: Vec<(usize, f64)> = p["styles"]
             .as_array()
@@ -255,11 +267,11 @@ pub mod ssr {
             .unwrap_or_default();
         let style_label = match styles.as_slice() {
             _ if j.style_upload_id.is_some() => "Own style image".into(),
-            [(a, _)] => darkroom_service::styles::style_name(*a),
+            [(a, _)] => style_name(names, *a),
             [(a, _), (b, wb)] => format!(
                 "{} + {} ({}%)",
-                darkroom_service::styles::style_name(*a),
-                darkroom_service::styles::style_name(*b),
+                style_name(names, *a),
+                style_name(names, *b),
                 (wb * 100.0).round()
             ),
             _ => j.template_id.clone().unwrap_or_else(|| "Custom".into()),
@@ -413,7 +425,7 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
         Some(row) => row.balance,
         None => state.store.user(&user.id).await.map_err(|e| ssr::fail(e.into()))?.balance,
     };
-    use darkroom_service::styles;
+    let lang = crate::i18n::read_prefs().lang;
     // The style templates' price (each style's template may have its own; the first's shown).
     let cost = match darkroom_service::templates::offered(&state, &darkroom_service::api::style_id(0)).await {
         Ok(t) => darkroom_service::templates::cost(&state, &t),
@@ -421,8 +433,11 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
     };
     Ok(CreateInfo {
         cost,
-        styles: (0..darkroom_service::generation::NUM_STYLES)
-            .map(|i| StyleInfo { index: i, name: styles::style_name(i), description: darkroom_contract::styles::style_description(i).to_string(), preview: format!("/previews/{}", styles::preview_file(i)) })
+        styles: darkroom_service::styles::catalogue(&state, &lang)
+            .await
+            .map_err(ssr::fail)?
+            .into_iter()
+            .map(|s| StyleInfo { index: s.index, name: s.name, description: s.description, preview: s.preview_url })
             .collect(),
         idempotency_key: darkroom_store::new_id(),
         max_upload_mb: (state.config.upload.max_bytes / 1_000_000) as u64,
@@ -439,6 +454,8 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
                 t.params["generator"] != local_style::ID && t.params["generator"] != any_style::ID
             })
             .map(|t| TemplateCard {
+                name: t.translations.get(&lang).and_then(|tr| tr.name.clone()).unwrap_or(t.name),
+                description: t.translations.get(&lang).and_then(|tr| tr.description.clone()).unwrap_or(t.description),
                 photo: t.needs.photo != "no",
                 prompt_required: t.needs.prompt == "required",
                 video: t.mode == "image_to_video" || t.mode == "video_to_video",
@@ -446,8 +463,6 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
                 default_seconds: t.params["seconds"].as_f64().unwrap_or(darkroom_service::templates::DEFAULT_CLIP_SECONDS),
                 max_seconds: state.config.video_max_secs,
                 id: t.id,
-                name: t.name,
-                description: t.description,
                 mode: t.mode,
                 cost: t.cost,
                 preview_url: t.preview_url,
@@ -456,12 +471,21 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
     })
 }
 
+/// Every style's name in the viewer's language, by index (anyone: the filters of Explore and
+/// My gallery). The operator's style templates name them.
+#[server(endpoint = "style_names")]
+pub async fn style_names() -> Result<Vec<String>, ServerFnError> {
+    let state = ssr::state()?;
+    ssr::style_names(&state).await
+}
+
 /// The member's generations, newest first (50 at most; `status` filters).
 #[server(endpoint = "list_jobs")]
 pub async fn list_jobs(status: Option<JobStatus>) -> Result<Vec<JobView>, ServerFnError> {
     let (state, user) = ssr::member().await?;
     let jobs = state.store.jobs_for_user(&user.id, status, None, 50).await.map_err(|e| ssr::fail(e.into()))?;
     let mut out = Vec::with_capacity(jobs.len());
+    let names = ssr::style_names(&state).await?;
     // One median per template on the page, for the ETAs of the unfinished jobs.
     let mut typical: std::collections::HashMap<String, Option<i64>> = Default::default();
     for j in jobs {
@@ -477,7 +501,7 @@ pub async fn list_jobs(status: Option<JobStatus>) -> Result<Vec<JobView>, Server
             },
             _ => None,
         };
-        out.push(JobView { typical_ms: eta, ..ssr::job_view(j, pos) });
+        out.push(JobView { typical_ms: eta, ..ssr::job_view(j, pos, &names) });
     }
     Ok(out)
 }
@@ -550,7 +574,8 @@ pub async fn gallery_page(
         .await
         .map_err(|e| ssr::fail(e.into()))?;
     let more = rows.len() as i64 > GALLERY_PAGE;
-    let items: Vec<JobView> = rows.into_iter().take(GALLERY_PAGE as usize).map(|j| ssr::job_view(j, None)).collect();
+    let names = ssr::style_names(&state).await?;
+    let items: Vec<JobView> = rows.into_iter().take(GALLERY_PAGE as usize).map(|j| ssr::job_view(j, None, &names)).collect();
     let next = more.then(|| items.last().map(|j| j.id.clone())).flatten();
     Ok(GalleryChunk { items, next })
 }
@@ -564,7 +589,8 @@ pub async fn get_job(id: String) -> Result<JobView, ServerFnError> {
         Some(t) => darkroom_service::retention::result_expires_at(&state, &user.id, t).await.map_err(ssr::fail)?,
         None => None,
     };
-    Ok(JobView { expires_at, again_key: darkroom_store::new_id(), ..ssr::job_view(j, None) })
+    let names = ssr::style_names(&state).await?;
+    Ok(JobView { expires_at, again_key: darkroom_store::new_id(), ..ssr::job_view(j, None, &names) })
 }
 
 /// What the item page shows around one of the member's items: its neighbours in the gallery's

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod i18n;
 pub mod live;
+pub mod toast;
 pub mod pages;
 pub mod routes;
 
@@ -100,6 +101,7 @@ pub fn App() -> impl IntoView {
     let prefs = i18n::read_prefs();
     provide_context(prefs.clone());
     let live = live::Live::provide();
+    toast::Toasts::provide();
     // The live stream opens once the member is known: an effect (browser only, after
     // hydration) that reruns when the session resource changes.
     Effect::new(move |_| live.start_when_signed_in(me));
@@ -110,6 +112,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Header/>
             <live::ConnectionBanner/>
+            <toast::ToastRegion/>
             <main>
                 <ErrorBoundary fallback=|_| view! { <GlobalError/> }>
                     <Routes fallback=|| view! { <pages::NotFound/> }>

@@ -8,8 +8,7 @@
 //! - the live stream's [`LiveEvent`] and its payloads ([`event`]);
 //! - the names of a result's files and renditions ([`media`]);
 //! - support requests' [`SupportTopic`] and [`SupportStatus`] ([`support`]);
-//! - the operator's notices to members, [`NoticeKind`] ([`notice`]);
-//! - the built-in styles' names and descriptions ([`styles`]).
+//! - the operator's notices to members, [`NoticeKind`] ([`notice`]).
 //!
 //! Stored form: every enum is TEXT in both databases (its `as_str`), read back with
 //! [`std::str::FromStr`]; an unknown value read back is an error ([`ParseError`]), never a
@@ -24,7 +23,6 @@ pub mod job;
 pub mod media;
 pub mod moderation;
 pub mod notice;
-pub mod styles;
 pub mod support;
 
 pub use event::{EventKind, JobState, LiveEvent};

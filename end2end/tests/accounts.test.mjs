@@ -80,6 +80,8 @@ test('sign up, verify, reset, theme and language, new terms, export, delete', { 
     ['/credits/buy', ['Ihre Zahlungen']],
     ['/settings/api', ['API-Schlüssel', 'Neuer Schlüssel', 'Beispiele']],
     ['/explore', ['Entdecken', 'Neueste']],
+    // The styles' names are their templates' (operator data), in German.
+    ['/create', ['Nachtgold', 'Sonniges Pastell']],
     ['/privacy', ['Datenschutzhinweise', 'Was wir speichern']],
     ['/nowhere', ['Nicht gefunden']],
   ]) {
@@ -88,10 +90,19 @@ test('sign up, verify, reset, theme and language, new terms, export, delete', { 
     await page.waitForFunction(() => !document.body.innerText.includes('Wird geladen'));
     const text = await page.textContent('main');
     for (const w of words) assert.ok(text.includes(w), `${url} says "${w}"`);
-    for (const english of ['Loading…', 'Download CSV', 'Nothing here yet', 'AI-generated']) {
+    for (const english of ['Loading…', 'Download CSV', 'Nothing here yet', 'AI-generated', 'Night Gold']) {
       assert.ok(!text.includes(english), `${url} has no English "${english}"`);
     }
   }
+
+  // A choice saved says so in a toast (and the region announces it).
+  await page.goto(`${BASE}/settings`);
+  await hydrated(page);
+  await page.check('[data-testid=show-name]');
+  await page.click('[data-testid=show-name-save]');
+  const toast = await page.waitForSelector('[role=status] [data-testid=toast]');
+  assert.equal((await toast.textContent()).trim(), 'Gespeichert.');
+  await page.waitForSelector('[data-testid=toast]', { state: 'detached', timeout: 10_000 });
 
   // An administrator publishes a material terms version; the member must accept it.
   const actx = await browser.newContext();

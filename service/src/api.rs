@@ -184,7 +184,7 @@ pub struct Style {
     pub index: usize,
     /// Stable id, e.g. `style-07`; also accepted as an OpenAI `model`.
     pub id: String,
-    /// Its name, e.g. `Night Gold` (`darkroom_contract::styles`).
+    /// Its name, e.g. `Night Gold` (its template's, `style-08`: the operator's).
     pub name: String,
     /// One line on its look.
     pub description: String,
@@ -192,11 +192,13 @@ pub struct Style {
     pub preview_url: String,
 }
 
-/// The built-in styles.
-pub fn styles() -> Vec<Style> {
-    (0..NUM_STYLES)
-        .map(|i| Style { index: i, id: style_id(i), name: styles::style_name(i), description: darkroom_contract::styles::style_description(i).to_string(), preview_url: format!("/previews/{}", styles::preview_file(i)) })
-        .collect()
+/// The built-in styles offered now (`styles::catalogue`), named in English. Errors: the store's.
+pub async fn styles(state: &AppState) -> Result<Vec<Style>, ServiceError> {
+    Ok(styles::catalogue(state, "en")
+        .await?
+        .into_iter()
+        .map(|s| Style { index: s.index, id: s.template_id, name: s.name, description: s.description, preview_url: s.preview_url })
+        .collect())
 }
 
 /// `style-01` … `style-26`.

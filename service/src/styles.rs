@@ -1,5 +1,9 @@
 //! The built-in style catalogue (26 styles of `multistyle26.onnx`) and its previews, which
 //! the engine renders itself from a sample photo (so they always show the real output).
+//!
+//! The network ships its styles numbered only. Their names and descriptions are the
+//! operator's data: style `i` is named by its template `style-NN` (`api::style_id`, seeded by
+//! migration 0023 with names such as "Night Gold" and their German), which the console edits.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +17,52 @@ pub fn preview_file(i: usize) -> String {
     format!("style-{i:02}.jpg")
 }
 
-/// Display name of style `i` (`darkroom_contract::styles`: the model ships none).
-pub fn style_name(i: usize) -> String {
-    darkroom_contract::styles::style_name(i)
+/// One style as members pick it: the network's `index` and its template, in a page's
+/// language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offered {
+    /// The network's style index, `0..NUM_STYLES`.
+    pub index: usize,
+    /// Its template (`style-07`).
+    pub template_id: String,
+    pub name: String,
+    pub description: String,
+    /// The template's preview, else the engine's render (`/previews/style-06.jpg`).
+    pub preview_url: String,
+}
+
+/// The styles members pick from, in the network's order, named by their templates in `lang`
+/// (`templates::localized`). A style whose template is archived (or missing) is not offered.
+/// Reads the store's cached catalogue. Errors: the store's.
+pub async fn catalogue(state: &crate::AppState, lang: &str) -> Result<Vec<Offered>, crate::ServiceError> {
+    let rows = state.store.templates(false).await?;
+    Ok((0..NUM_STYLES)
+        .filter_map(|index| {
+            let id = crate::api::style_id(index);
+            let row = rows.iter().find(|r| r.id == id)?;
+            let (name, description) = crate::templates::localized(row, lang);
+            let preview_url = if row.preview_url.is_empty() { format!("/previews/{}", preview_file(index)) } else { row.preview_url.clone() };
+            Some(Offered { index, template_id: id, name, description, preview_url })
+        })
+        .collect())
+}
+
+/// What style `i` is called where no template names it: "Style 8" for index 7.
+pub fn unnamed(i: usize) -> String {
+    format!("Style {}", i + 1)
+}
+
+/// Every style's name in `lang`, by index (`0..NUM_STYLES`): archived ones too, since results
+/// made with them keep their label; "Style N" (1-based) where no template names it. Errors: the
+/// store's.
+pub async fn names(state: &crate::AppState, lang: &str) -> Result<Vec<String>, crate::ServiceError> {
+    let rows = state.store.templates(true).await?;
+    Ok((0..NUM_STYLES)
+        .map(|i| {
+            let id = crate::api::style_id(i);
+            rows.iter().find(|r| r.id == id).map(|r| crate::templates::localized(r, lang).0).unwrap_or_else(|| unnamed(i))
+        })
+        .collect())
 }
 
 /// The home page's before/after example: the sample photo as it is, and in this style.

@@ -41,6 +41,76 @@ pub struct Template {
     /// `optional` or `no`.
     pub needs: Needs,
     pub preview_url: String,
+    /// The name and description in other languages, by language tag (`de`); a page in that
+    /// language shows them in place of `name` and `description` ([`localized`]).
+    pub translations: std::collections::BTreeMap<String, Translation>,
+}
+
+/// A template's name and description in one language; a missing field shows the stored
+/// (English) one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Translation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Most languages a template may be translated into.
+pub const MAX_TRANSLATIONS: usize = 16;
+
+/// Parses a template's translations (`{"de": {"name": "Nachtgold", "description": "…"}}`),
+/// as an administrator sends them or as stored; empty text is none.
+///
+/// Errors (the message names what is wrong): not a JSON object of objects with only `name`
+/// and `description` strings, a key that is not a language tag (`de`, `pt-BR`: 2–3 lower-case
+/// letters, optionally `-` and 2 upper-case), more than [`MAX_TRANSLATIONS`] languages, a name
+/// over 80 characters or a description over 500.
+pub fn parse_translations(text: &str) -> Result<std::collections::BTreeMap<String, Translation>, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Strict {
+        name: Option<String>,
+        description: Option<String>,
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Default::default());
+    }
+    let map: std::collections::BTreeMap<String, Strict> = serde_json::from_str(text)
+        .map_err(|_| "The translations must be a JSON object such as {\"de\": {\"name\": \"…\", \"description\": \"…\"}}.".to_string())?;
+    if map.len() > MAX_TRANSLATIONS {
+        return Err(format!("At most {MAX_TRANSLATIONS} languages."));
+    }
+    let is_tag = |t: &str| {
+        let (lang, region) = t.split_once('-').unwrap_or((t, ""));
+        (2..=3).contains(&lang.len())
+            && lang.bytes().all(|b| b.is_ascii_lowercase())
+            && (region.is_empty() && !t.contains('-') || region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase()))
+    };
+    let tidy = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let mut out = std::collections::BTreeMap::new();
+    for (tag, t) in map {
+        if !is_tag(&tag) {
+            return Err(format!("{tag:?} is not a language tag such as de or pt-BR."));
+        }
+        let (name, description) = (tidy(t.name), tidy(t.description));
+        if name.as_ref().is_some_and(|n| n.chars().count() > 80) || description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+            return Err(format!("In {tag}: the name can be at most 80 characters, the description 500."));
+        }
+        if name.is_some() || description.is_some() {
+            out.insert(tag, Translation { name, description });
+        }
+    }
+    Ok(out)
+}
+
+/// `row`'s name and description for a page in `lang` (a language tag): the operator's
+/// translation where there is one, else as stored. A stored translation that does not parse
+/// (only a hand-edited row's can fail) is ignored.
+pub fn localized(row: &Row, lang: &str) -> (String, String) {
+    let t = parse_translations(&row.translations).ok().and_then(|mut m| m.remove(lang)).unwrap_or_default();
+    (t.name.unwrap_or_else(|| row.name.clone()), t.description.unwrap_or_else(|| row.description.clone()))
 }
 
 /// The inputs a template asks of a request.
@@ -132,6 +202,7 @@ fn view(state: &AppState, row: &Row) -> Option<Template> {
         params: params(row).ok()?,
         needs: Needs { photo: need(photo), style_image: need(caps.style_image), prompt: need(caps.prompt) },
         preview_url: row.preview_url.clone(),
+        translations: parse_translations(&row.translations).unwrap_or_default(),
     })
 }
 
@@ -195,6 +266,9 @@ pub struct TemplateForm {
     pub position: String,
     #[serde(default)]
     pub preview_url: String,
+    /// JSON (`parse_translations`); empty: none.
+    #[serde(default)]
+    pub translations: String,
     #[serde(default)]
     pub archived: bool,
 }
@@ -209,7 +283,8 @@ fn is_slug(s: &str) -> bool {
 /// Errors: [`ServiceError::Invalid`] naming the field (id not a slug of 1–64 `a-z0-9-`, name
 /// 1–80 characters, description ≤ 500, unknown mode, generator ids not slugs, params not a
 /// JSON object ≤ 4 KB, prompt template ≤ 2,000 characters, cost not 0..=[`MAX_COST`], position
-/// not a number, preview not a path or https URL, parameters the generator refuses);
+/// not a number, preview not a path or https URL, translations [`parse_translations`]
+/// refuses, parameters the generator refuses);
 /// [`ServiceError::Conflict`] creating an existing id; [`ServiceError::NotFound`] updating an
 /// unknown one.
 pub async fn save(state: &AppState, actor_id: &str, form: &TemplateForm, create: bool) -> Result<Row, ServiceError> {
@@ -258,13 +333,38 @@ pub async fn save(state: &AppState, actor_id: &str, form: &TemplateForm, create:
     if !(preview.is_empty() || (preview.starts_with('/') && !preview.starts_with("//")) || preview.starts_with("https://")) || preview.len() > 500 {
         return bad("The preview must be a path on this site (/previews/...) or an https URL.");
     }
+    let translations = parse_translations(&form.translations).map_err(ServiceError::Invalid)?;
+    let fallbacks = serde_json::to_string(&fallbacks).map_err(ServiceError::internal)?;
+    let params = params.to_string();
     if let Some(g) = state.generators.get(generator) {
         if !g.capabilities().modes.contains(&mode) {
             return Err(ServiceError::Invalid(format!("{generator} does not make {mode}.")));
         }
-        let mut full = params.clone();
-        full["generator"] = generator.into();
-        if let Err(GenerateError::BadInput(m)) = g.check(&full) {
+        // What a run of the template with its own fields would hand the generator (a
+        // template's `style` becomes the run's `styles`, as a submission's does).
+        let probe = Row {
+            id: id.to_string(),
+            name: name.to_string(),
+            description: String::new(),
+            mode,
+            generator: generator.to_string(),
+            fallbacks: fallbacks.clone(),
+            params: params.clone(),
+            prompt_template: prompt_template.to_string(),
+            negative_prompt: String::new(),
+            cost,
+            position: 0,
+            preview_url: String::new(),
+            translations: String::new(),
+            archived_at: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let run = crate::generation::template_only_params(&probe).map_err(|e| match e {
+            ServiceError::Invalid(m) => ServiceError::Invalid(format!("The parameters: {m}")),
+            e => e,
+        })?;
+        if let Err(GenerateError::BadInput(m)) = g.check(&run) {
             return Err(ServiceError::Invalid(format!("The parameters: {m}")));
         }
     }
@@ -273,8 +373,7 @@ pub async fn save(state: &AppState, actor_id: &str, form: &TemplateForm, create:
         None if create => state.store.templates(true).await?.iter().map(|t| t.position).max().unwrap_or(0) + 10,
         None => state.store.template(id).await?.position,
     };
-    let fallbacks = serde_json::to_string(&fallbacks).map_err(ServiceError::internal)?;
-    let params = params.to_string();
+    let translations = serde_json::to_string(&translations).map_err(ServiceError::internal)?;
     let input = TemplateInput {
         id,
         name,
@@ -288,6 +387,7 @@ pub async fn save(state: &AppState, actor_id: &str, form: &TemplateForm, create:
         cost,
         position,
         preview_url: preview,
+        translations: &translations,
         archived: form.archived,
     };
     Ok(state.store.save_template(actor_id, &input, create).await?)
@@ -393,5 +493,26 @@ mod tests {
         assert_eq!(expand_prompt(Some("fixed scene"), "title only"), "fixed scene");
         assert!(is_slug("style-01") && is_slug("openai-image"));
         assert!(!is_slug("") && !is_slug("Style") && !is_slug("-x") && !is_slug("a/b") && !is_slug(&"a".repeat(65)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_translations;
+
+    #[test]
+    fn translations_are_language_tags_to_a_name_and_a_description() {
+        let t = parse_translations(r#"{"de": {"name": " Nachtgold ", "description": ""}, "pt-BR": {"description": "Ouro"}, "fr": {}}"#).unwrap();
+        assert_eq!(t.len(), 2, "an empty translation is none");
+        assert_eq!((t["de"].name.as_deref(), t["de"].description.as_deref()), (Some("Nachtgold"), None), "trimmed; empty is missing");
+        assert_eq!(t["pt-BR"].description.as_deref(), Some("Ouro"));
+        assert!(parse_translations("").unwrap().is_empty());
+        for bad in [r#"{"DE": {"name": "x"}}"#, r#"{"de-": {"name": "x"}}"#, r#"{"deutsch": {"name": "x"}}"#, r#"{"de": {"title": "x"}}"#, "[1]", r#"{"de": "x"}"#] {
+            assert!(parse_translations(bad).is_err(), "{bad}");
+        }
+        let long = format!(r#"{{"de": {{"name": "{}"}}}}"#, "n".repeat(81));
+        assert!(parse_translations(&long).unwrap_err().contains("80"));
+        let many: Vec<String> = (0..17).map(|i| format!(r#""a{}": {{"name": "x"}}"#, (b'a' + i as u8) as char)).collect();
+        assert!(parse_translations(&format!("{{{}}}", many.join(","))).unwrap_err().contains("16"));
     }
 }

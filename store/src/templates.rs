@@ -33,6 +33,10 @@ pub struct Template {
     /// Catalogue order, ascending.
     pub position: i64,
     pub preview_url: String,
+    /// The name and description in other languages: JSON object of language tag to
+    /// `{"name", "description"}`, each optional (`{"de": {"name": "Nachtgold"}}`); `{}` when
+    /// the operator gave none. Checked by the service before saving.
+    pub translations: String,
     /// When it stopped being offered (Unix ms).
     pub archived_at: Option<i64>,
     pub created_at: i64,
@@ -56,11 +60,13 @@ pub struct TemplateInput<'a> {
     pub cost: Option<i64>,
     pub position: i64,
     pub preview_url: &'a str,
+    /// JSON object text (see [`Template::translations`]).
+    pub translations: &'a str,
     pub archived: bool,
 }
 
 const COLUMNS: &str = "id, name, description, mode, generator, fallbacks, params, prompt_template, negative_prompt, cost, position, \
-     preview_url, archived_at, created_at, updated_at";
+     preview_url, translations, archived_at, created_at, updated_at";
 
 impl Store {
     /// How many jobs (kept on record, deleted from a gallery or not) each template made, by
@@ -103,8 +109,8 @@ impl Store {
         if create {
             let done = sqlx::query(
                 "INSERT INTO templates (id, name, description, mode, generator, fallbacks, params, prompt_template, negative_prompt, cost, \
-                 position, preview_url, archived_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $13 = 1 THEN $14 ELSE NULL END, $14, $14)",
+                 position, preview_url, translations, archived_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 = 1 THEN $15 ELSE NULL END, $15, $15)",
             )
             .bind(t.id)
             .bind(t.name)
@@ -118,6 +124,7 @@ impl Store {
             .bind(t.cost)
             .bind(t.position)
             .bind(t.preview_url)
+            .bind(t.translations)
             .bind(archived)
             .bind(now)
             .execute(&mut *tx)
@@ -129,8 +136,8 @@ impl Store {
         } else {
             let done = sqlx::query(
                 "UPDATE templates SET name = $1, description = $2, mode = $3, generator = $4, fallbacks = $5, params = $6, prompt_template = $7, \
-                 negative_prompt = $8, cost = $9, position = $10, preview_url = $11, \
-                 archived_at = CASE WHEN $12 = 1 THEN COALESCE(archived_at, $13) ELSE NULL END, updated_at = $13 WHERE id = $14",
+                 negative_prompt = $8, cost = $9, position = $10, preview_url = $11, translations = $12, \
+                 archived_at = CASE WHEN $13 = 1 THEN COALESCE(archived_at, $14) ELSE NULL END, updated_at = $14 WHERE id = $15",
             )
             .bind(t.name)
             .bind(t.description)
@@ -143,6 +150,7 @@ impl Store {
             .bind(t.cost)
             .bind(t.position)
             .bind(t.preview_url)
+            .bind(t.translations)
             .bind(archived)
             .bind(now)
             .bind(t.id)

@@ -920,13 +920,29 @@ async fn templates_are_seeded_saved_audited_and_counted(b: Backend) {
     let seven = all.iter().find(|t| t.id == "style-07-color").unwrap();
     assert_eq!((seven.mode, seven.generator.as_str(), seven.cost, seven.params.as_str()), (Mode::ImageToImage, "local-style", None, r#"{"style": 6, "strength": 1.0, "preserve_color": true}"#));
     assert_eq!(all.iter().filter(|t| t.mode == Mode::TextToImage).count(), 5);
+    // The 26 styles are named (migration 0023), each name its own, with German beside.
+    let night = all.iter().find(|t| t.id == "style-08").unwrap();
+    assert_eq!(night.name, "Night Gold");
+    assert!(night.translations.contains(r#""name": "Nachtgold""#), "{}", night.translations);
+    assert_eq!(seven.name, "Indigo Mosaic (original colours)");
+    let names: Vec<&str> = all.iter().filter(|t| t.id.starts_with("style-") && !t.id.ends_with("-color")).map(|t| t.name.as_str()).collect();
+    assert_eq!(names.len(), 26);
+    for (i, a) in names.iter().enumerate() {
+        assert!(!a.starts_with("Style "), "{a}: still numbered");
+        for (j, b) in names.iter().enumerate() {
+            assert!(i == j || !a.contains(b), "{a} contains {b}: a search or a label would be ambiguous");
+        }
+    }
+    assert!(all.iter().all(|t| t.translations.starts_with('{')), "every row has a JSON object");
     let admin = member(&store, "admin@example.com", 0).await;
     let input = TemplateInput {
         id: "ink-sketch", name: "Ink sketch", description: "", mode: Mode::TextToImage, generator: "openai", fallbacks: r#"["gemini"]"#,
-        params: "{}", prompt_template: "an ink sketch of {prompt}", negative_prompt: "colour", cost: Some(3), position: 5, preview_url: "", archived: false,
+        params: "{}", prompt_template: "an ink sketch of {prompt}", negative_prompt: "colour", cost: Some(3), position: 5, preview_url: "",
+        translations: r#"{"de":{"name":"Tuscheskizze"}}"#, archived: false,
     };
     let saved = store.save_template(&admin, &input, true).await.unwrap();
     assert_eq!((saved.cost, saved.archived_at), (Some(3), None));
+    assert_eq!(saved.translations, r#"{"de":{"name":"Tuscheskizze"}}"#, "stored as given");
     assert_eq!(store.template_uses().await.unwrap().get("ink-sketch"), None, "not used yet");
     assert!(matches!(store.save_template(&admin, &input, true).await, Err(StoreError::Conflict(_))));
     assert!(matches!(store.save_template(&admin, &TemplateInput { id: "nope", ..input.clone() }, false).await, Err(StoreError::NotFound)));

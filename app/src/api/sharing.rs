@@ -131,18 +131,19 @@ pub(crate) mod ssr {
         darkroom_service::api::base_for(state, headers.get("host").and_then(|h| h.to_str().ok()))
     }
 
-    /// The title others see: the prompt, or the style's name when there is none.
-    fn title(job: &Job) -> (String, String) {
-        let style_label = crate::api::ssr::job_view(job.clone(), None).style_label;
+    /// The title others see: the prompt, or the style's name (from `names`,
+    /// `crate::api::ssr::style_names`) when there is none.
+    fn title(job: &Job, names: &[String]) -> (String, String) {
+        let style_label = crate::api::ssr::job_view(job.clone(), None, names).style_label;
         let title = if job.prompt.is_empty() { style_label.clone() } else { job.prompt.clone() };
         (title, style_label)
     }
 
     /// An Explore tile of `job` with its grant for this signing window.
-    pub fn explore_item(state: &AppState, job: &Job, likes: i64, creator: Option<String>) -> ExploreItem {
+    pub fn explore_item(state: &AppState, job: &Job, likes: i64, creator: Option<String>, names: &[String]) -> ExploreItem {
         ExploreItem {
             id: job.id.clone(),
-            title: title(job).0,
+            title: title(job, names).0,
             width: job.result_width.unwrap_or(0),
             height: job.result_height.unwrap_or(0),
             grant: state.signer.grant(&job.id, now_secs()),
@@ -156,11 +157,11 @@ pub(crate) mod ssr {
 
     /// The item as its share page or public page shows it; `preview` is the path of its link
     /// preview image (`og:image`), which lives as long as the link or the page.
-    pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool, preview: &str) -> PublicItem {
+    pub fn public_item(state: &AppState, base: &str, job: Job, likes: i64, liked: bool, preview: &str, names: &[String]) -> PublicItem {
         let grant = state.signer.grant(&job.id, now_secs());
         let sign = |v: &str| darkroom_contract::media::shared_url(&job.id, v, &grant);
         let image_url = sign("result");
-        let (title, style_label) = title(&job);
+        let (title, style_label) = title(&job, names);
         let (w, h) = (job.result_width.unwrap_or(0), job.result_height.unwrap_or(0));
         let og_width = crate::pages::renditions_for(w).last().map_or(1200, |r| r.1);
         PublicItem {
@@ -280,7 +281,8 @@ pub async fn shared_item(token: String) -> Result<PublicItem, ServerFnError> {
     // The page's own address is the share link: a link-only item has no public page.
     let page_url = format!("{base}/s/{token}");
     let preview = darkroom_service::sharing::link_preview_path(&token);
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), page_url, ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
+    let names = crate::api::ssr::style_names(&state).await?;
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), page_url, ..ssr::public_item(&state, &base, job, likes, liked, &preview, &names) })
 }
 
 /// A public item (anyone). 404 unless it is public and viewable.
@@ -293,7 +295,8 @@ pub async fn get_public_item(id: String) -> Result<PublicItem, ServerFnError> {
     let base = ssr::base_url(&state).await;
     let preview = darkroom_service::sharing::public_preview_path(&job.id);
     let creator = state.store.public_name(&job.user_id).await.map_err(ssr::err)?;
-    Ok(PublicItem { viewer_signed_in: viewer.is_some(), creator, ..ssr::public_item(&state, &base, job, likes, liked, &preview) })
+    let names = crate::api::ssr::style_names(&state).await?;
+    Ok(PublicItem { viewer_signed_in: viewer.is_some(), creator, ..ssr::public_item(&state, &base, job, likes, liked, &preview, &names) })
 }
 
 /// Items the home page shows.
@@ -313,8 +316,9 @@ pub async fn showcase() -> Result<String, ServerFnError> {
         return Ok(String::new());
     }
     let mut html = format!("<h2>{}</h2><ul class=\"grid justified\">", text(crate::i18n::tr(&lang, "home.showcase")));
+    let names = darkroom_service::styles::names(&state, &lang).await.map_err(ssr::err)?;
     for job in &jobs {
-        let item = ssr::explore_item(&state, job, 0, None);
+        let item = ssr::explore_item(&state, job, 0, None, &names);
         let src = darkroom_contract::media::shared_url(&item.id, "w512.jpg", &item.grant);
         html.push_str(&format!(
             "<li class=\"{class}\" data-job-id=\"{id}\"><a href=\"/p/{id}\"><img src=\"{src}\" alt=\"{alt}\" loading=\"lazy\"/></a><span class=\"label ai\">{label}</span></li>",
@@ -349,12 +353,15 @@ pub async fn explore(sort: Option<String>, style: Option<String>, after: Option<
     // The page with its grants is the same for every viewer within one signing window
     // (`UrlSigner::expiry`): built once per feed change, then only the viewer's likes are
     // marked.
-    let form = state.signer.expiry(darkroom_service::sharing::now_secs()).to_string();
+    // Titles without a prompt are style names in the viewer's language: one form per language.
+    let lang = crate::i18n::read_prefs().lang;
+    let names = darkroom_service::styles::names(&state, &lang).await.map_err(ssr::err)?;
+    let form = format!("{}.{lang}", state.signer.expiry(darkroom_service::sharing::now_secs()));
     let page = state
         .feed
         .page_as(sort, style, cursor.as_ref(), EXPLORE_PAGE + 1, &form, |rows| {
             let more = rows.len() as i64 > EXPLORE_PAGE;
-            let items: Vec<ExploreItem> = rows.iter().take(EXPLORE_PAGE as usize).map(|row| ssr::explore_item(&state, &row.job, row.likes, row.creator.clone())).collect();
+            let items: Vec<ExploreItem> = rows.iter().take(EXPLORE_PAGE as usize).map(|row| ssr::explore_item(&state, &row.job, row.likes, row.creator.clone(), &names)).collect();
             (items, more)
         })
         .await

@@ -26,6 +26,8 @@ pub struct TemplateAdminView {
     pub effective_cost: i64,
     pub position: i64,
     pub preview_url: String,
+    /// The name and description in other languages, JSON (`{}`: none).
+    pub translations: String,
     pub uses: i64,
     pub archived: bool,
     /// Whether this server runs a generator of its chain (else members don't see it).
@@ -74,6 +76,7 @@ mod ssr {
             negative_prompt: t.negative_prompt,
             position: t.position,
             preview_url: t.preview_url,
+            translations: t.translations,
             uses,
         }
     }
@@ -111,6 +114,7 @@ pub async fn save_template(
     cost: String,
     position: String,
     preview_url: String,
+    translations: Option<String>,
     archived: Option<String>,
 ) -> Result<TemplateAdminView, ServerFnError> {
     let (state, user) = crate::api::ssr::admin("edit templates").await?;
@@ -127,6 +131,7 @@ pub async fn save_template(
         cost,
         position,
         preview_url,
+        translations: translations.unwrap_or_default(),
         archived: archived.is_some_and(|a| !a.is_empty()),
     };
     let create = create.is_some_and(|c| !c.is_empty());

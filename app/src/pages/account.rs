@@ -213,6 +213,11 @@ pub fn AccountSettings() -> impl IntoView {
         }
     });
     let prefs = expect_context::<crate::i18n::Prefs>();
+    // The choices without a message of their own say they were saved.
+    crate::toast::toast_on_success(training, t("settings.saved"));
+    crate::toast::toast_on_success(show_name, t("settings.saved"));
+    crate::toast::toast_on_success(restrict, t("settings.saved"));
+    crate::toast::toast_on_success(end, t("settings.signed_out_there"));
     view! {
         <h2>{t("settings.preferences")}</h2>
         <ActionForm action=prefs_action attr:class="row" attr:data-testid="prefs-form">

@@ -42,16 +42,12 @@ fn CreateForm() -> impl IntoView {
     let chosen_id = Memo::new(move |_| query.with(|q| q.get("template")));
     // "Use as input": one of the member's results as the photo.
     let input = Memo::new(move |_| query.with(|q| q.get("input")).filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')));
-    let create_loop = CreateLoop { jobs, made: RwSignal::new(None), error: RwSignal::new(None), busy: RwSignal::new(false), toast: RwSignal::new(None) };
+    let create_loop = CreateLoop { jobs, made: RwSignal::new(None), error: RwSignal::new(None), busy: RwSignal::new(false), toasts: use_context() };
     provide_context(create_loop);
     create_loop.scroll_to_made();
     view! {
         <section class="page create">
             <h1>{t("nav.create")}</h1>
-            // Toasts: announced to screen readers, gone after a few seconds.
-            <div class="toasts" role="status" aria-live="polite">
-                {move || create_loop.toast.get().map(|msg| view! { <p class="toast" data-testid="toast">{msg}</p> })}
-            </div>
             <div class="create-layout">
                 <div class="create-main">
                     {move || error().filter(|_| create_loop.error.with(Option::is_none)).map(|e| view! { <p class="notice error" role="alert" data-testid="create-error">{e}</p> })}
@@ -113,8 +109,8 @@ struct CreateLoop {
     made: RwSignal<Option<String>>,
     error: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
-    /// A short confirmation shown for a few seconds after a job is made (a toast).
-    toast: RwSignal<Option<&'static str>>,
+    /// The app's toasts ("Started"), taken from the context when the page was made.
+    toasts: Option<crate::toast::Toasts>,
 }
 
 impl CreateLoop {
@@ -152,8 +148,9 @@ impl CreateLoop {
                         }
                         self.made.set(Some(id));
                         self.jobs.refetch();
-                        self.toast.set(Some(t("create.started")));
-                        set_timeout(move || self.toast.set(None), std::time::Duration::from_secs(5));
+                        if let Some(toasts) = self.toasts {
+                            toasts.show(t("create.started"));
+                        }
                     }
                     Err(message) => self.error.set(Some(message)),
                 }
@@ -369,7 +366,8 @@ fn Chooser(templates: Vec<TemplateCard>, chosen: Option<String>) -> impl IntoVie
 /// A template's own form: a photo only if it takes one, the prompt (required if it needs one).
 #[component]
 fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>) -> impl IntoView {
-    let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, .. } = info;
+    let CreateInfo { idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, styles, .. } = info;
+    let style_names: Vec<(usize, String)> = styles.into_iter().map(|s| (s.index, s.name)).collect();
     let (cost, video, source_video) = (template.cost, template.video, template.source_video);
     // A clip is priced per second (rounded up), so the total follows the length chosen.
     let seconds = RwSignal::new(template.default_seconds);
@@ -396,11 +394,11 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
                     </label>
                 </fieldset>
             })}
-            {(template.video && !source_video).then(|| view! { <ClipFields seconds max=template.max_seconds/> })}
+            {(template.video && !source_video).then(|| view! { <ClipFields seconds max=template.max_seconds names=style_names.clone()/> })}
             {source_video.then(|| view! {
                 <fieldset data-testid="restyle-fields">
                     <legend>{t("create.clip")}</legend>
-                    <label>{t("filter.style")} " " <crate::pages::StyleSelect selected="0" testid="clip-style"/></label>
+                    <label>{t("filter.style")} " " <crate::pages::StyleSelect names=style_names.clone() selected="0" testid="clip-style"/></label>
                     <small>{t("create.clip_limits").replace("{s}", &template.max_seconds.to_string())}</small>
                 </fieldset>
             })}
@@ -425,7 +423,7 @@ fn TemplateForm(info: CreateInfo, template: TemplateCard, input: Option<String>)
 /// A clip's choices: the look it ends in (a style), the camera move, the length in seconds
 /// (`seconds` follows the field, for the price) and whether it loops.
 #[component]
-fn ClipFields(seconds: RwSignal<f64>, max: u32) -> impl IntoView {
+fn ClipFields(seconds: RwSignal<f64>, max: u32, names: Vec<(usize, String)>) -> impl IntoView {
     let cameras = [
         ("zoom_in", "create.camera_zoom_in"),
         ("zoom_out", "create.camera_zoom_out"),
@@ -438,7 +436,7 @@ fn ClipFields(seconds: RwSignal<f64>, max: u32) -> impl IntoView {
     view! {
         <fieldset data-testid="clip-fields">
             <legend>{t("create.clip")}</legend>
-            <label>{t("filter.style")} " " <crate::pages::StyleSelect selected="0" testid="clip-style"/></label>
+            <label>{t("filter.style")} " " <crate::pages::StyleSelect names selected="0" testid="clip-style"/></label>
             <label>{t("create.camera")} " "
                 <select name="camera" data-testid="camera">
                     {cameras.into_iter().map(|(v, k)| view! { <option value=v>{t(k)}</option> }).collect_view()}
@@ -500,6 +498,7 @@ fn StylePreview(form: NodeRef<leptos::html::Form>) -> impl IntoView {
 fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
     let CreateInfo { cost, styles, idempotency_key, max_upload_mb, refund_on_failure, blocked, balance, .. } = info;
     let blend_options = styles.clone();
+    let described = StoredValue::new(styles.clone());
     let key = RwSignal::new(idempotency_key);
     let create_loop = expect_context::<CreateLoop>();
     let form_ref = NodeRef::<leptos::html::Form>::new();
@@ -537,8 +536,8 @@ fn Form(info: CreateInfo, input: Option<String>) -> impl IntoView {
                         .collect_view()}
                 </div>
                 <p class="muted style-description" aria-live="polite" data-testid="style-description">
-                    <strong>{move || crate::pages::style_name(chosen_style.get())}</strong> " — "
-                    {move || darkroom_contract::styles::style_description(chosen_style.get())}
+                    <strong>{move || described.with_value(|d| d.iter().find(|s| s.index == chosen_style.get()).map(|s| s.name.clone()))}</strong> " — "
+                    {move || described.with_value(|d| d.iter().find(|s| s.index == chosen_style.get()).map(|s| s.description.clone()))}
                 </p>
                 <div class="row">
                     <label>

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::sharing::{item_sharing, CreateShareLink, RevokeShareLink, SetShowcase, SetVisibility, SharingView};
 use crate::api::{gallery_page, get_job, item_nav, DeleteJob, GalleryChunk, ItemNeighbours, JobStatus, RunAgain, Visibility};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, MembersOnly, TileCaption, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleSelect};
+use crate::pages::{format_time, MembersOnly, TileCaption, NotFound, ResultPicture, ResultVideo, SignInPrompt, StyleFilter};
 
 #[component]
 pub fn GalleryPage() -> impl IntoView {
@@ -21,10 +21,11 @@ pub fn GalleryPage() -> impl IntoView {
         move || (q("status").unwrap_or_else(|| JobStatus::Succeeded.to_string()), q("style").unwrap_or_default(), q("from").unwrap_or_default(), q("to").unwrap_or_default(), q("before")),
         |(s, st, f, t, b)| gallery_page(Some(s), Some(st), Some(f), Some(t), b),
     );
+    let names = Resource::new(|| (), |_| crate::api::style_names());
     view! {
         <Title text=title("nav.gallery")/>
         <MembersOnly>
-            <Gallery jobs/>
+            <Gallery jobs names/>
         </MembersOnly>
     }
 }
@@ -38,7 +39,7 @@ const FILTERS: [(&str, &str); 5] = [
 ];
 
 #[component]
-fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView {
+fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>, names: Resource<Result<Vec<String>, ServerFnError>>) -> impl IntoView {
     let query = use_query_map();
     let status = move || query.with(|q| q.get("status")).unwrap_or_else(|| JobStatus::Succeeded.to_string());
     let param = move |k: &'static str| move || query.with(|q| q.get(k)).unwrap_or_default();
@@ -55,7 +56,7 @@ fn Gallery(jobs: Resource<Result<GalleryChunk, ServerFnError>>) -> impl IntoView
                         {FILTERS.map(|(v, l)| view! { <option value=v selected=move || status() == v>{t(l)}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>{t("filter.style")} " " {move || view! { <StyleSelect selected=style() testid="gallery-style"/> }}</label>
+                <label>{t("filter.style")} " " <StyleFilter names selected=Signal::derive(style) testid="gallery-style"/></label>
                 <label>{t("filter.from")} " " <input type="date" name="from" value=from data-testid="gallery-from"/></label>
                 <label>{t("filter.to")} " " <input type="date" name="to" value=to data-testid="gallery-to"/></label>
                 <button type="submit">{t("filter.apply")}</button>
@@ -226,6 +227,9 @@ pub fn ItemPage() -> impl IntoView {
         revoke: ServerAction::new(),
         showcase: ServerAction::new(),
     };
+    crate::toast::toast_on_success(actions.visibility, t("sharing.saved"));
+    crate::toast::toast_on_success(actions.showcase, t("sharing.saved"));
+    crate::toast::toast_on_success(actions.revoke, t("sharing.link_revoked"));
     // The item and its sharing settings load together and again after each sharing action.
     let job = Resource::new(
         move || (id(), actions.visibility.version().get(), actions.create.version().get(), actions.revoke.version().get(), actions.showcase.version().get()),

@@ -15,6 +15,8 @@ pub fn KeysPage() -> impl IntoView {
     // server: a resource made inside was fetched once per run, and a webhook delivered
     // between two runs made the HTML and the hydrated data differ.
     let (create, revoke, webhook, resend) = (ServerAction::new(), ServerAction::new(), ServerAction::new(), ServerAction::new());
+    crate::toast::toast_on_success(revoke, t("keys.revoked"));
+    crate::toast::toast_on_success(webhook, t("settings.saved"));
     let page = Resource::new(
         move || (create.version().get(), revoke.version().get(), webhook.version().get(), resend.version().get()),
         |_| api_keys_page(),

@@ -109,23 +109,29 @@ pub fn outcome(last: Option<Result<(), ServerFnError>>, done: &str) -> Option<St
     last.map(|r| r.map(|()| done.to_string()).unwrap_or_else(|e| server_message(&e)))
 }
 
-/// Styles in the catalogue (`multistyle26.onnx`); their indexes are `0..STYLE_COUNT`
-/// (the same as `darkroom_service::generation::NUM_STYLES`; a test keeps the two equal).
-pub const STYLE_COUNT: usize = 26;
-
-/// A style's display name, as the server names it (`darkroom_contract::styles`).
-pub fn style_name(i: usize) -> String {
-    darkroom_contract::styles::style_name(i)
-}
-
-/// A `<select name="style">` of every style, "Any style" first (value ""), `selected` chosen.
+/// A `<select name="style">` of the styles in `names` (`(index, name)` in the page's
+/// language), "Any style" first (value ""), `selected` chosen.
 #[component]
-pub fn StyleSelect(#[prop(into)] selected: String, testid: &'static str) -> impl IntoView {
+pub fn StyleSelect(names: Vec<(usize, String)>, #[prop(into)] selected: String, testid: &'static str) -> impl IntoView {
     view! {
         <select name="style" data-testid=testid>
             <option value="" selected=selected.is_empty()>{t("style.any")}</option>
-            {(0..STYLE_COUNT).map(|i| view! { <option value=i.to_string() selected=selected == i.to_string()>{style_name(i)}</option> }).collect_view()}
+            {names.into_iter().map(|(i, name)| view! { <option value=i.to_string() selected=selected == i.to_string()>{name}</option> }).collect_view()}
         </select>
+    }
+}
+
+/// A filter's [`StyleSelect`] once `names` (a page's `Resource` of `crate::api::style_names`,
+/// made above any `MembersOnly`) has loaded; `selected` follows the address.
+#[component]
+pub fn StyleFilter(names: Resource<Result<Vec<String>, ServerFnError>>, selected: Signal<String>, testid: &'static str) -> impl IntoView {
+    view! {
+        <Transition fallback=move || view! { <StyleSelect names=Vec::new() selected=selected.get_untracked() testid/> }>
+            {move || Suspend::new(async move {
+                let names = names.await.unwrap_or_default().into_iter().enumerate().collect();
+                view! { <StyleSelect names selected=selected.get() testid/> }
+            })}
+        </Transition>
     }
 }
 
@@ -356,14 +362,5 @@ mod tests {
         assert_eq!(super::srcset(2000, "webp", url), "/media/j/w256.webp 256w, /media/j/w512.webp 512w, /media/j/w1200.webp 1200w");
         assert_eq!(super::srcset(451, "jpg", url), "/media/j/w256.jpg 256w, /media/j/w512.jpg 451w");
         assert_eq!(super::srcset(200, "jpg", url), "/media/j/w256.jpg 200w");
-    }
-
-    #[cfg(feature = "ssr")]
-    #[test]
-    fn style_catalogue_matches_the_service() {
-        assert_eq!(super::STYLE_COUNT, darkroom_service::generation::NUM_STYLES);
-        for i in 0..super::STYLE_COUNT {
-            assert_eq!(super::style_name(i), darkroom_service::styles::style_name(i));
-        }
     }
 }

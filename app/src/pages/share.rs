@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::moderation::ReportItem;
 use crate::api::sharing::{explore, get_public_item, shared_item, LikeItem, PublicItem};
 use crate::i18n::{t, tf, title};
-use crate::pages::{format_time, server_message, NotFound, StyleSelect, TileCaption};
+use crate::pages::{format_time, server_message, NotFound, StyleFilter, TileCaption};
 
 /// `/s/:token`: an item shared by link.
 #[component]
@@ -167,6 +167,7 @@ pub fn ExploreFeed() -> impl IntoView {
     let style = move || query.with(|q| q.get("style")).unwrap_or_default();
     let after = move || query.with(|q| q.get("after"));
     let page = Resource::new(move || (sort(), style(), after()), |(s, st, a)| explore(s, Some(st), a));
+    let names = Resource::new(|| (), |_| crate::api::style_names());
     // Every link keeps the other choices: `/explore?sort=top&style=3`.
     let href = move |top: bool, after: Option<String>| {
         let mut q: Vec<String> = Vec::new();
@@ -191,7 +192,7 @@ pub fn ExploreFeed() -> impl IntoView {
             </nav>
             <form method="get" action="/explore" class="filters row" on:change=crate::pages::apply_on_change>
                 {move || sort().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
-                <label>{t("filter.style")} " " {move || view! { <StyleSelect selected=style() testid="explore-style"/> }}</label>
+                <label>{t("filter.style")} " " <StyleFilter names selected=Signal::derive(style) testid="explore-style"/></label>
                 <button type="submit">{t("filter.apply")}</button>
             </form>
             <Transition fallback=|| view! { <p class="muted">{t("loading")}</p> }>

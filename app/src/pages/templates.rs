@@ -122,6 +122,7 @@ fn TemplateForm(save: ServerAction<SaveTemplate>, template: Option<TemplateAdmin
         effective_cost: 0,
         position: 0,
         preview_url: String::new(),
+        translations: "{}".into(),
         uses: 0,
         archived: false,
         available: false,
@@ -148,6 +149,9 @@ fn TemplateForm(save: ServerAction<SaveTemplate>, template: Option<TemplateAdmin
             <label>{t("templates.cost")} " " <input type="number" name="cost" min="0" step="1" value=tpl.cost.clone()/></label>
             <label>{t("plans.position")} " " <input type="number" name="position" step="1" value={if creating { String::new() } else { tpl.position.to_string() }}/></label>
             <label>{t("templates.preview")} " " <input type="text" name="preview_url" maxlength="500" value=tpl.preview_url.clone()/></label>
+            <label>{t("templates.translations")} " "
+                <textarea name="translations" maxlength="8192" rows="2" class="mono" placeholder=r#"{"de": {"name": "…", "description": "…"}}"#>{tpl.translations.clone()}</textarea>
+            </label>
             <label class="check"><input type="checkbox" name="archived" checked=tpl.archived/>" " {t("plans.archived")}</label>
             <button type="submit">{if creating { t("templates.add") } else { t("settings.save") }}</button>
         </ActionForm>

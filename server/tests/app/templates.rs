@@ -1,7 +1,8 @@
 //! Templates as the operator's data, and text→image through them: every remote provider's
 //! text→image path against its stand-in, OpenAI's model names on `/v1/images/generations`,
 //! the administrators' editor (admin-only, audited, validated), per-template prices, prompt
-//! templates, use counts, archiving and ordering.
+//! templates, use counts, archiving and ordering; the styles named by their templates, in
+//! the page's language.
 
 use std::time::{Duration, Instant};
 
@@ -464,11 +465,120 @@ pub async fn previews_are_made_by_running_the_template(b: Backend) {
     assert_eq!(s, 404, "only the owner's jobs");
 }
 
+/// The 26 styles are named by their templates (`style-01` … `style-26`, operator data): the
+/// create page's picker, the filters, a result's label and `GET /api/v1/styles` show their
+/// names; a page in German shows the templates' German (seeded for the built-ins). An
+/// administrator's rename and translation show at once; a translation that is not a JSON object
+/// of language tags is refused; an archived style is no longer offered, and its results keep
+/// their label.
+pub async fn styles_are_named_by_their_templates(b: Backend) {
+    let app = spawn_app(b, |c| c.signup_grant = 100).await;
+    let (member, admin) = (client(), client());
+    app.sign_up(&member, "painter@example.com").await;
+    app.sign_up(&admin, "curator@example.com").await;
+    let boss = user_id(&app, "curator@example.com").await;
+    app.state.store.set_role(&boss, "admin").await.unwrap();
+    let (_, secret) = new_key(&app, &member, &[]).await;
+    let picker = |c: &'static str| {
+        let (app, c) = (&app, if c == "member" { &member } else { &admin });
+        async move {
+            let (s, page) = app.call(c, "load_create_page", &[]).await;
+            assert_eq!(s, 200, "{page}");
+            page
+        }
+    };
+    let api_name = || async {
+        let (s, v, _) = api(&app, "GET", "/api/v1/styles", Some(&secret), None, &[]).await;
+        assert_eq!(s, 200, "{v}");
+        v["results"].as_array().unwrap().iter().find(|s| s["index"] == 7).map(|s| s["name"].as_str().unwrap().to_string())
+    };
+
+    // English by default: the seeded names, no "Style 8".
+    let page = picker("member").await;
+    let styles = page["styles"].as_array().unwrap();
+    assert_eq!(styles.len(), 26);
+    assert_eq!((styles[7]["index"].as_i64(), styles[7]["name"].as_str()), (Some(7), Some("Night Gold")));
+    assert!(styles[7]["description"].as_str().unwrap().starts_with("Black, gold and red"), "{}", styles[7]);
+    assert_eq!(app.call(&member, "style_names", &[]).await.1[7], "Night Gold");
+    assert_eq!(api_name().await.as_deref(), Some("Night Gold"));
+    let (s, job) = app.submit(&member, sample("coffee.png"), &[("rights", "on"), ("style", "7"), ("idempotency_key", "n1")]).await;
+    assert_eq!(s, 201, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let label = |c: &'static str| {
+        let (app, id) = (&app, id.clone());
+        let c = if c == "member" { &member } else { &admin };
+        async move { app.call(c, "get_job", &[("id", &id)]).await.1["style_label"].as_str().map(str::to_string) }
+    };
+    assert_eq!(label("member").await.as_deref(), Some("Night Gold"));
+
+    // In German: the templates' German, the styles' and the other templates'.
+    let (s, v) = app.call(&member, "set_preferences", &[("theme", "system"), ("language", "de")]).await;
+    assert!(s < 400, "{v}");
+    let page = picker("member").await;
+    assert_eq!(page["styles"][7]["name"], "Nachtgold");
+    assert!(page["styles"][7]["description"].as_str().unwrap().starts_with("Schwarz, Gold und Rot"), "{}", page["styles"][7]);
+    let video = page["templates"].as_array().unwrap().iter().find(|t| t["id"] == "photo-to-video").unwrap();
+    assert_eq!(video["name"], "Foto zu Video");
+    assert_eq!(app.call(&member, "style_names", &[]).await.1[7], "Nachtgold");
+    assert_eq!(label("member").await.as_deref(), Some("Nachtgold"));
+    assert_eq!(api_name().await.as_deref(), Some("Night Gold"), "the API speaks English");
+
+    // The administrator renames it, with a German name only: the German page falls back to the
+    // stored description.
+    let form = |name: &'static str, translations: &'static str, archived: bool| {
+        let mut f = vec![
+            ("id", "style-08"),
+            ("name", name),
+            ("description", "Gilded strokes on a black night."),
+            ("mode", "image_to_image"),
+            ("generator", "local-style"),
+            ("fallbacks", ""),
+            ("params", r#"{"style": 7, "strength": 1.0, "preserve_color": false}"#),
+            ("prompt_template", ""),
+            ("negative_prompt", ""),
+            ("cost", ""),
+            ("position", ""),
+            ("preview_url", "/previews/style-07.jpg"),
+            ("translations", translations),
+        ];
+        if archived {
+            f.push(("archived", "on"));
+        }
+        f
+    };
+    for (translations, says) in [(r#"{"de": 3}"#, "translations"), (r#"{"German": {"name": "Gold"}}"#, "language tag"), (r#"{"de": {"title": "Gold"}}"#, "translations")] {
+        let (s, v) = app.call(&admin, "save_template", &form("Midnight Gilt", translations, false)).await;
+        assert_eq!(s, 400, "{translations}: {v}");
+        assert!(v.to_string().contains(says), "{says}: {v}");
+    }
+    assert_eq!(api_name().await.as_deref(), Some("Night Gold"), "nothing saved");
+    let (s, v) = app.call(&admin, "save_template", &form("Midnight Gilt", r#"{"de": {"name": "Mitternachtsgold"}}"#, false)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["translations"], r#"{"de":{"name":"Mitternachtsgold"}}"#);
+    assert_eq!(api_name().await.as_deref(), Some("Midnight Gilt"));
+    let page = picker("member").await;
+    assert_eq!((page["styles"][7]["name"].as_str(), page["styles"][7]["description"].as_str()), (Some("Mitternachtsgold"), Some("Gilded strokes on a black night.")));
+    assert_eq!(label("member").await.as_deref(), Some("Mitternachtsgold"));
+    assert_eq!(picker("admin").await["styles"][7]["name"], "Midnight Gilt", "English for the English page");
+
+    // Archived: out of the picker and the API's list; the result keeps its label.
+    let (s, v) = app.call(&admin, "save_template", &form("Midnight Gilt", "", true)).await;
+    assert_eq!(s, 200, "{v}");
+    let page = picker("member").await;
+    let offered = page["styles"].as_array().unwrap();
+    assert_eq!(offered.len(), 25);
+    assert!(offered.iter().all(|s| s["index"] != 7));
+    assert_eq!(api_name().await, None);
+    assert_eq!(label("member").await.as_deref(), Some("Midnight Gilt"), "no German any more: the stored name");
+    assert_eq!(app.call(&member, "style_names", &[]).await.1[7], "Midnight Gilt");
+}
+
 on_both!(
     text_to_image_through_every_provider,
     no_provider_no_text_to_image,
     templates_are_the_operators_data,
     run_again_and_use_as_input,
-    previews_are_made_by_running_the_template
+    previews_are_made_by_running_the_template,
+    styles_are_named_by_their_templates
 );
 on_s3!(previews_are_made_by_running_the_template);

@@ -330,7 +330,7 @@ async fn video_to_video_end_to_end(b: Backend) {
     let input = darkroom_store::templates::TemplateInput {
         id: "video-restyle-raw", name: "Restyle, unsmoothed", description: "", mode: darkroom_contract::Mode::VideoToVideo,
         generator: "local-video-style", fallbacks: "[]", params: r#"{"smoothing": 0, "every": 1, "max_side": 512}"#, prompt_template: "", negative_prompt: "",
-        cost: Some(1), position: 2000, preview_url: "", archived: false,
+        cost: Some(1), position: 2000, preview_url: "", translations: "{}", archived: false,
     };
     app.state.store.save_template(&admin, &input, true).await.unwrap();
 
@@ -410,7 +410,7 @@ async fn image_to_video_on_replicate(b: Backend) {
     let input = darkroom_store::templates::TemplateInput {
         id: "remote-video", name: "Remote video", description: "", mode: darkroom_contract::Mode::ImageToVideo,
         generator: "replicate-video", fallbacks: "[]", params: r#"{"seconds": 3}"#, prompt_template: "the photo comes alive, {prompt}", negative_prompt: "",
-        cost: Some(2), position: 2000, preview_url: "", archived: false,
+        cost: Some(2), position: 2000, preview_url: "", translations: "{}", archived: false,
     };
     app.state.store.save_template(&admin, &input, true).await.unwrap();
 
@@ -465,7 +465,7 @@ async fn image_to_video_on_veo(b: Backend) {
     let input = darkroom_store::templates::TemplateInput {
         id: "veo-video", name: "Veo", description: "", mode: darkroom_contract::Mode::ImageToVideo,
         generator: "veo", fallbacks: "[]", params: r#"{"seconds": 4}"#, prompt_template: "{prompt}", negative_prompt: "",
-        cost: Some(3), position: 2000, preview_url: "", archived: false,
+        cost: Some(3), position: 2000, preview_url: "", translations: "{}", archived: false,
     };
     app.state.store.save_template(&admin, &input, true).await.unwrap();
 
@@ -634,7 +634,7 @@ async fn webm_clips_and_their_retention(b: Backend) {
     let input = darkroom_store::templates::TemplateInput {
         id: "video-restyle-webm", name: "Restyle to WebM", description: "", mode: darkroom_contract::Mode::VideoToVideo,
         generator: "local-video-style", fallbacks: "[]", params: r#"{"smoothing": 0.85, "max_side": 256, "codec": "vp9"}"#, prompt_template: "", negative_prompt: "",
-        cost: Some(1), position: 2000, preview_url: "", archived: false,
+        cost: Some(1), position: 2000, preview_url: "", translations: "{}", archived: false,
     };
     app.state.store.save_template(&admin, &input, true).await.unwrap();
     let (s, job) = submit_clip(&app, &c, still_clip(2, 0), &[("rights", "on"), ("template", "video-restyle-webm"), ("style", "6"), ("idempotency_key", "w")]).await;

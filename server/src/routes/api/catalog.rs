@@ -29,11 +29,11 @@ pub async fn templates(State(app): State<AppState>, Extension(Caller(key)): Exte
     Ok(Json(TemplateList { results: darkroom_service::templates::catalogue(&app).await? }))
 }
 
-/// The built-in styles.
+/// The built-in styles offered now, named by the operator's style templates.
 #[utoipa::path(get, path = "/api/v1/styles", tag = "catalog", responses((status = 200, body = StyleList)))]
-pub async fn styles(Extension(Caller(key)): Extension<Caller>) -> Result<Json<StyleList>, ApiError> {
+pub async fn styles(State(app): State<AppState>, Extension(Caller(key)): Extension<Caller>) -> Result<Json<StyleList>, ApiError> {
     require_scope(&key, "read")?;
-    Ok(Json(StyleList { results: api::styles() }))
+    Ok(Json(StyleList { results: api::styles(&app).await? }))
 }
 
 /// The account's balance, and this key's spending in its cap period.
