@@ -494,11 +494,6 @@ mod tests {
         assert!(is_slug("style-01") && is_slug("openai-image"));
         assert!(!is_slug("") && !is_slug("Style") && !is_slug("-x") && !is_slug("a/b") && !is_slug(&"a".repeat(65)));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_translations;
 
     #[test]
     fn translations_are_language_tags_to_a_name_and_a_description() {
