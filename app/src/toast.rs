@@ -72,9 +72,7 @@ pub fn ToastRegion() -> impl IntoView {
     let toasts = expect_context::<Toasts>();
     view! {
         <div class="toasts" role="status" aria-live="polite">
-            <For each=move || toasts.shown.get() key=|(id, _)| *id let:toast>
-                <p class="toast" data-testid="toast">{toast.1}</p>
-            </For>
+            {move || toasts.shown.get().into_iter().map(|(_, message)| view! { <p class="toast" data-testid="toast">{message}</p> }).collect_view()}
         </div>
     }
 }
