@@ -42,7 +42,7 @@ pub struct Template {
     pub needs: Needs,
     pub preview_url: String,
     /// The name and description in other languages, by language tag (`de`); a page in that
-    /// language shows them in place of `name` and `description` ([`localized`]).
+    /// language shows them in place of `name` and `description`.
     pub translations: std::collections::BTreeMap<String, Translation>,
 }
 
