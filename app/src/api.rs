@@ -453,19 +453,22 @@ pub async fn load_create_page() -> Result<CreateInfo, ServerFnError> {
                 use darkroom_service::generators::{any_style, local_style};
                 t.params["generator"] != local_style::ID && t.params["generator"] != any_style::ID
             })
-            .map(|t| TemplateCard {
-                name: t.translations.get(&lang).and_then(|tr| tr.name.clone()).unwrap_or(t.name),
-                description: t.translations.get(&lang).and_then(|tr| tr.description.clone()).unwrap_or(t.description),
-                photo: t.needs.photo != "no",
-                prompt_required: t.needs.prompt == "required",
-                video: t.mode == "image_to_video" || t.mode == "video_to_video",
-                source_video: t.mode == "video_to_video",
-                default_seconds: t.params["seconds"].as_f64().unwrap_or(darkroom_service::templates::DEFAULT_CLIP_SECONDS),
-                max_seconds: state.config.video_max_secs,
-                id: t.id,
-                mode: t.mode,
-                cost: t.cost,
-                preview_url: t.preview_url,
+            .map(|t| {
+                let (name, description) = t.localized(&lang);
+                TemplateCard {
+                    name,
+                    description,
+                    photo: t.needs.photo != "no",
+                    prompt_required: t.needs.prompt == "required",
+                    video: t.mode == "image_to_video" || t.mode == "video_to_video",
+                    source_video: t.mode == "video_to_video",
+                    default_seconds: t.params["seconds"].as_f64().unwrap_or(darkroom_service::templates::DEFAULT_CLIP_SECONDS),
+                    max_seconds: state.config.video_max_secs,
+                    id: t.id,
+                    mode: t.mode,
+                    cost: t.cost,
+                    preview_url: t.preview_url,
+                }
             })
             .collect(),
     })

@@ -109,8 +109,23 @@ pub fn parse_translations(text: &str) -> Result<std::collections::BTreeMap<Strin
 /// translation where there is one, else as stored. A stored translation that does not parse
 /// (only a hand-edited row's can fail) is ignored.
 pub fn localized(row: &Row, lang: &str) -> (String, String) {
-    let t = parse_translations(&row.translations).ok().and_then(|mut m| m.remove(lang)).unwrap_or_default();
-    (t.name.unwrap_or_else(|| row.name.clone()), t.description.unwrap_or_else(|| row.description.clone()))
+    pick(&parse_translations(&row.translations).unwrap_or_default(), lang, &row.name, &row.description)
+}
+
+/// `lang`'s name and description from `translations`, each falling back to the stored one.
+fn pick(translations: &std::collections::BTreeMap<String, Translation>, lang: &str, name: &str, description: &str) -> (String, String) {
+    let t = translations.get(lang);
+    (
+        t.and_then(|t| t.name.clone()).unwrap_or_else(|| name.to_string()),
+        t.and_then(|t| t.description.clone()).unwrap_or_else(|| description.to_string()),
+    )
+}
+
+impl Template {
+    /// The name and description for a page in `lang` ([`localized`] on the wire form).
+    pub fn localized(&self, lang: &str) -> (String, String) {
+        pick(&self.translations, lang, &self.name, &self.description)
+    }
 }
 
 /// The inputs a template asks of a request.
