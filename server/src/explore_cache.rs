@@ -62,7 +62,11 @@ pub async fn layer(State(cache): State<ExploreCache>, req: Request, next: Next) 
     let window = cache.app.signer.expiry(now);
     // The host too: absolute links on a page follow it when no public URL is configured.
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let key = format!("{}.{}.{window} {host} {}", stamp.db, stamp.local, req.uri());
+    // The page renders in the preference cookie's theme and language (`app::i18n`), read the
+    // same way here: each combination is its own page.
+    let cookies: Vec<&str> = req.headers().get_all(header::COOKIE).iter().filter_map(|c| c.to_str().ok()).collect();
+    let prefs = app::i18n::parse_cookie(&cookies.join("; "));
+    let key = format!("{}.{}.{window} {host} {}.{} {}", stamp.db, stamp.local, prefs.theme, prefs.lang, req.uri());
     if let Some((headers, body)) = cache.inner.lock().unwrap_or_else(|e| e.into_inner()).pages.get(&key).cloned() {
         let (headers, body) = crate::headers::renew_nonce(headers, body);
         let mut resp = Response::new(Body::from(body));

@@ -983,6 +983,13 @@ async fn sharing_access_matrix_signed_urls_and_previews(b: Backend) {
     let (n1, n2) = (nonce_of(&explore_html), nonce_of(&again));
     assert_ne!(n1, n2, "a fresh nonce");
     assert_eq!(again.replace(&n2, &n1), explore_html, "served again");
+    // One page per theme and language (the preference cookie): a German visitor in the dark
+    // theme gets theirs, and the English page stays English.
+    let german = visitor.get(format!("{}/explore", app.base)).header("cookie", "darkroom_prefs=dark.de").send().await.unwrap().text().await.unwrap();
+    assert!(german.contains("lang=\"de\"") && german.contains("data-theme=\"dark\"") && german.contains("Entdecken"), "German and dark");
+    assert!(german.contains(&format!("/p/{id}")));
+    let english = visitor.get(format!("{}/explore", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(english.contains("lang=\"en\"") && !english.contains("Entdecken"), "English again");
     // The creator's name: none until the owner turns it on; then on the tile and the public
     // page, for visitors too (the HTML cache follows at once); gone again when turned off.
     assert_eq!(feed["items"][0]["creator"], json!(null));
