@@ -89,6 +89,14 @@ test('the administrator adds a template; members see it with its price', { timeo
   assert.equal(preview.headers.get('content-type'), 'image/jpeg');
   await shot('3-preview');
 
+  // A style template saved from the console (its parameters name one style, which a run
+  // turns into the generator's list): Night Gold keeping the photo's colours at 3.
+  const colour = page.locator('tr[data-template="style-08-color"]');
+  await colour.locator('details').evaluate((d) => { d.open = true; });
+  await colour.locator('[data-testid=template-form] input[name=cost]').fill('3');
+  await colour.locator('[data-testid=template-form] button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('tr[data-template="style-08-color"] [data-testid=template-cost]')?.textContent.trim() === '3');
+
   // A member's create page lists it, at its price.
   const mctx = await browser.newContext(sizes[1][1]);
   const member = await mctx.newPage();
@@ -98,6 +106,11 @@ test('the administrator adds a template; members see it with its price', { timeo
   await member.click(`[data-template="${id}"]`);
   await member.waitForSelector(`input[name=template][value="${id}"]`, { state: 'attached' });
   assert.match(await member.textContent('[data-testid=cost]'), /Cost: 3 credits\./);
+  // Back to the default price, for the other tests.
+  await colour.locator('details').evaluate((d) => { d.open = true; });
+  await colour.locator('[data-testid=template-form] input[name=cost]').fill('');
+  await colour.locator('[data-testid=template-form] button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('tr[data-template="style-08-color"] [data-testid=template-cost]')?.textContent.trim() === '5');
   assert.deepEqual(errors, [], 'no page errors');
   await mctx.close();
   await ctx.close();
