@@ -109,6 +109,11 @@ pub fn parse_translations(text: &str) -> Result<std::collections::BTreeMap<Strin
 /// translation where there is one, else as stored. A stored translation that does not parse
 /// (only a hand-edited row's can fail) is ignored.
 pub fn localized(row: &Row, lang: &str) -> (String, String) {
+    // Explore and the galleries ask this for every style on every render: a row without the
+    // language's key is not parsed at all (the English pages' case).
+    if !row.translations.contains(&format!("\"{lang}\"")) {
+        return (row.name.clone(), row.description.clone());
+    }
     pick(&parse_translations(&row.translations).unwrap_or_default(), lang, &row.name, &row.description)
 }
 
