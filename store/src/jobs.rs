@@ -280,6 +280,40 @@ fn bind_new_job<'q, Q: BindArgs<'q>>(q: Q, new: &NewJob<'_>, id: &str, now: i64)
         .bind_arg(owned(api.filter(|a| a.cap.is_none()).map(|a| a.key_id)))
 }
 
+/// `new` as a row of PostgreSQL's set-based group commit (`group_commit::SET_BATCH_SQL`): the
+/// values [`bind_new_job`] binds, the debit's ledger entry (`entry`: id, idempotency key) and
+/// the job event's payload, the request log row (`log`, with its id) and the decisions.
+fn set_row(new: &NewJob<'_>, id: &str, now: i64, entry: (&str, &str, &str), log: Option<(&RequestLog<'_>, &str)>) -> group_commit::SetRow {
+    use serde_json::json;
+    let (gates, api) = (&new.gates, new.api.as_ref());
+    let (entry_id, entry_key, payload) = entry;
+    let creation = json!({
+        "id": id, "user_id": new.user_id, "upload_id": new.upload_id, "mode": new.mode.as_str(), "params": new.params,
+        "cost": new.cost, "status": gates.status.as_str(), "visibility": new.visibility.as_str(),
+        "idempotency_key": new.idempotency_key, "created_at": now, "prompt": new.prompt, "error": gates.message,
+        "moderation_category": gates.category.map(Category::as_str), "style": new.style,
+        "api_key_id": api.map(|a| a.key_id), "request_hash": api.map(|a| a.request_hash),
+        "style_upload_id": new.style_upload_id, "template_id": new.template_id, "request_id": new.request_id,
+        "live_key": api.filter(|a| a.cap.is_none()).map(|a| a.key_id),
+        "entry_id": entry_id, "entry_key": entry_key, "payload": payload,
+        "log_id": log.map(|(_, id)| id), "key_prefix": log.map(|(l, _)| l.key_prefix), "method": log.map(|(l, _)| l.method),
+        "route": log.map(|(l, _)| l.route),
+    });
+    let serde_json::Value::Object(creation) = creation else { unreachable!("an object literal") };
+    let decisions = gates
+        .decisions
+        .iter()
+        .map(|d| {
+            json!({
+                "id": new_id(), "job_id": id, "user_id": new.user_id, "gate": d.gate.as_str(), "decision": d.decision.as_str(),
+                "category": d.category.map(Category::as_str), "detector": d.detector, "labels": d.labels.to_string(),
+                "policy_version": d.policy_version, "actor_id": d.actor_id, "reason": d.reason, "created_at": now,
+            })
+        })
+        .collect();
+    group_commit::SetRow { id: id.to_owned(), creation, decisions, cost: new.cost, now, queued: gates.status == JobStatus::Queued }
+}
+
 /// The job [`Store::create_job_at_once`]'s statement created, if every step applied. On
 /// PostgreSQL the statement raises unless they all did, so its one row is the job; on SQLite
 /// the rows are told apart by their widths: the job's row, the debit's balance (2 columns)
@@ -499,9 +533,14 @@ impl Store {
             stmts.join("; ")
         };
         let payload = job_event.payload();
+        let log_id = log.map(|_| new_id());
+        // On PostgreSQL a group commit writes its creations as sets: this one as a row.
+        let set_row = (postgres && self.group_commit_max > 1).then(|| {
+            set_row(new, id, now, (&entry_id, &entry_key, &payload), log.zip(log_id.as_deref()))
+        });
         let mut args = bind_new_job(OwnedArgs::new(), new, id, now).bind_arg(entry_id).bind_arg(entry_key).bind_arg(payload);
-        if let Some(l) = log {
-            args = args.bind_arg(new_id()).bind_arg(l.key_prefix.to_owned()).bind_arg(l.method.to_owned()).bind_arg(l.route.to_owned());
+        if let (Some(l), Some(log_id)) = (log, log_id) {
+            args = args.bind_arg(log_id).bind_arg(l.key_prefix.to_owned()).bind_arg(l.method.to_owned()).bind_arg(l.route.to_owned());
         }
         if postgres {
             args = args.bind_arg(crate::live::CHANNEL);
@@ -511,7 +550,7 @@ impl Store {
         }
         let args = crate::moderation::bind_decisions(args, new.user_id, Some(id), gates.decisions, now).finish()?;
         if self.group_commit_max > 1 {
-            let creation = group_commit::Creation::new(sql, args, new.user_id.to_owned());
+            let creation = group_commit::Creation::new(sql, args, new.user_id.to_owned(), set_row);
             return Ok(self.create_in_group(creation).await?.map(|job| self.created_at_once(job)));
         }
         let q = sqlx::query_with(&sql, args);

@@ -47,6 +47,7 @@ on_both!(
     members_search_and_staff_actions_are_audited,
     common_creations_take_one_round_trip_and_write_what_the_general_path_writes,
     creations_arriving_together_commit_together_each_whole_or_absent,
+    one_members_creations_in_one_batch_write_what_one_by_one_writes,
 );
 
 fn ruling<'a>(actor: &'a str, reason: &'a str) -> Ruling<'a> {
@@ -1246,4 +1247,91 @@ async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Bac
     assert!(created && j.status == JobStatus::Queued);
     assert_eq!(alone.group_commit_stats().creations, stats.creations, "not grouped");
     assert_eq!(store.user(&members[1].0).await.unwrap().balance, 0);
+}
+
+/// A member's creations that arrive together share a group commit (on PostgreSQL one
+/// set-based statement for the whole batch) and write exactly what they would write one after
+/// another in arrival order: each charge's balance after it, the job and balance events
+/// numbered on in that order (and stored in it), each job's decisions, its request log row,
+/// and the one lot drawn down by each.
+async fn one_members_creations_in_one_batch_write_what_one_by_one_writes(b: Backend) {
+    use darkroom_store::api::NewApiKey;
+    use darkroom_store::jobs::{ApiOrigin, RequestLog};
+    let store = fresh_store(b).await.with_group_commit(32);
+    let me = member(&store, "batch@example.com", 20).await;
+    let up = upload(&store, &me).await;
+    let key = store
+        .create_api_key(NewApiKey {
+            user_id: &me, name: "k", prefix: "dk_batchbat", secret_hash: "hb", scopes: "generate", cap_credits: None, cap_period: None, expires_at: None,
+        })
+        .await
+        .unwrap();
+    let log = RequestLog { key_prefix: "dk_batchbat", method: "POST", route: "/api/v1/generations" };
+    let decisions = [decision("prompt", "allow", None), decision("upload", "allow", None)];
+    let held_decisions = [decision("prompt", "allow", None), decision("upload", "review", Some("sexual"))];
+    let create = |k: &'static str, cost: i64, review: bool| {
+        let (store, me, up, key_id) = (store.clone(), me.clone(), up.clone(), key.id.clone());
+        let (decisions, held) = (decisions.clone(), held_decisions.clone());
+        tokio::spawn(async move {
+            let gates = if review {
+                Gates { status: JobStatus::Review, category: None, message: None, decisions: &held, strike: None }
+            } else {
+                Gates { status: JobStatus::Queued, category: None, message: None, decisions: &decisions, strike: None }
+            };
+            let new = NewJob { api: Some(ApiOrigin { key_id: &key_id, request_hash: k, cap: None, log: Some(log) }), gates, ..job(&me, &up, k, cost) };
+            store.create_job(new).await
+        })
+    };
+    // Hold what the first batch needs (SQLite's one write connection; the member's row on
+    // PostgreSQL), so the three sent meanwhile wait and then commit together.
+    let mut held = store.begin_write().await.unwrap();
+    sqlx::query("UPDATE users SET event_seq = event_seq WHERE id = $1").bind(&me).execute(&mut *held).await.unwrap();
+    let first = create("first", 1, false);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut rest = Vec::new();
+    for (k, cost, review) in [("k1", 2, false), ("k2", 3, true), ("k3", 4, false)] {
+        rest.push((k, cost, create(k, cost, review)));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    held.commit().await.unwrap();
+    let mut jobs = vec![("first", 1, first.await.unwrap().unwrap().0)];
+    for (k, cost, t) in rest {
+        let (j, created) = t.await.unwrap().unwrap();
+        assert!(created);
+        jobs.push((k, cost, j));
+    }
+    let stats = store.group_commit_stats();
+    assert_eq!((stats.transactions, stats.largest), (2, 3), "the three that arrived together shared one transaction: {stats:?}");
+    assert_eq!(store.creations_at_once(), 4, "none took the general path");
+
+    assert_eq!(store.user(&me).await.unwrap().balance, 10);
+    let ledger = store.ledger(&me, 10).await.unwrap();
+    let events = store.events_after(&me, 0, 100).await.unwrap();
+    let mut balance = 20;
+    for (i, (k, cost, j)) in jobs.iter().enumerate() {
+        balance -= cost;
+        assert_eq!((j.cost, j.status, j.request_hash.as_deref()), (*cost, if *k == "k2" { JobStatus::Review } else { JobStatus::Queued }, Some(*k)));
+        assert_eq!(&store.job(&j.id, &me).await.unwrap(), j, "the answer is the stored row");
+        let entry = ledger.iter().find(|e| e.job_id.as_deref() == Some(j.id.as_str())).expect("its charge");
+        assert_eq!((entry.kind.as_str(), entry.amount, entry.balance_after), ("charge", -cost, balance), "{k}: charged in arrival order");
+        let draws: Vec<i64> = sqlx::query_scalar("SELECT amount FROM lot_draws WHERE entry_id = $1").bind(&entry.id).fetch_all(&store.pool).await.unwrap();
+        assert_eq!(draws, [*cost], "{k}: drawn from the one lot");
+        // After the grant's events: each creation's job event, then its balance event.
+        let seq = events.iter().find(|e| e.kind.as_str() == "job").expect("the first job event").seq + 2 * i as i64;
+        let job_event = events.iter().find(|e| e.seq == seq).expect("the job event");
+        assert_eq!((job_event.kind.as_str(), job_event.payload.clone()), ("job", darkroom_contract::LiveEvent::Job(j.state()).payload()), "{k}");
+        let balance_event = events.iter().find(|e| e.seq == seq + 1).expect("the balance event");
+        assert_eq!((balance_event.kind.as_str(), balance_event.payload.as_str()), ("balance", format!("{{\"balance\":{balance}}}").as_str()), "{k}");
+        let got = store.decisions_for_job(&j.id).await.unwrap();
+        assert_eq!(got.len(), 2, "{k}: its decisions");
+        assert!(got.iter().all(|d| d.user_id == me && d.job_id.as_deref() == Some(j.id.as_str())));
+        assert_eq!(got.iter().any(|d| d.decision.as_str() == "review"), *k == "k2");
+    }
+    let seqs_by_id: Vec<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE user_id = $1 ORDER BY id").bind(&me).fetch_all(&store.pool).await.unwrap();
+    assert_eq!(seqs_by_id, (1..=seqs_by_id.len() as i64).collect::<Vec<_>>(), "stored in the order they are numbered");
+    let logged = store.api_requests(&me, 10).await.unwrap();
+    assert_eq!(logged.len(), 4, "one log row per created generation");
+    assert!(logged.iter().all(|r| r.status == 201 && r.route == "/api/v1/generations"));
+    assert_eq!(logged.iter().map(|r| r.cost).sum::<i64>(), 10);
+    assert_lots_consistent(&store, &me).await;
 }

@@ -41,18 +41,39 @@ use crate::{Backend, Result, Store, StoreError};
 pub const MAX_BATCH: usize = 32;
 
 /// One creation handed to the queue: the statement of [`Store::create_job_at_once`] with its
-/// arguments, the member it charges (the batch's lock order), and where its answer goes.
+/// arguments, the member it charges (the batch's lock order), on PostgreSQL the same
+/// creation as a row of the set-based batch ([`SetRow`]), and where its answer goes.
 pub(super) struct Creation {
     pub sql: String,
     pub args: AnyArguments<'static>,
     pub user_id: String,
+    pub set_row: Option<SetRow>,
     reply: Option<oneshot::Sender<Result<Option<Job>>>>,
 }
 
 impl Creation {
-    pub fn new(sql: String, args: AnyArguments<'static>, user_id: String) -> Self {
-        Self { sql, args, user_id, reply: None }
+    pub fn new(sql: String, args: AnyArguments<'static>, user_id: String, set_row: Option<SetRow>) -> Self {
+        Self { sql, args, user_id, set_row, reply: None }
     }
+}
+
+/// A creation as one row of PostgreSQL's set-based batch ([`SET_BATCH_SQL`]).
+#[derive(Debug)]
+pub(super) struct SetRow {
+    /// The job's id.
+    pub id: String,
+    /// The job's columns and the rows that come with it, as [`SET_BATCH_SQL`]'s `i` reads
+    /// them (a JSON object: `id`, `user_id`, …, `entry_id`, `entry_key`, `payload`, `log_id`, …;
+    /// `k` and `before` are added per batch).
+    pub creation: serde_json::Map<String, serde_json::Value>,
+    /// Its gate decisions, as rows of `moderation_decisions` (JSON objects).
+    pub decisions: Vec<serde_json::Value>,
+    /// Credits charged (> 0).
+    pub cost: i64,
+    /// Its time (Unix ms): lots live and due at this time.
+    pub now: i64,
+    /// The job starts `queued` (idle workers are woken).
+    pub queued: bool,
 }
 
 /// The queue of creations waiting for a transaction, whether a task drains it, and what
@@ -79,6 +100,29 @@ struct Queue {
     waiting: Vec<Creation>,
     /// Drain tasks running, at most [`lanes`].
     drains: usize,
+    /// Members whose creations a drain task is running now: no other lane takes theirs, so
+    /// two batches never wait on each other's rows.
+    busy: std::collections::HashSet<String>,
+}
+
+impl Queue {
+    /// Takes up to `max` waiting creations, in arrival order, of members no other lane is
+    /// running, and marks those members busy.
+    fn take(&mut self, max: usize) -> Vec<Creation> {
+        let (mut taken, mut left) = (Vec::new(), Vec::with_capacity(self.waiting.len()));
+        let mut mine = std::collections::HashSet::new();
+        for c in self.waiting.drain(..) {
+            if taken.len() < max && (mine.contains(&c.user_id) || !self.busy.contains(&c.user_id)) {
+                mine.insert(c.user_id.clone());
+                taken.push(c);
+            } else {
+                left.push(c);
+            }
+        }
+        self.waiting = left;
+        self.busy.extend(mine);
+        taken
+    }
 }
 
 impl std::fmt::Debug for Creation {
@@ -132,6 +176,8 @@ pub fn lanes(backend: Backend) -> usize {
 struct DrainGuard {
     group: Arc<GroupCommit>,
     done: bool,
+    /// The members of the batch running now (busy until it is answered).
+    holding: Vec<String>,
 }
 
 impl Drop for DrainGuard {
@@ -140,6 +186,9 @@ impl Drop for DrainGuard {
             return;
         }
         let mut queue = self.group.queue.lock().unwrap_or_else(|e| e.into_inner());
+        for m in &self.holding {
+            queue.busy.remove(m);
+        }
         queue.drains = queue.drains.saturating_sub(1);
         if queue.drains == 0 {
             queue.waiting.clear();
@@ -148,17 +197,23 @@ impl Drop for DrainGuard {
 }
 
 async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: usize) {
-    let mut guard = DrainGuard { group, done: false };
+    let mut guard = DrainGuard { group, done: false, holding: Vec::new() };
     loop {
         let batch: Vec<Creation> = {
             let mut queue = guard.group.queue.lock().unwrap_or_else(|e| e.into_inner());
-            if queue.waiting.is_empty() {
+            for m in guard.holding.drain(..) {
+                queue.busy.remove(&m);
+            }
+            let batch = queue.take(max.min(MAX_BATCH));
+            if batch.is_empty() {
+                // Nothing waiting, or only creations of members another lane is running
+                // (that lane takes them when it comes back for more).
                 queue.drains -= 1;
                 guard.done = true;
                 return;
             }
-            let n = queue.waiting.len().min(max.min(MAX_BATCH));
-            queue.waiting.drain(..n).collect()
+            guard.holding = batch.iter().map(|c| c.user_id.clone()).collect();
+            batch
         };
         {
             let mut stats = guard.group.stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,7 +221,12 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
             stats.creations += batch.len() as u64;
             stats.largest = stats.largest.max(batch.len() as u64);
         }
-        for (reply, answer) in run_batch(backend, &pool, batch).await {
+        let answers = if backend == Backend::Postgres && batch.iter().all(|c| c.set_row.is_some()) {
+            run_set_batch(&pool, batch).await
+        } else {
+            run_batch(backend, &pool, batch).await
+        };
+        for (reply, answer) in answers {
             if let Some(reply) = reply {
                 // A caller that left (its request dropped) misses its answer; its job stands.
                 let _ = reply.send(answer);
@@ -237,4 +297,156 @@ fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Optio
         .chain(unanswered)
         .map(|reply| (reply, Err(StoreError::GroupCommit(cause.clone()))))
         .collect()
+}
+
+/// PostgreSQL's batch as one statement over sets: every creation of the batch in one
+/// statement, one row per table write (the statement's cost is paid once per batch, not once
+/// per creation), committing on its own. It writes exactly the rows
+/// [`Store::create_job_at_once`]'s statement writes for each creation, in the order those
+/// statements would run one after another in arrival order: a member's k-th creation in the
+/// batch sees the balance, event numbers and first lot its earlier ones left.
+///
+/// Inputs: `$1` the creations (`i`: a JSON array of [`SetRow::creation`] with `k`, the
+/// creation's place among its member's, from 1, and `before`, the credits its member's
+/// earlier ones in the batch take), `$2` the members (`m`: `user_id`, `total` credits,
+/// `count` creations, `now` in Unix ms), `$3` the decisions, `$4` the notice channel, `$5`
+/// the queued-job notice. Each member's row is locked first, in id order (`lk`), so batches
+/// of two processes cannot deadlock on members' rows. Every step applied for every creation,
+/// or the statement raises (`darkroom_require`, migration 0019) and nothing is written.
+static SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let cols = super::COLUMNS;
+    let first_lot = format!("SELECT id FROM credit_lots WHERE {} LIMIT 1", crate::ledger::live_lots("m.user_id", "m.now"));
+    let charge = crate::ledger::Kind::Charge.as_str();
+    let (job_kind, balance_kind) = (darkroom_contract::EventKind::Job.as_str(), darkroom_contract::EventKind::Balance.as_str());
+    format!(
+        "WITH i AS (SELECT * FROM json_to_recordset($1::json) AS x(k bigint, before bigint, id text, user_id text, upload_id text, mode text, \
+           params text, cost bigint, status text, visibility text, idempotency_key text, created_at bigint, prompt text, error text, \
+           moderation_category text, style bigint, api_key_id text, request_hash text, style_upload_id text, template_id text, \
+           request_id text, live_key text, entry_id text, entry_key text, payload text, log_id text, key_prefix text, method text, route text)), \
+         m AS (SELECT * FROM json_to_recordset($2::json) AS x(user_id text, total bigint, count bigint, now bigint)), \
+         lk AS (SELECT id FROM users WHERE id IN (SELECT user_id FROM m) ORDER BY id FOR UPDATE), \
+         s AS (SELECT id, credit_additions FROM users WHERE id IN (SELECT user_id FROM m)), \
+         j AS (INSERT INTO jobs (id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, \
+           prompt, error, moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id) \
+           SELECT id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, error, \
+           moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id FROM i \
+           WHERE (i.upload_id IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.upload_id AND user_id = i.user_id AND deleted_at IS NULL)) \
+           AND (i.style_upload_id IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.style_upload_id AND user_id = i.user_id AND deleted_at IS NULL)) \
+           AND (i.live_key IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = i.live_key AND user_id = i.user_id AND revoked_at IS NULL)) \
+           RETURNING {cols}), \
+         u AS (UPDATE users SET balance = users.balance - m.total, event_seq = users.event_seq + 2 * m.count FROM m JOIN s ON s.id = m.user_id \
+           WHERE users.id = m.user_id AND users.balance >= m.total AND users.credit_additions = s.credit_additions \
+           AND (SELECT COUNT(*) FROM lk) = (SELECT COUNT(*) FROM m) \
+           AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = m.user_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= m.now) \
+           RETURNING users.id, users.balance + m.total AS balance_before, users.event_seq - 2 * m.count AS seq_before), \
+         f AS (SELECT m.user_id, m.total, l.id FROM m CROSS JOIN LATERAL ({first_lot}) l), \
+         lot AS (UPDATE credit_lots SET remaining = credit_lots.remaining - f.total FROM f \
+           WHERE credit_lots.id = f.id AND credit_lots.remaining >= f.total AND EXISTS (SELECT 1 FROM u WHERE u.id = f.user_id) \
+           RETURNING credit_lots.id, f.user_id), \
+         e AS (INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
+           SELECT i.entry_id, i.user_id, '{charge}', -i.cost, u.balance_before - i.before - i.cost, 'generation', i.id, i.entry_key, i.created_at \
+           FROM i JOIN u ON u.id = i.user_id), \
+         dr AS (INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT i.entry_id, lot.id, i.cost FROM i JOIN lot ON lot.user_id = i.user_id), \
+         ev AS (INSERT INTO events (user_id, seq, kind, payload, created_at) \
+           SELECT x.user_id, x.seq, x.kind, x.payload, x.created_at FROM ( \
+             SELECT i.user_id, u.seq_before + 2 * i.k - 1 AS seq, '{job_kind}' AS kind, i.payload, i.created_at FROM i JOIN u ON u.id = i.user_id \
+             UNION ALL SELECT i.user_id, u.seq_before + 2 * i.k, '{balance_kind}', '{{\"balance\":' || (u.balance_before - i.before - i.cost) || '}}', \
+             i.created_at FROM i JOIN u ON u.id = i.user_id) x ORDER BY x.user_id, x.seq), \
+         l AS (INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
+           SELECT log_id, user_id, api_key_id, key_prefix, method, route, 201, cost, created_at FROM i WHERE log_id IS NOT NULL), \
+         d AS (INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
+           SELECT * FROM json_to_recordset($3::json) AS x(id text, job_id text, user_id text, gate text, decision text, category text, detector text, \
+           labels text, policy_version text, actor_id text, reason text, created_at bigint)), \
+         n AS (SELECT (SELECT COUNT(pg_notify($4, 'e:' || user_id)) FROM m) AS e, \
+           (SELECT COUNT(pg_notify($4, $5)) FROM (SELECT 1 FROM i WHERE status = 'queued' LIMIT 1) q) AS q), \
+         ok AS (SELECT darkroom_require((SELECT COUNT(*) FROM j) = (SELECT COUNT(*) FROM i) AND (SELECT COUNT(*) FROM u) = (SELECT COUNT(*) FROM m) \
+           AND (SELECT COUNT(*) FROM lot) = (SELECT COUNT(*) FROM m), 'job creations in one statement') AS applied) \
+         SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true CROSS JOIN n"
+    )
+});
+
+/// The inputs of [`SET_BATCH_SQL`] for `batch` (sorted by member, arrival order within one):
+/// the creations, the members and the decisions, as JSON text.
+fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
+    use serde_json::{json, Value};
+    let (mut creations, mut members, mut decisions) = (Vec::new(), Vec::<Value>::new(), Vec::new());
+    let mut current: Option<(String, i64, i64, i64)> = None; // member, credits so far, count, latest time
+    let close = |c: Option<(String, i64, i64, i64)>, members: &mut Vec<Value>| {
+        if let Some((user_id, total, count, now)) = c {
+            members.push(json!({ "user_id": user_id, "total": total, "count": count, "now": now }));
+        }
+    };
+    for c in batch.iter_mut() {
+        let row = c.set_row.as_mut().expect("a set batch holds set rows only");
+        if current.as_ref().is_none_or(|(m, ..)| *m != c.user_id) {
+            close(current.take(), &mut members);
+            current = Some((c.user_id.clone(), 0, 0, 0));
+        }
+        let (_, total, count, now) = current.as_mut().expect("set above");
+        row.creation.insert("k".into(), json!(*count + 1));
+        row.creation.insert("before".into(), json!(*total));
+        *total += row.cost;
+        *count += 1;
+        *now = (*now).max(row.now);
+        creations.push(Value::Object(std::mem::take(&mut row.creation)));
+        decisions.append(&mut row.decisions);
+    }
+    close(current, &mut members);
+    (Value::Array(creations).to_string(), Value::Array(members).to_string(), Value::Array(decisions).to_string())
+}
+
+/// Runs a PostgreSQL `batch` as one set-based statement ([`SET_BATCH_SQL`]) and answers each
+/// creation. If a step did not apply for any creation of the batch (a deleted upload, too few
+/// credits for a member's creations together, a key used before), nothing was written and
+/// each creation then runs alone, as it would without group commit; any other error fails
+/// the batch ([`StoreError::GroupCommit`]).
+async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
+    use sqlx::FromRow;
+    batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let queued = batch.iter().any(|c| c.set_row.as_ref().is_some_and(|r| r.queued));
+    let (creations, members, decisions) = set_inputs(&mut batch);
+    let result = sqlx::query(&SET_BATCH_SQL)
+        .bind(creations)
+        .bind(members)
+        .bind(decisions)
+        .bind(crate::live::CHANNEL)
+        .bind(if queued { crate::live::Notice::Queued.payload() } else { String::new() })
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from);
+    match result {
+        Ok(rows) => {
+            let mut jobs = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                match Job::from_row(row) {
+                    Ok(job) => {
+                        jobs.insert(job.id.clone(), job);
+                    }
+                    Err(e) => return fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()),
+                }
+            }
+            batch
+                .into_iter()
+                .map(|c| {
+                    // Written with the batch (the statement checked every creation applied).
+                    let job = c.set_row.as_ref().and_then(|r| jobs.remove(&r.id));
+                    let answer = job.map(Some).ok_or(StoreError::NotFound);
+                    (c.reply, answer)
+                })
+                .collect()
+        }
+        Err(e) if super::not_applied(&e) => {
+            let mut answers: Answers = Vec::with_capacity(batch.len());
+            for c in batch {
+                let answer = match sqlx::query_with(&c.sql, c.args).fetch_all(pool).await.map_err(StoreError::from) {
+                    Ok(rows) => super::applied_at_once(Backend::Postgres, &rows),
+                    Err(e) if super::not_applied(&e) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                answers.push((c.reply, answer));
+            }
+            answers
+        }
+        Err(e) => fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e),
+    }
 }
