@@ -13,7 +13,9 @@
 # transaction).
 #
 # Settings: BENCH_DB=sqlite|postgres (default sqlite), BENCH_PROFILE=release|dev (release),
-# BENCH_MEMBERS (16), BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP.
+# BENCH_MEMBERS (16), BENCH_SECS (10), BENCH_CONNS (16), BENCH_THREADS (1), BENCH_PORT (3301), BENCH_KEEP,
+# BENCH_PERF=DIR (records `perf record -a` of the whole machine during each measured load into
+# DIR/<keys>-<off|on>.data: where the cores go, by process and symbol, with `perf report`).
 set -euo pipefail
 # Page views are not limited here: the benchmark sends thousands a second from one address.
 export DARKROOM_PAGE_RATE_PER_MIN=${DARKROOM_PAGE_RATE_PER_MIN:-0}
@@ -70,8 +72,15 @@ load() {
   script=$(lua "$1")
   wrk -t"$THREADS" -c"$CONNS" -d2s -s "$script" "$BASE/api/v1/generations" >/dev/null # warm-up
   before=$(jobs_count)
+  local perf_pid=
+  if [ -n "${BENCH_PERF:-}" ]; then
+    mkdir -p "$BENCH_PERF"
+    perf record -q -a -F 499 -o "$BENCH_PERF/$1-$2.data" -- sleep "$SECS" 2>/dev/null &
+    perf_pid=$!
+  fi
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$script" "$BASE/api/v1/generations")
   after=$(jobs_count)
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
   printf -v "RPS_$2_$1" '%s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   printf -v "P99_$2_$1" '%s' "$(echo "$out" | awk '$1 == "99%" {print $2}')"
   local rps="RPS_$2_$1" p99="P99_$2_$1"

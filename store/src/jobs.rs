@@ -534,8 +534,8 @@ impl Store {
         };
         let payload = job_event.payload();
         let log_id = log.map(|_| new_id());
-        // On PostgreSQL a group commit writes its creations as sets: this one as a row.
-        let set_row = (postgres && self.group_commit_max > 1).then(|| {
+        // A group commit writes its creations as sets: this one as a row.
+        let set_row = (self.group_commit_max > 1).then(|| {
             set_row(new, id, now, (&entry_id, &entry_key, &payload), log.zip(log_id.as_deref()))
         });
         let mut args = bind_new_job(OwnedArgs::new(), new, id, now).bind_arg(entry_id).bind_arg(entry_key).bind_arg(payload);

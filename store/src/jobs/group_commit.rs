@@ -4,26 +4,36 @@
 //! One commit per generation was the floor of `POST /api/v1/generations` under load: every
 //! commit writes the pages it touched (SQLite's WAL frames; PostgreSQL's WAL record and
 //! flush), and a generation touches ten rows in eight tables. Here each caller hands its
-//! creation (one statement, its arguments owned) to a queue. Whoever finds fewer drain tasks
-//! running than the backend's lanes ([`lanes`]: SQLite has one writer, PostgreSQL takes
-//! several) starts one; a drain task takes every creation waiting (at most
-//! [`Store::group_commit_max`]), opens one write transaction, runs each inside its own
-//! savepoint, rolls back to the savepoint any that did not apply, commits once, and only
-//! then answers every caller. Nothing waits for a batch to fill: a lone request is a batch of
-//! one, and a batch forms from the requests that arrived while the last one ran.
+//! creation (its statement with its arguments owned, and on PostgreSQL the same creation as a
+//! row of a set) to a queue. Whoever finds fewer drain tasks running than the backend's lanes
+//! ([`lanes`]: SQLite has one writer, PostgreSQL takes several) starts one; a drain task
+//! takes every creation waiting (at most [`Store::group_commit_max`]) of members no other
+//! lane is running, writes them, and only then answers every caller. Nothing waits for a
+//! batch to fill: a lone request is a batch of one, and a batch forms from the requests that
+//! arrived while the last one ran.
+//!
+//! How a batch is written:
+//! - SQLite: one write transaction, each creation's statement inside its own savepoint; a
+//!   creation that did not apply is rolled back to its savepoint; one commit.
+//! - PostgreSQL: one statement for the whole batch ([`PG_SET_BATCH_SQL`]): each table is written
+//!   once for all its creations from JSON sets, so the per-statement cost (planning, executor
+//!   start, a round trip) is paid once per batch rather than once per creation. If any
+//!   creation does not apply, the statement writes nothing and each creation then runs alone.
 //!
 //! What it keeps:
-//! - Each creation is whole or absent: its savepoint undoes a step that did not apply (and
-//!   its caller then takes the general path, in a transaction of its own).
+//! - Each creation is whole or absent; one that did not apply takes the general path, in a
+//!   transaction of its own, with its exact answer.
+//! - A member's creations in one batch are written as they would be one after another in
+//!   arrival order: balances after each charge, event numbers, the lot drawn.
 //! - An answer comes only after the commit, so no caller reports a job that is not durable;
 //!   a failed commit fails every creation of the batch ([`StoreError::GroupCommit`]), as a
 //!   failed commit of a single creation would.
-//! - Lock order: a batch runs its creations in member id order (arrival order within a
-//!   member), so two batches (of two nodes on PostgreSQL) take members' rows in one order and
-//!   cannot deadlock on them.
-//! - PostgreSQL keeps 64 subtransactions per session in shared memory before it spills to
-//!   `pg_subtrans` (`PGPROC_MAX_CACHED_SUBXIDS`); one creation is one savepoint, so a batch is
-//!   capped below that ([`MAX_BATCH`]).
+//! - Lock order: no two lanes of a process run the same member's creations at once; a batch
+//!   takes members' rows in member id order (SQLite: creations sorted; PostgreSQL: the rows
+//!   locked in id order first), so batches of two nodes cannot deadlock on them either.
+//! - SQLite's savepoints: PostgreSQL would keep 64 subtransactions per session in shared
+//!   memory before spilling to `pg_subtrans` (`PGPROC_MAX_CACHED_SUBXIDS`), so batches are
+//!   capped below that ([`MAX_BATCH`]) whatever the backend.
 //! - A drain task that ends early (a panic, the runtime shutting down) drops what it held,
 //!   so its callers get an error rather than waiting for ever, and the next caller starts a
 //!   new one.
@@ -57,12 +67,12 @@ impl Creation {
     }
 }
 
-/// A creation as one row of PostgreSQL's set-based batch ([`SET_BATCH_SQL`]).
+/// A creation as one row of a set-based batch ([`PG_SET_BATCH_SQL`], [`SQLITE_SET_BATCH_SQL`]).
 #[derive(Debug)]
 pub(super) struct SetRow {
     /// The job's id.
     pub id: String,
-    /// The job's columns and the rows that come with it, as [`SET_BATCH_SQL`]'s `i` reads
+    /// The job's columns and the rows that come with it, as [`PG_SET_BATCH_SQL`]'s `i` reads
     /// them (a JSON object: `id`, `user_id`, …, `entry_id`, `entry_key`, `payload`, `log_id`, …;
     /// `k` and `before` are added per batch).
     pub creation: serde_json::Map<String, serde_json::Value>,
@@ -93,6 +103,9 @@ pub struct GroupCommitStats {
     pub creations: u64,
     /// The most creations one transaction ran.
     pub largest: u64,
+    /// Batches written as sets that did not apply whole (a creation in them did not apply)
+    /// and so ran again creation by creation.
+    pub fallbacks: u64,
 }
 
 #[derive(Debug, Default)]
@@ -221,11 +234,14 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
             stats.creations += batch.len() as u64;
             stats.largest = stats.largest.max(batch.len() as u64);
         }
-        let answers = if backend == Backend::Postgres && batch.iter().all(|c| c.set_row.is_some()) {
-            run_set_batch(&pool, batch).await
-        } else {
-            run_batch(backend, &pool, batch).await
+        let (answers, fell_back) = match backend {
+            _ if !batch.iter().all(|c| c.set_row.is_some()) => (run_batch(backend, &pool, batch).await, false),
+            Backend::Postgres => run_set_batch(&pool, batch).await,
+            Backend::Sqlite => run_sqlite_set_batch(&pool, batch).await,
         };
+        if fell_back {
+            guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).fallbacks += 1;
+        }
         for (reply, answer) in answers {
             if let Some(reply) = reply {
                 // A caller that left (its request dropped) misses its answer; its job stands.
@@ -313,7 +329,7 @@ fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Optio
 /// the queued-job notice. Each member's row is locked first, in id order (`lk`), so batches
 /// of two processes cannot deadlock on members' rows. Every step applied for every creation,
 /// or the statement raises (`darkroom_require`, migration 0019) and nothing is written.
-static SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static PG_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let cols = super::COLUMNS;
     let first_lot = format!("SELECT id FROM credit_lots WHERE {} LIMIT 1", crate::ledger::live_lots("m.user_id", "m.now"));
     let charge = crate::ledger::Kind::Charge.as_str();
@@ -365,7 +381,7 @@ static SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
     )
 });
 
-/// The inputs of [`SET_BATCH_SQL`] for `batch` (sorted by member, arrival order within one):
+/// The inputs of [`PG_SET_BATCH_SQL`] for `batch` (sorted by member, arrival order within one):
 /// the creations, the members and the decisions, as JSON text.
 fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
     use serde_json::{json, Value};
@@ -395,17 +411,17 @@ fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
     (Value::Array(creations).to_string(), Value::Array(members).to_string(), Value::Array(decisions).to_string())
 }
 
-/// Runs a PostgreSQL `batch` as one set-based statement ([`SET_BATCH_SQL`]) and answers each
+/// Runs a PostgreSQL `batch` as one set-based statement ([`PG_SET_BATCH_SQL`]) and answers each
 /// creation. If a step did not apply for any creation of the batch (a deleted upload, too few
 /// credits for a member's creations together, a key used before), nothing was written and
 /// each creation then runs alone, as it would without group commit; any other error fails
-/// the batch ([`StoreError::GroupCommit`]).
-async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
+/// the batch ([`StoreError::GroupCommit`]). Also returns whether it fell back.
+async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
     use sqlx::FromRow;
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     let queued = batch.iter().any(|c| c.set_row.as_ref().is_some_and(|r| r.queued));
     let (creations, members, decisions) = set_inputs(&mut batch);
-    let result = sqlx::query(&SET_BATCH_SQL)
+    let result = sqlx::query(&PG_SET_BATCH_SQL)
         .bind(creations)
         .bind(members)
         .bind(decisions)
@@ -422,18 +438,10 @@ async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
                     Ok(job) => {
                         jobs.insert(job.id.clone(), job);
                     }
-                    Err(e) => return fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()),
+                    Err(e) => return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false),
                 }
             }
-            batch
-                .into_iter()
-                .map(|c| {
-                    // Written with the batch (the statement checked every creation applied).
-                    let job = c.set_row.as_ref().and_then(|r| jobs.remove(&r.id));
-                    let answer = job.map(Some).ok_or(StoreError::NotFound);
-                    (c.reply, answer)
-                })
-                .collect()
+            (answered(batch, jobs), false)
         }
         Err(e) if super::not_applied(&e) => {
             let mut answers: Answers = Vec::with_capacity(batch.len());
@@ -445,8 +453,147 @@ async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
                 };
                 answers.push((c.reply, answer));
             }
-            answers
+            (answers, true)
         }
-        Err(e) => fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e),
+        Err(e) => (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e), false),
     }
+}
+
+/// Each creation of a set batch that applied whole, answered with its job from `jobs`.
+fn answered(batch: Vec<Creation>, mut jobs: std::collections::HashMap<String, Job>) -> Answers {
+    batch
+        .into_iter()
+        .map(|c| {
+            // Written with the batch (every creation was checked to apply).
+            let job = c.set_row.as_ref().and_then(|r| jobs.remove(&r.id));
+            (c.reply, job.map(Some).ok_or(StoreError::NotFound))
+        })
+        .collect()
+}
+
+/// SQLite's batch as sets: one multi-statement query inside the writer's transaction, each
+/// table written once for the whole batch from the JSON sets of [`PG_SET_BATCH_SQL`] (`$1`
+/// creations, `$2` members, `$3` decisions), so the batch costs one hand-off to SQLite's
+/// worker thread instead of one per creation. SQLite has no data-modifying CTEs, so the steps
+/// are statements in order: the jobs (rows as wide as [`super::COLUMNS`]), the debits (`id,
+/// balance`: 2 columns), the ledger entries, the draws from each member's first live lot that
+/// covers its creations together (`lot_id`: 1 column), the lots, the events, the request log
+/// rows and the decisions. The caller checks every creation applied by counting those rows
+/// and otherwise rolls the whole transaction back. The writer's lock (`BEGIN IMMEDIATE`) keeps
+/// every read here current.
+static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let cols = super::COLUMNS;
+    let charge = crate::ledger::Kind::Charge.as_str();
+    let (job_kind, balance_kind) = (darkroom_contract::EventKind::Job.as_str(), darkroom_contract::EventKind::Balance.as_str());
+    let field = |name: &str| format!("i.value ->> '{name}'");
+    let job_cols = [
+        "id", "user_id", "upload_id", "mode", "params", "cost", "status", "visibility", "idempotency_key", "created_at", "prompt", "error",
+        "moderation_category", "style", "api_key_id", "request_hash", "style_upload_id", "template_id", "request_id",
+    ];
+    let job_values: Vec<String> = job_cols.iter().map(|c| field(c)).collect();
+    let members = "(SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, value ->> 'now' AS now FROM json_each($2))";
+    let first_lot = format!("(SELECT id FROM credit_lots WHERE {} LIMIT 1)", crate::ledger::live_lots("m.user_id", "m.now"));
+    // Each creation with its member's totals and the member's row after the debit.
+    let joined = format!("json_each($1) i JOIN {members} m ON m.user_id = i.value ->> 'user_id' JOIN users u ON u.id = m.user_id");
+    let balance_after = "u.balance + m.total - (i.value ->> 'before') - (i.value ->> 'cost')";
+    let seq_before = "u.event_seq - 2 * m.count";
+    let entries = "(SELECT value ->> 'entry_id' FROM json_each($1))";
+    [
+        format!(
+            "INSERT INTO jobs ({}) SELECT {} FROM json_each($1) i \
+             WHERE (i.value ->> 'upload_id' IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.value ->> 'upload_id' AND user_id = i.value ->> 'user_id' AND deleted_at IS NULL)) \
+             AND (i.value ->> 'style_upload_id' IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.value ->> 'style_upload_id' AND user_id = i.value ->> 'user_id' AND deleted_at IS NULL)) \
+             AND (i.value ->> 'live_key' IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = i.value ->> 'live_key' AND user_id = i.value ->> 'user_id' AND revoked_at IS NULL)) \
+             RETURNING {cols}",
+            job_cols.join(", "),
+            job_values.join(", ")
+        ),
+        format!(
+            "UPDATE users SET balance = balance - m.total, event_seq = event_seq + 2 * m.count FROM {members} m \
+             WHERE users.id = m.user_id AND users.balance >= m.total \
+             AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = m.user_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= m.now) \
+             RETURNING id, balance"
+        ),
+        format!(
+            "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
+             SELECT i.value ->> 'entry_id', u.id, '{charge}', -(i.value ->> 'cost'), {balance_after}, 'generation', i.value ->> 'id', \
+             i.value ->> 'entry_key', i.value ->> 'created_at' FROM {joined}"
+        ),
+        format!(
+            "INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT i.value ->> 'entry_id', f.id, i.value ->> 'cost' FROM json_each($1) i \
+             JOIN (SELECT m.user_id, m.total, {first_lot} AS id FROM {members} m) f ON f.user_id = i.value ->> 'user_id' \
+             WHERE (SELECT remaining FROM credit_lots WHERE id = f.id) >= f.total RETURNING lot_id"
+        ),
+        format!(
+            "UPDATE credit_lots SET remaining = remaining - (SELECT SUM(amount) FROM lot_draws WHERE lot_id = credit_lots.id AND entry_id IN {entries}) \
+             WHERE id IN (SELECT lot_id FROM lot_draws WHERE entry_id IN {entries})"
+        ),
+        format!(
+            "INSERT INTO events (user_id, seq, kind, payload, created_at) SELECT user_id, seq, kind, payload, created_at FROM ( \
+             SELECT u.id AS user_id, {seq_before} + 2 * (i.value ->> 'k') - 1 AS seq, '{job_kind}' AS kind, i.value ->> 'payload' AS payload, \
+             i.value ->> 'created_at' AS created_at FROM {joined} \
+             UNION ALL SELECT u.id, {seq_before} + 2 * (i.value ->> 'k'), '{balance_kind}', '{{\"balance\":' || ({balance_after}) || '}}', \
+             i.value ->> 'created_at' FROM {joined}) ORDER BY user_id, seq"
+        ),
+        "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
+         SELECT value ->> 'log_id', value ->> 'user_id', value ->> 'api_key_id', value ->> 'key_prefix', value ->> 'method', value ->> 'route', 201, \
+         value ->> 'cost', value ->> 'created_at' FROM json_each($1) WHERE value ->> 'log_id' IS NOT NULL"
+            .to_string(),
+        "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
+         SELECT value ->> 'id', value ->> 'job_id', value ->> 'user_id', value ->> 'gate', value ->> 'decision', value ->> 'category', \
+         value ->> 'detector', value ->> 'labels', value ->> 'policy_version', value ->> 'actor_id', value ->> 'reason', value ->> 'created_at' \
+         FROM json_each($3)"
+            .to_string(),
+    ]
+    .join("; ")
+});
+
+/// Runs a SQLite `batch` as sets ([`SQLITE_SET_BATCH_SQL`]) in one write transaction and
+/// answers each creation. If any creation did not apply (the rows counted short: a deleted
+/// upload, too few credits for a member's creations together, no one lot covering them) or
+/// the query failed (a key used before), the transaction is rolled back and the batch runs
+/// creation by creation ([`run_batch`]), each with its exact answer. Also returns whether it
+/// fell back.
+async fn run_sqlite_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
+    use sqlx::FromRow;
+    batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let (creations, members, decisions) = set_inputs(&mut batch);
+    let member_count = batch.windows(2).filter(|w| w[0].user_id != w[1].user_id).count() + 1;
+    let mut tx = match crate::begin_write_on(Backend::Sqlite, pool).await {
+        Ok(tx) => tx,
+        Err(e) => return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e), false),
+    };
+    let rows = sqlx::query(&SQLITE_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&mut *tx).await;
+    let job_width = super::COLUMNS.split(", ").count();
+    let mut jobs = std::collections::HashMap::with_capacity(batch.len());
+    let applied = match rows {
+        Ok(rows) => {
+            let (mut debits, mut draws) = (0, 0);
+            for row in &rows {
+                match sqlx::Row::len(row) {
+                    n if n == job_width => {
+                        if let Ok(job) = Job::from_row(row) {
+                            jobs.insert(job.id.clone(), job);
+                        }
+                    }
+                    2 => debits += 1,
+                    1 => draws += 1,
+                    _ => {}
+                }
+            }
+            jobs.len() == batch.len() && debits == member_count && draws == batch.len()
+        }
+        Err(_) => false,
+    };
+    if !applied {
+        // Nothing of the batch stays; each creation then runs in its own savepoint.
+        return match tx.rollback().await {
+            Ok(()) => (run_batch(Backend::Sqlite, pool, batch).await, true),
+            Err(e) => (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false),
+        };
+    }
+    if let Err(e) = tx.commit().await {
+        return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false);
+    }
+    (answered(batch, jobs), false)
 }
