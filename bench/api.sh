@@ -100,11 +100,16 @@ load 1 off
 load "$MEMBERS" off
 kill "$SERVER"
 wait "$SERVER" 2>/dev/null || true
-DARKROOM_GROUP_COMMIT=${BENCH_GROUP_COMMIT:-32} "$BIN" serve >>"$WORK/server.log" 2>&1 &
+DARKROOM_GROUP_COMMIT=${BENCH_GROUP_COMMIT:-32} DARKROOM_METRICS_TOKEN=bench "$BIN" serve >>"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 150); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.2; done
 load 1 on
 load "$MEMBERS" on
+# What the batches held (both loads with group commit on): transactions, creations, and
+# batches that did not apply whole and ran again one by one.
+curl -fs -H 'Authorization: Bearer bench' "$BASE/metrics" | awk '
+  /^darkroom_group_commits / { t = $2 } /^darkroom_grouped_creations / { c = $2 } /^darkroom_group_commit_fallbacks / { f = $2 }
+  END { if (t > 0) printf "group commit: %d transactions, %d creations (%.1f per transaction), %d fell back to one by one\n", t, c, c / t, f }'
 sleep 2 # requests wrk abandoned at the end still finish (and log) on the server
 LOGGED=$(echo "SELECT COUNT(*) FROM api_requests WHERE status = 201 AND route = '/api/v1/generations';" | sql)
 CHARGES=$(echo "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'charge';" | sql)

@@ -12,7 +12,8 @@
 //! calls and failures over the last hour and its circuit (`darkroom_provider_calls`,
 //! `darkroom_provider_circuit_open`); the database pool (`darkroom_db_connections`); group
 //! commit's transactions and the creations they ran (`darkroom_group_commits`,
-//! `darkroom_grouped_creations`).
+//! `darkroom_grouped_creations`, and `darkroom_group_commit_fallbacks`: batches that did not
+//! apply whole and ran again creation by creation).
 
 use std::time::Duration;
 
@@ -109,6 +110,7 @@ pub struct Metrics {
     db_connections: Family<PoolLabels, Gauge>,
     group_commits: Gauge,
     grouped_creations: Gauge,
+    group_commit_fallbacks: Gauge,
 }
 
 impl Default for Metrics {
@@ -141,9 +143,14 @@ impl Metrics {
         registry.register("provider_circuit_open", "1 while a remote generator's circuit breaker is open", provider_open.clone());
         let db_connections = Family::<PoolLabels, Gauge>::default();
         registry.register("db_connections", "Database pool connections of this process, idle or in use", db_connections.clone());
-        let (group_commits, grouped_creations) = (Gauge::default(), Gauge::default());
+        let (group_commits, grouped_creations, group_commit_fallbacks) = (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register("group_commits", "Transactions that committed generations created together (group commit), since start", group_commits.clone());
         registry.register("grouped_creations", "Generations those transactions ran, since start (divided by group_commits: the mean batch)", grouped_creations.clone());
+        registry.register(
+            "group_commit_fallbacks",
+            "Group commits written as sets that did not apply whole (a creation in them did not) and ran again creation by creation, since start",
+            group_commit_fallbacks.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -158,6 +165,7 @@ impl Metrics {
             db_connections,
             group_commits,
             grouped_creations,
+            group_commit_fallbacks,
         }
     }
 
@@ -199,6 +207,7 @@ impl Metrics {
         let grouped = state.store.group_commit_stats();
         self.group_commits.set(grouped.transactions as i64);
         self.grouped_creations.set(grouped.creations as i64);
+        self.group_commit_fallbacks.set(grouped.fallbacks as i64);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(crate::ServiceError::internal)?;
         Ok(out)
