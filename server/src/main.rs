@@ -3,6 +3,13 @@
 use clap::{Parser, Subcommand};
 use darkroom_service::{AppState, Config};
 
+/// mimalloc instead of glibc's allocator: a request moves many small allocations between
+/// threads (Tokio's workers, the database drivers' threads), which glibc's per-arena locks and
+/// `malloc_consolidate` made about a sixth of the API's CPU under load (`bench/api.sh` with
+/// `BENCH_PERF`; README, "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "darkroom", version, about = "Self-hosted AI image generation platform")]
 struct Cli {

@@ -78,7 +78,7 @@ pub struct Config {
     pub workers: usize,
     /// `DARKROOM_GROUP_COMMIT` (at most 32): the most generations created together commit in
     /// one transaction (each whole or absent; see the store's `jobs::group_commit`); 1
-    /// commits each on its own. Unset: 32 on SQLite, 1 on PostgreSQL.
+    /// commits each on its own. Unset: 32.
     pub group_commit: Option<usize>,
     /// `DARKROOM_MAX_SIDE` longest side in pixels results are made at (default 1024).
     pub max_side: u32,

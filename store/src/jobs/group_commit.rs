@@ -478,67 +478,62 @@ fn answered(batch: Vec<Creation>, mut jobs: std::collections::HashMap<String, Jo
 /// are statements in order: the jobs (rows as wide as [`super::COLUMNS`]), the debits (`id,
 /// balance`: 2 columns), the ledger entries, the draws from each member's first live lot that
 /// covers its creations together (`lot_id`: 1 column), the lots, the events, the request log
-/// rows and the decisions. The caller checks every creation applied by counting those rows
-/// and otherwise rolls the whole transaction back. The writer's lock (`BEGIN IMMEDIATE`) keeps
-/// every read here current.
+/// rows and the decisions. Each statement reads the sets through materialized CTEs (`i`, `m`):
+/// the JSON text is parsed once per statement, each field taken once per row. The caller checks every creation applied by counting those rows and otherwise rolls
+/// the whole transaction back. The writer's lock (`BEGIN IMMEDIATE`) keeps every read current.
 static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let cols = super::COLUMNS;
     let charge = crate::ledger::Kind::Charge.as_str();
     let (job_kind, balance_kind) = (darkroom_contract::EventKind::Job.as_str(), darkroom_contract::EventKind::Balance.as_str());
-    let field = |name: &str| format!("i.value ->> '{name}'");
-    let job_cols = [
-        "id", "user_id", "upload_id", "mode", "params", "cost", "status", "visibility", "idempotency_key", "created_at", "prompt", "error",
-        "moderation_category", "style", "api_key_id", "request_hash", "style_upload_id", "template_id", "request_id",
-    ];
-    let job_values: Vec<String> = job_cols.iter().map(|c| field(c)).collect();
-    let members = "(SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, value ->> 'now' AS now FROM json_each($2))";
+    let job_cols = "id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, error, \
+         moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id";
+    let fields = format!("k, before, {job_cols}, live_key, entry_id, entry_key, payload, log_id, key_prefix, method, route");
+    let taken: Vec<String> = fields.split(", ").map(|f| format!("value ->> '{f}' AS {f}")).collect();
+    let i = format!("i AS MATERIALIZED (SELECT {} FROM json_each($1))", taken.join(", "));
+    let m = "m AS MATERIALIZED (SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, \
+         value ->> 'now' AS now FROM json_each($2))";
     let first_lot = format!("(SELECT id FROM credit_lots WHERE {} LIMIT 1)", crate::ledger::live_lots("m.user_id", "m.now"));
     // Each creation with its member's totals and the member's row after the debit.
-    let joined = format!("json_each($1) i JOIN {members} m ON m.user_id = i.value ->> 'user_id' JOIN users u ON u.id = m.user_id");
-    let balance_after = "u.balance + m.total - (i.value ->> 'before') - (i.value ->> 'cost')";
+    let joined = "i JOIN m ON m.user_id = i.user_id JOIN users u ON u.id = m.user_id";
+    let balance_after = "u.balance + m.total - i.before - i.cost";
     let seq_before = "u.event_seq - 2 * m.count";
-    let entries = "(SELECT value ->> 'entry_id' FROM json_each($1))";
     [
         format!(
-            "INSERT INTO jobs ({}) SELECT {} FROM json_each($1) i \
-             WHERE (i.value ->> 'upload_id' IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.value ->> 'upload_id' AND user_id = i.value ->> 'user_id' AND deleted_at IS NULL)) \
-             AND (i.value ->> 'style_upload_id' IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.value ->> 'style_upload_id' AND user_id = i.value ->> 'user_id' AND deleted_at IS NULL)) \
-             AND (i.value ->> 'live_key' IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = i.value ->> 'live_key' AND user_id = i.value ->> 'user_id' AND revoked_at IS NULL)) \
-             RETURNING {cols}",
-            job_cols.join(", "),
-            job_values.join(", ")
+            "WITH {i} INSERT INTO jobs ({job_cols}) SELECT {job_cols} FROM i \
+             WHERE (i.upload_id IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.upload_id AND user_id = i.user_id AND deleted_at IS NULL)) \
+             AND (i.style_upload_id IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.style_upload_id AND user_id = i.user_id AND deleted_at IS NULL)) \
+             AND (i.live_key IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = i.live_key AND user_id = i.user_id AND revoked_at IS NULL)) \
+             RETURNING {cols}"
         ),
         format!(
-            "UPDATE users SET balance = balance - m.total, event_seq = event_seq + 2 * m.count FROM {members} m \
+            "WITH {m} UPDATE users SET balance = balance - m.total, event_seq = event_seq + 2 * m.count FROM m \
              WHERE users.id = m.user_id AND users.balance >= m.total \
              AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = m.user_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= m.now) \
              RETURNING id, balance"
         ),
         format!(
-            "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
-             SELECT i.value ->> 'entry_id', u.id, '{charge}', -(i.value ->> 'cost'), {balance_after}, 'generation', i.value ->> 'id', \
-             i.value ->> 'entry_key', i.value ->> 'created_at' FROM {joined}"
+            "WITH {i}, {m} INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
+             SELECT i.entry_id, u.id, '{charge}', -i.cost, {balance_after}, 'generation', i.id, i.entry_key, i.created_at FROM {joined}"
         ),
         format!(
-            "INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT i.value ->> 'entry_id', f.id, i.value ->> 'cost' FROM json_each($1) i \
-             JOIN (SELECT m.user_id, m.total, {first_lot} AS id FROM {members} m) f ON f.user_id = i.value ->> 'user_id' \
+            "WITH {i}, {m}, f AS MATERIALIZED (SELECT m.user_id, m.total, {first_lot} AS id FROM m) \
+             INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT i.entry_id, f.id, i.cost FROM i JOIN f ON f.user_id = i.user_id \
              WHERE (SELECT remaining FROM credit_lots WHERE id = f.id) >= f.total RETURNING lot_id"
         ),
         format!(
-            "UPDATE credit_lots SET remaining = remaining - (SELECT SUM(amount) FROM lot_draws WHERE lot_id = credit_lots.id AND entry_id IN {entries}) \
-             WHERE id IN (SELECT lot_id FROM lot_draws WHERE entry_id IN {entries})"
+            "WITH {i} UPDATE credit_lots SET remaining = remaining - (SELECT SUM(amount) FROM lot_draws WHERE lot_id = credit_lots.id AND entry_id IN (SELECT entry_id FROM i)) \
+             WHERE id IN (SELECT lot_id FROM lot_draws WHERE entry_id IN (SELECT entry_id FROM i))"
         ),
         format!(
-            "INSERT INTO events (user_id, seq, kind, payload, created_at) SELECT user_id, seq, kind, payload, created_at FROM ( \
-             SELECT u.id AS user_id, {seq_before} + 2 * (i.value ->> 'k') - 1 AS seq, '{job_kind}' AS kind, i.value ->> 'payload' AS payload, \
-             i.value ->> 'created_at' AS created_at FROM {joined} \
-             UNION ALL SELECT u.id, {seq_before} + 2 * (i.value ->> 'k'), '{balance_kind}', '{{\"balance\":' || ({balance_after}) || '}}', \
-             i.value ->> 'created_at' FROM {joined}) ORDER BY user_id, seq"
+            "WITH {i}, {m} INSERT INTO events (user_id, seq, kind, payload, created_at) SELECT user_id, seq, kind, payload, created_at FROM ( \
+             SELECT u.id AS user_id, {seq_before} + 2 * i.k - 1 AS seq, '{job_kind}' AS kind, i.payload AS payload, i.created_at AS created_at FROM {joined} \
+             UNION ALL SELECT u.id, {seq_before} + 2 * i.k, '{balance_kind}', '{{\"balance\":' || ({balance_after}) || '}}', i.created_at FROM {joined}) \
+             ORDER BY user_id, seq"
         ),
-        "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
-         SELECT value ->> 'log_id', value ->> 'user_id', value ->> 'api_key_id', value ->> 'key_prefix', value ->> 'method', value ->> 'route', 201, \
-         value ->> 'cost', value ->> 'created_at' FROM json_each($1) WHERE value ->> 'log_id' IS NOT NULL"
-            .to_string(),
+        format!(
+            "WITH {i} INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
+             SELECT log_id, user_id, api_key_id, key_prefix, method, route, 201, cost, created_at FROM i WHERE log_id IS NOT NULL"
+        ),
         "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
          SELECT value ->> 'id', value ->> 'job_id', value ->> 'user_id', value ->> 'gate', value ->> 'decision', value ->> 'category', \
          value ->> 'detector', value ->> 'labels', value ->> 'policy_version', value ->> 'actor_id', value ->> 'reason', value ->> 'created_at' \
