@@ -488,8 +488,10 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
     let job_cols = "id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, error, \
          moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id";
     let fields = format!("k, before, {job_cols}, live_key, entry_id, entry_key, payload, log_id, key_prefix, method, route");
-    let taken: Vec<String> = fields.split(", ").map(|f| format!("value ->> '{f}' AS {f}")).collect();
-    let i = format!("i AS MATERIALIZED (SELECT {} FROM json_each($1))", taken.join(", "));
+    // `json_each` renders an element's `value` as text each time it is named: name it once
+    // (`raw`), then take each field from that text (parsed once, from SQLite's JSON cache).
+    let taken: Vec<String> = fields.split(", ").map(|f| format!("v ->> '{f}' AS {f}")).collect();
+    let i = format!("raw AS MATERIALIZED (SELECT value AS v FROM json_each($1)), i AS MATERIALIZED (SELECT {} FROM raw)", taken.join(", "));
     let m = "m AS MATERIALIZED (SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, \
          value ->> 'now' AS now FROM json_each($2))";
     let first_lot = format!("(SELECT id FROM credit_lots WHERE {} LIMIT 1)", crate::ledger::live_lots("m.user_id", "m.now"));
