@@ -280,7 +280,7 @@ fn bind_new_job<'q, Q: BindArgs<'q>>(q: Q, new: &NewJob<'_>, id: &str, now: i64)
         .bind_arg(owned(api.filter(|a| a.cap.is_none()).map(|a| a.key_id)))
 }
 
-/// `new` as a row of PostgreSQL's set-based group commit (`group_commit::SET_BATCH_SQL`): the
+/// `new` as a row of a group commit's set-based batch (`group_commit`): the
 /// values [`bind_new_job`] binds, the debit's ledger entry (`entry`: id, idempotency key) and
 /// the job event's payload, the request log row (`log`, with its id) and the decisions.
 fn set_row(new: &NewJob<'_>, id: &str, now: i64, entry: (&str, &str, &str), log: Option<(&RequestLog<'_>, &str)>) -> group_commit::SetRow {
@@ -535,9 +535,7 @@ impl Store {
         let payload = job_event.payload();
         let log_id = log.map(|_| new_id());
         // A group commit writes its creations as sets: this one as a row.
-        let set_row = (self.group_commit_max > 1).then(|| {
-            set_row(new, id, now, (&entry_id, &entry_key, &payload), log.zip(log_id.as_deref()))
-        });
+        let set_row = (self.group_commit_max > 1).then(|| set_row(new, id, now, (&entry_id, &entry_key, &payload), log.zip(log_id.as_deref())));
         let mut args = bind_new_job(OwnedArgs::new(), new, id, now).bind_arg(entry_id).bind_arg(entry_key).bind_arg(payload);
         if let (Some(l), Some(log_id)) = (log, log_id) {
             args = args.bind_arg(log_id).bind_arg(l.key_prefix.to_owned()).bind_arg(l.method.to_owned()).bind_arg(l.route.to_owned());
@@ -549,7 +547,7 @@ impl Store {
             }
         }
         let args = crate::moderation::bind_decisions(args, new.user_id, Some(id), gates.decisions, now).finish()?;
-        if self.group_commit_max > 1 {
+        if let Some(set_row) = set_row {
             let creation = group_commit::Creation::new(sql, args, new.user_id.to_owned(), set_row);
             return Ok(self.create_in_group(creation).await?.map(|job| self.created_at_once(job)));
         }

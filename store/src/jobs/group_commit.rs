@@ -13,8 +13,10 @@
 //! arrived while the last one ran.
 //!
 //! How a batch is written:
-//! - SQLite: one write transaction, each creation's statement inside its own savepoint; a
-//!   creation that did not apply is rolled back to its savepoint; one commit.
+//! - SQLite: one multi-statement query in the writer's transaction ([`SQLITE_SET_BATCH_SQL`]),
+//!   each table written once for the batch; if a creation did not apply, the transaction is
+//!   rolled back and the batch runs again in one transaction, each creation in its own
+//!   savepoint ([`run_batch`]); one commit.
 //! - PostgreSQL: one statement for the whole batch ([`PG_SET_BATCH_SQL`]): each table is written
 //!   once for all its creations from JSON sets, so the per-statement cost (planning, executor
 //!   start, a round trip) is paid once per batch rather than once per creation. If any
@@ -31,7 +33,7 @@
 //! - Lock order: no two lanes of a process run the same member's creations at once; a batch
 //!   takes members' rows in member id order (SQLite: creations sorted; PostgreSQL: the rows
 //!   locked in id order first), so batches of two nodes cannot deadlock on them either.
-//! - SQLite's savepoints: PostgreSQL would keep 64 subtransactions per session in shared
+//! - Savepoints (SQLite's fallback): PostgreSQL would keep 64 subtransactions per session in shared
 //!   memory before spilling to `pg_subtrans` (`PGPROC_MAX_CACHED_SUBXIDS`), so batches are
 //!   capped below that ([`MAX_BATCH`]) whatever the backend.
 //! - A drain task that ends early (a panic, the runtime shutting down) drops what it held,
@@ -51,18 +53,19 @@ use crate::{Backend, Result, Store, StoreError};
 pub const MAX_BATCH: usize = 32;
 
 /// One creation handed to the queue: the statement of [`Store::create_job_at_once`] with its
-/// arguments, the member it charges (the batch's lock order), on PostgreSQL the same
-/// creation as a row of the set-based batch ([`SetRow`]), and where its answer goes.
+/// arguments (what a batch that fell back runs), the member it charges (the batch's lock
+/// order), the same creation as a row of the set-based batch ([`SetRow`]), and where its
+/// answer goes.
 pub(super) struct Creation {
     pub sql: String,
     pub args: AnyArguments<'static>,
     pub user_id: String,
-    pub set_row: Option<SetRow>,
+    pub set_row: SetRow,
     reply: Option<oneshot::Sender<Result<Option<Job>>>>,
 }
 
 impl Creation {
-    pub fn new(sql: String, args: AnyArguments<'static>, user_id: String, set_row: Option<SetRow>) -> Self {
+    pub fn new(sql: String, args: AnyArguments<'static>, user_id: String, set_row: SetRow) -> Self {
         Self { sql, args, user_id, set_row, reply: None }
     }
 }
@@ -235,8 +238,7 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
             stats.largest = stats.largest.max(batch.len() as u64);
         }
         let (answers, fell_back) = match backend {
-            _ if !batch.iter().all(|c| c.set_row.is_some()) => (run_batch(backend, &pool, batch).await, false),
-            Backend::Postgres => run_set_batch(&pool, batch).await,
+            Backend::Postgres => run_pg_set_batch(&pool, batch).await,
             Backend::Sqlite => run_sqlite_set_batch(&pool, batch).await,
         };
         if fell_back {
@@ -254,8 +256,10 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
 /// Everything a batch answers: each creation's reply channel with its answer.
 type Answers = Vec<(Option<oneshot::Sender<Result<Option<Job>>>>, Result<Option<Job>>)>;
 
-/// Runs `batch` in one write transaction and answers each creation (see the module's notes).
-async fn run_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
+/// SQLite's fallback: runs `batch` in one write transaction, each creation's own statement in
+/// its own savepoint, and answers each creation (see the module's notes).
+async fn run_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
+    let backend = Backend::Sqlite;
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     let mut answers: Answers = Vec::with_capacity(batch.len());
     let mut tx = match crate::begin_write_on(backend, pool).await {
@@ -265,20 +269,9 @@ async fn run_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -
     let mut savepoint = "SAVEPOINT creation";
     let mut rest = batch.into_iter();
     while let Some(creation) = rest.next() {
-        // On SQLite the savepoint goes first in the creation's own multi-statement query (one
-        // hand-off to its worker thread, not two); PostgreSQL prepares the creation's
-        // statement, so the savepoint is a simple query before it. Either fails only with the
-        // transaction itself.
-        let prefixed;
-        let sql = if backend == Backend::Sqlite {
-            prefixed = format!("{savepoint}; {}", creation.sql);
-            &prefixed
-        } else {
-            if let Err(e) = (&mut *tx).execute(savepoint).await {
-                return fail_all(std::iter::once(creation.reply).chain(rest.map(|c| c.reply)), answers, e.into());
-            }
-            &creation.sql
-        };
+        // The savepoint goes first in the creation's own multi-statement query (one hand-off
+        // to SQLite's worker thread, not two).
+        let sql = &format!("{savepoint}; {}", creation.sql);
         savepoint = "RELEASE SAVEPOINT creation; SAVEPOINT creation";
         let args: AnyArguments<'_> = creation.args;
         let answer = match sqlx::query_with(sql, args).fetch_all(&mut *tx).await {
@@ -393,7 +386,7 @@ fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
         }
     };
     for c in batch.iter_mut() {
-        let row = c.set_row.as_mut().expect("a set batch holds set rows only");
+        let row = &mut c.set_row;
         if current.as_ref().is_none_or(|(m, ..)| *m != c.user_id) {
             close(current.take(), &mut members);
             current = Some((c.user_id.clone(), 0, 0, 0));
@@ -416,10 +409,10 @@ fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
 /// credits for a member's creations together, a key used before), nothing was written and
 /// each creation then runs alone, as it would without group commit; any other error fails
 /// the batch ([`StoreError::GroupCommit`]). Also returns whether it fell back.
-async fn run_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
+async fn run_pg_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
     use sqlx::FromRow;
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let queued = batch.iter().any(|c| c.set_row.as_ref().is_some_and(|r| r.queued));
+    let queued = batch.iter().any(|c| c.set_row.queued);
     let (creations, members, decisions) = set_inputs(&mut batch);
     let result = sqlx::query(&PG_SET_BATCH_SQL)
         .bind(creations)
@@ -465,7 +458,7 @@ fn answered(batch: Vec<Creation>, mut jobs: std::collections::HashMap<String, Jo
         .into_iter()
         .map(|c| {
             // Written with the batch (every creation was checked to apply).
-            let job = c.set_row.as_ref().and_then(|r| jobs.remove(&r.id));
+            let job = jobs.remove(&c.set_row.id);
             (c.reply, job.map(Some).ok_or(StoreError::NotFound))
         })
         .collect()
@@ -585,7 +578,7 @@ async fn run_sqlite_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answ
     if !applied {
         // Nothing of the batch stays; each creation then runs in its own savepoint.
         return match tx.rollback().await {
-            Ok(()) => (run_batch(Backend::Sqlite, pool, batch).await, true),
+            Ok(()) => (run_batch(pool, batch).await, true),
             Err(e) => (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false),
         };
     }
