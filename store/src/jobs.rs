@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
 use crate::moderation::{decision_in, strike_in, NewDecision, StrikeRules};
-use crate::{events, ledger, new_id, now_ms, Backend, BindArgs, OwnedArgs, Result, Store, StoreError};
+use crate::{events, ledger, new_id, now_ms, Backend, BindArgs, Result, Store, StoreError};
 
 pub mod group_commit;
 
@@ -314,31 +314,7 @@ fn set_row(new: &NewJob<'_>, id: &str, now: i64, entry: (&str, &str, &str), log:
     group_commit::SetRow { id: id.to_owned(), creation, decisions, cost: new.cost, now, queued: gates.status == JobStatus::Queued }
 }
 
-/// The job [`Store::create_job_at_once`]'s statement created, if every step applied. On
-/// PostgreSQL the statement raises unless they all did, so its one row is the job; on SQLite
-/// the rows are told apart by their widths: the job's row, the debit's balance (2 columns)
-/// and the one lot's draw (1 column) must all be there.
-///
-/// Errors: [`StoreError::Db`] if the job's row does not decode.
-fn applied_at_once(backend: Backend, rows: &[sqlx::any::AnyRow]) -> Result<Option<Job>> {
-    use sqlx::FromRow;
-    if backend == Backend::Postgres {
-        return Ok(rows.first().map(Job::from_row).transpose()?);
-    }
-    let job_width = COLUMNS.split(", ").count();
-    let (mut job, mut debited, mut lots) = (None, false, 0);
-    for row in rows {
-        match sqlx::Row::len(row) {
-            n if n == job_width => job = Some(Job::from_row(row)?),
-            2 => debited = true,
-            1 => lots += 1,
-            _ => {}
-        }
-    }
-    Ok(job.filter(|_| debited && lots == 1))
-}
-
-/// Errors of [`Store::create_job_at_once`]'s statement that mean "did not apply", which the
+/// Errors of [`Store::create_job_at_once`]'s set statement that mean "did not apply", which the
 /// general path then answers: a step did not apply (`DR001`, PostgreSQL), the idempotency key
 /// was used before (unique index), or PostgreSQL gave up on a lock (deadlock `40P01`,
 /// serialization `40001`).
@@ -414,27 +390,27 @@ impl Store {
 
     /// [`Self::create_job`] in one round trip, for the common case:
     /// the job is allowed or held (not blocked), its API key has no cap, no credit lot of the
-    /// member's is due, and the first live lot covers the cost. On PostgreSQL one statement of
-    /// chained data-modifying CTEs that commits on its own and undoes itself unless every step
-    /// applied (`darkroom_require`); on SQLite one multi-statement query inside the writer's
-    /// transaction (which holds the database's write lock from `BEGIN IMMEDIATE`), rolled back
-    /// unless every step applied. Either writes exactly the rows
-    /// the general path writes: the job, its decisions and request log row, the debit (balance,
-    /// entry, lot, draw) and the job and balance events (and on PostgreSQL the notices).
+    /// member's is due, and the first live lot covers the cost. The creation is written as a
+    /// set of one, or with the creations arriving beside it as one set
+    /// ([`group_commit`]): on PostgreSQL one statement of data-modifying CTEs that commits on
+    /// its own and undoes itself unless every step applied (`darkroom_require`); on SQLite one
+    /// multi-statement query inside the writer's transaction (which holds the database's write
+    /// lock from `BEGIN IMMEDIATE`), rolled back unless every step applied. Either writes
+    /// exactly the rows the general path writes: the job, its decisions and request log row,
+    /// the debit (balance, entry, lot, draw) and the job and balance events (and on PostgreSQL
+    /// the notices).
     ///
     /// Returns `None`, with nothing written, when a step did not apply (an upload or the key
     /// gone, too few credits, a lot due, a debit across lots) or the idempotency key was used
     /// before: [`Self::create_job`]'s general path then answers (with the exact error).
-    /// Errors: any other database error.
+    /// Errors: any other database error; [`StoreError::GroupCommit`] when the transaction of
+    /// the set it was written in failed.
     async fn create_job_at_once(&self, new: &NewJob<'_>, id: &str, now: i64) -> Result<Option<(Job, bool)>> {
         let gates = &new.gates;
         let api = new.api.as_ref();
         if gates.status == JobStatus::Rejected || api.is_some_and(|a| a.cap.is_some()) || new.cost <= 0 {
             return Ok(None);
         }
-        let postgres = self.backend == Backend::Postgres;
-        let entry_id = new_id();
-        let entry_key = format!("job:{id}");
         let state = JobState {
             id: id.to_string(),
             status: gates.status,
@@ -446,132 +422,13 @@ impl Store {
             category: gates.category,
             hidden: false,
         };
-        let job_event = LiveEvent::Job(state);
-        let (job_kind, balance_kind) = (job_event.kind().as_str(), darkroom_contract::EventKind::Balance.as_str());
+        let payload = LiveEvent::Job(state).payload();
         let log = api.and_then(|a| a.log.as_ref());
-        // Placeholders: $1..$21 as in the general path's INSERT, $22..$24 the debit's entry and
-        // the job's event.
-        // The member's row is taken last; on PostgreSQL a wait for it re-checks this row (not
-        // the lots read from the statement's snapshot), so credits added meanwhile, which can
-        // change the spending order, make it not apply (`credit_additions`, migration 0019).
-        let debit = "UPDATE users SET balance = balance - $6, event_seq = event_seq + 2 WHERE id = $2 AND balance >= $6 \
-             AND credit_additions = (SELECT credit_additions FROM users WHERE id = $2) \
-             AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = $2 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $10) \
-             RETURNING balance, event_seq";
-        let first_lot = format!("SELECT id, remaining FROM credit_lots WHERE {} LIMIT 1", ledger::live_lots("$2", "$10"));
-        let charge = ledger::Kind::Charge.as_str();
-        let entry_cols = "INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at)";
-        let events_cols = "INSERT INTO events (user_id, seq, kind, payload, created_at)";
-        // Placeholders after the fixed ones, numbered as they are used: the request log's, the
-        // notices' (PostgreSQL), then the decisions' rows.
-        let queued = gates.status == JobStatus::Queued;
-        let mut next = 25;
-        let mut take = |n: usize| {
-            let first = next;
-            next += n;
-            first
-        };
-        let log_sql = log.map(|_| {
-            let k = take(4);
-            format!(
-                "INSERT INTO api_requests (id, user_id, api_key_id, key_prefix, method, route, status, cost, created_at) \
-                 VALUES (${k}, $2, $16, ${}, ${}, ${}, 201, $6, $10)",
-                k + 1,
-                k + 2,
-                k + 3
-            )
-        });
-        let notices = postgres.then(|| take(if queued { 2 } else { 1 }));
-        let first_decision = take(0);
-        let decisions = (!gates.decisions.is_empty())
-            .then(|| format!("{} {}", crate::moderation::DECISIONS_INSERT, crate::moderation::decision_rows(first_decision, gates.decisions.len())));
-        let sql = if postgres {
-            let mut ctes = vec![
-                format!("j AS ({INSERT_JOB} RETURNING {COLUMNS})"),
-                format!("u AS ({debit})"),
-                // After the member's row (`u` first, as every debit locks): no lock-order deadlock.
-                format!(
-                    "lot AS (UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT id FROM ({first_lot}) f) AND remaining >= $6 \
-                     AND EXISTS (SELECT 1 FROM u) RETURNING id)"
-                ),
-                format!("e AS ({entry_cols} SELECT $22, $2, '{charge}', -$6, u.balance, 'generation', $1, $23, $10 FROM u)"),
-                "dr AS (INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, lot.id, $6 FROM lot)".to_string(),
-                format!(
-                    "ev AS ({events_cols} SELECT $2, u.event_seq - 1, '{job_kind}', $24, $10 FROM u \
-                     UNION ALL SELECT $2, u.event_seq, '{balance_kind}', '{{\"balance\":' || u.balance || '}}', $10 FROM u)"
-                ),
-            ];
-            ctes.extend(log_sql.map(|l| format!("l AS ({l})")));
-            ctes.extend(decisions.map(|d| format!("d AS ({d})")));
-            // Notices (delivered at commit): the member's log grew; a queued job wakes workers.
-            let c = notices.unwrap_or_default();
-            let wake = if queued { format!(", pg_notify(${c}, ${}) AS q", c + 1) } else { String::new() };
-            ctes.push(format!("n AS (SELECT pg_notify(${c}, 'e:' || $2) AS e{wake})"));
-            // Every step applied, or the statement raises and is undone as a whole
-            // (`darkroom_require`, migration 0019). `ok` drives the final scan, so it is
-            // evaluated even when a step returned nothing.
-            ctes.push(
-                "ok AS (SELECT darkroom_require((SELECT COUNT(*) FROM j) = 1 AND (SELECT COUNT(*) FROM u) = 1 \
-                 AND (SELECT COUNT(*) FROM lot) = 1, 'job creation in one statement') AS applied)"
-                    .to_string(),
-            );
-            format!("WITH {} SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true CROSS JOIN n", ctes.join(", "))
-        } else {
-            let mut stmts = vec![
-                format!("{INSERT_JOB} RETURNING {COLUMNS}"),
-                debit.to_string(),
-                format!("{entry_cols} SELECT $22, $2, '{charge}', -$6, balance, 'generation', $1, $23, $10 FROM users WHERE id = $2"),
-                format!("INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT $22, f.id, $6 FROM ({first_lot}) f WHERE f.remaining >= $6 RETURNING lot_id"),
-                "UPDATE credit_lots SET remaining = remaining - $6 WHERE id = (SELECT lot_id FROM lot_draws WHERE entry_id = $22)".to_string(),
-                format!(
-                    "{events_cols} SELECT $2, event_seq - 1, '{job_kind}', $24, $10 FROM users WHERE id = $2 \
-                     UNION ALL SELECT $2, event_seq, '{balance_kind}', '{{\"balance\":' || balance || '}}', $10 FROM users WHERE id = $2"
-                ),
-            ];
-            stmts.extend(log_sql);
-            stmts.extend(decisions);
-            stmts.join("; ")
-        };
-        let payload = job_event.payload();
         let log_id = log.map(|_| new_id());
-        // A group commit writes its creations as sets: this one as a row.
-        let set_row = (self.group_commit_max > 1).then(|| set_row(new, id, now, (&entry_id, &entry_key, &payload), log.zip(log_id.as_deref())));
-        let mut args = bind_new_job(OwnedArgs::new(), new, id, now).bind_arg(entry_id).bind_arg(entry_key).bind_arg(payload);
-        if let (Some(l), Some(log_id)) = (log, log_id) {
-            args = args.bind_arg(log_id).bind_arg(l.key_prefix.to_owned()).bind_arg(l.method.to_owned()).bind_arg(l.route.to_owned());
-        }
-        if postgres {
-            args = args.bind_arg(crate::live::CHANNEL);
-            if queued {
-                args = args.bind_arg(crate::live::Notice::Queued.payload());
-            }
-        }
-        let args = crate::moderation::bind_decisions(args, new.user_id, Some(id), gates.decisions, now).finish()?;
-        if let Some(set_row) = set_row {
-            let creation = group_commit::Creation::new(sql, args, new.user_id.to_owned(), set_row);
-            return Ok(self.create_in_group(creation).await?.map(|job| self.created_at_once(job)));
-        }
-        let q = sqlx::query_with(&sql, args);
-        if postgres {
-            // One statement on its own: it commits whole, or (a step did not apply) not at all.
-            return match q.fetch_all(&self.write_pool).await.map_err(StoreError::from) {
-                Ok(rows) => Ok(applied_at_once(self.backend, &rows)?.map(|job| self.created_at_once(job))),
-                Err(e) if not_applied(&e) => Ok(None),
-                Err(e) => Err(e),
-            };
-        }
-        let mut tx = self.begin_write().await?;
-        let job = match q.fetch_all(&mut *tx).await.map_err(StoreError::from) {
-            Ok(rows) => applied_at_once(self.backend, &rows)?,
-            Err(e) if not_applied(&e) => None,
-            Err(e) => return Err(e),
-        };
-        let Some(job) = job else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        tx.commit().await?;
-        Ok(Some(self.created_at_once(job)))
+        let set_row = set_row(new, id, now, (&new_id(), &format!("job:{id}"), &payload), log.zip(log_id.as_deref()));
+        let creation = group_commit::Creation::new(new.user_id.to_owned(), set_row);
+        let job = if self.group_commit_max > 1 { self.create_in_group(creation).await? } else { self.create_alone(creation).await? };
+        Ok(job.map(|job| self.created_at_once(job)))
     }
 
     /// After a commit of [`Self::create_job_at_once`]: counts it and wakes this process's

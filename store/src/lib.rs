@@ -84,7 +84,7 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// `bind` on sqlx's query types and on [`OwnedArgs`], so one binder serves each.
+/// `bind` on sqlx's query types (`query`, `query_as`), so one binder serves each.
 pub(crate) trait BindArgs<'q>: Sized {
     fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self;
 }
@@ -98,33 +98,6 @@ impl<'q> BindArgs<'q> for sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q
 impl<'q, O> BindArgs<'q> for sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
     fn bind_arg<T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
         self.bind(value)
-    }
-}
-
-/// A statement's arguments that own their values (`'static`), so the statement can run in
-/// another task (the group commit's). Binding a borrowed `&str` does not compile; an
-/// encoding error is kept and reported by [`OwnedArgs::finish`], as sqlx's `bind` does at
-/// execution.
-pub(crate) struct OwnedArgs(std::result::Result<sqlx::any::AnyArguments<'static>, sqlx::error::BoxDynError>);
-
-impl OwnedArgs {
-    pub fn new() -> Self {
-        Self(Ok(Default::default()))
-    }
-
-    /// The arguments. Errors: [`StoreError::Db`] (`Encode`) if a value failed to encode.
-    pub fn finish(self) -> Result<sqlx::any::AnyArguments<'static>> {
-        self.0.map_err(|e| StoreError::Db(sqlx::Error::Encode(e)))
-    }
-}
-
-impl BindArgs<'static> for OwnedArgs {
-    fn bind_arg<T: 'static + sqlx::Encode<'static, Any> + sqlx::Type<Any>>(self, value: T) -> Self {
-        use sqlx::Arguments;
-        Self(self.0.and_then(|mut args| {
-            args.add(value)?;
-            Ok(args)
-        }))
     }
 }
 

@@ -4,23 +4,25 @@
 //! One commit per generation was the floor of `POST /api/v1/generations` under load: every
 //! commit writes the pages it touched (SQLite's WAL frames; PostgreSQL's WAL record and
 //! flush), and a generation touches ten rows in eight tables. Here each caller hands its
-//! creation (its statement with its arguments owned, and on PostgreSQL the same creation as a
-//! row of a set) to a queue. Whoever finds fewer drain tasks running than the backend's lanes
+//! creation, as a row of a set ([`SetRow`]), to a queue. Whoever finds fewer drain tasks running than the backend's lanes
 //! ([`lanes`]: SQLite has one writer, PostgreSQL takes several) starts one; a drain task
 //! takes every creation waiting (at most [`Store::group_commit_max`]) of members no other
 //! lane is running, writes them, and only then answers every caller. Nothing waits for a
 //! batch to fill: a lone request is a batch of one, and a batch forms from the requests that
 //! arrived while the last one ran.
 //!
-//! How a batch is written:
+//! How a batch is written ([`write_set`]): each table once for all its creations, from JSON
+//! sets, so the per-statement cost (parsing, planning, a round trip or a hand-off to SQLite's
+//! worker thread) is paid once per batch rather than once per creation.
 //! - SQLite: one multi-statement query in the writer's transaction ([`SQLITE_SET_BATCH_SQL`]),
-//!   each table written once for the batch; if a creation did not apply, the transaction is
-//!   rolled back and the batch runs again in one transaction, each creation in its own
-//!   savepoint ([`run_batch`]); one commit.
-//! - PostgreSQL: one statement for the whole batch ([`PG_SET_BATCH_SQL`]): each table is written
-//!   once for all its creations from JSON sets, so the per-statement cost (planning, executor
-//!   start, a round trip) is paid once per batch rather than once per creation. If any
-//!   creation does not apply, the statement writes nothing and each creation then runs alone.
+//!   rolled back unless every creation's rows are there.
+//! - PostgreSQL: one statement ([`PG_SET_BATCH_SQL`]) that writes nothing unless every
+//!   creation applied.
+//!
+//! If any creation of a batch did not apply, nothing of the batch is written and each
+//! creation is then written alone, as a set of one, with its own answer. With group commit
+//! off ([`Store::group_commit_max`] 1) every creation is a set of one: one way to write a
+//! creation, whatever the load.
 //!
 //! What it keeps:
 //! - Each creation is whole or absent; one that did not apply takes the general path, in a
@@ -33,40 +35,35 @@
 //! - Lock order: no two lanes of a process run the same member's creations at once; a batch
 //!   takes members' rows in member id order (SQLite: creations sorted; PostgreSQL: the rows
 //!   locked in id order first), so batches of two nodes cannot deadlock on them either.
-//! - Savepoints (SQLite's fallback): PostgreSQL would keep 64 subtransactions per session in shared
-//!   memory before spilling to `pg_subtrans` (`PGPROC_MAX_CACHED_SUBXIDS`), so batches are
-//!   capped below that ([`MAX_BATCH`]) whatever the backend.
+//! - A batch holds at most [`MAX_BATCH`] creations: each caller's answer waits for its whole
+//!   batch, so the cap bounds that wait.
 //! - A drain task that ends early (a panic, the runtime shutting down) drops what it held,
 //!   so its callers get an error rather than waiting for ever, and the next caller starts a
 //!   new one.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sqlx::any::AnyArguments;
-use sqlx::{AnyPool, Executor};
+use sqlx::AnyPool;
 use tokio::sync::oneshot;
 
 use super::Job;
 use crate::{Backend, Result, Store, StoreError};
 
-/// The most creations one transaction holds (see the module's notes on savepoints).
+/// The most creations one transaction holds: each caller's answer waits for its whole batch.
 pub const MAX_BATCH: usize = 32;
 
-/// One creation handed to the queue: the statement of [`Store::create_job_at_once`] with its
-/// arguments (what a batch that fell back runs), the member it charges (the batch's lock
-/// order), the same creation as a row of the set-based batch ([`SetRow`]), and where its
-/// answer goes.
+/// One creation of [`Store::create_job_at_once`]: the member it charges (the batch's lock
+/// order), the creation as a row of a set ([`SetRow`]), and where its answer goes.
 pub(super) struct Creation {
-    pub sql: String,
-    pub args: AnyArguments<'static>,
     pub user_id: String,
     pub set_row: SetRow,
     reply: Option<oneshot::Sender<Result<Option<Job>>>>,
 }
 
 impl Creation {
-    pub fn new(sql: String, args: AnyArguments<'static>, user_id: String, set_row: SetRow) -> Self {
-        Self { sql, args, user_id, set_row, reply: None }
+    pub fn new(user_id: String, set_row: SetRow) -> Self {
+        Self { user_id, set_row, reply: None }
     }
 }
 
@@ -77,7 +74,7 @@ pub(super) struct SetRow {
     pub id: String,
     /// The job's columns and the rows that come with it, as [`PG_SET_BATCH_SQL`]'s `i` reads
     /// them (a JSON object: `id`, `user_id`, …, `entry_id`, `entry_key`, `payload`, `log_id`, …;
-    /// `k` and `before` are added per batch).
+    /// `k` and `before` are added per set by [`set_inputs`]).
     pub creation: serde_json::Map<String, serde_json::Value>,
     /// Its gate decisions, as rows of `moderation_decisions` (JSON objects).
     pub decisions: Vec<serde_json::Value>,
@@ -174,6 +171,15 @@ impl Store {
         }
         answer.await.map_err(|_| StoreError::GroupCommit(Arc::new(sqlx::Error::WorkerCrashed.into())))?
     }
+
+    /// Writes `creation` alone, as a set of one (group commit off), and returns its job, or
+    /// `None` (nothing written) when a step did not apply.
+    ///
+    /// Errors: any database error (nothing written).
+    pub(super) async fn create_alone(&self, creation: Creation) -> Result<Option<Job>> {
+        let id = creation.set_row.id.clone();
+        Ok(write_set(self.backend, &self.write_pool, &[creation]).await?.and_then(|mut jobs| jobs.remove(&id)))
+    }
 }
 
 /// How many drain tasks may run at once: SQLite writes through one connection, so one;
@@ -237,10 +243,7 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
             stats.creations += batch.len() as u64;
             stats.largest = stats.largest.max(batch.len() as u64);
         }
-        let (answers, fell_back) = match backend {
-            Backend::Postgres => run_pg_set_batch(&pool, batch).await,
-            Backend::Sqlite => run_sqlite_set_batch(&pool, batch).await,
-        };
+        let (answers, fell_back) = run_set_batch(backend, &pool, batch).await;
         if fell_back {
             guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).fallbacks += 1;
         }
@@ -256,47 +259,6 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
 /// Everything a batch answers: each creation's reply channel with its answer.
 type Answers = Vec<(Option<oneshot::Sender<Result<Option<Job>>>>, Result<Option<Job>>)>;
 
-/// SQLite's fallback: runs `batch` in one write transaction, each creation's own statement in
-/// its own savepoint, and answers each creation (see the module's notes).
-async fn run_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> Answers {
-    let backend = Backend::Sqlite;
-    batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let mut answers: Answers = Vec::with_capacity(batch.len());
-    let mut tx = match crate::begin_write_on(backend, pool).await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch.into_iter().map(|c| c.reply), answers, e),
-    };
-    let mut savepoint = "SAVEPOINT creation";
-    let mut rest = batch.into_iter();
-    while let Some(creation) = rest.next() {
-        // The savepoint goes first in the creation's own multi-statement query (one hand-off
-        // to SQLite's worker thread, not two).
-        let sql = &format!("{savepoint}; {}", creation.sql);
-        savepoint = "RELEASE SAVEPOINT creation; SAVEPOINT creation";
-        let args: AnyArguments<'_> = creation.args;
-        let answer = match sqlx::query_with(sql, args).fetch_all(&mut *tx).await {
-            Ok(rows) => super::applied_at_once(backend, &rows),
-            Err(e) => Err(e.into()),
-        };
-        let answer = match answer {
-            Ok(Some(job)) => Ok(Some(job)),
-            Err(e) if !super::not_applied(&e) => Err(e),
-            // A step did not apply: undo this creation only.
-            _ => Ok(None),
-        };
-        if !matches!(answer, Ok(Some(_))) {
-            if let Err(e) = (&mut *tx).execute("ROLLBACK TO SAVEPOINT creation").await {
-                return fail_all(std::iter::once(creation.reply).chain(rest.map(|c| c.reply)), answers, e.into());
-            }
-        }
-        answers.push((creation.reply, answer));
-    }
-    if let Err(e) = tx.commit().await {
-        return fail_all(std::iter::empty(), answers, e.into());
-    }
-    answers
-}
-
 /// The batch's transaction failed: every creation in it (answered or not) fails with `e`.
 fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Option<Job>>>>>, answered: Answers, e: StoreError) -> Answers {
     let cause = Arc::new(e);
@@ -310,10 +272,10 @@ fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Optio
 
 /// PostgreSQL's batch as one statement over sets: every creation of the batch in one
 /// statement, one row per table write (the statement's cost is paid once per batch, not once
-/// per creation), committing on its own. It writes exactly the rows
-/// [`Store::create_job_at_once`]'s statement writes for each creation, in the order those
-/// statements would run one after another in arrival order: a member's k-th creation in the
-/// batch sees the balance, event numbers and first lot its earlier ones left.
+/// per creation), committing on its own. It writes exactly the rows [`Store::create_job`]'s
+/// general path writes for each creation, in the order they would be written one after
+/// another in arrival order: a member's k-th creation in the batch sees the balance, event
+/// numbers and first lot its earlier ones left.
 ///
 /// Inputs: `$1` the creations (`i`: a JSON array of [`SetRow::creation`] with `k`, the
 /// creation's place among its member's, from 1, and `before`, the credits its member's
@@ -374,76 +336,63 @@ static PG_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     )
 });
 
-/// The inputs of [`PG_SET_BATCH_SQL`] for `batch` (sorted by member, arrival order within one):
-/// the creations, the members and the decisions, as JSON text.
-fn set_inputs(batch: &mut [Creation]) -> (String, String, String) {
-    use serde_json::{json, Value};
-    let (mut creations, mut members, mut decisions) = (Vec::new(), Vec::<Value>::new(), Vec::new());
-    let mut current: Option<(String, i64, i64, i64)> = None; // member, credits so far, count, latest time
-    let close = |c: Option<(String, i64, i64, i64)>, members: &mut Vec<Value>| {
-        if let Some((user_id, total, count, now)) = c {
-            members.push(json!({ "user_id": user_id, "total": total, "count": count, "now": now }));
-        }
-    };
-    for c in batch.iter_mut() {
-        let row = &mut c.set_row;
-        if current.as_ref().is_none_or(|(m, ..)| *m != c.user_id) {
-            close(current.take(), &mut members);
-            current = Some((c.user_id.clone(), 0, 0, 0));
-        }
-        let (_, total, count, now) = current.as_mut().expect("set above");
-        row.creation.insert("k".into(), json!(*count + 1));
-        row.creation.insert("before".into(), json!(*total));
-        *total += row.cost;
-        *count += 1;
-        *now = (*now).max(row.now);
-        creations.push(Value::Object(std::mem::take(&mut row.creation)));
-        decisions.append(&mut row.decisions);
+/// The inputs of a set ([`PG_SET_BATCH_SQL`], [`SQLITE_SET_BATCH_SQL`]) for `batch` (sorted
+/// by member, arrival order within one): the creations (each [`SetRow::creation`] with `k`,
+/// its place among its member's from 1, and `before`, the credits its member's earlier ones
+/// take), the members (`user_id`, `total` credits, `count` creations, `now` the latest time)
+/// and the decisions, as JSON text.
+fn set_inputs(batch: &[Creation]) -> (String, String, String) {
+    #[derive(serde::Serialize)]
+    struct Placed<'a> {
+        k: i64,
+        before: i64,
+        #[serde(flatten)]
+        creation: &'a serde_json::Map<String, serde_json::Value>,
     }
-    close(current, &mut members);
-    (Value::Array(creations).to_string(), Value::Array(members).to_string(), Value::Array(decisions).to_string())
+    #[derive(serde::Serialize)]
+    struct Member<'a> {
+        user_id: &'a str,
+        total: i64,
+        count: i64,
+        now: i64,
+    }
+    let (mut creations, mut members) = (Vec::with_capacity(batch.len()), Vec::<Member>::new());
+    for c in batch {
+        let row = &c.set_row;
+        match members.last_mut() {
+            Some(m) if m.user_id == c.user_id => {}
+            _ => members.push(Member { user_id: &c.user_id, total: 0, count: 0, now: 0 }),
+        }
+        let m = members.last_mut().expect("pushed above");
+        creations.push(Placed { k: m.count + 1, before: m.total, creation: &row.creation });
+        m.total += row.cost;
+        m.count += 1;
+        m.now = m.now.max(row.now);
+    }
+    let decisions: Vec<&serde_json::Value> = batch.iter().flat_map(|c| &c.set_row.decisions).collect();
+    // Maps with string keys and plain values: serializing them cannot fail.
+    fn text(v: &impl serde::Serialize) -> String {
+        serde_json::to_string(v).expect("JSON of plain values")
+    }
+    (text(&creations), text(&members), text(&decisions))
 }
 
-/// Runs a PostgreSQL `batch` as one set-based statement ([`PG_SET_BATCH_SQL`]) and answers each
-/// creation. If a step did not apply for any creation of the batch (a deleted upload, too few
-/// credits for a member's creations together, a key used before), nothing was written and
-/// each creation then runs alone, as it would without group commit; any other error fails
-/// the batch ([`StoreError::GroupCommit`]). Also returns whether it fell back.
-async fn run_pg_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
-    use sqlx::FromRow;
+/// Writes `batch` as one set ([`write_set`]) and answers each creation. If a step did not
+/// apply for any creation of the batch (a deleted upload, too few credits for a member's
+/// creations together, a key used before), nothing was written and each creation is then
+/// written alone, as a set of one, with its own answer (it is rare: see
+/// [`GroupCommitStats::fallbacks`]); any other error fails the batch
+/// ([`StoreError::GroupCommit`]). Also returns whether it fell back.
+async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let queued = batch.iter().any(|c| c.set_row.queued);
-    let (creations, members, decisions) = set_inputs(&mut batch);
-    let result = sqlx::query(&PG_SET_BATCH_SQL)
-        .bind(creations)
-        .bind(members)
-        .bind(decisions)
-        .bind(crate::live::CHANNEL)
-        .bind(if queued { crate::live::Notice::Queued.payload() } else { String::new() })
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from);
-    match result {
-        Ok(rows) => {
-            let mut jobs = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                match Job::from_row(row) {
-                    Ok(job) => {
-                        jobs.insert(job.id.clone(), job);
-                    }
-                    Err(e) => return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false),
-                }
-            }
-            (answered(batch, jobs), false)
-        }
-        Err(e) if super::not_applied(&e) => {
+    match write_set(backend, pool, &batch).await {
+        Ok(Some(jobs)) => (answered(batch, jobs), false),
+        Ok(None) if batch.len() == 1 => (batch.into_iter().map(|c| (c.reply, Ok(None))).collect(), false),
+        Ok(None) => {
             let mut answers: Answers = Vec::with_capacity(batch.len());
             for c in batch {
-                let answer = match sqlx::query_with(&c.sql, c.args).fetch_all(pool).await.map_err(StoreError::from) {
-                    Ok(rows) => super::applied_at_once(Backend::Postgres, &rows),
-                    Err(e) if super::not_applied(&e) => Ok(None),
-                    Err(e) => Err(e),
-                };
+                let one = std::slice::from_ref(&c);
+                let answer = write_set(backend, pool, one).await.map(|jobs| jobs.and_then(|mut jobs| jobs.remove(&c.set_row.id)));
                 answers.push((c.reply, answer));
             }
             (answers, true)
@@ -452,8 +401,66 @@ async fn run_pg_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers,
     }
 }
 
+/// Writes `batch` (sorted by member, arrival order within one) as one set, committed on its
+/// own: [`PG_SET_BATCH_SQL`] on PostgreSQL, [`SQLITE_SET_BATCH_SQL`] in one write transaction
+/// on SQLite. Returns the jobs by id when every creation applied, or `None` with nothing
+/// written when any did not ([`super::not_applied`]; on SQLite also rows counted short).
+///
+/// Errors: any other database error (nothing written).
+async fn write_set(backend: Backend, pool: &AnyPool, batch: &[Creation]) -> Result<Option<HashMap<String, Job>>> {
+    use sqlx::FromRow;
+    let (creations, members, decisions) = set_inputs(batch);
+    if backend == Backend::Postgres {
+        let queued = batch.iter().any(|c| c.set_row.queued);
+        let rows = sqlx::query(&PG_SET_BATCH_SQL)
+            .bind(creations)
+            .bind(members)
+            .bind(decisions)
+            .bind(crate::live::CHANNEL)
+            .bind(if queued { crate::live::Notice::Queued.payload() } else { String::new() })
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from);
+        return match rows {
+            Ok(rows) => Ok(Some(rows.iter().map(|row| Job::from_row(row).map(|job| (job.id.clone(), job))).collect::<sqlx::Result<_>>()?)),
+            Err(e) if super::not_applied(&e) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    let member_count = batch.windows(2).filter(|w| w[0].user_id != w[1].user_id).count() + 1;
+    let mut tx = crate::begin_write_on(Backend::Sqlite, pool).await?;
+    let rows = sqlx::query(&SQLITE_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&mut *tx).await.map_err(StoreError::from);
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) if super::not_applied(&e) => {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let job_width = super::COLUMNS.split(", ").count();
+    let (mut jobs, mut debits, mut draws) = (HashMap::with_capacity(batch.len()), 0, 0);
+    for row in &rows {
+        match sqlx::Row::len(row) {
+            n if n == job_width => {
+                let job = Job::from_row(row)?;
+                jobs.insert(job.id.clone(), job);
+            }
+            2 => debits += 1,
+            1 => draws += 1,
+            _ => {}
+        }
+    }
+    if jobs.len() != batch.len() || debits != member_count || draws != batch.len() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(jobs))
+}
+
 /// Each creation of a set batch that applied whole, answered with its job from `jobs`.
-fn answered(batch: Vec<Creation>, mut jobs: std::collections::HashMap<String, Job>) -> Answers {
+fn answered(batch: Vec<Creation>, mut jobs: HashMap<String, Job>) -> Answers {
     batch
         .into_iter()
         .map(|c| {
@@ -537,53 +544,3 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
     ]
     .join("; ")
 });
-
-/// Runs a SQLite `batch` as sets ([`SQLITE_SET_BATCH_SQL`]) in one write transaction and
-/// answers each creation. If any creation did not apply (the rows counted short: a deleted
-/// upload, too few credits for a member's creations together, no one lot covering them) or
-/// the query failed (a key used before), the transaction is rolled back and the batch runs
-/// creation by creation ([`run_batch`]), each with its exact answer. Also returns whether it
-/// fell back.
-async fn run_sqlite_set_batch(pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
-    use sqlx::FromRow;
-    batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    let (creations, members, decisions) = set_inputs(&mut batch);
-    let member_count = batch.windows(2).filter(|w| w[0].user_id != w[1].user_id).count() + 1;
-    let mut tx = match crate::begin_write_on(Backend::Sqlite, pool).await {
-        Ok(tx) => tx,
-        Err(e) => return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e), false),
-    };
-    let rows = sqlx::query(&SQLITE_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&mut *tx).await;
-    let job_width = super::COLUMNS.split(", ").count();
-    let mut jobs = std::collections::HashMap::with_capacity(batch.len());
-    let applied = match rows {
-        Ok(rows) => {
-            let (mut debits, mut draws) = (0, 0);
-            for row in &rows {
-                match sqlx::Row::len(row) {
-                    n if n == job_width => {
-                        if let Ok(job) = Job::from_row(row) {
-                            jobs.insert(job.id.clone(), job);
-                        }
-                    }
-                    2 => debits += 1,
-                    1 => draws += 1,
-                    _ => {}
-                }
-            }
-            jobs.len() == batch.len() && debits == member_count && draws == batch.len()
-        }
-        Err(_) => false,
-    };
-    if !applied {
-        // Nothing of the batch stays; each creation then runs in its own savepoint.
-        return match tx.rollback().await {
-            Ok(()) => (run_batch(pool, batch).await, true),
-            Err(e) => (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false),
-        };
-    }
-    if let Err(e) = tx.commit().await {
-        return (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e.into()), false);
-    }
-    (answered(batch, jobs), false)
-}
