@@ -247,7 +247,8 @@ fn route_list() -> Vec<AxumRouteListing> {
 pub const SESSION_COOKIE: &str = "darkroom_session";
 
 /// The whole router: pages and server functions (Leptos), uploads, live events, media,
-/// static files, health; wrapped in sessions + auth, CSRF checks and request tracing.
+/// static files, health, wrapped in sessions + auth and the page limit; beside them the API
+/// (keys and its own limits); all of it behind CSRF checks, request tracing and compression.
 pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router> {
     let config = state.config.clone();
     let site_root = config.site_root.display().to_string();
@@ -299,9 +300,9 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
     // A lazy page's chunks are preloaded from its `<head>` (bundle::Bundle::split_manifest).
     let split_manifest = bundle.split_manifest();
     let server_state = ServerState { app: state, leptos: leptos.clone() };
-    let router = Router::new()
-        .merge(api_routes)
-        .merge(docs)
+    let api_routes = api_routes.with_state(server_state.clone());
+    // The site: pages, their server functions and the browser's own routes, with sessions.
+    let site = Router::new()
         .route("/generations", post(routes::generations::create).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/generations/preview", post(routes::generations::preview).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/events", get(routes::events::stream))
@@ -352,7 +353,13 @@ pub async fn router(state: AppState, addr: SocketAddr) -> anyhow::Result<Router>
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(explore_cache::ExploreCache::new(cache_state), explore_cache::layer))
         // Counted before the Explore cache: a cached page is a page view too.
-        .layer(axum::middleware::from_fn_with_state(page_limit, page_limit::layer))
+        .layer(axum::middleware::from_fn_with_state(page_limit, page_limit::layer));
+    // The API authenticates with keys and has its own limits (`routes::api::layer`): no
+    // session, page limit or render guard runs for it.
+    let router: Router = Router::new()
+        .merge(api_routes)
+        .merge(docs)
+        .merge(site)
         .layer(axum::middleware::from_fn(csrf::layer))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(observe_state, observe::layer))

@@ -75,8 +75,6 @@ pub async fn track(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let from = darkroom_service::accounts::request_origin(ip, req.headers());
     // Before the handler, so a page that lists the member's sessions (rendered by this very
     // request, possibly streaming after the response head) sees the current one. A sign-in
     // request is recorded by the member's next request (its new session id is not this one's).
@@ -97,6 +95,8 @@ pub async fn track(
             }
         };
         if due {
+            let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            let from = darkroom_service::accounts::request_origin(ip, req.headers());
             if let Err(e) = app.store.touch_session(&id, &user.id, &from).await {
                 tracing::warn!(error = %e, "session not recorded");
             }
