@@ -183,14 +183,7 @@ impl Store {
                 Box::pin(async move {
                     match backend {
                         Backend::Sqlite => {
-                            // Page cache: 32 MiB a connection (SQLite's default is 2 MiB), so the
-                            // indexes a creation writes stay in memory as the tables grow rather
-                            // than being read back from the OS on every batch; at most 9 × 32 MiB.
-                            conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; \
-                                 PRAGMA cache_size=-32768;",
-                            )
-                            .await?;
+                            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;").await?;
                         }
                         Backend::Postgres if relaxed => {
                             conn.execute("SET synchronous_commit = off").await?;
