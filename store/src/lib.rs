@@ -68,10 +68,11 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The shared transaction of a group commit (`jobs::group_commit`) failed: nothing of
-    /// the creations in it was written (unless the connection was lost during `COMMIT`
-    /// itself, whose outcome no client can know, as for any transaction).
-    #[error("the group commit's transaction failed")]
+    /// The group commit (`jobs::group_commit`) running a creation ended before it answered
+    /// (its task panicked, or the runtime is shutting down): whether the creation was written
+    /// is not known to this caller, as for a connection lost during `COMMIT`; its job's id and
+    /// idempotency key keep a retry from writing it twice.
+    #[error("the group commit ended before it answered")]
     GroupCommit(#[source] std::sync::Arc<StoreError>),
 }
 

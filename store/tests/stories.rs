@@ -1164,7 +1164,8 @@ async fn common_creations_take_one_round_trip_and_write_what_the_general_path_wr
 /// Creations that arrive while a transaction runs commit together in the next one (group
 /// commit), each whole or absent: a batch that mixes good creations with a reused
 /// idempotency key, too few credits and a deleted upload writes exactly the good ones, and
-/// the others get the general path's answers. With group commit off, each commits alone.
+/// the others get the general path's answers; a creation the database refuses fails alone.
+/// With group commit off, each commits alone.
 async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Backend) {
     let store = fresh_store(b).await.with_group_commit(32);
     let mut members = Vec::new();
@@ -1242,11 +1243,52 @@ async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Bac
     assert_eq!(store.user(&poor).await.unwrap().balance, 1);
     assert_ledger_consistent(&store, &poor).await;
 
+    // A batch of good creations and one the database itself refuses (a template that does
+    // not exist: its foreign key) writes the good ones; the error is that creation's alone.
+    // Every lane is kept busy first (PostgreSQL runs four batches side by side, SQLite one),
+    // each on a member's row held here, so the three arrive in one batch.
+    let (a, b_) = (member(&store, "fk-a@example.com", 10).await, member(&store, "fk-b@example.com", 10).await);
+    let (a_up, b_up) = (upload(&store, &a).await, upload(&store, &b_).await);
+    let mut blockers = Vec::new();
+    for i in 0..4 {
+        let m = member(&store, &format!("blocker{i}@example.com"), 10).await;
+        let up = upload(&store, &m).await;
+        blockers.push((m, up));
+    }
+    let mut held = store.begin_write().await.unwrap();
+    for (m, _) in &blockers {
+        sqlx::query("UPDATE users SET event_seq = event_seq WHERE id = $1").bind(m).execute(&mut *held).await.unwrap();
+    }
+    let blocked: Vec<_> = blockers.iter().map(|(m, up)| create(m, up, "blocked")).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fine = [create(&a, &a_up, "fine-a"), create(&b_, &b_up, "fine-b")];
+    let refused = {
+        let (store, user, up) = (store.clone(), a.clone(), a_up.clone());
+        tokio::spawn(async move { store.create_job(NewJob { template_id: Some("no-such-template"), ..job(&user, &up, "refused", 2) }).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    held.commit().await.unwrap();
+    for t in blocked {
+        assert!(t.await.unwrap().unwrap().1);
+    }
+    for t in fine {
+        assert!(t.await.unwrap().unwrap().1, "a good creation beside a refused one is written");
+    }
+    match refused.await.unwrap() {
+        Err(StoreError::GroupCommit(e)) => panic!("one creation's error failed its whole batch: {e:?}"),
+        Err(_) => {}
+        Ok(j) => panic!("a job with no such template: {j:?}"),
+    }
+    assert_eq!((store.user(&a).await.unwrap().balance, store.user(&b_).await.unwrap().balance), (8, 8));
+    assert_eq!(store.jobs_for_user(&a, None, None, 10).await.unwrap().len(), 1);
+    let grouped = store.group_commit_stats();
+    assert!(grouped.fallbacks > stats.fallbacks, "that batch ran again one by one: {grouped:?}");
+
     // Off: each creation commits on its own, outside any group.
     let alone = store.clone().with_group_commit(1);
     let (j, created) = alone.create_job(job(&members[1].0, &members[1].1, "alone", 2)).await.unwrap();
     assert!(created && j.status == JobStatus::Queued);
-    assert_eq!(alone.group_commit_stats().creations, stats.creations, "not grouped");
+    assert_eq!(alone.group_commit_stats().creations, grouped.creations, "not grouped");
     assert_eq!(store.user(&members[1].0).await.unwrap().balance, 0);
 }
 

@@ -29,9 +29,11 @@
 //!   transaction of its own, with its exact answer.
 //! - A member's creations in one batch are written as they would be one after another in
 //!   arrival order: balances after each charge, event numbers, the lot drawn.
-//! - An answer comes only after the commit, so no caller reports a job that is not durable;
-//!   a failed commit fails every creation of the batch ([`StoreError::GroupCommit`]), as a
-//!   failed commit of a single creation would.
+//! - An answer comes only after the commit, so no caller reports a job that is not durable.
+//!   A batch whose set failed is written again creation by creation, so one creation's error
+//!   fails that creation only; a creation the failed set did write (a commit whose answer was
+//!   lost) is not written twice: its job's id is taken, and the general path answers with the
+//!   job its idempotency key already names.
 //! - Lock order: no two lanes of a process run the same member's creations at once; a batch
 //!   takes members' rows in member id order (SQLite: creations sorted; PostgreSQL: the rows
 //!   locked in id order first), so batches of two nodes cannot deadlock on them either.
@@ -153,8 +155,9 @@ impl Store {
     /// Runs `creation` in the next group commit and returns its job once committed, or
     /// `None` (nothing of it written) when a step did not apply.
     ///
-    /// Errors: a database error of this creation alone (nothing of it written), or
-    /// [`StoreError::GroupCommit`] when the batch's transaction failed.
+    /// Errors: a database error of this creation (nothing of it written), or
+    /// [`StoreError::GroupCommit`] when the drain task running its batch ended before it
+    /// answered (a panic, the runtime shutting down).
     pub(super) async fn create_in_group(&self, mut creation: Creation) -> Result<Option<Job>> {
         let (reply, answer) = oneshot::channel();
         creation.reply = Some(reply);
@@ -258,17 +261,6 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
 
 /// Everything a batch answers: each creation's reply channel with its answer.
 type Answers = Vec<(Option<oneshot::Sender<Result<Option<Job>>>>, Result<Option<Job>>)>;
-
-/// The batch's transaction failed: every creation in it (answered or not) fails with `e`.
-fn fail_all(unanswered: impl Iterator<Item = Option<oneshot::Sender<Result<Option<Job>>>>>, answered: Answers, e: StoreError) -> Answers {
-    let cause = Arc::new(e);
-    answered
-        .into_iter()
-        .map(|(reply, _)| reply)
-        .chain(unanswered)
-        .map(|reply| (reply, Err(StoreError::GroupCommit(cause.clone()))))
-        .collect()
-}
 
 /// PostgreSQL's batch as one statement over sets: every creation of the batch in one
 /// statement, one row per table write (the statement's cost is paid once per batch, not once
@@ -378,17 +370,19 @@ fn set_inputs(batch: &[Creation]) -> (String, String, String) {
 }
 
 /// Writes `batch` as one set ([`write_set`]) and answers each creation. If a step did not
-/// apply for any creation of the batch (a deleted upload, too few credits for a member's
-/// creations together, a key used before), nothing was written and each creation is then
-/// written alone, as a set of one, with its own answer (it is rare: see
-/// [`GroupCommitStats::fallbacks`]); any other error fails the batch
-/// ([`StoreError::GroupCommit`]). Also returns whether it fell back.
+/// apply for any creation of a batch of several (a deleted upload, too few credits for a
+/// member's creations together, a key used before), or the set failed (an error that may be
+/// one creation's own), nothing was written and each creation is then written alone, as a
+/// set of one, with its own answer (it is rare: see [`GroupCommitStats::fallbacks`]; a
+/// creation written meanwhile cannot be written twice, its job's id is taken). A batch of one
+/// answers with its own result, error included. Also returns whether it fell back.
 async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     match write_set(backend, pool, &batch).await {
         Ok(Some(jobs)) => (answered(batch, jobs), false),
         Ok(None) if batch.len() == 1 => (batch.into_iter().map(|c| (c.reply, Ok(None))).collect(), false),
-        Ok(None) => {
+        Err(e) if batch.len() == 1 => (batch.into_iter().map(|c| c.reply).zip([Err(e)]).collect(), false),
+        Ok(None) | Err(_) => {
             let mut answers: Answers = Vec::with_capacity(batch.len());
             for c in batch {
                 let one = std::slice::from_ref(&c);
@@ -397,7 +391,6 @@ async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation
             }
             (answers, true)
         }
-        Err(e) => (fail_all(batch.into_iter().map(|c| c.reply), Vec::new(), e), false),
     }
 }
 
