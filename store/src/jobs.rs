@@ -403,8 +403,8 @@ impl Store {
     /// Returns `None`, with nothing written, when a step did not apply (an upload or the key
     /// gone, too few credits, a lot due, a debit across lots) or the idempotency key was used
     /// before: [`Self::create_job`]'s general path then answers (with the exact error).
-    /// Errors: any other database error; [`StoreError::GroupCommit`] when the transaction of
-    /// the set it was written in failed.
+    /// Errors: any other database error (nothing written); [`StoreError::GroupCommit`] when the
+    /// group commit running it ended before it answered.
     async fn create_job_at_once(&self, new: &NewJob<'_>, id: &str, now: i64) -> Result<Option<(Job, bool)>> {
         let gates = &new.gates;
         let api = new.api.as_ref();
