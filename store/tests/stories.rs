@@ -1245,12 +1245,12 @@ async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Bac
 
     // A batch of good creations and one the database itself refuses (a template that does
     // not exist: its foreign key) writes the good ones; the error is that creation's alone.
-    // Every lane is kept busy first (PostgreSQL runs four batches side by side, SQLite one),
-    // each on a member's row held here, so the three arrive in one batch.
+    // Every lane is kept busy first (`lanes`: PostgreSQL runs several batches side by side,
+    // SQLite one), each on a member's row held here, so the three arrive in one batch.
     let (a, b_) = (member(&store, "fk-a@example.com", 10).await, member(&store, "fk-b@example.com", 10).await);
     let (a_up, b_up) = (upload(&store, &a).await, upload(&store, &b_).await);
     let mut blockers = Vec::new();
-    for i in 0..4 {
+    for i in 0..darkroom_store::jobs::group_commit::lanes(b) {
         let m = member(&store, &format!("blocker{i}@example.com"), 10).await;
         let up = upload(&store, &m).await;
         blockers.push((m, up));

@@ -4,12 +4,12 @@
 //! One commit per generation was the floor of `POST /api/v1/generations` under load: every
 //! commit writes the pages it touched (SQLite's WAL frames; PostgreSQL's WAL record and
 //! flush), and a generation touches ten rows in eight tables. Here each caller hands its
-//! creation, as a row of a set ([`SetRow`]), to a queue. Whoever finds fewer drain tasks running than the backend's lanes
-//! ([`lanes`]: SQLite has one writer, PostgreSQL takes several) starts one; a drain task
-//! takes every creation waiting (at most [`Store::group_commit_max`]) of members no other
-//! lane is running, writes them, and only then answers every caller. Nothing waits for a
-//! batch to fill: a lone request is a batch of one, and a batch forms from the requests that
-//! arrived while the last one ran.
+//! creation, as a row of a set ([`SetRow`]), to a queue. Whoever finds fewer drain tasks
+//! running than the backend's lanes ([`lanes`]: SQLite has one writer, PostgreSQL takes
+//! several) starts one; a drain task takes every creation waiting (at most
+//! [`Store::group_commit_max`]) of members no other lane is running, writes them, and only
+//! then answers every caller. Nothing waits for a batch to fill: a lone request is a batch of
+//! one, and a batch forms from the requests that arrived while the last one ran.
 //!
 //! How a batch is written ([`write_set`]): each table once for all its creations, from JSON
 //! sets, so the per-statement cost (parsing, planning, a round trip or a hand-off to SQLite's
@@ -381,7 +381,10 @@ async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation
     match write_set(backend, pool, &batch).await {
         Ok(Some(jobs)) => (answered(batch, jobs), false),
         Ok(None) if batch.len() == 1 => (batch.into_iter().map(|c| (c.reply, Ok(None))).collect(), false),
-        Err(e) if batch.len() == 1 => (batch.into_iter().map(|c| c.reply).zip([Err(e)]).collect(), false),
+        Err(e) if batch.len() == 1 => {
+            let alone = batch.pop().expect("one creation");
+            (vec![(alone.reply, Err(e))], false)
+        }
         Ok(None) | Err(_) => {
             let mut answers: Answers = Vec::with_capacity(batch.len());
             for c in batch {
