@@ -64,6 +64,13 @@ LUA
 }
 
 jobs_count() { echo "SELECT COUNT(*) FROM jobs;" | sql; }
+# `lanes`: the group commit lanes' busy seconds, their creations' queue seconds and creations
+# so far (from /metrics; zeros while the server runs without a metrics token).
+lanes() {
+  curl -fs -H 'Authorization: Bearer bench' "$BASE/metrics" 2>/dev/null | awk '
+    /^darkroom_group_commit_busy_seconds / { b = $2 } /^darkroom_group_commit_queued_seconds / { q = $2 } /^darkroom_grouped_creations / { c = $2 }
+    END { printf "%f %f %d\n", b, q, c }' || echo "0 0 0"
+}
 echo "Darkroom API benchmark: $DB, profile $PROFILE, wrk -t$THREADS -c$CONNS -d${SECS}s, $(nproc) cores"
 printf "%-52s %10s %10s  %s\n" target "per sec" p99 notes
 # `load N TAG`: wrk with N members' keys; sets RPS_TAG_N and P99_TAG_N.
@@ -72,6 +79,8 @@ load() {
   script=$(lua "$1")
   wrk -t"$THREADS" -c"$CONNS" -d2s -s "$script" "$BASE/api/v1/generations" >/dev/null # warm-up
   before=$(jobs_count)
+  local lanes_before
+  lanes_before=$(lanes)
   local perf_pid=
   if [ -n "${BENCH_PERF:-}" ]; then
     mkdir -p "$BENCH_PERF"
@@ -80,12 +89,14 @@ load() {
   fi
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s "$script" "$BASE/api/v1/generations")
   after=$(jobs_count)
+  local lane_note
+  lane_note=$(echo "$lanes_before $(lanes)" | awk -v secs="$SECS" '$6 > $3 { printf "lanes busy %.0f%%, mean wait for a lane %.2f ms", 100 * ($4 - $1) / secs, 1000 * ($5 - $2) / ($6 - $3) }')
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   printf -v "RPS_$2_$1" '%s' "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   printf -v "P99_$2_$1" '%s' "$(echo "$out" | awk '$1 == "99%" {print $2}')"
   local rps="RPS_$2_$1" p99="P99_$2_$1"
   printf "%-52s %10s %10s  %s\n" "POST /api/v1/generations, $1 key(s), group commit $2" "${!rps}" "${!p99}" \
-    "$((after - before)) jobs created $(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')"
+    "$((after - before)) jobs created $lane_note $(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')"
 }
 MEMBERS=${BENCH_MEMBERS:-16}
 for n in $(seq 2 "$MEMBERS"); do

@@ -111,6 +111,8 @@ pub struct Metrics {
     group_commits: Gauge,
     grouped_creations: Gauge,
     group_commit_fallbacks: Gauge,
+    group_commit_busy: Gauge<f64, std::sync::atomic::AtomicU64>,
+    group_commit_queued: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -151,6 +153,17 @@ impl Metrics {
             "Group commits written as sets that did not apply whole (a creation in them did not) and ran again creation by creation, since start",
             group_commit_fallbacks.clone(),
         );
+        let (group_commit_busy, group_commit_queued) = (Gauge::<f64, std::sync::atomic::AtomicU64>::default(), Gauge::<f64, std::sync::atomic::AtomicU64>::default());
+        registry.register(
+            "group_commit_busy_seconds",
+            "Time the group commit lanes spent on batches, from taking one to answering it, summed over lanes, since start",
+            group_commit_busy.clone(),
+        );
+        registry.register(
+            "group_commit_queued_seconds",
+            "Time generations waited for a group commit lane, summed, since start (divided by grouped_creations: the mean wait)",
+            group_commit_queued.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -166,6 +179,8 @@ impl Metrics {
             group_commits,
             grouped_creations,
             group_commit_fallbacks,
+            group_commit_busy,
+            group_commit_queued,
         }
     }
 
@@ -208,6 +223,8 @@ impl Metrics {
         self.group_commits.set(grouped.transactions as i64);
         self.grouped_creations.set(grouped.creations as i64);
         self.group_commit_fallbacks.set(grouped.fallbacks as i64);
+        self.group_commit_busy.set(grouped.busy_micros as f64 / 1e6);
+        self.group_commit_queued.set(grouped.queued_micros as f64 / 1e6);
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(crate::ServiceError::internal)?;
         Ok(out)

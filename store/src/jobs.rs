@@ -397,8 +397,8 @@ impl Store {
     /// multi-statement query inside the writer's transaction (which holds the database's write
     /// lock from `BEGIN IMMEDIATE`), rolled back unless every step applied. Either writes
     /// exactly the rows the general path writes: the job, its decisions and request log row,
-    /// the debit (balance, entry, lot, draw) and the job and balance events (and on PostgreSQL
-    /// the notices).
+    /// the debit (balance, entry, lot, draw) and the job and balance events; on PostgreSQL the
+    /// notices for other nodes follow the commit (`group_commit::notify_after` says why).
     ///
     /// Returns `None`, with nothing written, when a step did not apply (an upload or the key
     /// gone, too few credits, a lot due, a debit across lots) or the idempotency key was used

@@ -177,9 +177,23 @@ impl Store {
         };
         let opts: AnyConnectOptions = url.parse()?;
         // `relaxed`: commits do not wait for the disk (PostgreSQL's `synchronous_commit`).
+        // No ping on every acquire (sqlx's default `test_before_acquire`): that doubled the
+        // round trips of every statement (a hand-off to SQLite's worker thread, a network round
+        // trip to PostgreSQL). On PostgreSQL a connection idle for over a second is still
+        // pinged first (a server restart or a dropped link meanwhile); SQLite's connections
+        // are in this process and cannot go stale.
         let pool_with = |max: u32, relaxed: bool| AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for > Duration::from_secs(1) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     match backend {

@@ -61,11 +61,13 @@ pub(super) struct Creation {
     pub user_id: String,
     pub set_row: SetRow,
     reply: Option<oneshot::Sender<Result<Option<Job>>>>,
+    /// When it joined the queue ([`GroupCommitStats::queued_micros`]).
+    queued_at: std::time::Instant,
 }
 
 impl Creation {
     pub fn new(user_id: String, set_row: SetRow) -> Self {
-        Self { user_id, set_row, reply: None }
+        Self { user_id, set_row, reply: None, queued_at: std::time::Instant::now() }
     }
 }
 
@@ -108,6 +110,12 @@ pub struct GroupCommitStats {
     /// Batches written as sets that did not apply whole (a creation in them did not apply)
     /// and so ran again creation by creation.
     pub fallbacks: u64,
+    /// Microseconds the lanes spent on batches, from taking one to answering it (summed over
+    /// lanes): over a load's wall time, how busy the lanes were.
+    pub busy_micros: u64,
+    /// Microseconds creations waited in the queue before a lane took them (summed): over
+    /// `creations`, the mean wait for a lane.
+    pub queued_micros: u64,
 }
 
 #[derive(Debug, Default)]
@@ -169,8 +177,8 @@ impl Store {
             start
         };
         if start {
-            let (group, backend, pool, max) = (self.group.clone(), self.backend, self.write_pool.clone(), self.group_commit_max);
-            tokio::spawn(async move { drain(group, backend, pool, max).await });
+            let (group, backend, pools, max) = (self.group.clone(), self.backend, self.set_pools(), self.group_commit_max);
+            tokio::spawn(async move { drain(group, backend, pools, max).await });
         }
         answer.await.map_err(|_| StoreError::GroupCommit(Arc::new(sqlx::Error::WorkerCrashed.into())))?
     }
@@ -181,7 +189,59 @@ impl Store {
     /// Errors: any database error (nothing written).
     pub(super) async fn create_alone(&self, creation: Creation) -> Result<Option<Job>> {
         let id = creation.set_row.id.clone();
-        Ok(write_set(self.backend, &self.write_pool, &[creation]).await?.and_then(|mut jobs| jobs.remove(&id)))
+        Ok(write_set(self.backend, &self.set_pools(), &[creation]).await?.and_then(|mut jobs| jobs.remove(&id)))
+    }
+
+    fn set_pools(&self) -> Pools {
+        Pools { write: self.write_pool.clone(), notify: self.rate_pool.clone() }
+    }
+}
+
+/// Where a set is written and, on PostgreSQL, where its notices go after the commit.
+struct Pools {
+    /// The store's write pool.
+    write: AnyPool,
+    /// Connections that commit without waiting for the disk (the rate-limit pool on
+    /// PostgreSQL, which sends nothing but notices here).
+    notify: AnyPool,
+}
+
+/// The notices a committed set owes other nodes (PostgreSQL's listeners, `crate::live`): each
+/// member's event log changed, and a job is queued if one is.
+fn notices(batch: &[Creation]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(batch.len() + 1);
+    for c in batch {
+        let member = crate::live::Notice::Member(&c.user_id).payload();
+        if !out.contains(&member) {
+            out.push(member);
+        }
+    }
+    if batch.iter().any(|c| c.set_row.queued) {
+        out.push(crate::live::Notice::Queued.payload());
+    }
+    out
+}
+
+/// Sends `notices` after a set's commit, as a transaction of their own on connections that
+/// do not wait for the disk.
+///
+/// Why not inside the set's statement: PostgreSQL serializes every transaction that sends a
+/// notice on one lock held through its commit (`PreCommit_Notify` in `async.c`: queue entries
+/// must appear in commit order), so batches on several lanes that each notified waited for one
+/// another's WAL flush. Here only this short transaction takes that lock. A notice is only a
+/// wake-up (listeners read the committed rows), so sending it just after the commit is
+/// enough. If it is lost (the database unreachable right then; it is logged), nothing is: idle
+/// workers look for queued jobs every half second anyway, and the member's streams on other
+/// nodes read the change at their next notice or safety poll (the server's `SAFETY_POLL`).
+async fn notify_after(pool: AnyPool, notices: Vec<String>) {
+    let payloads = serde_json::to_string(&notices).expect("JSON of strings");
+    let sent = sqlx::query("SELECT COUNT(pg_notify($1, value)) FROM json_array_elements_text($2::json)")
+        .bind(crate::live::CHANNEL)
+        .bind(payloads)
+        .execute(&pool)
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "notices of created jobs not sent");
     }
 }
 
@@ -221,7 +281,7 @@ impl Drop for DrainGuard {
     }
 }
 
-async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: usize) {
+async fn drain(group: Arc<GroupCommit>, backend: Backend, pools: Pools, max: usize) {
     let mut guard = DrainGuard { group, done: false, holding: Vec::new() };
     loop {
         let batch: Vec<Creation> = {
@@ -240,13 +300,15 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
             guard.holding = batch.iter().map(|c| c.user_id.clone()).collect();
             batch
         };
+        let taken_at = std::time::Instant::now();
         {
             let mut stats = guard.group.stats.lock().unwrap_or_else(|e| e.into_inner());
             stats.transactions += 1;
             stats.creations += batch.len() as u64;
             stats.largest = stats.largest.max(batch.len() as u64);
+            stats.queued_micros += batch.iter().map(|c| taken_at.saturating_duration_since(c.queued_at).as_micros() as u64).sum::<u64>();
         }
-        let (answers, fell_back) = run_set_batch(backend, &pool, batch).await;
+        let (answers, fell_back) = run_set_batch(backend, &pools, batch).await;
         if fell_back {
             guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).fallbacks += 1;
         }
@@ -256,6 +318,7 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pool: AnyPool, max: us
                 let _ = reply.send(answer);
             }
         }
+        guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).busy_micros += taken_at.elapsed().as_micros() as u64;
     }
 }
 
@@ -272,8 +335,8 @@ type Answers = Vec<(Option<oneshot::Sender<Result<Option<Job>>>>, Result<Option<
 /// Inputs: `$1` the creations (`i`: a JSON array of [`SetRow::creation`] with `k`, the
 /// creation's place among its member's, from 1, and `before`, the credits its member's
 /// earlier ones in the batch take), `$2` the members (`m`: `user_id`, `total` credits,
-/// `count` creations, `now` in Unix ms), `$3` the decisions, `$4` the notice channel, `$5`
-/// the queued-job notice. Each member's row is locked first, in id order (`lk`), so batches
+/// `count` creations, `now` in Unix ms), `$3` the decisions. The notices for other nodes are
+/// not sent in it but after its commit ([`notify_after`]). Each member's row is locked first, in id order (`lk`), so batches
 /// of two processes cannot deadlock on members' rows. Every step applied for every creation,
 /// or the statement raises (`darkroom_require`, migration 0019) and nothing is written.
 static PG_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -320,11 +383,9 @@ static PG_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(
          d AS (INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
            SELECT * FROM json_to_recordset($3::json) AS x(id text, job_id text, user_id text, gate text, decision text, category text, detector text, \
            labels text, policy_version text, actor_id text, reason text, created_at bigint)), \
-         n AS (SELECT (SELECT COUNT(pg_notify($4, 'e:' || user_id)) FROM m) AS e, \
-           (SELECT COUNT(pg_notify($4, $5)) FROM (SELECT 1 FROM i WHERE status = 'queued' LIMIT 1) q) AS q), \
          ok AS (SELECT darkroom_require((SELECT COUNT(*) FROM j) = (SELECT COUNT(*) FROM i) AND (SELECT COUNT(*) FROM u) = (SELECT COUNT(*) FROM m) \
            AND (SELECT COUNT(*) FROM lot) = (SELECT COUNT(*) FROM m), 'job creations in one statement') AS applied) \
-         SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true CROSS JOIN n"
+         SELECT ok.applied, j.* FROM ok LEFT JOIN j ON true"
     )
 });
 
@@ -376,9 +437,9 @@ fn set_inputs(batch: &[Creation]) -> (String, String, String) {
 /// set of one, with its own answer (it is rare: see [`GroupCommitStats::fallbacks`]; a
 /// creation written meanwhile cannot be written twice, its job's id is taken). A batch of one
 /// answers with its own result, error included. Also returns whether it fell back.
-async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation>) -> (Answers, bool) {
+async fn run_set_batch(backend: Backend, pools: &Pools, mut batch: Vec<Creation>) -> (Answers, bool) {
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    match write_set(backend, pool, &batch).await {
+    match write_set(backend, pools, &batch).await {
         Ok(Some(jobs)) => (answered(batch, jobs), false),
         Ok(None) if batch.len() == 1 => (batch.into_iter().map(|c| (c.reply, Ok(None))).collect(), false),
         Err(e) if batch.len() == 1 => {
@@ -389,7 +450,7 @@ async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation
             let mut answers: Answers = Vec::with_capacity(batch.len());
             for c in batch {
                 let one = std::slice::from_ref(&c);
-                let answer = write_set(backend, pool, one).await.map(|jobs| jobs.and_then(|mut jobs| jobs.remove(&c.set_row.id)));
+                let answer = write_set(backend, pools, one).await.map(|jobs| jobs.and_then(|mut jobs| jobs.remove(&c.set_row.id)));
                 answers.push((c.reply, answer));
             }
             (answers, true)
@@ -403,28 +464,22 @@ async fn run_set_batch(backend: Backend, pool: &AnyPool, mut batch: Vec<Creation
 /// written when any did not ([`super::not_applied`]; on SQLite also rows counted short).
 ///
 /// Errors: any other database error (nothing written).
-async fn write_set(backend: Backend, pool: &AnyPool, batch: &[Creation]) -> Result<Option<HashMap<String, Job>>> {
+async fn write_set(backend: Backend, pools: &Pools, batch: &[Creation]) -> Result<Option<HashMap<String, Job>>> {
     use sqlx::FromRow;
     let (creations, members, decisions) = set_inputs(batch);
     if backend == Backend::Postgres {
-        let queued = batch.iter().any(|c| c.set_row.queued);
-        let rows = sqlx::query(&PG_SET_BATCH_SQL)
-            .bind(creations)
-            .bind(members)
-            .bind(decisions)
-            .bind(crate::live::CHANNEL)
-            .bind(if queued { crate::live::Notice::Queued.payload() } else { String::new() })
-            .fetch_all(pool)
-            .await
-            .map_err(StoreError::from);
+        let rows = sqlx::query(&PG_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&pools.write).await.map_err(StoreError::from);
         return match rows {
-            Ok(rows) => Ok(Some(rows.iter().map(|row| Job::from_row(row).map(|job| (job.id.clone(), job))).collect::<sqlx::Result<_>>()?)),
+            Ok(rows) => {
+                tokio::spawn(notify_after(pools.notify.clone(), notices(batch)));
+                Ok(Some(rows.iter().map(|row| Job::from_row(row).map(|job| (job.id.clone(), job))).collect::<sqlx::Result<_>>()?))
+            }
             Err(e) if super::not_applied(&e) => Ok(None),
             Err(e) => Err(e),
         };
     }
     let member_count = batch.windows(2).filter(|w| w[0].user_id != w[1].user_id).count() + 1;
-    let mut tx = crate::begin_write_on(Backend::Sqlite, pool).await?;
+    let mut tx = crate::begin_write_on(Backend::Sqlite, &pools.write).await?;
     let rows = sqlx::query(&SQLITE_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&mut *tx).await.map_err(StoreError::from);
     let rows = match rows {
         Ok(rows) => rows,
@@ -484,12 +539,13 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
     let job_cols = "id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, error, \
          moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id";
     let fields = format!("k, before, {job_cols}, live_key, entry_id, entry_key, payload, log_id, key_prefix, method, route");
-    // `json_each` renders an element's `value` as text each time it is named: name it once
-    // (`raw`), then take each field from that text (parsed once, from SQLite's JSON cache).
+    // `jsonb_each` parses the text once and hands each element over as SQLite's binary JSON
+    // (`json_each` renders it back to text, which every `->>` then parses again): name it once
+    // (`raw`), then take each field from that binary form without parsing.
     let taken: Vec<String> = fields.split(", ").map(|f| format!("v ->> '{f}' AS {f}")).collect();
-    let i = format!("raw AS MATERIALIZED (SELECT value AS v FROM json_each($1)), i AS MATERIALIZED (SELECT {} FROM raw)", taken.join(", "));
+    let i = format!("raw AS MATERIALIZED (SELECT value AS v FROM jsonb_each($1)), i AS MATERIALIZED (SELECT {} FROM raw)", taken.join(", "));
     let m = "m AS MATERIALIZED (SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, \
-         value ->> 'now' AS now FROM json_each($2))";
+         value ->> 'now' AS now FROM jsonb_each($2))";
     let first_lot = format!("(SELECT id FROM credit_lots WHERE {} LIMIT 1)", crate::ledger::live_lots("m.user_id", "m.now"));
     // Each creation with its member's totals and the member's row after the debit.
     let joined = "i JOIN m ON m.user_id = i.user_id JOIN users u ON u.id = m.user_id";
@@ -535,7 +591,7 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
         "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
          SELECT value ->> 'id', value ->> 'job_id', value ->> 'user_id', value ->> 'gate', value ->> 'decision', value ->> 'category', \
          value ->> 'detector', value ->> 'labels', value ->> 'policy_version', value ->> 'actor_id', value ->> 'reason', value ->> 'created_at' \
-         FROM json_each($3)"
+         FROM jsonb_each($3)"
             .to_string(),
     ]
     .join("; ")
