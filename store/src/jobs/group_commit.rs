@@ -539,13 +539,12 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
     let job_cols = "id, user_id, upload_id, mode, params, cost, status, visibility, idempotency_key, created_at, prompt, error, \
          moderation_category, style, api_key_id, request_hash, style_upload_id, template_id, request_id";
     let fields = format!("k, before, {job_cols}, live_key, entry_id, entry_key, payload, log_id, key_prefix, method, route");
-    // `jsonb_each` parses the text once and hands each element over as SQLite's binary JSON
-    // (`json_each` renders it back to text, which every `->>` then parses again): name it once
-    // (`raw`), then take each field from that binary form without parsing.
+    // `json_each` renders an element's `value` as text each time it is named: name it once
+    // (`raw`), then take each field from that text (parsed once, from SQLite's JSON cache).
     let taken: Vec<String> = fields.split(", ").map(|f| format!("v ->> '{f}' AS {f}")).collect();
-    let i = format!("raw AS MATERIALIZED (SELECT value AS v FROM jsonb_each($1)), i AS MATERIALIZED (SELECT {} FROM raw)", taken.join(", "));
+    let i = format!("raw AS MATERIALIZED (SELECT value AS v FROM json_each($1)), i AS MATERIALIZED (SELECT {} FROM raw)", taken.join(", "));
     let m = "m AS MATERIALIZED (SELECT value ->> 'user_id' AS user_id, value ->> 'total' AS total, value ->> 'count' AS count, \
-         value ->> 'now' AS now FROM jsonb_each($2))";
+         value ->> 'now' AS now FROM json_each($2))";
     let first_lot = format!("(SELECT id FROM credit_lots WHERE {} LIMIT 1)", crate::ledger::live_lots("m.user_id", "m.now"));
     // Each creation with its member's totals and the member's row after the debit.
     let joined = "i JOIN m ON m.user_id = i.user_id JOIN users u ON u.id = m.user_id";
@@ -591,7 +590,7 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
         "INSERT INTO moderation_decisions (id, job_id, user_id, gate, decision, category, detector, labels, policy_version, actor_id, reason, created_at) \
          SELECT value ->> 'id', value ->> 'job_id', value ->> 'user_id', value ->> 'gate', value ->> 'decision', value ->> 'category', \
          value ->> 'detector', value ->> 'labels', value ->> 'policy_version', value ->> 'actor_id', value ->> 'reason', value ->> 'created_at' \
-         FROM jsonb_each($3)"
+         FROM json_each($3)"
             .to_string(),
     ]
     .join("; ")
