@@ -1229,6 +1229,8 @@ async fn creations_arriving_together_commit_together_each_whole_or_absent(b: Bac
     assert_eq!(stats.creations, 1 + 24 + 1 + 2 + 1, "every common creation went through a group commit");
     assert!(stats.largest > 1 && stats.transactions < stats.creations, "creations that arrived together shared a transaction: {stats:?}");
     assert!(stats.fallbacks >= 1, "a batch holding creations that did not apply ran again one by one: {stats:?}");
+    assert!(stats.busy_micros >= stats.transactions, "every answered batch's time in its lane is counted: {stats:?}");
+    assert!(stats.queued_micros > 0, "creations that arrived while a batch ran waited for a lane: {stats:?}");
     let expect = [(0, 5), (2, 4), (2, 4), (2, 4), (2, 4), (2, 4)];
     for ((m, _), (balance, jobs)) in members.iter().zip(expect) {
         assert_eq!(store.user(m).await.unwrap().balance, balance);

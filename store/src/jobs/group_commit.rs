@@ -110,8 +110,8 @@ pub struct GroupCommitStats {
     /// Batches written as sets that did not apply whole (a creation in them did not apply)
     /// and so ran again creation by creation.
     pub fallbacks: u64,
-    /// Microseconds the lanes spent on batches, from taking one to answering it (summed over
-    /// lanes): over a load's wall time, how busy the lanes were.
+    /// Microseconds the lanes spent on batches, from taking one to having its answers (summed
+    /// over lanes): over a load's wall time, how busy the lanes were.
     pub busy_micros: u64,
     /// Microseconds creations waited in the queue before a lane took them (summed): over
     /// `creations`, the mean wait for a lane.
@@ -309,8 +309,11 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pools: Pools, max: usi
             stats.queued_micros += batch.iter().map(|c| taken_at.saturating_duration_since(c.queued_at).as_micros() as u64).sum::<u64>();
         }
         let (answers, fell_back) = run_set_batch(backend, &pools, batch).await;
-        if fell_back {
-            guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).fallbacks += 1;
+        {
+            // Counted before the answers, so a caller that has its answer sees its batch here.
+            let mut stats = guard.group.stats.lock().unwrap_or_else(|e| e.into_inner());
+            stats.fallbacks += u64::from(fell_back);
+            stats.busy_micros += taken_at.elapsed().as_micros() as u64;
         }
         for (reply, answer) in answers {
             if let Some(reply) = reply {
@@ -318,7 +321,6 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pools: Pools, max: usi
                 let _ = reply.send(answer);
             }
         }
-        guard.group.stats.lock().unwrap_or_else(|e| e.into_inner()).busy_micros += taken_at.elapsed().as_micros() as u64;
     }
 }
 
