@@ -156,7 +156,7 @@ impl Metrics {
         let (group_commit_busy, group_commit_queued) = (Gauge::<f64, std::sync::atomic::AtomicU64>::default(), Gauge::<f64, std::sync::atomic::AtomicU64>::default());
         registry.register(
             "group_commit_busy_seconds",
-            "Time the group commit lanes spent on batches, from taking one to answering it, summed over lanes, since start",
+            "Time the group commit lanes spent on batches, from taking one to having its answers, summed over lanes, since start",
             group_commit_busy.clone(),
         );
         registry.register(

@@ -338,8 +338,8 @@ type Answers = Vec<(Option<oneshot::Sender<Result<Option<Job>>>>, Result<Option<
 /// creation's place among its member's, from 1, and `before`, the credits its member's
 /// earlier ones in the batch take), `$2` the members (`m`: `user_id`, `total` credits,
 /// `count` creations, `now` in Unix ms), `$3` the decisions. The notices for other nodes are
-/// not sent in it but after its commit ([`notify_after`]). Each member's row is locked first, in id order (`lk`), so batches
-/// of two processes cannot deadlock on members' rows. Every step applied for every creation,
+/// not sent in it but after its commit ([`notify_after`]). Each member's row is locked first,
+/// in id order (`lk`), so batches of two processes cannot deadlock on members' rows. Every step applied for every creation,
 /// or the statement raises (`darkroom_require`, migration 0019) and nothing is written.
 static PG_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let cols = super::COLUMNS;
