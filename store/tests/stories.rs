@@ -1380,3 +1380,26 @@ async fn one_members_creations_in_one_batch_write_what_one_by_one_writes(b: Back
     assert_eq!(logged.iter().map(|r| r.cost).sum::<i64>(), 10);
     assert_lots_consistent(&store, &me).await;
 }
+
+/// PostgreSQL only (its listener carries notices between nodes): a job created through a set
+/// (group commit, the default) wakes another node's watchers of the member and of the queue,
+/// through the notices the set sends just after its commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_set_notifies_other_nodes_after_its_commit() {
+    let store = fresh_store(darkroom_store::Backend::Postgres).await;
+    let user = member(&store, "notice@example.com", 10).await;
+    let up = upload(&store, &user).await;
+    let node_b = Store::connect(store.url()).await.unwrap();
+    tokio::spawn(darkroom_store::live::listen(node_b.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !node_b.hub.listening() {
+        assert!(std::time::Instant::now() < deadline, "node B's listener connects");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut member_watch = node_b.watch_member(&user);
+    let mut queued = node_b.watch_queue();
+    queued.borrow_and_update();
+    store.create_job(job(&user, &up, "notice", 1)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), member_watch.changed()).await.expect("node B hears of the member's new events");
+    tokio::time::timeout(Duration::from_secs(5), queued.changed()).await.expect("node B hears of the queued job").unwrap();
+}
