@@ -4,14 +4,23 @@
 //! per interval), kept in one of two places:
 //! - **in this process** (`governor`) on SQLite: an SQLite database is one machine's file, so
 //!   there is one web node and memory is exact and free;
-//! - **in the database** on PostgreSQL (`darkroom_store::cluster`, one conditional upsert per
-//!   request): N web nodes allow the quota once between them, not N times. It costs a round
-//!   trip per limited request, but no wait for the disk (the buckets' connections commit
-//!   with `synchronous_commit = off`).
+//! - **in the database** on PostgreSQL (`darkroom_store::cluster`, one conditional upsert):
+//!   N web nodes allow the quota once between them, not N times. An upsert costs a round
+//!   trip, but no wait for the disk (the buckets' connections commit with
+//!   `synchronous_commit = off`).
+//!
+//! **Leases** (database only): a key that keeps coming back takes several requests in one
+//! upsert and spends them from this process's memory for up to [`LEASE_FOR`]. A lease starts
+//! at one request, doubles each time one is spent before it lapses, and halves after one
+//! lapses unspent, up to `burst / 16` (at most 64; 1, so no lease, for bursts under 32, such
+//! as the sign-in limits). The database grants a lease only from what the bucket holds, so
+//! the cluster never allows more than the quota; a lease that lapses unspent is lost, so a
+//! key sending at its limit from several nodes may be refused up to one lease early.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use darkroom_store::cluster::{Admission, Rate};
 use darkroom_store::{Backend, Store};
@@ -52,7 +61,34 @@ pub struct Limiter {
 
 enum Count {
     Memory(DefaultKeyedRateLimiter<String>),
-    Database(Store, Arc<UrlSigner>),
+    Database { store: Store, signer: Arc<UrlSigner>, leases: Mutex<HashMap<String, Lease>> },
+}
+
+/// How long requests taken ahead from a database bucket may be spent.
+pub const LEASE_FOR: Duration = Duration::from_secs(1);
+
+/// Past this many keys holding leases, lapsed ones are dropped.
+const LEASES_KEPT: usize = 4096;
+
+/// Requests taken ahead for one key: `left` to spend until `until`; `size`, how many the
+/// last upsert took.
+#[derive(Debug)]
+struct Lease {
+    left: i64,
+    until: Instant,
+    size: i64,
+}
+
+impl Lease {
+    /// How many to take in the next upsert: double after a lease spent before it lapsed,
+    /// half after one that lapsed unspent, within `1..=cap`.
+    fn next_size(lease: Option<&Lease>, now: Instant, cap: i64) -> i64 {
+        match lease {
+            None => 1,
+            Some(l) if l.until > now => (l.size * 2).min(cap),
+            Some(l) => (l.size / 2).clamp(1, cap),
+        }
+    }
 }
 
 impl Limiter {
@@ -64,7 +100,7 @@ impl Limiter {
                 let quota = Quota::with_period(Duration::from_millis(rate.interval_ms.max(1) as u64)).expect("non-zero").allow_burst(burst);
                 Count::Memory(RateLimiter::keyed(quota))
             }
-            Counter::Database(store, signer) => Count::Database(store.clone(), signer.clone()),
+            Counter::Database(store, signer) => Count::Database { store: store.clone(), signer: signer.clone(), leases: Mutex::default() },
         };
         Self { name, rate, count }
     }
@@ -79,12 +115,40 @@ impl Limiter {
                 Ok(()) => return Ok(()),
                 Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()).as_millis() as i64,
             },
-            Count::Database(store, signer) => {
+            Count::Database { store, signer, leases } => {
+                let cap = (self.rate.burst / 16).clamp(1, 64);
+                let now = Instant::now();
+                let size = {
+                    let mut leases = leases.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(l) = leases.get_mut(key).filter(|l| l.left > 0 && l.until > now) {
+                        l.left -= 1;
+                        return Ok(());
+                    }
+                    Lease::next_size(leases.get(key), now, cap)
+                };
                 let bucket = format!("{}:{}", self.name, &signer.keyed_hash(&format!("rate-limit:{}:{key}", self.name))[..32]);
-                match store.take_rate(&bucket, self.rate, darkroom_store::now_ms()).await? {
-                    Admission::Allowed => return Ok(()),
-                    Admission::Limited { retry_after_ms } => retry_after_ms,
+                let now_ms = darkroom_store::now_ms();
+                let taken = if size > 1 && store.take_rate_tokens(&bucket, self.rate, now_ms, size).await? {
+                    size
+                } else {
+                    match store.take_rate(&bucket, self.rate, now_ms).await? {
+                        Admission::Allowed => 1,
+                        Admission::Limited { retry_after_ms } => {
+                            return Err(ServiceError::RateLimited { retry_after_secs: ((retry_after_ms + 999) / 1000).max(1) as u64 });
+                        }
+                    }
+                };
+                let mut leases = leases.lock().unwrap_or_else(|e| e.into_inner());
+                if leases.len() >= LEASES_KEPT {
+                    leases.retain(|_, l| l.until > now);
                 }
+                // Leases taken side by side for one key add up: none of their requests is lost.
+                let until = Instant::now() + LEASE_FOR;
+                let lease = leases.entry(key.to_string()).or_insert(Lease { left: 0, until, size: 1 });
+                lease.left = if lease.until > now { lease.left } else { 0 } + taken - 1;
+                lease.until = until;
+                lease.size = taken;
+                return Ok(());
             }
         };
         Err(ServiceError::RateLimited { retry_after_secs: ((wait_ms + 999) / 1000).max(1) as u64 })
@@ -106,5 +170,49 @@ mod tests {
             other => panic!("{other:?}"),
         }
         l.check("b").await.expect("keys are counted apart");
+    }
+
+    /// Two nodes on one PostgreSQL database, one busy key: the nodes take requests ahead
+    /// (the bucket moves further than the requests they answered), yet together they allow
+    /// the burst exactly once; a slow limit (burst under 32) never takes ahead.
+    #[tokio::test]
+    async fn database_leases_never_allow_more_than_the_quota() {
+        let url = darkroom_store::testing::fresh_database_url(Backend::Postgres).await;
+        let (one, two) = (Store::connect(&url).await.unwrap(), Store::connect(&url).await.unwrap());
+        let signer = Arc::new(UrlSigner::new(b"lease-test-key".to_vec(), 60));
+        let rate = Rate::per(512, 60_000); // 512 at once, then one every ~117 ms; leases up to 32
+        let nodes = [Limiter::new("t", rate, &Counter::Database(one.clone(), signer.clone())), Limiter::new("t", rate, &Counter::Database(two, signer.clone()))];
+        let tat = || async {
+            let t: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits").fetch_one(&one.pool).await.unwrap();
+            t
+        };
+        let start = darkroom_store::now_ms();
+        for i in 0..40 {
+            nodes[i % 2].check("key").await.unwrap();
+        }
+        let ahead = (tat().await - start) / rate.interval_ms;
+        assert!(ahead > 40 + 8, "busy nodes took requests ahead: the bucket moved {ahead} requests for 40 answered");
+        let mut allowed = 40;
+        for i in 0..1200 {
+            match nodes[i % 2].check("key").await {
+                Ok(()) => allowed += 1,
+                Err(ServiceError::RateLimited { retry_after_secs }) => assert!(retry_after_secs >= 1),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // At most the burst plus what refilled while the test ran (one per interval); at least
+        // the burst less one lease per node, should a lease lapse on a slow machine.
+        let refilled = (darkroom_store::now_ms() - start) / rate.interval_ms + 1;
+        assert!((512 - 2 * 32..=512 + refilled).contains(&allowed), "allowed {allowed}, refilled {refilled}: never more than the quota");
+
+        // A slow limit takes one request per upsert: the bucket moves by what was answered.
+        let slow = Limiter::new("slow", Rate::per(20, 60_000), &Counter::Database(one.clone(), signer));
+        for _ in 0..5 {
+            slow.check("k").await.unwrap();
+        }
+        let moved: Vec<i64> = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket LIKE 'slow:%'").fetch_all(&one.pool).await.unwrap();
+        let now = darkroom_store::now_ms();
+        assert_eq!(moved.len(), 1);
+        assert!((moved[0] - now - 5 * 3_000).abs() < 2_000, "five requests, five intervals: {}", moved[0] - now);
     }
 }

@@ -5,8 +5,10 @@
 //! `governor` implements in memory): a bucket keeps one number, its theoretical arrival time
 //! (`tat`, Unix ms). A request at `now` moves it to `max(tat, now) + interval` and is allowed
 //! when that lies at most `burst × interval` ahead of `now`. That is one conditional upsert
-//! per request (`INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`), atomic on both
-//! databases, so N nodes allow the quota once between them, not N times. On PostgreSQL the
+//! (`INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`), atomic on both databases, so N
+//! nodes allow the quota once between them, not N times. A busy node takes several requests
+//! in one upsert (`take_rate_tokens`: the same test with `tokens × interval`) and spends them
+//! from memory (`darkroom_service::limits`). On PostgreSQL the
 //! buckets are written on connections that do not wait for the disk at commit (see
 //! `Store::rate_pool`): a request's count costs a round trip, not a WAL flush.
 
@@ -55,8 +57,25 @@ impl Store {
     /// Errors: the database's only; a caller that cannot reach the database cannot serve
     /// the request anyway.
     pub async fn take_rate(&self, bucket: &str, rate: Rate, now_ms: i64) -> Result<Admission> {
+        if self.take_rate_tokens(bucket, rate, now_ms, 1).await? {
+            return Ok(Admission::Allowed);
+        }
         let Rate { interval_ms, burst } = rate;
         let window = interval_ms * burst.max(1);
+        let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket = $1").bind(bucket).fetch_optional(&self.rate_pool).await?.unwrap_or(now_ms);
+        Ok(Admission::Limited { retry_after_ms: (tat.max(now_ms) + interval_ms - now_ms - window).max(1) })
+    }
+
+    /// Takes `tokens` requests at once from `bucket` at `now_ms` under `rate`, all or none:
+    /// GCRA with an increment of `tokens × interval` (a node leasing several requests ahead,
+    /// see `darkroom_service::limits`). Returns whether they were taken. `tokens` is clamped
+    /// to `1..=burst`, so a full bucket always grants it.
+    ///
+    /// Errors: the database's only.
+    pub async fn take_rate_tokens(&self, bucket: &str, rate: Rate, now_ms: i64, tokens: i64) -> Result<bool> {
+        let Rate { interval_ms, burst } = rate;
+        let window = interval_ms * burst.max(1);
+        let step = interval_ms * tokens.clamp(1, burst.max(1));
         let taken: Option<i64> = sqlx::query_scalar(
             "INSERT INTO rate_limits (bucket, tat) VALUES ($1, $2 + $3) \
              ON CONFLICT (bucket) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > $2 THEN rate_limits.tat ELSE $2 END) + $3 \
@@ -65,15 +84,11 @@ impl Store {
         )
         .bind(bucket)
         .bind(now_ms)
-        .bind(interval_ms)
+        .bind(step)
         .bind(window)
         .fetch_optional(&self.rate_pool)
         .await?;
-        if taken.is_some() {
-            return Ok(Admission::Allowed);
-        }
-        let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket = $1").bind(bucket).fetch_optional(&self.rate_pool).await?.unwrap_or(now_ms);
-        Ok(Admission::Limited { retry_after_ms: (tat.max(now_ms) + interval_ms - now_ms - window).max(1) })
+        Ok(taken.is_some())
     }
 
     /// Deletes buckets that are full again (their time has passed: a new request starts

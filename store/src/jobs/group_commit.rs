@@ -14,8 +14,9 @@
 //! How a batch is written ([`write_set`]): each table once for all its creations, from JSON
 //! sets, so the per-statement cost (parsing, planning, a round trip or a hand-off to SQLite's
 //! worker thread) is paid once per batch rather than once per creation.
-//! - SQLite: one multi-statement query in the writer's transaction ([`SQLITE_SET_BATCH_SQL`]),
-//!   rolled back unless every creation's rows are there.
+//! - SQLite: the whole transaction as one multi-statement query on the writer
+//!   ([`SQLITE_SET_BATCH_SQL`]: `BEGIN IMMEDIATE`, the set, checks, `COMMIT`), which stops
+//!   before its commit, and is rolled back, unless every creation's rows are there.
 //! - PostgreSQL: one statement ([`PG_SET_BATCH_SQL`]) that writes nothing unless every
 //!   creation applied.
 //!
@@ -481,35 +482,61 @@ async fn write_set(backend: Backend, pools: &Pools, batch: &[Creation]) -> Resul
         };
     }
     let member_count = batch.windows(2).filter(|w| w[0].user_id != w[1].user_id).count() + 1;
-    let mut tx = crate::begin_write_on(Backend::Sqlite, &pools.write).await?;
-    let rows = sqlx::query(&SQLITE_SET_BATCH_SQL).bind(creations).bind(members).bind(decisions).fetch_all(&mut *tx).await.map_err(StoreError::from);
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) if super::not_applied(&e) => {
-            tx.rollback().await?;
-            return Ok(None);
+    // One hand-off to SQLite's thread for the whole transaction. Until it is known to have
+    // ended (committed or rolled back), the connection is closed rather than given back to
+    // the pool should this future be dropped: an open transaction must never be reused.
+    let mut conn = WriterConnection { conn: pools.write.acquire().await?, open: true };
+    let rows = sqlx::query(&SQLITE_SET_BATCH_SQL)
+        .bind(creations)
+        .bind(members)
+        .bind(decisions)
+        .bind(batch.len() as i64)
+        .bind(member_count as i64)
+        .fetch_all(&mut *conn.conn)
+        .await
+        .map_err(StoreError::from);
+    match rows {
+        Ok(rows) => {
+            conn.ended();
+            Ok(Some(rows.iter().map(|row| Job::from_row(row).map(|job| (job.id.clone(), job))).collect::<sqlx::Result<_>>()?))
         }
-        Err(e) => return Err(e),
-    };
-    let job_width = super::COLUMNS.split(", ").count();
-    let (mut jobs, mut debits, mut draws) = (HashMap::with_capacity(batch.len()), 0, 0);
-    for row in &rows {
-        match sqlx::Row::len(row) {
-            n if n == job_width => {
-                let job = Job::from_row(row)?;
-                jobs.insert(job.id.clone(), job);
+        Err(e) => {
+            // The statement that failed left the transaction open (or `BEGIN` itself failed).
+            match sqlx::query("ROLLBACK").execute(&mut *conn.conn).await {
+                Ok(_) => conn.ended(),
+                Err(r) if r.to_string().contains("no transaction is active") => conn.ended(),
+                Err(r) => tracing::warn!(error = %r, "rollback after a failed set; closing the connection"),
             }
-            2 => debits += 1,
-            1 => draws += 1,
-            _ => {}
+            if super::not_applied(&e) || short_step(&e) { Ok(None) } else { Err(e) }
         }
     }
-    if jobs.len() != batch.len() || debits != member_count || draws != batch.len() {
-        tx.rollback().await?;
-        return Ok(None);
+}
+
+/// SQLite's write connection while a set's own transaction runs on it: closed on drop unless
+/// [`WriterConnection::ended`] says the transaction is over.
+struct WriterConnection {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    open: bool,
+}
+
+impl WriterConnection {
+    fn ended(&mut self) {
+        self.open = false;
     }
-    tx.commit().await?;
-    Ok(Some(jobs))
+}
+
+impl Drop for WriterConnection {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Whether `e` is a set's check that a step applied to fewer rows than it must (SQLite:
+/// `darkroom_require` in [`SQLITE_SET_BATCH_SQL`]).
+fn short_step(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d)) if d.message().contains(SQLITE_REQUIRE))
 }
 
 /// Each creation of a set batch that applied whole, answered with its job from `jobs`.
@@ -524,16 +551,20 @@ fn answered(batch: Vec<Creation>, mut jobs: HashMap<String, Job>) -> Answers {
         .collect()
 }
 
-/// SQLite's batch as sets: one multi-statement query inside the writer's transaction, each
-/// table written once for the whole batch from the JSON sets of [`PG_SET_BATCH_SQL`] (`$1`
-/// creations, `$2` members, `$3` decisions), so the batch costs one hand-off to SQLite's
-/// worker thread instead of one per creation. SQLite has no data-modifying CTEs, so the steps
-/// are statements in order: the jobs (rows as wide as [`super::COLUMNS`]), the debits (`id,
-/// balance`: 2 columns), the ledger entries, the draws from each member's first live lot that
-/// covers its creations together (`lot_id`: 1 column), the lots, the events, the request log
-/// rows and the decisions. Each statement reads the sets through materialized CTEs (`i`, `m`):
-/// the JSON text is parsed once per statement, each field taken once per row. The caller checks every creation applied by counting those rows and otherwise rolls
-/// the whole transaction back. The writer's lock (`BEGIN IMMEDIATE`) keeps every read current.
+/// SQLite's batch as sets: its whole transaction as one multi-statement query on the writer
+/// (`BEGIN IMMEDIATE` … `COMMIT`), each table written once for the whole batch from the JSON
+/// sets of [`PG_SET_BATCH_SQL`] (`$1` creations, `$2` members, `$3` decisions; `$4` how many
+/// creations, `$5` how many members), so the batch costs one hand-off to SQLite's worker
+/// thread. SQLite has no data-modifying CTEs, so the steps are statements in order: the jobs
+/// (rows as wide as [`super::COLUMNS`], the query's only rows), the debits, the ledger entries,
+/// the draws from each member's first live lot that covers its creations together, the lots,
+/// the events, the request log rows and the decisions. After the jobs, the debits and the
+/// draws, a check (`changes()`, the rows the step before wrote) inserts a row that breaks the
+/// `darkroom_require` constraint of a temporary table when the step wrote fewer rows than it
+/// must, which stops the query before `COMMIT`; the caller then rolls back. Each statement
+/// reads the sets through materialized CTEs (`i`, `m`): the JSON text is parsed once per
+/// statement, each field taken once per row. The writer's lock (`BEGIN IMMEDIATE`) keeps every
+/// read current.
 static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let cols = super::COLUMNS;
     let charge = crate::ledger::Kind::Charge.as_str();
@@ -552,7 +583,11 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
     let joined = "i JOIN m ON m.user_id = i.user_id JOIN users u ON u.id = m.user_id";
     let balance_after = "u.balance + m.total - i.before - i.cost";
     let seq_before = "u.event_seq - 2 * m.count";
+    // Adds nothing when `changes()` (the step before) is `$n`; otherwise a row that fails.
+    let require = |step: &str, n: &str| format!("INSERT INTO temp.{SQLITE_REQUIRE} (step, ok) SELECT '{step}', 0 WHERE changes() <> {n}");
     [
+        "BEGIN IMMEDIATE".to_string(),
+        format!("CREATE TEMP TABLE IF NOT EXISTS {SQLITE_REQUIRE} (step TEXT NOT NULL, ok INTEGER NOT NULL, CONSTRAINT {SQLITE_REQUIRE} CHECK (ok = 1))"),
         format!(
             "WITH {i} INSERT INTO jobs ({job_cols}) SELECT {job_cols} FROM i \
              WHERE (i.upload_id IS NULL OR EXISTS (SELECT 1 FROM uploads WHERE id = i.upload_id AND user_id = i.user_id AND deleted_at IS NULL)) \
@@ -560,12 +595,13 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
              AND (i.live_key IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE id = i.live_key AND user_id = i.user_id AND revoked_at IS NULL)) \
              RETURNING {cols}"
         ),
+        require("jobs", "$4"),
         format!(
             "WITH {m} UPDATE users SET balance = balance - m.total, event_seq = event_seq + 2 * m.count FROM m \
              WHERE users.id = m.user_id AND users.balance >= m.total \
-             AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = m.user_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= m.now) \
-             RETURNING id, balance"
+             AND NOT EXISTS (SELECT 1 FROM credit_lots WHERE user_id = m.user_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= m.now)"
         ),
+        require("debits", "$5"),
         format!(
             "WITH {i}, {m} INSERT INTO ledger_entries (id, user_id, kind, amount, balance_after, reason, job_id, idempotency_key, created_at) \
              SELECT i.entry_id, u.id, '{charge}', -i.cost, {balance_after}, 'generation', i.id, i.entry_key, i.created_at FROM {joined}"
@@ -573,8 +609,9 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
         format!(
             "WITH {i}, {m}, f AS MATERIALIZED (SELECT m.user_id, m.total, {first_lot} AS id FROM m) \
              INSERT INTO lot_draws (entry_id, lot_id, amount) SELECT i.entry_id, f.id, i.cost FROM i JOIN f ON f.user_id = i.user_id \
-             WHERE (SELECT remaining FROM credit_lots WHERE id = f.id) >= f.total RETURNING lot_id"
+             WHERE (SELECT remaining FROM credit_lots WHERE id = f.id) >= f.total"
         ),
+        require("draws", "$4"),
         format!(
             "WITH {i} UPDATE credit_lots SET remaining = remaining - (SELECT SUM(amount) FROM lot_draws WHERE lot_id = credit_lots.id AND entry_id IN (SELECT entry_id FROM i)) \
              WHERE id IN (SELECT lot_id FROM lot_draws WHERE entry_id IN (SELECT entry_id FROM i))"
@@ -594,6 +631,11 @@ static SQLITE_SET_BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::
          value ->> 'detector', value ->> 'labels', value ->> 'policy_version', value ->> 'actor_id', value ->> 'reason', value ->> 'created_at' \
          FROM json_each($3)"
             .to_string(),
+        "COMMIT".to_string(),
     ]
     .join("; ")
 });
+
+/// The constraint (and temporary table) whose failure means a step of [`SQLITE_SET_BATCH_SQL`]
+/// wrote fewer rows than it must.
+const SQLITE_REQUIRE: &str = "darkroom_require";
