@@ -177,8 +177,8 @@ mod tests {
     /// the burst exactly once; a slow limit (burst under 32) never takes ahead.
     #[tokio::test]
     async fn database_leases_never_allow_more_than_the_quota() {
-        let url = darkroom_store::testing::fresh_database_url(Backend::Postgres).await;
-        let (one, two) = (Store::connect(&url).await.unwrap(), Store::connect(&url).await.unwrap());
+        let one = darkroom_store::testing::fresh_store(Backend::Postgres).await;
+        let two = Store::connect(one.url()).await.unwrap();
         let signer = Arc::new(UrlSigner::new(b"lease-test-key".to_vec(), 60));
         let rate = Rate::per(512, 60_000); // 512 at once, then one every ~117 ms; leases up to 32
         let nodes = [Limiter::new("t", rate, &Counter::Database(one.clone(), signer.clone())), Limiter::new("t", rate, &Counter::Database(two, signer.clone()))];

@@ -190,7 +190,7 @@ impl Store {
     /// Errors: any database error (nothing written).
     pub(super) async fn create_alone(&self, creation: Creation) -> Result<Option<Job>> {
         let id = creation.set_row.id.clone();
-        Ok(write_set(self.backend, &self.set_pools(), &[creation]).await?.and_then(|mut jobs| jobs.remove(&id)))
+        Ok(write_set(self.backend, &self.set_pools(), &mut Writer::default(), &[creation]).await?.and_then(|mut jobs| jobs.remove(&id)))
     }
 
     fn set_pools(&self) -> Pools {
@@ -284,6 +284,9 @@ impl Drop for DrainGuard {
 
 async fn drain(group: Arc<GroupCommit>, backend: Backend, pools: Pools, max: usize) {
     let mut guard = DrainGuard { group, done: false, holding: Vec::new() };
+    // SQLite's write connection, kept from one batch to the next while creations keep coming
+    // (given back when the queue is empty, and at least every `HOLD_WRITER`).
+    let mut writer = Writer::default();
     loop {
         let batch: Vec<Creation> = {
             let mut queue = guard.group.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -309,7 +312,7 @@ async fn drain(group: Arc<GroupCommit>, backend: Backend, pools: Pools, max: usi
             stats.largest = stats.largest.max(batch.len() as u64);
             stats.queued_micros += batch.iter().map(|c| taken_at.saturating_duration_since(c.queued_at).as_micros() as u64).sum::<u64>();
         }
-        let (answers, fell_back) = run_set_batch(backend, &pools, batch).await;
+        let (answers, fell_back) = run_set_batch(backend, &pools, &mut writer, batch).await;
         {
             // Counted before the answers, so a caller that has its answer sees its batch here.
             let mut stats = guard.group.stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -440,9 +443,9 @@ fn set_inputs(batch: &[Creation]) -> (String, String, String) {
 /// set of one, with its own answer (it is rare: see [`GroupCommitStats::fallbacks`]; a
 /// creation written meanwhile cannot be written twice, its job's id is taken). A batch of one
 /// answers with its own result, error included. Also returns whether it fell back.
-async fn run_set_batch(backend: Backend, pools: &Pools, mut batch: Vec<Creation>) -> (Answers, bool) {
+async fn run_set_batch(backend: Backend, pools: &Pools, writer: &mut Writer, mut batch: Vec<Creation>) -> (Answers, bool) {
     batch.sort_by(|a, b| a.user_id.cmp(&b.user_id));
-    match write_set(backend, pools, &batch).await {
+    match write_set(backend, pools, writer, &batch).await {
         Ok(Some(jobs)) => (answered(batch, jobs), false),
         Ok(None) if batch.len() == 1 => (batch.into_iter().map(|c| (c.reply, Ok(None))).collect(), false),
         Err(e) if batch.len() == 1 => {
@@ -453,7 +456,7 @@ async fn run_set_batch(backend: Backend, pools: &Pools, mut batch: Vec<Creation>
             let mut answers: Answers = Vec::with_capacity(batch.len());
             for c in batch {
                 let one = std::slice::from_ref(&c);
-                let answer = write_set(backend, pools, one).await.map(|jobs| jobs.and_then(|mut jobs| jobs.remove(&c.set_row.id)));
+                let answer = write_set(backend, pools, writer, one).await.map(|jobs| jobs.and_then(|mut jobs| jobs.remove(&c.set_row.id)));
                 answers.push((c.reply, answer));
             }
             (answers, true)
@@ -467,7 +470,7 @@ async fn run_set_batch(backend: Backend, pools: &Pools, mut batch: Vec<Creation>
 /// written when any did not ([`super::not_applied`]; on SQLite also rows counted short).
 ///
 /// Errors: any other database error (nothing written).
-async fn write_set(backend: Backend, pools: &Pools, batch: &[Creation]) -> Result<Option<HashMap<String, Job>>> {
+async fn write_set(backend: Backend, pools: &Pools, writer: &mut Writer, batch: &[Creation]) -> Result<Option<HashMap<String, Job>>> {
     use sqlx::FromRow;
     let (creations, members, decisions) = set_inputs(batch);
     if backend == Backend::Postgres {
@@ -485,26 +488,32 @@ async fn write_set(backend: Backend, pools: &Pools, batch: &[Creation]) -> Resul
     // One hand-off to SQLite's thread for the whole transaction. Until it is known to have
     // ended (committed or rolled back), the connection is closed rather than given back to
     // the pool should this future be dropped: an open transaction must never be reused.
-    let mut conn = WriterConnection { conn: pools.write.acquire().await?, open: true };
+    // A connection kept too long goes back to the pool first (it is the pool's only one).
+    let kept = writer.0.take().filter(|(_, since)| since.elapsed() < HOLD_WRITER);
+    let (conn, since) = match kept {
+        Some(kept) => kept,
+        None => (pools.write.acquire().await?, std::time::Instant::now()),
+    };
+    let mut conn = WriterConnection { conn: Some(conn), open: true };
     let rows = sqlx::query(&SQLITE_SET_BATCH_SQL)
         .bind(creations)
         .bind(members)
         .bind(decisions)
         .bind(batch.len() as i64)
         .bind(member_count as i64)
-        .fetch_all(&mut *conn.conn)
+        .fetch_all(conn.get())
         .await
         .map_err(StoreError::from);
     match rows {
         Ok(rows) => {
-            conn.ended();
+            writer.keep(conn.ended(), since);
             Ok(Some(rows.iter().map(|row| Job::from_row(row).map(|job| (job.id.clone(), job))).collect::<sqlx::Result<_>>()?))
         }
         Err(e) => {
             // The statement that failed left the transaction open (or `BEGIN` itself failed).
-            match sqlx::query("ROLLBACK").execute(&mut *conn.conn).await {
-                Ok(_) => conn.ended(),
-                Err(r) if r.to_string().contains("no transaction is active") => conn.ended(),
+            match sqlx::query("ROLLBACK").execute(conn.get()).await {
+                Ok(_) => writer.keep(conn.ended(), since),
+                Err(r) if r.to_string().contains("no transaction is active") => writer.keep(conn.ended(), since),
                 Err(r) => tracing::warn!(error = %r, "rollback after a failed set; closing the connection"),
             }
             if super::not_applied(&e) || short_step(&e) { Ok(None) } else { Err(e) }
@@ -515,21 +524,43 @@ async fn write_set(backend: Backend, pools: &Pools, batch: &[Creation]) -> Resul
 /// SQLite's write connection while a set's own transaction runs on it: closed on drop unless
 /// [`WriterConnection::ended`] says the transaction is over.
 struct WriterConnection {
-    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
     open: bool,
 }
 
 impl WriterConnection {
-    fn ended(&mut self) {
+    fn get(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn.as_deref_mut().expect("held until ended")
+    }
+
+    /// The transaction is over: the connection may be used again.
+    fn ended(mut self) -> sqlx::pool::PoolConnection<sqlx::Any> {
         self.open = false;
+        self.conn.take().expect("held until ended")
     }
 }
 
 impl Drop for WriterConnection {
     fn drop(&mut self) {
-        if self.open {
-            self.conn.close_on_drop();
+        if let (true, Some(conn)) = (self.open, self.conn.as_mut()) {
+            conn.close_on_drop();
         }
+    }
+}
+
+/// The longest a drain task keeps SQLite's write connection across batches before giving it
+/// back to the pool, so other writers (workers, sign-ins) wait at most about this long.
+const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// SQLite's write connection as a drain task keeps it between batches, with when it was taken
+/// (none on PostgreSQL, whose lanes each run one statement on the pool).
+#[derive(Default)]
+struct Writer(Option<(sqlx::pool::PoolConnection<sqlx::Any>, std::time::Instant)>);
+
+impl Writer {
+    /// Keeps `conn` (taken at `since`) for the next batch.
+    fn keep(&mut self, conn: sqlx::pool::PoolConnection<sqlx::Any>, since: std::time::Instant) {
+        self.0 = Some((conn, since));
     }
 }
 
