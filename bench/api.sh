@@ -5,7 +5,9 @@
 # request creates and charges a job), wrk on loopback. In the same run, the raw INSERT rate
 # of the same `jobs` table through the database's own client (pgbench -c CONNS for
 # PostgreSQL; sqlite3, one statement per transaction with the server's pragmas, for SQLite)
-# — the floor under what one API request can cost. Two loads: one member's key (each request
+# — the floor under what one API request can cost — and the rows one generation writes, through
+# the same client, one generation per transaction and in batches of BENCH_MEMBERS (what the
+# database alone manages with those rows). Two loads: one member's key (each request
 # waits for the one before on the member's balance row until commit), then BENCH_MEMBERS (16)
 # members' keys in turn (no shared hot row). Both loads run twice on the same database:
 # first with group commit off (DARKROOM_GROUP_COMMIT=1: each creation commits on its own, the

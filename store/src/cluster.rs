@@ -8,9 +8,9 @@
 //! (`INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`), atomic on both databases, so N
 //! nodes allow the quota once between them, not N times. A busy node takes several requests
 //! in one upsert (`take_rate_tokens`: the same test with `tokens × interval`) and spends them
-//! from memory (`darkroom_service::limits`). On PostgreSQL the
-//! buckets are written on connections that do not wait for the disk at commit (see
-//! `Store::rate_pool`): a request's count costs a round trip, not a WAL flush.
+//! from memory (`darkroom_service::limits`). On PostgreSQL the buckets are written on
+//! connections that do not wait for the disk at commit (see `Store::rate_pool`): an upsert
+//! costs a round trip, not a WAL flush.
 
 use crate::{Result, Store};
 
