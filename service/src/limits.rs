@@ -115,43 +115,50 @@ impl Limiter {
                 Ok(()) => return Ok(()),
                 Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()).as_millis() as i64,
             },
-            Count::Database { store, signer, leases } => {
-                let cap = (self.rate.burst / 16).clamp(1, 64);
-                let now = Instant::now();
-                let size = {
-                    let mut leases = leases.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(l) = leases.get_mut(key).filter(|l| l.left > 0 && l.until > now) {
-                        l.left -= 1;
-                        return Ok(());
-                    }
-                    Lease::next_size(leases.get(key), now, cap)
-                };
-                let bucket = format!("{}:{}", self.name, &signer.keyed_hash(&format!("rate-limit:{}:{key}", self.name))[..32]);
-                let now_ms = darkroom_store::now_ms();
-                let taken = if size > 1 && store.take_rate_tokens(&bucket, self.rate, now_ms, size).await? {
-                    size
-                } else {
-                    match store.take_rate(&bucket, self.rate, now_ms).await? {
-                        Admission::Allowed => 1,
-                        Admission::Limited { retry_after_ms } => {
-                            return Err(ServiceError::RateLimited { retry_after_secs: ((retry_after_ms + 999) / 1000).max(1) as u64 });
-                        }
-                    }
-                };
-                let mut leases = leases.lock().unwrap_or_else(|e| e.into_inner());
-                if leases.len() >= LEASES_KEPT {
-                    leases.retain(|_, l| l.until > now);
-                }
-                // Leases taken side by side for one key add up: none of their requests is lost.
-                let until = Instant::now() + LEASE_FOR;
-                let lease = leases.entry(key.to_string()).or_insert(Lease { left: 0, until, size: 1 });
-                lease.left = if lease.until > now { lease.left } else { 0 } + taken - 1;
-                lease.until = until;
-                lease.size = taken;
-                return Ok(());
-            }
+            Count::Database { store, signer, leases } => match self.take_from_database(store, signer, leases, key).await? {
+                None => return Ok(()),
+                Some(wait_ms) => wait_ms,
+            },
         };
         Err(ServiceError::RateLimited { retry_after_secs: ((wait_ms + 999) / 1000).max(1) as u64 })
+    }
+
+    /// Takes one request for `key` from this process's lease, or else from the database
+    /// bucket (a new lease when the key is busy, see the module's docs). Returns `None` when
+    /// allowed, or the milliseconds to wait.
+    ///
+    /// Errors: the database's.
+    async fn take_from_database(&self, store: &Store, signer: &UrlSigner, leases: &Mutex<HashMap<String, Lease>>, key: &str) -> Result<Option<i64>, ServiceError> {
+        let cap = (self.rate.burst / 16).clamp(1, 64);
+        let now = Instant::now();
+        let size = match leases.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key) {
+            Some(l) if l.left > 0 && l.until > now => {
+                l.left -= 1;
+                return Ok(None);
+            }
+            lease => Lease::next_size(lease.map(|l| &*l), now, cap),
+        };
+        let bucket = format!("{}:{}", self.name, &signer.keyed_hash(&format!("rate-limit:{}:{key}", self.name))[..32]);
+        let now_ms = darkroom_store::now_ms();
+        let taken = if size > 1 && store.take_rate_tokens(&bucket, self.rate, now_ms, size).await? {
+            size
+        } else {
+            match store.take_rate(&bucket, self.rate, now_ms).await? {
+                Admission::Allowed => 1,
+                Admission::Limited { retry_after_ms } => return Ok(Some(retry_after_ms)),
+            }
+        };
+        let mut leases = leases.lock().unwrap_or_else(|e| e.into_inner());
+        if leases.len() >= LEASES_KEPT {
+            leases.retain(|_, l| l.until > now);
+        }
+        // Leases taken side by side for one key add up: none of their requests is lost.
+        let until = Instant::now() + LEASE_FOR;
+        let lease = leases.entry(key.to_string()).or_insert(Lease { left: 0, until, size: 1 });
+        lease.left = if lease.until > now { lease.left } else { 0 } + taken - 1;
+        lease.until = until;
+        lease.size = taken;
+        Ok(None)
     }
 }
 

@@ -393,9 +393,10 @@ impl Store {
     /// member's is due, and the first live lot covers the cost. The creation is written as a
     /// set of one, or with the creations arriving beside it as one set
     /// ([`group_commit`]): on PostgreSQL one statement of data-modifying CTEs that commits on
-    /// its own and undoes itself unless every step applied (`darkroom_require`); on SQLite one
-    /// multi-statement query inside the writer's transaction (which holds the database's write
-    /// lock from `BEGIN IMMEDIATE`), rolled back unless every step applied. Either writes
+    /// its own and undoes itself unless every step applied (`darkroom_require`); on SQLite the
+    /// writer's whole transaction as one multi-statement query (the database's write lock from
+    /// `BEGIN IMMEDIATE`), which stops before its `COMMIT` and is rolled back unless every step
+    /// applied. Either writes
     /// exactly the rows the general path writes: the job, its decisions and request log row,
     /// the debit (balance, entry, lot, draw) and the job and balance events; on PostgreSQL the
     /// notices for other nodes follow the commit (`group_commit::notify_after` says why).

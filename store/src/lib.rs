@@ -286,20 +286,15 @@ impl Store {
     /// the caller is gone, the task still finishes and drops the `Transaction`, which rolls
     /// back.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>> {
-        begin_write_on(self.backend, &self.write_pool).await
+        let (backend, pool) = (self.backend, self.write_pool.clone());
+        let begin = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
+            }
+        });
+        Ok(begin.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
     }
-}
-
-/// [`Store::begin_write`] on `pool` (the store's write pool: on PostgreSQL the main pool).
-pub(crate) async fn begin_write_on(backend: Backend, pool: &AnyPool) -> Result<sqlx::Transaction<'static, Any>> {
-    let pool = pool.clone();
-    let begin = tokio::spawn(async move {
-        match backend {
-            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => pool.begin().await,
-        }
-    });
-    Ok(begin.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))??)
 }
 
 impl Store {
