@@ -66,6 +66,11 @@ pub struct Live {
     pub last_id: RwSignal<i64>,
     /// The id the page was rendered at: the stream applies every event after it.
     pub start_id: RwSignal<i64>,
+    /// Bumped each time the stream opens again after it dropped, went offline or paused.
+    /// The events missed meanwhile arrive on the stream, but a page's own reads made during
+    /// the outage (a list read again after a submission) failed: a resource that tracks this
+    /// reads again.
+    pub resyncs: RwSignal<u64>,
     pub conn: RwSignal<Conn>,
     started: RwSignal<bool>,
 }
@@ -79,6 +84,7 @@ impl Live {
             received: RwSignal::new(0),
             last_id: RwSignal::new(0),
             start_id: RwSignal::new(0),
+            resyncs: RwSignal::new(0),
             conn: RwSignal::new(Conn::Off),
             started: RwSignal::new(false),
         };
@@ -225,6 +231,9 @@ mod client {
         last_input: f64,
         /// Bumped on every (re)connect; stale callbacks compare and do nothing.
         generation: u32,
+        /// The stream dropped, went offline or paused since it was last open: the next open
+        /// bumps [`Live::resyncs`].
+        resync_due: bool,
     }
 
     thread_local! {
@@ -258,6 +267,7 @@ mod client {
                 give_up_ms: give_up_secs as f64 * 1000.0,
                 last_input: now(),
                 generation: 0,
+                resync_due: false,
             })
         });
         let win: web_sys::EventTarget = window().into();
@@ -319,6 +329,7 @@ mod client {
     /// Offline: the stream and any pending attempt stop; the `online` event starts again.
     fn go_offline(c: &mut Ctrl) {
         close(c);
+        c.resync_due = true;
         c.live.conn.set(Conn::Offline);
     }
 
@@ -328,6 +339,7 @@ mod client {
 
     fn pause(c: &mut Ctrl) {
         close(c);
+        c.resync_due = true;
         c.live.conn.set(Conn::Paused);
     }
 
@@ -347,6 +359,9 @@ mod client {
                     c.failures = 0;
                     c.outage_since = None;
                     c.live.conn.set(Conn::Open);
+                    if std::mem::take(&mut c.resync_due) {
+                        c.live.resyncs.update(|n| *n += 1);
+                    }
                 });
             }
         });
@@ -384,6 +399,7 @@ mod client {
                 es.close();
             }
             c.generation += 1;
+            c.resync_due = true;
             if !online() {
                 go_offline(c);
                 return;

@@ -2,7 +2,7 @@
 // dies mid-job and comes back (banner states, catch-up, no event lost or doubled), the
 // browser goes offline and online, the page idles into "Session paused" and resumes, and a
 // session revoked server-side cannot be resumed. Each test runs its own server.
-import { test, before, after } from 'node:test';
+import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,8 @@ const SAMPLES = process.env.DARKROOM_SAMPLES ?? path.join(MODELS, 'samples');
 let port = 3150;
 /** Servers this file started; whatever a failed test left running is stopped at the end. */
 const running = new Set();
+/** The servers of the test now running: a failing test prints the end of their logs. */
+let current = [];
 
 class Server {
   constructor(env = {}) {
@@ -24,16 +26,24 @@ class Server {
     if (fs.existsSync(previews)) fs.cpSync(previews, path.join(this.dir, 'previews'), { recursive: true });
     this.port = port++;
     this.base = `http://127.0.0.1:${this.port}`;
+    this.log = path.join(this.dir, 'server.log');
+    current.push(this);
     this.env = { ...process.env, DARKROOM_DATA_DIR: this.dir, DARKROOM_MODELS_DIR: MODELS,
       DARKROOM_ADDR: `127.0.0.1:${this.port}`, DARKROOM_JOB_LEASE_SECS: '2', DARKROOM_OUTBOX_DIR: OUTBOX,
       DARKROOM_SITE_ROOT: path.resolve(process.env.DARKROOM_SITE_ROOT ?? '../target/site'), ...env };
   }
   async start() {
-    this.proc = spawn(BIN, ['serve'], { env: this.env, stdio: 'ignore' });
+    // Appended across restarts, so a failure shows both lives of a server.
+    const log = fs.openSync(this.log, 'a');
+    this.proc = spawn(BIN, ['serve'], { env: this.env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
     running.add(this.proc);
-    this.proc.once('exit', () => running.delete(this.proc));
+    let exited = false;
+    this.proc.once('exit', () => { exited = true; running.delete(this.proc); });
     for (let i = 0; i < 200; i++) {
-      try { if ((await fetch(`${this.base}/readyz`)).ok) return; } catch {}
+      // A server that could not start (its port taken) must not pass for whatever answers there.
+      if (exited) throw new Error(`server exited while starting: see ${this.log}`);
+      try { if ((await fetch(`${this.base}/readyz`)).ok && !exited) return; } catch {}
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('server did not start');
@@ -43,6 +53,22 @@ class Server {
     this.proc.kill('SIGKILL');
     await exited;
   }
+}
+
+/** `test`, printing the end of its servers' logs when it fails. */
+function test(name, options, fn) {
+  return nodeTest(name, options, async (t) => {
+    current = [];
+    try {
+      await fn(t);
+    } catch (e) {
+      for (const s of current) {
+        const text = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
+        console.error(`--- ${s.base} log (last 80 lines) ---\n${text.split('\n').slice(-80).join('\n')}`);
+      }
+      throw e;
+    }
+  });
 }
 
 let browser;
@@ -74,8 +100,16 @@ for (const [name, options] of sizes) {
     await signUp(page, server.base, name);
     await page.setInputFiles('[data-testid=photo]', path.join(SAMPLES, 'astronaut.png'));
     await page.check('[data-testid=rights]');
+    // The page reads its list again after the submission; that read fails, as it does when
+    // the server dies first (a race the test would otherwise win or lose by chance).
+    const listRead = '**/api/list_jobs*';
+    await page.route(listRead, (route) => route.abort());
+    const listFailed = page.waitForEvent('requestfailed', (r) => r.url().includes('/api/list_jobs'));
     await Promise.all([page.waitForURL(/\/create\?job=/), page.click('[data-testid=submit]')]);
     await page.waitForSelector('body[data-hydrated="true"]');
+    await listFailed;
+    await page.unroute(listRead);
+    assert.equal(await page.locator('li.job').count(), 0, 'the new job is not listed yet');
     const pageId = await page.evaluate(() => { window.__doc = Math.random(); return window.__doc; });
     // The stream must be open before the server dies (this test is about losing a live one).
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open');
@@ -95,6 +129,7 @@ for (const [name, options] of sizes) {
 
     await server.start();
     await page.waitForFunction(() => document.querySelector('[data-testid=conn]').dataset.state === 'open', null, { timeout: 60_000 });
+    // The list read during the outage failed; the reconnection reads it again.
     await page.waitForSelector('li.job[data-status=succeeded]', { timeout: 120_000 });
     assert.equal(await page.evaluate(() => window.__doc), pageId, 'caught up without a reload');
     assert.equal((await page.textContent('[data-testid=balance]')).trim(), '45 credits');

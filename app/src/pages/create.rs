@@ -34,7 +34,10 @@ pub fn CreatePage() -> impl IntoView {
 #[component]
 fn CreateForm() -> impl IntoView {
     let info = Resource::new(|| (), |_| load_create_page());
-    let jobs = Resource::new(|| (), |_| list_jobs(None));
+    // Read again when the live stream comes back after an outage: a read made during it (the
+    // one after a submission) failed, and the stream only brings the jobs' states.
+    let resyncs = use_context::<Live>().map(|l| l.resyncs);
+    let jobs = Resource::new(move || resyncs.map(|r| r.get()), |_| list_jobs(None));
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
     // Memos: a query change that leaves these alone (`?job=` after a submission) does not
