@@ -36,8 +36,8 @@ fn CreateForm() -> impl IntoView {
     let info = Resource::new(|| (), |_| load_create_page());
     // Read again when the live stream comes back after an outage: a read made during it (the
     // one after a submission) failed, and the stream only brings the jobs' states.
-    let resyncs = use_context::<Live>().map(|l| l.resyncs);
-    let jobs = Resource::new(move || resyncs.map(|r| r.get()), |_| list_jobs(None));
+    let resyncs = expect_context::<Live>().resyncs;
+    let jobs = Resource::new(move || resyncs.get(), |_| list_jobs(None));
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
     // Memos: a query change that leaves these alone (`?job=` after a submission) does not
